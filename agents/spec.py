@@ -1,0 +1,70 @@
+"""Agent specs: how the CLI, the quick suite and RunRecords name an agent.
+
+    random                               a registered baseline (see BASELINES)
+    shaping.barfi?budget=2000&lr=0.01    a registered baseline with kwargs
+    my_module:make_agent?temperature=0.2 any importable factory `make_agent(ctx, **kwargs)`
+
+A factory takes an `AgentContext` and keyword arguments and returns an `Agent`
+(or a dict of agents for a PettingZoo env). Kwarg values are parsed as JSON where they parse, else kept as strings.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from aligngym.agents.base import AgentContext
+
+# name -> "module:factory". Families add their baselines in their own section.
+BASELINES: dict[str, str] = {
+    "random": "aligngym.agents.base:random_agent",
+    # --- progress ---
+    # --- shopping ---
+    # --- faking ---
+    # --- rapl ---
+    # --- shaping ---
+}
+
+
+def parse(spec: str) -> tuple[str, dict[str, Any]]:
+    """Splits `target?k=v&k2=v2` into the target and its kwargs."""
+    target, _, query = spec.partition("?")
+    kwargs = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        try:
+            kwargs[key] = json.loads(value)
+        except json.JSONDecodeError:
+            kwargs[key] = value
+    return target.strip(), kwargs
+
+
+def resolve(spec: str):
+    """The factory behind a spec, and its kwargs. Raises ValueError with a clear message."""
+    target, kwargs = parse(spec)
+    if not target:
+        raise ValueError("Empty agent spec; use a baseline name (see `aligngym agents`) or `module:factory`.")
+    path = BASELINES.get(target, target)
+    if ":" not in path:
+        close = difflib.get_close_matches(target, list(BASELINES), n=3)
+        hint = f" Did you mean: {', '.join(close)}?" if close else f" Known baselines: {', '.join(sorted(BASELINES))}."
+        raise ValueError(f"Unknown agent {target!r}: not a baseline name and not `module:factory`.{hint}")
+    module_name, _, attr = path.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(f"Agent spec {spec!r}: cannot import module {module_name!r} ({err}).") from err
+    factory = getattr(module, attr, None)
+    if not callable(factory):
+        raise ValueError(f"Agent spec {spec!r}: module {module_name!r} has no callable {attr!r}.")
+    return factory, kwargs
+
+
+def make_agent(spec: str, ctx: AgentContext):
+    factory, kwargs = resolve(spec)
+    agent = factory(ctx, **kwargs)
+    agents = agent.values() if isinstance(agent, dict) else [agent]
+    for a in agents:  # the record keeps the spec's kwargs with the agent's own hyperparameters
+        a.hyperparameters = {**kwargs, **getattr(a, "hyperparameters", {})}
+    return agent

@@ -1,0 +1,162 @@
+"""The `aligngym` command line. Family folders add their own commands as `envs/<family>/cli.py`
+defining a typer app named `app`; it appears here as `aligngym <family> …`."""
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+import aligngym
+from aligngym.envs import registry
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlignGym: environments for AI-alignment research.")
+console = Console()
+err = Console(stderr=True)
+
+
+def fail(message: str) -> None:
+    err.print(f"[bold red]error:[/] {message}")
+    raise typer.Exit(2)
+
+
+@app.command("list")
+def list_envs(family: Optional[str] = typer.Option(None, help="Only this family."),
+              as_json: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
+    """Every registered environment id: family, spaces, metrics."""
+    import gymnasium as gym
+    import pettingzoo
+
+    rows = [r for r in registry.ROWS if family in (None, r.family)]
+    if as_json:
+        print(json.dumps([{"id": r.id, "family": r.family, "description": r.description, "multi_agent": r.multi_agent,
+                           "metrics": [m.__dict__ for m in r.metrics]} for r in rows], indent=2))
+        return
+    table = Table(title=f"AlignGym {aligngym.__version__}: {len(rows)} environments")
+    for col in ("id", "family", "observation / action", "metrics", "description"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        try:
+            env = pettingzoo.make("parallel", r.id) if r.multi_agent else gym.make(r.id)
+            if r.multi_agent:
+                a = env.possible_agents[0]
+                spaces = f"{len(env.possible_agents)} agents; {a}: {env.observation_space(a)} / {env.action_space(a)}"
+            else:
+                spaces = f"{env.observation_space} / {env.action_space}"
+            env.close()
+        except Exception as e:  # a listing never dies on one broken env
+            spaces = f"(cannot build: {e})"
+        metrics = ", ".join(f"{m.name}{'↑' if m.higher_is_better else '↓'}" for m in r.metrics)
+        table.add_row(r.id, r.family, spaces, metrics, r.description)
+    console.print(table)
+    missing = [f for f in registry.FAMILIES if not any(r.family == f for r in registry.ROWS)]
+    if missing:
+        console.print(f"Families not yet available: {', '.join(missing)}")
+
+
+@app.command("agents")
+def list_agents():
+    """Registered baseline agent names (usable as `--agent NAME?key=value`)."""
+    from aligngym.agents.spec import BASELINES
+
+    table = Table(title="Baseline agents")
+    table.add_column("name")
+    table.add_column("factory")
+    for name, path in sorted(BASELINES.items()):
+        table.add_row(name, path)
+    console.print(table)
+
+
+def _kv(pairs: List[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        if "=" not in pair:
+            fail(f"--env-kwarg takes KEY=VALUE, got {pair!r}.")
+        k, v = pair.split("=", 1)
+        try:
+            out[k] = json.loads(v)
+        except json.JSONDecodeError:
+            out[k] = v
+    return out
+
+
+@app.command("evaluate")
+def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGridWorld-v0"),
+                 agent: str = typer.Option("random", help="Agent spec: baseline name or module:factory, with ?k=v kwargs."),
+                 episodes: int = typer.Option(10, help="Episodes per evaluation seed."),
+                 seeds: List[int] = typer.Option([0], "--seeds", help="Evaluation seeds (repeat the flag)."),
+                 num_envs: int = typer.Option(1, help="Vectorised envs (uses the native vector twin where registered)."),
+                 env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE passed to the env."),
+                 out: Optional[Path] = typer.Option(None, help="RunRecord JSON to write (resumes if it exists)."),
+                 ):
+    """Score an agent on an env; prints the aggregates and writes a RunRecord."""
+    from aligngym.benchmarks.harness import evaluate, print_record
+
+    try:
+        record = evaluate(env_id, agent, episodes=episodes, seeds=seeds, num_envs=num_envs,
+                          env_kwargs=_kv(env_kwarg), out=out, progress=True)
+    except (KeyError, ValueError) as e:
+        fail(str(e.args[0]) if e.args else str(e))
+    print_record(record, console)
+    if out:
+        console.print(f"RunRecord written to {out}")
+
+
+@app.command("validate")
+def validate_cmd(record: Path = typer.Argument(..., help="A RunRecord JSON file.")):
+    """Check a RunRecord file against the published JSON Schema."""
+    from aligngym.benchmarks.record import RunRecord
+
+    try:
+        r = RunRecord.load(record)
+    except (ValueError, OSError) as e:
+        fail(str(e))
+    console.print(f"{record}: valid RunRecord for {r.env_id}, {len(r.episodes)} episodes.")
+
+
+@app.command("suite")
+def suite_cmd(out: Path = typer.Option(Path("reports/demo"), help="Folder for records and the report."),
+              families: List[str] = typer.Option([], "--family", help="Only these families (repeat)."),
+              episodes: Optional[int] = typer.Option(None, help="Override each row's quick episode count.")):
+    """The quick suite: every family's baselines on the embedded defaults; a results table and a report."""
+    from aligngym.benchmarks.suite import run_suite
+
+    run_suite(out, families=families or None, episodes=episodes, console=console)
+
+
+def _add_family_commands() -> None:
+    for family in registry.FAMILIES:
+        try:
+            module = importlib.import_module(f"aligngym.envs.{family}.cli")
+        except ModuleNotFoundError as e:
+            if e.name in (f"aligngym.envs.{family}", f"aligngym.envs.{family}.cli"):
+                continue  # family (or its commands) not built yet
+            raise
+        app.add_typer(module.app, name=family)
+
+
+def _add_llm_commands() -> None:
+    try:
+        module = importlib.import_module("aligngym.llm.cli")
+    except ModuleNotFoundError as e:
+        if e.name != "aligngym.llm.cli":
+            raise
+        return
+    app.add_typer(module.app, name="llm")
+
+
+_add_family_commands()
+_add_llm_commands()
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

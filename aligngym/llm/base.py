@@ -1,0 +1,90 @@
+"""The protocol every LLM backend implements, batched by design.
+
+    llm.generate(prompts, max_new_tokens=64, temperature=0.0, stop=None, seed=None) -> list[str]
+    llm.score_choices(prompts, choices) -> list[list[float]]   # sum of token log-probs of each choice
+    llm.usage -> {"prompt_tokens": int, "generated_tokens": int, "calls": int}
+    llm.describe() -> {"backend", "model", "revision", ...}     # recorded into RunRecords
+
+`ScriptedLLM` is a deterministic stand-in for tests and examples: it answers from a Python function.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+
+class LLM:
+    """Base class for backends. Subclasses implement `_generate` and `_score_choices`."""
+
+    backend = "base"
+    model = "unknown"
+    revision = ""
+
+    def __init__(self) -> None:
+        self.usage = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0}
+
+    def generate(self, prompts: Sequence[str], max_new_tokens: int = 64, temperature: float = 0.0,
+                 stop: Sequence[str] | None = None, seed: int | None = None) -> list[str]:
+        prompts = list(prompts)
+        if not prompts:
+            return []
+        if max_new_tokens < 1:
+            raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}.")
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}.")
+        outs = self._generate(prompts, max_new_tokens, temperature, list(stop or []), seed)
+        self.usage["calls"] += 1
+        return [truncate_at_stop(o, stop) for o in outs]
+
+    def score_choices(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[float]]:
+        prompts, choices = list(prompts), [list(c) for c in choices]
+        if len(prompts) != len(choices):
+            raise ValueError(f"score_choices got {len(prompts)} prompts but {len(choices)} choice lists.")
+        if not prompts:
+            return []
+        for c in choices:
+            if not c:
+                raise ValueError("score_choices: every prompt needs at least one choice.")
+        self.usage["calls"] += 1
+        return self._score_choices(prompts, choices)
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.backend, "model": self.model, "revision": self.revision, "usage": dict(self.usage)}
+
+    def _generate(self, prompts, max_new_tokens, temperature, stop, seed) -> list[str]:
+        raise NotImplementedError
+
+    def _score_choices(self, prompts, choices) -> list[list[float]]:
+        raise NotImplementedError
+
+
+def truncate_at_stop(text: str, stop: Sequence[str] | None) -> str:
+    cut = len(text)
+    for s in stop or []:
+        i = text.find(s)
+        if s and i >= 0:
+            cut = min(cut, i)
+    return text[:cut]
+
+
+class ScriptedLLM(LLM):
+    """Answers with `reply(prompt) -> str`; scores a choice by `score(prompt, choice) -> float`
+    (default: 0 for the choice `reply` starts with, -5 otherwise). For tests and examples only."""
+
+    backend = "scripted"
+
+    def __init__(self, reply: Callable[[str], str], score: Callable[[str, str], float] | None = None,
+                 model: str = "scripted"):
+        super().__init__()
+        self.reply, self.score, self.model = reply, score, model
+
+    def _generate(self, prompts, max_new_tokens, temperature, stop, seed):
+        outs = [self.reply(p) for p in prompts]
+        self.usage["prompt_tokens"] += sum(len(p.split()) for p in prompts)
+        self.usage["generated_tokens"] += sum(len(o.split()) for o in outs)
+        return outs
+
+    def _score_choices(self, prompts, choices):
+        if self.score:
+            return [[float(self.score(p, c)) for c in cs] for p, cs in zip(prompts, choices)]
+        return [[0.0 if self.reply(p).strip().startswith(c.strip()) else -5.0 for c in cs]
+                for p, cs in zip(prompts, choices)]

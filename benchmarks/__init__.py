@@ -1,0 +1,1 @@
+"""The scoring harness, run records, the quick suite and throughput benchmarks."""

@@ -1,0 +1,116 @@
+"""The one registry table of AlignGym.
+
+Every environment id of the suite is one `Row` in `ROWS`. Registration with Gymnasium and PettingZoo,
+`aligngym list`, the docs, the quick suite and the registry-wide tests all read this table; nothing
+else keeps a list of ids. Family folders add their rows in their own section below.
+"""
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+from dataclasses import dataclass, field
+from typing import Any
+
+NAMESPACE = "AlignGym"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number an env reports at episode end in `info["metrics"]`."""
+
+    name: str
+    description: str
+    higher_is_better: bool
+
+
+@dataclass(frozen=True)
+class Row:
+    """One registered id.
+
+    `baselines` are agent specs (see `aligngym.agents.spec`) that the quick suite (`make demo`) scores on
+    this id with `quick_episodes` episodes; `multi_agent` rows are PettingZoo ParallelEnvs.
+    """
+
+    id: str
+    entry_point: str
+    family: str
+    description: str
+    metrics: tuple[Metric, ...]
+    max_episode_steps: int | None = None
+    vector_entry_point: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    multi_agent: bool = False
+    baselines: tuple[str, ...] = ()
+    quick_episodes: int = 10
+
+    @property
+    def metric_names(self) -> list[str]:
+        return [m.name for m in self.metrics]
+
+    def load(self):
+        """The env class (or factory) behind `entry_point`."""
+        module, _, attr = self.entry_point.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+FAMILIES = ("progress", "shopping", "faking", "rapl", "shaping")
+
+ROWS: list[Row] = []
+
+# --- progress (envs/progress) -------------------------------------------------------------------
+# --- shopping (envs/shopping) -------------------------------------------------------------------
+# --- faking (envs/faking) -----------------------------------------------------------------------
+# --- rapl (envs/rapl) ---------------------------------------------------------------------------
+# --- shaping (envs/shaping) ---------------------------------------------------------------------
+# --- end of table -------------------------------------------------------------------------------
+
+
+def full_id(env_id: str) -> str:
+    """Accepts `Name-v0`, `AlignGym/Name-v0` or `aligngym:AlignGym/Name-v0`."""
+    env_id = env_id.split(":", 1)[1] if env_id.startswith("aligngym:") else env_id
+    return env_id if "/" in env_id else f"{NAMESPACE}/{env_id}"
+
+
+def ids() -> list[str]:
+    return [r.id for r in ROWS]
+
+
+def row(env_id: str) -> Row:
+    """The row for an id; an unknown id raises KeyError naming the closest registered ids."""
+    wanted = full_id(env_id)
+    for r in ROWS:
+        if r.id == wanted:
+            return r
+    close = difflib.get_close_matches(wanted, ids(), n=3, cutoff=0.5)
+    hint = f" Did you mean: {', '.join(close)}?" if close else " Run `aligngym list` to see every id."
+    raise KeyError(f"Unknown environment id {env_id!r}.{hint}")
+
+
+def allowed_kwargs(r: Row) -> list[str]:
+    target = r.load()
+    params = inspect.signature(target.__init__ if inspect.isclass(target) else target).parameters
+    return [n for n, p in params.items() if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+
+
+def check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
+    """Refuses kwargs that the env's constructor does not take, naming the ones it does."""
+    r = row(env_id)
+    allowed = allowed_kwargs(r)
+    unknown = sorted(set(kwargs) - set(allowed))
+    if unknown:
+        raise ValueError(f"{r.id} does not take {', '.join(unknown)}; allowed kwargs: {', '.join(allowed) or '(none)'}.")
+
+
+def register_all() -> None:
+    """Registers every row with Gymnasium (single-agent) or PettingZoo (multi-agent). Idempotent."""
+    import gymnasium
+    import pettingzoo
+
+    for r in ROWS:
+        if r.multi_agent:
+            if r.id not in pettingzoo.parallel_registry:
+                pettingzoo.register("parallel", r.id, r.entry_point, max_cycles=r.max_episode_steps, kwargs=dict(r.kwargs))
+        elif r.id not in gymnasium.registry:
+            gymnasium.register(r.id, entry_point=r.entry_point, vector_entry_point=r.vector_entry_point,
+                               max_episode_steps=r.max_episode_steps, kwargs=dict(r.kwargs))

@@ -1,0 +1,1 @@
+"""Leaderboard: submission validation and storage (to come)."""
