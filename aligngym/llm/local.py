@@ -1,0 +1,199 @@
+"""Local transformers backend: any causal LM folder or Hugging Face id, batched, on CPU (or GPU if present).
+
+- `generate`: prompts sorted by length and run in batches with left padding; greedy when temperature == 0
+  (deterministic), seeded sampling otherwise. Each sequence stops at its stop strings or EOS.
+- `score_choices`: each batch of prompts runs once; its KV cache is repeated for every choice and all choice
+  continuations run in one more pass, so the shared prompt prefix is computed once. Only the rows needed for
+  the choice tokens go through the (large) vocabulary head.
+- Chat templates are applied when the tokenizer has one and the model is instruction-tuned (the name says
+  instruct/chat/-it, or `chat=True`); base models get plain completion prompts.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+import torch
+
+from aligngym.llm.base import LLM
+
+_INSTRUCT_NAME = re.compile(r"instruct|chat|(^|[-_/])it($|[-_/])", re.I)
+
+
+class _StopOnStrings:
+    """Stopping criterion: a sequence is done once its new text contains one of the stop strings."""
+
+    def __init__(self, tokenizer, stop: Sequence[str], prompt_len: int):
+        self.tokenizer, self.stop, self.prompt_len = tokenizer, [s for s in stop if s], prompt_len
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
+        return torch.tensor([any(s in t for s in self.stop) for t in texts], device=input_ids.device)
+
+
+class TransformersLLM(LLM):
+    """A causal LM loaded with transformers. `source` is a folder or a Hugging Face model id."""
+
+    backend = "transformers"
+
+    def __init__(self, source: str, model_name: str | None = None, revision: str | None = None,
+                 chat: bool | None = None, batch_size: int = 16, score_batch_size: int = 32,
+                 device: str | None = None, dtype: str = "float32", threads: int | None = None):
+        super().__init__()
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if threads:
+            torch.set_num_threads(threads)
+        self.source, self.model = str(source), model_name or str(source)
+        self.batch_size, self.score_batch_size = batch_size, score_batch_size
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(self.source, revision=revision)
+            self.lm = AutoModelForCausalLM.from_pretrained(self.source, revision=revision,
+                                                           dtype=getattr(torch, dtype)).to(self.device)
+        except OSError as e:
+            raise OSError(f"Cannot load the model {self.source!r}: {e}\n(Offline? An `hf:` id must be in the "
+                          "Hugging Face cache; `path:` must be a folder with config.json and weights.)") from e
+        self.lm.eval()
+        self.revision = revision or getattr(self.lm.config, "_commit_hash", None) or ""
+        if self.tokenizer.pad_token_id is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.tokenizer.padding_side = "left"
+        has_template = bool(getattr(self.tokenizer, "chat_template", None))
+        self.chat = has_template and (bool(_INSTRUCT_NAME.search(self.model)) if chat is None else chat)
+        if chat and not has_template:
+            raise ValueError(f"chat=True but the tokenizer of {self.model!r} has no chat template.")
+        softcap = getattr(self.lm.config, "final_logit_softcapping", None)
+        self._softcap = float(softcap) if softcap else None
+
+    def describe(self):
+        return {**super().describe(), "source": self.source, "chat_template": self.chat, "device": self.device}
+
+    # ---- prompts -> token ids -------------------------------------------------------------------------------
+
+    def _encode_prompt(self, prompt: str) -> list[int]:
+        if self.chat:
+            ids = self.tokenizer.apply_chat_template([{"role": "user", "content": prompt}], tokenize=True,
+                                                     add_generation_prompt=True)
+            ids = ids["input_ids"] if isinstance(ids, dict) or hasattr(ids, "keys") else ids
+        else:
+            ids = self.tokenizer(prompt, add_special_tokens=True)["input_ids"]
+        if not ids:  # an empty prompt for a tokenizer without BOS: condition on a lone EOS
+            ids = [self.tokenizer.bos_token_id if self.tokenizer.bos_token_id is not None
+                   else self.tokenizer.eos_token_id]
+        return list(ids)
+
+    def _left_pad(self, seqs: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+        width = max(len(s) for s in seqs)
+        pad = self.tokenizer.pad_token_id
+        ids = torch.tensor([[pad] * (width - len(s)) + s for s in seqs], device=self.device)
+        mask = torch.tensor([[0] * (width - len(s)) + [1] * len(s) for s in seqs], device=self.device)
+        return ids, mask
+
+    # ---- generation -----------------------------------------------------------------------------------------
+
+    @torch.inference_mode()
+    def _generate(self, prompts, max_new_tokens, temperature, stop, seed):
+        encoded = [self._encode_prompt(p) for p in prompts]
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))  # similar lengths share a batch
+        outs: list[str] = [""] * len(prompts)
+        with torch.random.fork_rng(devices=[] if self.device == "cpu" else None, enabled=seed is not None):
+            if seed is not None:
+                torch.manual_seed(seed)
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                texts, n_new = self._generate_batch([encoded[i] for i in idx], max_new_tokens, temperature, stop)
+                for i, t in zip(idx, texts):
+                    outs[i] = t
+                self.usage["prompt_tokens"] += sum(len(encoded[i]) for i in idx)
+                self.usage["generated_tokens"] += n_new
+        return outs
+
+    def _generate_batch(self, seqs, max_new_tokens, temperature, stop):
+        from transformers import StoppingCriteriaList
+
+        ids, mask = self._left_pad(seqs)
+        sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0} if temperature > 0 \
+            else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
+        criteria = StoppingCriteriaList([_StopOnStrings(self.tokenizer, stop, ids.shape[1])] if stop else [])
+        out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                               stopping_criteria=criteria, pad_token_id=self.tokenizer.pad_token_id, **sampling)
+        new = out[:, ids.shape[1]:]
+        ends = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
+                *(self.lm.generation_config.eos_token_id if isinstance(self.lm.generation_config.eos_token_id, list)
+                  else [self.lm.generation_config.eos_token_id])}
+        n_new = sum(next((j + 1 for j, t in enumerate(row.tolist()) if t in ends), len(row)) for row in new)
+        return self.tokenizer.batch_decode(new, skip_special_tokens=True), n_new
+
+    # ---- multiple-choice scoring ----------------------------------------------------------------------------
+
+    def _choice_ids(self, choice: str) -> list[int]:
+        ids = self.tokenizer(choice, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"score_choices: the choice {choice!r} tokenizes to no tokens; every choice needs "
+                             "at least one token (use a non-empty string).")
+        return ids
+
+    def _head(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Log-probs over the vocabulary for a few hidden states (rows x dim)."""
+        logits = self.lm.get_output_embeddings()(hidden).float()
+        if self._softcap:
+            logits = torch.tanh(logits / self._softcap) * self._softcap
+        return torch.log_softmax(logits, dim=-1)
+
+    @torch.inference_mode()
+    def _score_choices(self, prompts, choices):
+        encoded = [self._encode_prompt(p) for p in prompts]
+        choice_ids = [[self._choice_ids(c) for c in cs] for cs in choices]
+        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
+        scores: list[list[float]] = [[] for _ in prompts]
+        start = 0
+        while start < len(order):  # batches of prompts whose choices together fill about score_batch_size rows
+            idx, rows = [], 0
+            while start < len(order) and (not idx or rows + len(choices[order[start]]) <= self.score_batch_size):
+                idx.append(order[start])
+                rows += len(choices[order[start]])
+                start += 1
+            for i, s in zip(idx, self._score_batch([encoded[i] for i in idx], [choice_ids[i] for i in idx])):
+                scores[i] = s
+        return scores
+
+    def _score_batch(self, prompt_seqs: list[list[int]], choice_seqs: list[list[list[int]]]) -> list[list[float]]:
+        decoder = getattr(self.lm, self.lm.base_model_prefix)
+        ids, mask = self._left_pad(prompt_seqs)
+        lengths = mask.sum(1)
+        positions = (mask.cumsum(1) - 1).clamp(min=0)
+        first = decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
+        cache = first.past_key_values
+        # one row per (prompt, choice): repeat each prompt's cache and state once per choice
+        counts = torch.tensor([len(cs) for cs in choice_seqs], device=self.device)
+        flat = [c for cs in choice_seqs for c in cs]
+        rows = torch.repeat_interleave(torch.arange(len(prompt_seqs), device=self.device), counts)
+        _reorder_cache(cache, rows)
+        width = max(len(c) for c in flat)
+        cids = torch.tensor([c + [self.tokenizer.pad_token_id] * (width - len(c)) for c in flat], device=self.device)
+        cmask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in flat], device=self.device)
+        cpos = lengths[rows, None] + torch.arange(width, device=self.device)[None, :]
+        second = decoder(input_ids=cids, attention_mask=torch.cat([mask[rows], cmask], dim=1), position_ids=cpos,
+                         past_key_values=cache, use_cache=True,
+                         cache_position=torch.arange(ids.shape[1], ids.shape[1] + width, device=self.device))
+        # the state before choice token t: the prompt's last state for t = 0, the choice's state t-1 after
+        states = torch.cat([first.last_hidden_state[rows, -1:], second.last_hidden_state[:, :-1]], dim=1)
+        picked = cmask.bool()
+        logp = self._head(states[picked]).gather(1, cids[picked][:, None])[:, 0]
+        per_row = torch.zeros(len(flat), device=self.device).index_add_(0, picked.nonzero()[:, 0], logp)
+        self.usage["prompt_tokens"] += int(lengths.sum()) + sum(len(c) for c in flat)
+        out, k = [], 0
+        for cs in choice_seqs:
+            out.append([float(v) for v in per_row[k:k + len(cs)]])
+            k += len(cs)
+        return out
+
+
+def _reorder_cache(cache, rows: torch.Tensor) -> None:
+    """Select (and repeat) batch rows of a transformers KV cache in place."""
+    if hasattr(cache, "reorder_cache"):
+        cache.reorder_cache(rows)
+        return
+    for layer in cache.layers:
+        layer.keys, layer.values = layer.keys[rows], layer.values[rows]

@@ -1,0 +1,131 @@
+"""RunRecord: the versioned JSON document one evaluation produces.
+
+It carries what is needed to reproduce and compare a result (as lm-evaluation-harness and HELM records do):
+the env id and full spec, suite version and git hash, Python/OS and package versions, the agent spec and its
+hyperparameters, training and evaluation seeds, every episode's raw metrics, aggregates per metric with a 95%
+bootstrap CI, start time and duration. `runrecord.schema.json` beside this file is the published schema.
+Records are written atomically after every batch of episodes, so an interrupted run keeps what finished.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = "1.0"
+SCHEMA_PATH = Path(__file__).with_name("runrecord.schema.json")
+TRACKED_PACKAGES = ("aligngym", "gymnasium", "pettingzoo", "stable-baselines3", "torch", "mujoco", "transformers", "numpy")
+
+
+@dataclass
+class RunRecord:
+    env_id: str
+    env_spec: dict[str, Any]
+    env_kwargs: dict[str, Any]
+    agent: dict[str, Any]  # {"spec": ..., "name": ..., "class": ..., "hyperparameters": {...}}
+    training_seed: int | None
+    eval_seeds: list[int]
+    episodes_per_seed: int
+    num_envs: int
+    episodes: list[dict[str, Any]] = field(default_factory=list)  # {"seed_index", "episode", "seed", "metrics"}
+    aggregates: dict[str, dict[str, Any]] = field(default_factory=dict)
+    higher_is_better: dict[str, bool | None] = field(default_factory=dict)
+    finished: bool = False
+    started_at: str = ""
+    duration_s: float = 0.0
+    suite_version: str = ""
+    git_hash: str | None = None
+    system: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
+    schema_version: str = SCHEMA_VERSION
+
+    def recompute_aggregates(self) -> None:
+        from aligngym.benchmarks.stats import aggregate
+
+        names = sorted({k for ep in self.episodes for k in ep["metrics"]})
+        self.aggregates = {n: aggregate([ep["metrics"].get(n) for ep in self.episodes], self.higher_is_better.get(n))
+                           for n in names}
+
+    def to_dict(self) -> dict[str, Any]:
+        return _json_safe(asdict(self))
+
+    def save(self, path: str | Path) -> None:
+        """Validates, then writes atomically (temp file + rename), so a crash never leaves half a record."""
+        data = self.to_dict()
+        validate(data)
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+        os.replace(tmp, path)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "RunRecord":
+        validate(data)
+        return cls(**{k: _from_json_nan(v) if k == "aggregates" else v for k, v in data.items()})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "RunRecord":
+        try:
+            data = json.loads(Path(path).read_text())
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path} is not a RunRecord: not valid JSON ({e}).") from e
+        return cls.from_dict(data)
+
+
+def validate(data: Any) -> None:
+    """Raises ValueError (naming the first problem) when `data` is not a RunRecord."""
+    import jsonschema
+
+    try:
+        jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    except jsonschema.ValidationError as e:
+        where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
+        raise ValueError(f"Not a valid RunRecord (schema {SCHEMA_VERSION}): at {where}: {e.message}") from None
+
+
+def system_info() -> dict[str, Any]:
+    versions = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "machine": platform.machine(),
+            "packages": versions}
+
+
+def git_hash() -> str | None:
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,
+                             text=True, timeout=5)
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _json_safe(value):
+    """NaN/inf are not JSON: store them as null (the schema allows null for every aggregate number)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars
+        return _json_safe(value.item())
+    return value
+
+
+def _from_json_nan(aggregates):
+    return {m: {k: (math.nan if v is None and k not in ("higher_is_better",) else v) for k, v in a.items()}
+            for m, a in aggregates.items()}

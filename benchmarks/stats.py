@@ -1,0 +1,34 @@
+"""Aggregates for per-episode metrics: mean, std, interquartile mean and a 95% bootstrap CI."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats
+
+BOOTSTRAP_RESAMPLES = 2000
+
+
+def iqm(values: np.ndarray) -> float:
+    """Mean of the middle 50% (as in rliable): robust to a few outlying episodes."""
+    return float(stats.trim_mean(values, 0.25)) if len(values) else math.nan
+
+
+def bootstrap_ci(values: np.ndarray, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
+    """Percentile bootstrap CI of the mean; fixed seed so a record's CI is reproducible."""
+    if len(values) == 0:
+        return math.nan, math.nan
+    if len(values) == 1 or np.all(values == values[0]):
+        return float(values[0]), float(values[0])
+    rng = np.random.default_rng(seed)
+    means = rng.choice(values, size=(BOOTSTRAP_RESAMPLES, len(values)), replace=True).mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    return float(low), float(high)
+
+
+def aggregate(values, higher_is_better: bool | None) -> dict:
+    v = np.asarray([x for x in values if x is not None and not math.isnan(x)], dtype=float)
+    low, high = bootstrap_ci(v)
+    return {"mean": float(v.mean()) if len(v) else math.nan, "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
+            "iqm": iqm(v), "ci_low": low, "ci_high": high, "n": int(len(v)), "higher_is_better": higher_is_better}

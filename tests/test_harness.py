@@ -1,0 +1,160 @@
+"""The scoring harness on a real env: Gymnasium's CartPole-v1 behind a small adapter that reports metrics."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import gymnasium as gym
+import jsonschema
+import numpy as np
+import pytest
+
+from aligngym.agents.base import Agent, CallableAgent
+from aligngym.benchmarks.harness import evaluate
+from aligngym.benchmarks.record import SCHEMA_PATH, RunRecord
+from aligngym.benchmarks.stats import aggregate, bootstrap_ci
+
+ADAPTED = "AlignGymTest/CartPoleMetrics-v0"
+
+
+class CartPoleWithMetrics(gym.Wrapper):
+    """CartPole-v1 that reports `info["metrics"]` at episode end, as AlignGym envs do."""
+
+    def __init__(self):
+        super().__init__(gym.make("CartPole-v1"))
+        self.steps = 0
+
+    def reset(self, **kwargs):
+        self.steps = 0
+        return self.env.reset(**kwargs)
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        self.steps += 1
+        if terminated or truncated:
+            info["metrics"] = {"balanced": float(truncated), "steps": float(self.steps)}
+        return obs, reward, terminated, truncated, info
+
+
+if ADAPTED not in gym.registry:
+    gym.register(ADAPTED, entry_point=CartPoleWithMetrics)
+
+
+def balance(obs):
+    """A decent hand-written CartPole controller: push toward the pole's lean."""
+    return (obs[:, 2] + 0.5 * obs[:, 3] > 0).astype(np.int64)
+
+
+def test_metrics_reach_the_record_and_a_controller_beats_random():
+    good = evaluate(ADAPTED, CallableAgent(balance, name="pd"), episodes=6, seeds=[0], num_envs=3)
+    rand = evaluate(ADAPTED, "random", episodes=6, seeds=[0], num_envs=3)
+    assert len(good.episodes) == 6 and {"return", "length", "balanced", "steps"} <= set(good.aggregates)
+    assert good.aggregates["return"]["mean"] > 5 * rand.aggregates["return"]["mean"]
+    assert good.aggregates["return"]["higher_is_better"] is True
+    for ep in good.episodes:  # the env's own count and the harness's agree
+        assert ep["metrics"]["steps"] == ep["metrics"]["length"] == ep["metrics"]["return"]
+
+
+def test_episode_results_do_not_depend_on_num_envs():
+    a = evaluate(ADAPTED, "random", episodes=5, seeds=[4], num_envs=1)
+    b = evaluate(ADAPTED, CallableAgent(lambda o: np.zeros(len(o), np.int64)), episodes=5, seeds=[4], num_envs=5)
+    c = evaluate(ADAPTED, CallableAgent(lambda o: np.zeros(len(o), np.int64)), episodes=5, seeds=[4], num_envs=2)
+    assert [e["seed"] for e in a.episodes] == [e["seed"] for e in b.episodes]
+    assert [e["metrics"] for e in b.episodes] == [e["metrics"] for e in c.episodes]
+
+
+def test_bootstrap_ci_covers_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(0)
+    small, large = rng.normal(10, 2, 20), rng.normal(10, 2, 2000)
+    lo_s, hi_s = bootstrap_ci(small)
+    lo_l, hi_l = bootstrap_ci(large)
+    assert lo_s < small.mean() < hi_s and lo_l < 10 < hi_l
+    assert (hi_l - lo_l) < (hi_s - lo_s) / 5
+    agg = aggregate([1.0, 2.0, 3.0, 4.0, 100.0], True)
+    assert agg["iqm"] == pytest.approx(3.0) and agg["mean"] == pytest.approx(22.0) and agg["n"] == 5
+
+
+CALLS = {"n": 0}
+
+
+class Flaky(Agent):
+    """Crashes on its 60th act call once, to simulate an interrupted evaluation."""
+
+    name = "flaky"
+
+    def act(self, obs):
+        CALLS["n"] += 1
+        if CALLS["n"] == 60:
+            raise KeyboardInterrupt
+        return (obs[:, 2] > 0).astype(np.int64)
+
+
+def flaky(ctx):
+    return Flaky()
+
+
+def test_interrupted_run_keeps_finished_episodes_and_resumes(tmp_path):
+    out = tmp_path / "run.json"
+    spec = "test_harness:flaky"
+    CALLS["n"] = 0
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(ADAPTED, spec, episodes=8, seeds=[0], num_envs=1, out=out)
+    partial = RunRecord.load(out)
+    assert not partial.finished and 0 < len(partial.episodes) < 8
+    kept = partial.episodes[:]
+    done = evaluate(ADAPTED, spec, episodes=8, seeds=[0], num_envs=1, out=out)
+    assert done.finished and len(done.episodes) == 8
+    assert done.episodes[:len(kept)] == kept  # nothing already computed is lost or recomputed
+    assert [e["episode"] for e in done.episodes] == list(range(8))
+
+
+def test_record_round_trips_and_matches_the_schema(tmp_path):
+    record = evaluate(ADAPTED, "random", episodes=3, seeds=[0, 1], out=tmp_path / "r.json")
+    data = json.loads((tmp_path / "r.json").read_text())
+    jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+    assert RunRecord.from_dict(data).to_dict() == record.to_dict()
+    assert data["system"]["packages"]["gymnasium"] == gym.__version__
+    assert data["eval_seeds"] == [0, 1] and len(data["episodes"]) == 6
+
+
+def test_bad_input_is_refused_without_losing_files(tmp_path):
+    with pytest.raises(ValueError, match="episodes must be >= 1"):
+        evaluate(ADAPTED, "random", episodes=0)
+    with pytest.raises(KeyError, match="Did you mean"):
+        evaluate("CartPole-v2", "random", episodes=1)
+    with pytest.raises(ValueError, match="cannot import module"):
+        evaluate(ADAPTED, "no_such_module:factory", episodes=1)
+    with pytest.raises(ValueError, match="Unknown agent"):
+        evaluate(ADAPTED, "randon", episodes=1)
+    precious = tmp_path / "notes.json"
+    precious.write_text('{"mine": true}')
+    with pytest.raises(ValueError, match="Not a valid RunRecord"):
+        evaluate(ADAPTED, "random", episodes=1, out=precious)
+    assert precious.read_text() == '{"mine": true}'
+    other = tmp_path / "other.json"
+    evaluate(ADAPTED, "random", episodes=2, out=other)
+    before = other.read_text()
+    with pytest.raises(ValueError, match="other settings"):
+        evaluate(ADAPTED, "random", episodes=3, out=other)
+    assert other.read_text() == before
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "aligngym.cli", *args], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_evaluate_writes_a_valid_record_and_errors_are_one_clear_line(tmp_path):
+    out = tmp_path / "cp.json"
+    run = cli("evaluate", "CartPole-v1", "--agent", "random", "--episodes", "3", "--seeds", "0", "--seeds", "1",
+              "--out", str(out))
+    assert run.returncode == 0, run.stderr
+    assert len(RunRecord.load(out).episodes) == 6
+    assert cli("validate", str(out)).returncode == 0
+    bad = cli("evaluate", "CartPole-v1", "--episodes", "0")
+    assert bad.returncode != 0 and "episodes must be >= 1" in bad.stderr and "Traceback" not in bad.stderr
+    (tmp_path / "x.json").write_text("[1, 2]")
+    bad = cli("validate", str(tmp_path / "x.json"))
+    assert bad.returncode != 0 and "Not a valid RunRecord" in bad.stderr
+    listing = cli("list")
+    assert listing.returncode == 0 and "AlignGym" in listing.stdout

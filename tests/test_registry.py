@@ -1,0 +1,225 @@
+"""Registry-wide checks: every id in envs/registry.py, whatever family added it.
+
+Single-agent ids: Gymnasium's check_env, seeded determinism, pickling, spec JSON round trip, make_vec (sync and the
+native vector twin where registered), every declared render mode (headless), and episode-end metrics as declared.
+Multi-agent ids: PettingZoo's parallel_api_test, parallel_seed_test and render_test, and episode-end metrics.
+"""
+from __future__ import annotations
+
+import importlib
+import math
+import pickle
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pettingzoo
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import aligngym
+from aligngym.agents.spec import BASELINES, resolve
+from aligngym.envs import registry
+
+SINGLE = [r for r in registry.ROWS if not r.multi_agent]
+MULTI = [r for r in registry.ROWS if r.multi_agent]
+VECTOR = [r for r in SINGLE if r.vector_entry_point]
+MAX_STEPS = 5000  # bound on any random rollout here
+
+
+def ids(rows):
+    return [r.id.split("/")[-1] for r in rows]
+
+
+def test_table_is_consistent():
+    assert len(set(registry.ids())) == len(registry.ROWS), "duplicate ids in the registry"
+    for r in registry.ROWS:
+        assert r.id.startswith(registry.NAMESPACE + "/") and r.id.rsplit("-v", 1)[-1].isdigit(), r.id
+        assert r.family in registry.FAMILIES, f"{r.id}: unknown family {r.family}"
+        assert r.description and r.metrics, f"{r.id} needs a description and its metrics"
+        assert len({m.name for m in r.metrics}) == len(r.metrics), f"{r.id}: duplicate metric names"
+        doc = importlib.import_module(r.entry_point.split(":")[0]).__doc__
+        assert doc and len(doc) > 200, f"{r.id}: its module needs a docstring card"
+        for spec in r.baselines:
+            resolve(spec)  # raises on a baseline that does not exist
+
+
+def test_registered_everywhere():
+    for r in SINGLE:
+        assert r.id in gym.registry
+    for r in MULTI:
+        assert r.id in pettingzoo.parallel_registry
+    assert set(BASELINES) >= {"random"}
+    gym.register_envs(aligngym)  # the linter-friendly form works
+
+
+def test_unknown_id_and_kwargs_are_refused_clearly():
+    with pytest.raises(KeyError, match="Unknown environment id"):
+        registry.row("AlignGym/NoSuchEnv-v0")
+    for r in registry.ROWS[:3]:
+        with pytest.raises(ValueError, match="allowed kwargs"):
+            registry.check_kwargs(r.id, {"no_such_kwarg": 1})
+
+
+@pytest.mark.skipif(not SINGLE, reason="no single-agent ids registered yet")
+def test_make_without_import_in_a_fresh_process():
+    code = f"import gymnasium as gym; env = gym.make('aligngym:{SINGLE[0].id}'); env.reset(seed=0); print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+def rollout(env, seed: int, steps: int = 40):
+    """Observations, rewards and done flags of a seeded random rollout (actions seeded too)."""
+    obs, info = env.reset(seed=seed)
+    env.action_space.seed(seed)
+    trace = [obs]
+    for _ in range(steps):
+        obs, reward, terminated, truncated, info = env.step(env.action_space.sample())
+        trace += [obs, float(reward), terminated, truncated, info.get("metrics")]
+        if terminated or truncated:
+            obs, info = env.reset()
+            trace.append(obs)
+    return trace
+
+
+def same(a, b) -> bool:
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(np.asarray(a), np.asarray(b), equal_nan=True)
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b or (math.isnan(a) and math.isnan(b))
+    return a == b
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_check_env(row):
+    env = gym.make(row.id)
+    check_env(env.unwrapped)
+    env.close()
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_seeded_determinism(row):
+    a, b = gym.make(row.id), gym.make(row.id)
+    assert same(rollout(a, 123), rollout(b, 123))
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_pickle_round_trip(row):
+    env = gym.make(row.id)
+    env.reset(seed=7)
+    clone = pickle.loads(pickle.dumps(env))
+    env.action_space.seed(0)
+    action = env.action_space.sample()
+    assert same(env.step(action)[:4], clone.step(action)[:4])
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_spec_json_round_trip(row):
+    spec = gym.spec(row.id)
+    again = gym.envs.registration.EnvSpec.from_json(spec.to_json())
+    assert again == spec
+    gym.make(again).close()
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_episode_end_metrics(row):
+    """A random episode ends within the bound and reports exactly the declared metrics, as finite floats."""
+    env = gym.make(row.id)
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    for _ in range(MAX_STEPS):
+        _, _, terminated, truncated, info = env.step(env.action_space.sample())
+        if terminated or truncated:
+            break
+    else:
+        pytest.fail(f"{row.id}: no episode end within {MAX_STEPS} random steps")
+    assert set(info.get("metrics", {})) == set(row.metric_names)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in info["metrics"].values()), info["metrics"]
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_render_modes(row):
+    for mode in gym.make(row.id).metadata.get("render_modes", []):
+        if mode == "human":
+            continue  # needs a display; check_env covers its construction
+        env = gym.make(row.id, render_mode=mode)
+        env.reset(seed=0)
+        frame = env.render()
+        if mode == "rgb_array":
+            assert isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3 and frame.dtype == np.uint8
+        elif mode == "ansi":
+            assert isinstance(frame, str) and frame
+        env.close()
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_make_vec_sync(row):
+    envs = gym.make_vec(row.id, num_envs=2, vectorization_mode="sync")
+    obs, _ = envs.reset(seed=0)
+    assert envs.observation_space.contains(obs)
+    envs.action_space.seed(0)
+    for _ in range(5):
+        obs, *_ = envs.step(envs.action_space.sample())
+    envs.close()
+
+
+@pytest.mark.parametrize("row", VECTOR, ids=ids(VECTOR))
+def test_native_vector_twin(row):
+    """The twin's spaces match SyncVectorEnv's; it is seeded; episode-end metrics have SyncVectorEnv's structure."""
+    n = 4
+    native = gym.make_vec(row.id, num_envs=n, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec(row.id, num_envs=n, vectorization_mode="sync")
+    assert native.single_observation_space == sync.single_observation_space
+    assert native.single_action_space == sync.single_action_space
+    first, _ = native.reset(seed=3)
+    again, _ = native.reset(seed=3)
+    assert same(first, again)
+    assert native.observation_space.contains(first)
+    native.action_space.seed(0)
+    for _ in range(MAX_STEPS):
+        obs, reward, terminated, truncated, infos = native.step(native.action_space.sample())
+        assert native.observation_space.contains(obs) and np.shape(reward) == (n,)
+        ended = np.asarray(terminated) | np.asarray(truncated)
+        if ended.any():
+            assert np.array_equal(infos["_metrics"], ended)
+            assert {k for k in infos["metrics"] if not k.startswith("_")} == set(row.metric_names)
+            break
+    else:
+        pytest.fail(f"{row.id}: no episode ended in the vector twin within {MAX_STEPS} steps")
+    native.close()
+    sync.close()
+
+
+@pytest.mark.parametrize("row", MULTI, ids=ids(MULTI))
+def test_pettingzoo_battery(row):
+    from pettingzoo.test import parallel_api_test, parallel_seed_test, render_test
+
+    parallel_api_test(pettingzoo.make("parallel", row.id), num_cycles=200)
+    parallel_seed_test(lambda: pettingzoo.make("parallel", row.id), num_cycles=50)
+    modes = pettingzoo.make("parallel", row.id).metadata.get("render_modes", [])
+    if modes:
+        from pettingzoo.utils.conversions import parallel_to_aec
+        render_test(lambda render_mode=None: parallel_to_aec(pettingzoo.make("parallel", row.id, render_mode=render_mode)),
+                    custom_tests={})
+
+
+@pytest.mark.parametrize("row", MULTI, ids=ids(MULTI))
+def test_pettingzoo_episode_end_metrics(row):
+    env = pettingzoo.make("parallel", row.id)
+    obs, _ = env.reset(seed=0)
+    metrics = {}
+    for step in range(MAX_STEPS):
+        if not env.agents:
+            break
+        actions = {a: env.action_space(a).sample() for a in env.agents}
+        obs, _, _, _, infos = env.step(actions)
+        for info in infos.values():
+            metrics.update(info.get("metrics", {}))
+    assert not env.agents, f"{row.id}: episode did not end within {MAX_STEPS} steps"
+    assert set(metrics) == set(row.metric_names)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
