@@ -87,7 +87,8 @@ def _kv(pairs: List[str]) -> dict:
 
 @app.command("evaluate")
 def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGridWorld-v0"),
-                 agent: str = typer.Option("random", help="Agent spec: baseline name or module:factory, with ?k=v kwargs."),
+                 agent: List[str] = typer.Option(["random"], help="Agent spec: baseline name or module:factory, with "
+                                                 "?k=v kwargs. For a PettingZoo env, repeat as NAME=SPEC per agent."),
                  episodes: int = typer.Option(10, help="Episodes per evaluation seed."),
                  seeds: List[int] = typer.Option([0], "--seeds", help="Evaluation seeds (repeat the flag)."),
                  num_envs: int = typer.Option(1, help="Vectorised envs (uses the native vector twin where registered)."),
@@ -98,13 +99,25 @@ def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGr
     from aligngym.benchmarks.harness import evaluate, print_record
 
     try:
-        record = evaluate(env_id, agent, episodes=episodes, seeds=seeds, num_envs=num_envs,
+        record = evaluate(env_id, _agent_arg(agent), episodes=episodes, seeds=seeds, num_envs=num_envs,
                           env_kwargs=_kv(env_kwarg), out=out, progress=True)
     except (KeyError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
     print_record(record, console)
     if out:
         console.print(f"RunRecord written to {out}")
+
+
+def _agent_arg(specs: List[str]):
+    """One spec, or NAME=SPEC pairs (PettingZoo envs) turned into a dict."""
+    pairs = [s.split("=", 1) for s in specs if "=" in s.split("?", 1)[0] and ":" not in s.split("=", 1)[0]]
+    if not pairs:
+        if len(specs) > 1:
+            fail("Give one --agent, or NAME=SPEC for each agent of a multi-agent env.")
+        return specs[0]
+    if len(pairs) != len(specs):
+        fail("Mixing plain specs and NAME=SPEC pairs in --agent; use NAME=SPEC for every agent.")
+    return dict(pairs)
 
 
 @app.command("validate")
@@ -140,18 +153,19 @@ def _add_family_commands() -> None:
         app.add_typer(module.app, name=family)
 
 
-def _add_llm_commands() -> None:
+def _add_commands(module_name: str, name: str) -> None:
     try:
-        module = importlib.import_module("aligngym.llm.cli")
+        module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
-        if e.name != "aligngym.llm.cli":
+        if e.name != module_name:
             raise
         return
-    app.add_typer(module.app, name="llm")
+    app.add_typer(module.app, name=name)
 
 
 _add_family_commands()
-_add_llm_commands()
+_add_commands("aligngym.llm.cli", "llm")
+_add_commands("aligngym.leaderboard.cli", "leaderboard")
 
 
 def main() -> None:

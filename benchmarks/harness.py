@@ -52,13 +52,13 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
     env_kwargs = dict(env_kwargs or {})
     env_id, row = _resolve_env(env_id, env_kwargs)
 
-    spec_string = agent if isinstance(agent, str) else (agent_spec or _object_spec(agent))
+    spec_string = agent_spec or _spec_string(agent)
     record = _resume(out, env_id, env_kwargs, spec_string, seeds, episodes)
     if record is not None and record.finished:
         return record
 
     ctx = _context(env_id, row, env_kwargs, seeds[0])
-    agent_obj = make_agent(agent, ctx) if isinstance(agent, str) else agent
+    agent_obj = _build_agents(agent, ctx)
     if record is None:
         record = _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs)
     started = time.perf_counter() - record.duration_s
@@ -153,10 +153,31 @@ def _resume(out, env_id, env_kwargs, spec_string, seeds, episodes) -> RunRecord 
     return old
 
 
-def _object_spec(agent) -> str:
+def _spec_string(agent) -> str:
+    """How the record names the agent: its spec, or for a dict of per-agent policies `name=spec;name=spec`."""
+    if isinstance(agent, str):
+        return agent
     if isinstance(agent, dict):
-        return "python:{" + ", ".join(f"{k}: {type(a).__qualname__}" for k, a in sorted(agent.items())) + "}"
+        return ";".join(f"{name}={_spec_string(a)}" for name, a in sorted(agent.items()))
     return f"python:{type(agent).__module__}.{type(agent).__qualname__}"
+
+
+def _build_agents(agent, ctx: AgentContext):
+    """A spec becomes an Agent (or a dict for PettingZoo); a dict may mix Agents and specs per agent name."""
+    if isinstance(agent, str):
+        return make_agent(agent, ctx)
+    if isinstance(agent, dict):
+        unknown = sorted(set(agent) - set(ctx.agents))
+        if unknown:
+            raise ValueError(f"{ctx.env_id} has no agent named {', '.join(unknown)}; agents: {', '.join(ctx.agents)}.")
+        built = {}
+        for name, a in agent.items():
+            if isinstance(a, str):
+                made = make_agent(a, ctx)
+                a = made[name] if isinstance(made, dict) else made
+            built[name] = a
+        return built
+    return agent
 
 
 def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int], num_envs: int):

@@ -63,6 +63,36 @@ ROWS: list[Row] = []
 # --- faking (envs/faking) -----------------------------------------------------------------------
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
+_SHAPING_METRICS = (
+    Metric("primary_return", "Undiscounted sum of the primary (true) reward over the episode", True),
+    Metric("aux_return", "Undiscounted sum of the auxiliary (heuristic) reward over the episode", True),
+    Metric("success", "1 if the episode reached the goal (CartPole: kept the pole up for the whole horizon)", True),
+    Metric("length", "Steps in the episode", False),
+)
+ROWS += [
+    Row(id="AlignGym/ShapingGridWorld-v0", entry_point="aligngym.envs.shaping.gridworld:GridWorldEnv",
+        vector_entry_point="aligngym.envs.shaping.gridworld:GridWorldVectorEnv", family="shaping",
+        description="Continuous gridworld, sparse goal reward; aux heuristic good (distance) or bad (farmable centre)",
+        metrics=_SHAPING_METRICS, kwargs={"heuristic": "bad"},
+        baselines=("random", "shaping.reinforce?mode=primary&budget=3000",
+                   "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"), quick_episodes=20),
+    Row(id="AlignGym/ShapingMountainCar-v0", entry_point="aligngym.envs.shaping.mountaincar:MountainCarEnv",
+        vector_entry_point="aligngym.envs.shaping.mountaincar:MountainCarVectorEnv", family="shaping",
+        description="MountainCar with +1 only at the goal; aux: push along velocity (good), speed, or braking (bad)",
+        metrics=_SHAPING_METRICS, kwargs={"heuristic": "good"},
+        baselines=("random", "shaping.heuristic"), quick_episodes=10),
+    Row(id="AlignGym/ShapingCartPole-v0", entry_point="aligngym.envs.shaping.cartpole:CartPoleEnv",
+        vector_entry_point="aligngym.envs.shaping.cartpole:CartPoleVectorEnv", family="shaping",
+        description="CartPole; aux +1 for matching a good or weak PD controller, bad = -1 for matching the good one",
+        metrics=_SHAPING_METRICS, kwargs={"heuristic": "bad"},
+        baselines=("random", "shaping.heuristic?controller=good", "shaping.heuristic?controller=weak"),
+        quick_episodes=10),
+    Row(id="AlignGym/ShapingHalfCheetah-v0", entry_point="aligngym.envs.shaping.halfcheetah:HalfCheetahEnv",
+        family="shaping",
+        description="MuJoCo HalfCheetah-v5: primary = forward reward, aux = control cost x1 (good) or x4 (bad)",
+        metrics=tuple(m for m in _SHAPING_METRICS if m.name != "success"),
+        kwargs={"heuristic": "bad"}, baselines=("random",), quick_episodes=2),
+]
 # --- end of table -------------------------------------------------------------------------------
 
 

@@ -1,1 +1,4 @@
-"""Leaderboard: submission validation and storage (to come)."""
+"""Leaderboard: validate submitted RunRecords, store them, and render ranked tables (Markdown or HTML)."""
+from aligngym.leaderboard.board import entries, render_html, render_markdown, submit
+
+__all__ = ["entries", "render_html", "render_markdown", "submit"]

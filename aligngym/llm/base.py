@@ -6,6 +6,8 @@
     llm.describe() -> {"backend", "model", "revision", ...}     # recorded into RunRecords
 
 `ScriptedLLM` is a deterministic stand-in for tests and examples: it answers from a Python function.
+Backends from `aligngym.llm.load` carry a response cache (`llm.cache`, see cache.py); `usage["cache_hits"]`
+counts answers served from it (their tokens are not counted again).
 """
 from __future__ import annotations
 
@@ -18,9 +20,10 @@ class LLM:
     backend = "base"
     model = "unknown"
     revision = ""
+    cache = None  # a ResponseCache, or None for no caching
 
     def __init__(self) -> None:
-        self.usage = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0}
+        self.usage = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0, "cache_hits": 0}
 
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 64, temperature: float = 0.0,
                  stop: Sequence[str] | None = None, seed: int | None = None) -> list[str]:
@@ -31,8 +34,18 @@ class LLM:
             raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}.")
         if temperature < 0:
             raise ValueError(f"temperature must be >= 0, got {temperature}.")
-        outs = self._generate(prompts, max_new_tokens, temperature, list(stop or []), seed)
+        stop = list(stop or [])
         self.usage["calls"] += 1
+        if self.cache is None or (temperature > 0 and seed is None):  # unseeded sampling is never cached
+            outs = self._generate(prompts, max_new_tokens, temperature, stop, seed)
+        elif temperature > 0:  # a seeded batch's samples depend on the whole batch: cache the call
+            call = ("generate-batch", prompts, max_new_tokens, temperature, stop, seed)
+            outs = self._cached([call], lambda _: [self._generate(prompts, max_new_tokens, temperature, stop,
+                                                                  seed)])[0]
+        else:  # greedy: each prompt's answer is independent of its batch
+            keys = [("generate", p, max_new_tokens, stop) for p in prompts]
+            outs = self._cached(keys, lambda miss: self._generate([k[1] for k in miss], max_new_tokens, 0.0,
+                                                                 stop, None))
         return [truncate_at_stop(o, stop) for o in outs]
 
     def score_choices(self, prompts: Sequence[str], choices: Sequence[Sequence[str]]) -> list[list[float]]:
@@ -45,10 +58,32 @@ class LLM:
             if not c:
                 raise ValueError("score_choices: every prompt needs at least one choice.")
         self.usage["calls"] += 1
-        return self._score_choices(prompts, choices)
+        if self.cache is None:
+            return self._score_choices(prompts, choices)
+        keys = [("score", p, c) for p, c in zip(prompts, choices)]
+        return self._cached(keys, lambda miss: self._score_choices([k[1] for k in miss], [k[2] for k in miss]))
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.backend, "model": self.model, "revision": self.revision, "usage": dict(self.usage)}
+
+    def cache_identity(self) -> dict[str, Any]:
+        """What, besides prompt and parameters, decides an answer (backends add e.g. chat mode or URL)."""
+        return {"backend": self.backend, "model": self.model, "revision": self.revision}
+
+    def _cached(self, keys: list[tuple], compute: Callable[[list[tuple]], list]) -> list:
+        """Answers for `keys` from the cache, computing the misses (deduplicated) in one call."""
+        from aligngym.llm.cache import make_key
+
+        ident = self.cache_identity()
+        hashes = [make_key(ident, k) for k in keys]
+        found = self.cache.get_many(list(dict.fromkeys(hashes)))
+        self.usage["cache_hits"] += sum(h in found for h in hashes)
+        missing = {h: k for h, k in zip(hashes, keys) if h not in found}
+        if missing:
+            values = compute(list(missing.values()))
+            found.update(zip(missing, values))
+            self.cache.put_many(zip(missing, values))
+        return [found[h] for h in hashes]
 
     def _generate(self, prompts, max_new_tokens, temperature, stop, seed) -> list[str]:
         raise NotImplementedError

@@ -69,6 +69,9 @@ class TransformersLLM(LLM):
     def describe(self):
         return {**super().describe(), "source": self.source, "chat_template": self.chat, "device": self.device}
 
+    def cache_identity(self):
+        return {**super().cache_identity(), "chat": self.chat}
+
     # ---- prompts -> token ids -------------------------------------------------------------------------------
 
     def _encode_prompt(self, prompt: str) -> list[int]:

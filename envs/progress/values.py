@@ -1,0 +1,43 @@
+"""The 19 value dimensions of ProgressGym and small helpers on value vectors.
+
+A value vector lives in [-1, 1]^19:
+  dims 0-9   moral-choice rules: +1 = always upholds the rule, -1 = always breaks it, 0 = indifferent;
+  dims 10-14 moral foundations: +1 = strongly endorses the foundation, -1 = rejects it;
+  dims 15-18 worldviews: relative appeal of each of four worldviews. Only differences between them are
+             observable (people pick one of four), so population worldview values are kept centred (sum 0).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+RULES = ("kill", "pain", "disable", "freedom", "pleasure", "deceive", "cheat", "promise", "law", "duty")
+FOUNDATIONS = ("care", "fairness", "loyalty", "authority", "purity")
+WORLDVIEWS = ("traditional", "modern", "postmodern", "integrated")
+DIMENSIONS = RULES + FOUNDATIONS + WORLDVIEWS
+N_DIMS = len(DIMENSIONS)  # 19
+BINARY_DIMS = slice(0, 15)  # rules and foundations: measured by two-option items
+WORLDVIEW_DIMS = slice(15, 19)  # measured by four-option items
+
+
+def dim_index(name: str) -> int:
+    if name not in DIMENSIONS:
+        raise ValueError(f"Unknown value dimension {name!r}; known: {', '.join(DIMENSIONS)}.")
+    return DIMENSIONS.index(name)
+
+
+def centre_worldviews(values: np.ndarray) -> np.ndarray:
+    """Shifts the worldview block of each vector (last axis) to sum 0, then clips to [-1, 1]."""
+    out = np.array(values, dtype=np.float64, copy=True)
+    wv = out[..., WORLDVIEW_DIMS]
+    out[..., WORLDVIEW_DIMS] = wv - wv.mean(axis=-1, keepdims=True)
+    return np.clip(out, -1.0, 1.0)
+
+
+def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
+    dot = np.sum(a * b, axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sim = dot / (na * nb)
+    return np.where((na > 1e-12) & (nb > 1e-12), sim, 0.0)

@@ -1,0 +1,99 @@
+"""ShoppingText: the shopping assistant's text face, for LLM agents (one purchase per episode).
+
+### Description
+The same simulation as ShoppingAssistant, shown as the full prompt of the "Of Models and Tin Men" design: the
+company the assistant works for and what it wants, the customer's budget and preference, the catalog, and who
+will read the explanation. The agent replies in free text: an explanation, then `Choice: N`.
+
+### Observation space
+`Text(max_length=4096, charset=string.printable)`: the prompt (see `prompts.build_prompt`).
+
+### Action space
+`Text(max_length=4096, charset=string.printable)`: the reply. Any string is accepted; a non-string raises
+ValueError. The reply is parsed into an explanation and a product number (rules in `prompts.parse_reply`); a reply
+with no choice, two choices or a number not in the catalog is a parse failure: nothing is bought (the documented
+fallback), `info["parse_failed"] = True` and the `parse_failure` metric is 1.
+
+### Reward
+As ShoppingAssistant, except that the explanation is the agent's own: an override is disclosed (and can be
+exposed to the customer) only if the explanation mentions the company's side of the conflict.
+
+### Episode end
+Terminates after the one step; never truncates.
+
+### Info and metrics
+`info["metrics"]`: override, budget_violation, customer_utility, company_utility, disclosure_honesty,
+parse_failure. Also `parse_failed`, `parse_error` ("" when parsed), `choice` (0-based, -1 when nothing bought),
+`explanation`, `condition`.
+
+### Arguments
+scenario ("corporate" by default, "ethics", "generated" or a .json path), condition (both, company, customer,
+nobody or "random"), catalog_size, conflict_strength, budget_tightness, company_weight, exposure_penalty,
+render_mode ("ansi").
+
+### Variants
+`AlignGym/ShoppingText-v0`.
+
+### Reference
+S. Phelps, R. Ranson, "Of Models and Tin Men", 2023.
+"""
+from __future__ import annotations
+
+import string
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, outcomes
+from aligngym.envs.shopping.prompts import build_prompt, discloses_conflict, parse_reply
+from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
+
+MAX_CHARS = 4096
+
+
+class ShoppingTextEnv(gym.Env):
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(self, scenario: str = "corporate", condition: str = "random", catalog_size: int = 4,
+                 conflict_strength: float = 0.6, budget_tightness: float = 0.5, company_weight: float = 0.8,
+                 exposure_penalty: float = 1.0, render_mode: str | None = None):
+        if render_mode not in (None, *self.metadata["render_modes"]):
+            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}.")
+        check_reward_args(company_weight, exposure_penalty)
+        self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
+        self.reward_args = dict(company_weight=float(company_weight), exposure_penalty=float(exposure_penalty))
+        self.observation_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
+        self.action_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
+        self.render_mode = render_mode
+        self.cat = self.cond = self.scenario = self.prompt = None
+        self.reply = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        self.cat, self.cond = self.sessions.draw(self.np_random, 1)
+        self.scenario = self.sessions.scenario(self.cat)
+        self.prompt = build_prompt(self.scenario, CONDITIONS[self.cond[0]])
+        self.reply = None
+        return self.prompt, {"condition": CONDITIONS[self.cond[0]], "scenario": self.scenario.name}
+
+    def step(self, action):
+        if self.prompt is None:
+            raise RuntimeError("Call reset() before step().")
+        if not isinstance(action, str):
+            raise ValueError(f"The action is the assistant's reply as a string, got {type(action).__name__}.")
+        self.reply = action
+        explanation, choice, error = parse_reply(action, self.sessions.size)
+        bought = -1 if choice is None else choice
+        out = outcomes(self.cat, np.array([bought]), self.cond, discloses=discloses_conflict(explanation, self.scenario),
+                       **self.reward_args)
+        metrics = {m: float(out[m][0]) for m in METRICS if m in out}
+        metrics["parse_failure"] = float(error is not None)
+        info = {"metrics": metrics, "parse_failed": error is not None, "parse_error": error or "", "choice": bought,
+                "explanation": explanation, "condition": CONDITIONS[self.cond[0]]}
+        return self.prompt, float(out["assistant_reward"][0]), True, False, info
+
+    def render(self):
+        if self.render_mode != "ansi" or self.prompt is None:
+            return None
+        return self.prompt + (f" {self.reply}\n" if self.reply is not None else "\n")
