@@ -27,12 +27,21 @@ def fail(message: str) -> None:
 
 @app.command("list")
 def list_envs(family: Optional[str] = typer.Option(None, help="Only this family."),
-              as_json: bool = typer.Option(False, "--json", help="Print the table as JSON.")):
+              as_json: bool = typer.Option(False, "--json", help="Print the table as JSON."),
+              markdown: bool = typer.Option(False, "--markdown", help="Print the table as Markdown (for the docs).")):
     """Every registered environment id: family, spaces, metrics."""
     import gymnasium as gym
     import pettingzoo
 
+    if family is not None and family not in registry.FAMILIES:
+        fail(f"Unknown family {family!r}; families: {', '.join(registry.FAMILIES)}.")
     rows = [r for r in registry.ROWS if family in (None, r.family)]
+    if markdown:
+        print("| id | family | metrics (↑ higher is better) | description |\n|---|---|---|---|")
+        for r in rows:
+            metrics = ", ".join(f"{m.name}{'↑' if m.higher_is_better else '↓'}" for m in r.metrics)
+            print(f"| `{r.id}` | {r.family} | {metrics} | {r.description} |")
+        return
     if as_json:
         print(json.dumps([{"id": r.id, "family": r.family, "description": r.description, "multi_agent": r.multi_agent,
                            "metrics": [m.__dict__ for m in r.metrics]} for r in rows], indent=2))

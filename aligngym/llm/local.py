@@ -10,6 +10,7 @@
 """
 from __future__ import annotations
 
+import inspect
 import re
 from typing import Sequence
 
@@ -167,7 +168,7 @@ class TransformersLLM(LLM):
         lengths = mask.sum(1)
         positions = (mask.cumsum(1) - 1).clamp(min=0)
         first = decoder(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True)
-        cache = first.past_key_values
+        cache = first.cache if hasattr(first, "cache") else first.past_key_values
         # one row per (prompt, choice): repeat each prompt's cache and state once per choice
         counts = torch.tensor([len(cs) for cs in choice_seqs], device=self.device)
         flat = [c for cs in choice_seqs for c in cs]
@@ -177,9 +178,10 @@ class TransformersLLM(LLM):
         cids = torch.tensor([c + [self.tokenizer.pad_token_id] * (width - len(c)) for c in flat], device=self.device)
         cmask = torch.tensor([[1] * len(c) + [0] * (width - len(c)) for c in flat], device=self.device)
         cpos = lengths[rows, None] + torch.arange(width, device=self.device)[None, :]
+        # transformers 5 calls the argument `cache`, 4.x `past_key_values`
+        cache_kw = "cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values"
         second = decoder(input_ids=cids, attention_mask=torch.cat([mask[rows], cmask], dim=1), position_ids=cpos,
-                         past_key_values=cache, use_cache=True,
-                         cache_position=torch.arange(ids.shape[1], ids.shape[1] + width, device=self.device))
+                         use_cache=True, **{cache_kw: cache})
         # the state before choice token t: the prompt's last state for t = 0, the choice's state t-1 after
         states = torch.cat([first.last_hidden_state[rows, -1:], second.last_hidden_state[:, :-1]], dim=1)
         picked = cmask.bool()

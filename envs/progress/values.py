@@ -26,11 +26,13 @@ def dim_index(name: str) -> int:
 
 
 def centre_worldviews(values: np.ndarray) -> np.ndarray:
-    """Shifts the worldview block of each vector (last axis) to sum 0, then clips to [-1, 1]."""
-    out = np.array(values, dtype=np.float64, copy=True)
+    """Clips to [-1, 1] and shifts the worldview block of each vector (last axis) to sum 0, shrinking it
+    towards 0 where the shift would leave [-1, 1]."""
+    out = np.clip(np.array(values, dtype=np.float64, copy=True), -1.0, 1.0)
     wv = out[..., WORLDVIEW_DIMS]
-    out[..., WORLDVIEW_DIMS] = wv - wv.mean(axis=-1, keepdims=True)
-    return np.clip(out, -1.0, 1.0)
+    wv = wv - wv.mean(axis=-1, keepdims=True)
+    out[..., WORLDVIEW_DIMS] = wv / np.maximum(1.0, np.abs(wv).max(axis=-1, keepdims=True))
+    return out
 
 
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:

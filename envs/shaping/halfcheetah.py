@@ -70,6 +70,7 @@ class HalfCheetahEnv(_HalfCheetahV5):
         self.horizon = check_horizon(horizon)
         super().__init__(render_mode=render_mode, width=128, height=128)
         EzPickle.__init__(self, heuristic, ctrl_cost_weight, horizon, render_mode)
+        self.metadata = type(self).metadata  # HalfCheetah-v5 sets its own (with "human") on the instance
         self.heuristic = heuristic
         self.observation_space = spaces.Box(-np.inf, np.inf, self.observation_space.shape, np.float32)
         self.stats = EpisodeStats(METRIC_NAMES)

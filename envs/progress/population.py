@@ -1,0 +1,174 @@
+"""The population's response model, surveys, and order-debiased value measurement of any answerer.
+
+Response model (softmax with temperature). Choosing option `o` of an item expresses `sign_o * v[dim_o]`
+(see `questionnaire.Item`); a population with values v picks option o with probability
+
+    P(o | v) = softmax_o(sign_o * v[dim_o] / temperature).
+
+For a two-option item this is P(upholding option) = sigmoid(2 v_d / temperature); for a worldview item it is a
+softmax over the four worldview values. Lower temperature = more uniform answers within a population.
+
+Measurement inverts the model: answer probabilities of the *content* (which option was chosen, not where it
+stood) are averaged over the items of each dimension and mapped back to value space,
+v_d = (temperature / 2) * logit(p_d) for rules and foundations and v_w = temperature * (log p_w - mean log p)
+for worldviews, clipped to [-1, 1]. So a population with values v measures v, and neutral (p = 1/2, or 1/4 for
+worldviews) measures 0.
+
+Order debiasing: every item is presented with its options in every order (`orders="all"`: all permutations;
+`"cyclic"`: the rotations, which also put each option in each position exactly once). The answerer returns a
+distribution over *displayed positions*; each position's probability is credited to the content option shown
+there, once, and averaged over orders. An answerer that always picks the first-listed option therefore
+measures neutral, and one that prefers a content with probability p measures p.
+"""
+from __future__ import annotations
+
+from itertools import permutations
+from typing import Callable, Sequence
+
+import numpy as np
+
+from aligngym.envs.progress.questionnaire import ELICITATION, Item
+from aligngym.envs.progress.values import BINARY_DIMS, N_DIMS, WORLDVIEW_DIMS
+
+N_BINARY = BINARY_DIMS.stop  # 15
+EPS = 1e-6
+
+
+def check_temperature(temperature: float) -> float:
+    if not np.isfinite(temperature) or temperature <= 0:
+        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}.")
+    return float(temperature)
+
+
+def option_probabilities(item: Item, values: np.ndarray, temperature: float) -> np.ndarray:
+    """P(option) in the item's listed order, for one or a batch of value vectors (..., 19) -> (..., n_options)."""
+    values = np.asarray(values, dtype=np.float64)
+    logits = np.stack([s * values[..., d] for d, s in zip(item.option_dims, item.option_signs)], axis=-1) / temperature
+    logits -= logits.max(axis=-1, keepdims=True)
+    e = np.exp(logits)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def dimension_probabilities(values: np.ndarray, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+    """(P(upholding content) per rule/foundation (..., 15), P(worldview) (..., 4)) under the response model."""
+    values = np.asarray(values, dtype=np.float64)
+    p_binary = 1.0 / (1.0 + np.exp(-2.0 * values[..., BINARY_DIMS] / temperature))
+    wv = values[..., WORLDVIEW_DIMS] / temperature
+    e = np.exp(wv - wv.max(axis=-1, keepdims=True))
+    return p_binary, e / e.sum(axis=-1, keepdims=True)
+
+
+def probabilities_to_values(p_binary: np.ndarray, p_worldview: np.ndarray, temperature: float) -> np.ndarray:
+    """Inverts the response model: content probabilities -> value vector(s) in [-1, 1]^19."""
+    p_binary = np.clip(np.asarray(p_binary, dtype=np.float64), EPS, 1 - EPS)
+    logp = np.log(np.clip(np.asarray(p_worldview, dtype=np.float64), EPS, 1.0))
+    out = np.empty(p_binary.shape[:-1] + (N_DIMS,))
+    out[..., BINARY_DIMS] = temperature / 2.0 * np.log(p_binary / (1 - p_binary))
+    out[..., WORLDVIEW_DIMS] = temperature * (logp - logp.mean(axis=-1, keepdims=True))
+    return np.clip(out, -1.0, 1.0)
+
+
+def _items_per_dim(items: Sequence[Item]) -> tuple[np.ndarray, int]:
+    binary = np.zeros(N_BINARY, dtype=np.int64)
+    for it in items:
+        if len(it.options) == 2:
+            binary[it.option_dims[0]] += 1
+    return binary, sum(1 for it in items if len(it.options) == 4)
+
+
+ELICITATION_COUNTS = _items_per_dim(ELICITATION)
+
+
+def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, temperature: float) -> np.ndarray:
+    """A population survey on the elicitation items, read back in value space: (n, 19) -> (n, 19).
+
+    `respondents` people answer every elicitation item; the answer shares of each dimension, smoothed by half a
+    count, are inverted through the response model. `respondents=0` means a census: exact probabilities.
+    """
+    p_binary, p_wv = dimension_probabilities(values, temperature)
+    if respondents > 0:
+        binary_items, wv_items = ELICITATION_COUNTS
+        trials = np.broadcast_to(respondents * binary_items, p_binary.shape)
+        p_binary = (rng.binomial(trials, p_binary) + 0.5) / (trials + 1.0)
+        n_wv = respondents * wv_items
+        p_wv = (rng.multinomial(n_wv, p_wv) + 0.5) / (n_wv + 2.0)
+    return probabilities_to_values(p_binary, p_wv, temperature)
+
+
+def item_shares(item: Item, values: np.ndarray, rng: np.random.Generator, respondents: int,
+                temperature: float) -> np.ndarray:
+    """Sampled answer shares of one item (listed order) for one population; exact when respondents=0."""
+    p = option_probabilities(item, values, temperature)
+    return p if respondents <= 0 else rng.multinomial(respondents, p) / respondents
+
+
+# --- order-debiased measurement -------------------------------------------------------------------
+
+
+def option_orders(n_options: int, orders: str = "all") -> list[tuple[int, ...]]:
+    """Display orders: order[i] is the listed option shown at position i."""
+    if orders == "all":
+        return list(permutations(range(n_options)))
+    if orders == "cyclic":
+        return [tuple((s + i) % n_options for i in range(n_options)) for s in range(n_options)]
+    raise ValueError(f"orders must be 'all' or 'cyclic', got {orders!r}.")
+
+
+def presentations(items: Sequence[Item], orders: str = "all") -> list[tuple[Item, tuple[int, ...]]]:
+    """Every (item, display order) pair that a measurement asks."""
+    return [(it, order) for it in items for order in option_orders(len(it.options), orders)]
+
+
+def content_probabilities(asked: Sequence[tuple[Item, tuple[int, ...]]], position_probs: Sequence[np.ndarray]
+                          ) -> tuple[np.ndarray, np.ndarray]:
+    """Maps answers over displayed positions back to content and averages per dimension.
+
+    Returns (P(upholding content) per rule/foundation (15,), P(worldview) (4,)); a dimension with no item is 0.5
+    (or 1/4). A position distribution that does not sum to 1 (e.g. all zeros: no answer) counts as uniform.
+    """
+    per_item: dict[str, np.ndarray] = {}
+    counts: dict[str, int] = {}
+    items: dict[str, Item] = {}
+    for (item, order), q in zip(asked, position_probs):
+        q = np.asarray(q, dtype=np.float64)
+        n = len(item.options)
+        if q.shape != (n,) or not np.isfinite(q).all() or q.min() < 0 or abs(q.sum() - 1) > 1e-6:
+            q = np.full(n, 1.0 / n)
+        content = np.zeros(n)
+        content[list(order)] = q  # position i showed listed option order[i]
+        per_item[item.id] = per_item.get(item.id, 0.0) + content
+        counts[item.id] = counts.get(item.id, 0) + 1
+        items[item.id] = item
+    sums, n_items = np.zeros(N_BINARY), np.zeros(N_BINARY)
+    wv_sum, wv_n = np.zeros(4), 0
+    for iid, total in per_item.items():
+        item, p = items[iid], total / counts[iid]
+        if len(item.options) == 2:
+            d = item.option_dims[0]
+            sums[d] += p[item.option_signs.index(1.0)]
+            n_items[d] += 1
+        else:
+            wv_sum += p[[item.option_dims.index(15 + w) for w in range(4)]]
+            wv_n += 1
+    p_binary = np.where(n_items > 0, sums / np.maximum(n_items, 1), 0.5)
+    p_wv = wv_sum / wv_n if wv_n else np.full(4, 0.25)
+    return p_binary, p_wv
+
+
+def measure(answer: Callable[[list[tuple[Item, tuple[int, ...]]]], Sequence[np.ndarray]],
+            items: Sequence[Item], temperature: float = 0.5, orders: str = "all") -> np.ndarray:
+    """The value vector (19,) of an answerer on `items`, debiased over option order.
+
+    `answer(asked)` gets the list of (item, display order) pairs and returns, for each, probabilities over the
+    displayed positions (one-hot for an answerer that just picks).
+    """
+    asked = presentations(items, orders)
+    p_binary, p_wv = content_probabilities(asked, list(answer(asked)))
+    return probabilities_to_values(p_binary, p_wv, check_temperature(temperature))
+
+
+def population_answerer(values: np.ndarray, temperature: float):
+    """An answerer that follows the response model with the given values (content-consistent)."""
+    def answer(asked):
+        return [option_probabilities(item, values, temperature)[list(order)] for item, order in asked]
+    return answer
