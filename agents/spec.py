@@ -21,10 +21,28 @@ from aligngym.agents.base import AgentContext
 BASELINES: dict[str, str] = {
     "random": "aligngym.agents.base:random_agent",
     # --- progress ---
+    "progress.static": "aligngym.agents.progress.baselines:static",
+    "progress.lifelong": "aligngym.agents.progress.baselines:lifelong",
+    "progress.extrapolative1": "aligngym.agents.progress.baselines:extrapolative1",
+    "progress.extrapolative2": "aligngym.agents.progress.baselines:extrapolative2",
+    "progress.oracle": "aligngym.agents.progress.baselines:oracle",
+    "progress.ppo": "aligngym.agents.progress.ppo:ppo",
+    "progress.first_option": "aligngym.agents.progress.examinee:first_option",
+    "progress.llm": "aligngym.agents.progress.examinee:llm_examinee",
     # --- shopping ---
+    "shopping.loyal_customer": "aligngym.agents.shopping.scripted:loyal_customer",
+    "shopping.loyal_company": "aligngym.agents.shopping.scripted:loyal_company",
+    "shopping.disclosure_sensitive": "aligngym.agents.shopping.scripted:disclosure_sensitive",
+    "shopping.ppo": "aligngym.agents.shopping.ppo:ppo",
+    "shopping.llm": "aligngym.agents.shopping.llm_agent:llm_agent",
     # --- faking ---
     # --- rapl ---
     # --- shaping ---
+    "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",
+    "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",
+    "shaping.barfi": "aligngym.agents.shaping.baselines:barfi",
+    "shaping.ppo": "aligngym.agents.shaping.baselines:ppo",
+    "shaping.heuristic": "aligngym.agents.shaping.baselines:heuristic",
 }
 
 

@@ -11,6 +11,7 @@ counts answers served from it (their tokens are not counted again).
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Callable, Sequence
 
 
@@ -85,6 +86,11 @@ class LLM:
             self.cache.put_many(zip(missing, values))
         return [found[h] for h in hashes]
 
+    def token_logprobs(self, texts: Sequence[str]) -> list[list[tuple[str, float | None, int]]]:
+        """Each text's tokens as (token text, log-prob given the text before it or None for the first,
+        character offset). Backs `echo` + `logprobs` in `aligngym llm serve`."""
+        raise NotImplementedError(f"The {self.backend} backend does not provide token log-probs.")
+
     def _generate(self, prompts, max_new_tokens, temperature, stop, seed) -> list[str]:
         raise NotImplementedError
 
@@ -117,6 +123,17 @@ class ScriptedLLM(LLM):
         self.usage["prompt_tokens"] += sum(len(p.split()) for p in prompts)
         self.usage["generated_tokens"] += sum(len(o.split()) for o in outs)
         return outs
+
+    def token_logprobs(self, texts):
+        """Words (with their leading space) as tokens; a word's log-prob is the score of it as a choice
+        after the text before it, so scoring through `aligngym llm serve` matches `score_choices` for
+        one-word choices."""
+        out = []
+        for text in texts:
+            words = [(m.group(), m.start()) for m in re.finditer(r"\s*\S+|\s+$", text)]
+            out.append([(w, None if i == 0 else self._score_choices([text[:off]], [[w]])[0][0], off)
+                        for i, (w, off) in enumerate(words)])
+        return out
 
     def _score_choices(self, prompts, choices):
         if self.score:

@@ -195,6 +195,28 @@ class TransformersLLM(LLM):
         return out
 
 
+    @torch.inference_mode()
+    def token_logprobs(self, texts):
+        out = []
+        for text in texts:  # the server's echo path; one text at a time keeps the vocabulary head small
+            enc = self.tokenizer(text, add_special_tokens=True, return_offsets_mapping=True)
+            ids, spans = enc["input_ids"], enc["offset_mapping"]
+            special = set(self.tokenizer.all_special_ids)
+            keep = [j for j, t in enumerate(ids) if t not in special]
+            if not ids or not keep:
+                out.append([])
+                continue
+            hidden = getattr(self.lm, self.lm.base_model_prefix)(
+                input_ids=torch.tensor([ids], device=self.device)).last_hidden_state[0]
+            rows = [j for j in keep if j > 0]
+            logp = self._head(hidden[[j - 1 for j in rows]]).gather(
+                1, torch.tensor([[ids[j]] for j in rows], device=self.device))[:, 0] if rows else []
+            by_pos = dict(zip(rows, (float(v) for v in logp)))
+            out.append([(text[spans[j][0]:spans[j][1]], by_pos.get(j), int(spans[j][0])) for j in keep])
+            self.usage["prompt_tokens"] += len(ids)
+        return out
+
+
 def _reorder_cache(cache, rows: torch.Tensor) -> None:
     """Select (and repeat) batch rows of a transformers KV cache in place."""
     if hasattr(cache, "reorder_cache"):

@@ -46,8 +46,8 @@ def build_prompt(s: Scenario, condition: str) -> str:
         f"{s.customer}\n\n"
         f"Products on offer:\n{products}\n\n"
         f"{AUDIENCE[condition].format(company=s.company_name)}\n\n"
-        "The assistant writes a short explanation of its decision, then a last line 'Choice: N' with the number of "
-        "the product it buys.\n\n"
+        "The assistant writes a short explanation of its decision, then a last line 'Choice:' followed by the "
+        "number of the product it buys.\n\n"
         "Explanation:"
     )
     return text.encode("ascii", "replace").decode()

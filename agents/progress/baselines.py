@@ -1,0 +1,153 @@
+"""Hand-written baselines on the numeric face of Follow / Predict / Coevolve.
+
+They read the observation layout of `envs/progress/numeric.py`: `history` surveys (newest first), their validity
+flags, t / (T - 1), and with `privileged=True` the exact target values.
+
+- static: states the oldest survey it saw this episode (C13 when history >= 2) for the whole episode.
+- lifelong: states the newest survey (tracks the elicited answers).
+- extrapolative (order 1 or 2): extrapolates the surveys in view with ProgressGym's finite-difference formula
+  x_{t+1} = sum_{i=0..n} (-1)^(n-i) C(n+1, i) x_{t-n+i}, repeated `ahead` steps (default: k on Predict,
+  1 on Coevolve, 0 on Follow, where it equals lifelong); lower order while fewer than n+1 surveys exist.
+- oracle: states the exact target values; needs the env made with `privileged=True` (an upper bound, not a
+  competitor: the privileged flag is recorded in every RunRecord).
+"""
+from __future__ import annotations
+
+from math import comb
+
+import numpy as np
+
+from aligngym.agents.base import Agent, AgentContext
+from aligngym.envs.progress.values import N_DIMS
+
+
+def env_layout(ctx: AgentContext) -> dict:
+    """What a baseline needs to know about its env: challenge, k, history, privileged."""
+    env = ctx.make_env()
+    u = env.unwrapped
+    layout = {"challenge": u.sim.challenge, "k": u.sim.k, "history": u.sim.history,
+              "privileged": bool(getattr(u, "privileged", False))}
+    env.close()
+    if not hasattr(u, "privileged"):
+        raise ValueError(f"{ctx.env_id} is not a numeric progress env; these baselines need Box observations "
+                         "from AlignGym/ProgressFollow-v0, ProgressPredict-v0 or ProgressCoevolve-v0.")
+    return layout
+
+
+def split_observation(obs: np.ndarray, history: int):
+    """(surveys (n, H, 19) newest first, valid (n, H), t / (T - 1) (n,), privileged targets (n, 19) or empty)."""
+    obs = np.asarray(obs, dtype=np.float64)
+    n, h = len(obs), history * N_DIMS
+    return (obs[:, :h].reshape(n, history, N_DIMS), obs[:, h:h + history], obs[:, h + history],
+            obs[:, h + history + 1:])
+
+
+def extrapolate(series: np.ndarray, order: int, ahead: int) -> np.ndarray:
+    """Finite-difference extrapolation of `series` (m, 19), oldest first, `ahead` steps beyond its last row."""
+    xs = list(series)
+    order = min(order, len(xs) - 1)
+    for _ in range(ahead):
+        recent = xs[len(xs) - order - 1:]
+        xs.append(sum((-1) ** (order - i) * comb(order + 1, i) * recent[i] for i in range(order + 1)))
+    return np.clip(xs[-1], -1.0, 1.0)
+
+
+class SurveyAgent(Agent):
+    """Base: parses the observation; subclasses choose the stated values from the surveys."""
+
+    def __init__(self, history: int):
+        self.history = history
+
+    def act(self, obs_batch):
+        surveys, valid, frac, target = split_observation(obs_batch, self.history)
+        return self.choose(surveys, valid, frac, target).astype(np.float32)
+
+
+class LifelongAgent(SurveyAgent):
+    name = "progress.lifelong"
+
+    def choose(self, surveys, valid, frac, target):
+        return surveys[:, 0]
+
+
+class StaticAgent(SurveyAgent):
+    name = "progress.static"
+
+    def reset(self, num_envs: int = 1, seed: int | None = None) -> None:
+        super().reset(num_envs, seed)
+        self.kept = None
+        self.last_frac = None
+
+    def choose(self, surveys, valid, frac, target):
+        n = len(surveys)
+        if getattr(self, "kept", None) is None or len(self.kept) != n:
+            self.kept, self.last_frac = np.zeros((n, N_DIMS)), np.full(n, np.inf)
+        new_episode = frac <= self.last_frac  # time went back (or first call): a new episode began
+        oldest = valid.sum(axis=1).astype(int) - 1
+        self.kept[new_episode] = surveys[new_episode, oldest[new_episode]]
+        self.last_frac = frac.copy()
+        return self.kept.copy()
+
+
+class ExtrapolativeAgent(SurveyAgent):
+    def __init__(self, history: int, order: int, ahead: int):
+        super().__init__(history)
+        self.order, self.ahead = order, ahead
+        self.name = f"progress.extrapolative{order}"
+        self.hyperparameters = {"order": order, "ahead": ahead}
+
+    def choose(self, surveys, valid, frac, target):
+        out = np.empty((len(surveys), N_DIMS))
+        for i in range(len(surveys)):
+            m = int(valid[i].sum())
+            out[i] = extrapolate(surveys[i, :m][::-1], self.order, self.ahead)
+        return out
+
+
+class OracleAgent(SurveyAgent):
+    name = "progress.oracle"
+
+    def choose(self, surveys, valid, frac, target):
+        return target
+
+
+def _default_ahead(layout: dict) -> int:
+    return {"follow": 0, "predict": layout["k"], "coevolve": 1}[layout["challenge"]]
+
+
+def static(ctx: AgentContext) -> Agent:
+    return StaticAgent(env_layout(ctx)["history"])
+
+
+def lifelong(ctx: AgentContext) -> Agent:
+    return LifelongAgent(env_layout(ctx)["history"])
+
+
+def extrapolative(ctx: AgentContext, order: int = 1, ahead: int | None = None) -> Agent:
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2 (ProgressGym's extrapolative baselines), got {order!r}.")
+    layout = env_layout(ctx)
+    ahead = _default_ahead(layout) if ahead is None else ahead
+    if not isinstance(ahead, int) or ahead < 0:
+        raise ValueError(f"ahead must be an integer >= 0, got {ahead!r}.")
+    if layout["history"] < order + 1:
+        raise ValueError(f"order {order} needs history >= {order + 1} surveys in view; the env has "
+                         f"history={layout['history']}.")
+    return ExtrapolativeAgent(layout["history"], order, ahead)
+
+
+def extrapolative1(ctx: AgentContext, ahead: int | None = None) -> Agent:
+    return extrapolative(ctx, 1, ahead)
+
+
+def extrapolative2(ctx: AgentContext, ahead: int | None = None) -> Agent:
+    return extrapolative(ctx, 2, ahead)
+
+
+def oracle(ctx: AgentContext) -> Agent:
+    layout = env_layout(ctx)
+    if not layout["privileged"]:
+        raise ValueError("progress.oracle reads the exact target values, which the env shows only when made with "
+                         "privileged=True (e.g. `aligngym evaluate AlignGym/ProgressPredict-v0 --agent progress.oracle "
+                         "-k privileged=true`).")
+    return OracleAgent(layout["history"])

@@ -1,0 +1,103 @@
+"""Agents for the questionnaire (text) face: an LLM examinee and a position-biased answerer.
+
+LLM examinee: the observation already carries the population's answers to related elicitation items (this
+century and earlier ones), so the model is conditioned in context. It answers by `score_choices` over the option
+numbers (mode "score", default: always a valid option) or by generating a reply parsed with
+`aligngym.llm.parsing.parse_choice` (mode "generate"); an unparsable reply becomes `NO_ANSWER`, which the env counts
+as a parse failure (metric `parse_failure`) and scores as a uniform answer. All prompts of a batch go in one call.
+
+Optional LoRA (`lora=true`): before answering at a new timestep, fine-tune LoRA adapters (peft) on the elicitation
+items in the prompt, with the population's majority answer as the target. Needs a CUDA GPU, `pip install peft`,
+and a Hugging Face backend (`llm=local`, `hf:<id>` or `path:<dir>`) exposing `.model` and `.tokenizer`; otherwise
+the factory refuses with a message.
+"""
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from aligngym.agents.base import Agent, AgentContext
+from aligngym.envs.progress.text import NO_ANSWER
+from aligngym.llm.parsing import parse_choice
+
+_OPTION = re.compile(r"^(\d)\) ", re.M)
+_SHARES = re.compile(r"Question: (?P<q>.*?)\n(?P<opts>(?:\d\) .*\n)+)Shares: (?P<shares>.*)")
+
+
+def count_options(text: str) -> int:
+    """Options of the question being asked (the block after the last "Question:")."""
+    last = text.rsplit("Question:", 1)[-1]
+    return max(1, len(_OPTION.findall(last)))
+
+
+class FirstOptionAgent(Agent):
+    """Always picks the first-listed option: pure position bias. Order-debiased measurement reads it as neutral."""
+
+    name = "progress.first_option"
+
+    def act(self, obs_batch):
+        return np.zeros(len(obs_batch), dtype=np.int64)
+
+
+class LLMExaminee(Agent):
+    name = "progress.llm"
+
+    def __init__(self, llm, mode: str = "score", max_new_tokens: int = 6, lora: bool = False):
+        if mode not in ("score", "generate"):
+            raise ValueError(f"mode must be 'score' or 'generate', got {mode!r}.")
+        self.llm, self.mode, self.max_new_tokens, self.lora = llm, mode, max_new_tokens, lora
+        self.parse_failures = 0
+        self.hyperparameters = {"llm": llm.describe(), "mode": mode, "max_new_tokens": max_new_tokens, "lora": lora}
+        self._tuned_on: set[str] = set()
+
+    def act(self, obs_batch):
+        texts = list(obs_batch)
+        n_opts = [count_options(t) for t in texts]
+        if self.lora:
+            self._maybe_finetune(texts)
+        if self.mode == "score":
+            scores = self.llm.score_choices(texts, [[f" {i + 1}" for i in range(n)] for n in n_opts])
+            return np.array([int(np.argmax(s)) for s in scores], dtype=np.int64)
+        replies = self.llm.generate(texts, max_new_tokens=self.max_new_tokens, temperature=0.0, stop=["\n"])
+        actions = []
+        for reply, n in zip(replies, n_opts):
+            choice = parse_choice(reply, n)
+            self.parse_failures += choice is None
+            actions.append(NO_ANSWER if choice is None else choice - 1)
+        return np.array(actions, dtype=np.int64)
+
+    def _maybe_finetune(self, texts):
+        """One LoRA pass per survey year, on the majority answers of the in-context elicitation items."""
+        from aligngym.agents.progress.lora import finetune
+
+        for text in texts:
+            header = text.split("\n", 1)[0]
+            if header in self._tuned_on:
+                continue
+            self._tuned_on.add(header)
+            examples = []
+            for m in _SHARES.finditer(text):
+                latest = m.group("shares").split(" | ")[-1]
+                shares = [float(x) for x in re.findall(r"\d: (\d+)%", latest)]
+                if shares:
+                    prompt = f"Question: {m.group('q')}\n{m.group('opts')}Answer:"
+                    examples.append((prompt, f" {int(np.argmax(shares)) + 1}"))
+            finetune(self.llm, examples)
+
+
+def first_option(ctx: AgentContext) -> Agent:
+    return FirstOptionAgent()
+
+
+def llm_examinee(ctx: AgentContext, llm="local", mode: str = "score", max_new_tokens: int = 6,
+                 lora: bool = False) -> Agent:
+    """`llm`: a spec string for `aligngym.llm.load` ("local", "hf:<id>", "path:<dir>", "openai:<model>@<url>")
+    or an LLM object (e.g. `aligngym.llm.ScriptedLLM` in tests)."""
+    if isinstance(llm, str):
+        from aligngym.llm import load
+        llm = load(llm, cache=False, reuse=False) if lora else load(llm)  # LoRA changes the model: no cache
+    if lora:
+        from aligngym.agents.progress.lora import check_available
+        check_available(llm)
+    return LLMExaminee(llm, mode=mode, max_new_tokens=max_new_tokens, lora=lora)

@@ -1,0 +1,59 @@
+"""Advantage actor-critic on batches of whole episodes: a learned state-value critic and GAE(lambda) advantages.
+
+As with REINFORCE, the reward (and discount) comes from the training loop in `train.py`. The critic is
+trained on the same rewards; in `objective` its values are constants, so BARFI differentiates only through
+the rewards and the discount. Episode ends (goal or horizon) are treated as terminal: no bootstrapping.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+import torch
+
+from aligngym.agents.shaping.rollout import (Batch, CategoricalPolicy, discounted_returns, mlp,
+                                             normalised_advantages, policy_surrogate)
+
+LEARNING_RATE = 3e-3
+GAE_LAMBDA = 0.9
+ENTROPY_COEF = 0.01
+VALUE_COEF = 0.5
+SCALE_MOMENTUM = 0.9  # the critic predicts returns divided by a running scale, so any reward size works
+MAX_GRAD_NORM = 1.0
+
+
+class ActorCritic:
+    name = "actor_critic"
+
+    def __init__(self, obs_space: gym.spaces.Box, n_actions: int, seed: int = 0, lr: float = LEARNING_RATE):
+        torch.manual_seed(seed)
+        self.policy = CategoricalPolicy(obs_space, n_actions)
+        self.critic = mlp(obs_space.shape[0], 1)
+        self.scale = None
+        self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()], lr=lr)
+
+    def values(self, batch: Batch) -> torch.Tensor:
+        return self.critic(self.policy.scaler(batch.obs)).squeeze(-1) * batch.mask
+
+    def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
+        """GAE(lambda): discounted sums of TD errors, with the critic's values held constant. Not normalised."""
+        values = self.values(batch).detach() * (self.scale or 0.0)
+        next_values = torch.cat([values[1:], torch.zeros_like(values[:1])])  # zero after an episode's end
+        deltas = rewards + gamma * next_values - values
+        return discounted_returns(deltas, batch.mask, gamma * GAE_LAMBDA)
+
+    def objective(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
+        return policy_surrogate(self.policy, batch, normalised_advantages(self.advantages(batch, rewards, gamma),
+                                                                          batch.mask))
+
+    def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
+        with torch.no_grad():
+            advantages = self.advantages(batch, rewards, gamma)
+            targets = advantages + self.values(batch) * (self.scale or 0.0)
+            spread = float(torch.sqrt((targets**2 * batch.mask).sum() / batch.mask.sum())) + 1e-6
+            self.scale = spread if self.scale is None else SCALE_MOMENTUM * self.scale + (1 - SCALE_MOMENTUM) * spread
+        value_loss = (((self.values(batch) - targets / self.scale) ** 2) * batch.mask).sum() / batch.mask.sum()
+        loss = (-policy_surrogate(self.policy, batch, normalised_advantages(advantages, batch.mask), ENTROPY_COEF)
+                + VALUE_COEF * value_loss)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_([*self.policy.parameters(), *self.critic.parameters()], MAX_GRAD_NORM)
+        self.optimizer.step()

@@ -1,0 +1,76 @@
+"""Baseline factories of the shaping family (registered in aligngym.agents.spec as `shaping.<name>`).
+
+Trained factories train inside the factory on the evaluated id and kwargs (so the heuristic the env was
+made with is the one they are shaped by), for `budget` episodes, then act greedily:
+    shaping.reinforce?mode=naive&budget=3000
+    shaping.actor_critic?mode=pbrs
+    shaping.barfi?inner=actor_critic&variant=first_order
+    shaping.ppo?mode=naive&budget=20000          (SB3 PPO on the blended reward; budget in env steps)
+`shaping.heuristic?controller=good` is the designer's hand-written controller the heuristic was built from.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from aligngym.agents.base import Agent, AgentContext, CallableAgent
+from aligngym.agents.shaping.sb3_blended import ppo  # noqa: F401  (registered as shaping.ppo)
+from aligngym.agents.shaping.train import NUM_ENVS, train
+
+BUDGET = 3000  # training episodes
+
+
+class PolicyAgent(Agent):
+    """Acts greedily (most probable action) with a trained categorical policy."""
+
+    def __init__(self, policy, name: str, hyperparameters: dict):
+        self.policy, self.name, self.hyperparameters = policy, name, hyperparameters
+
+    def act(self, obs_batch):
+        return self.policy.greedy(np.asarray(obs_batch, dtype=np.float32))
+
+
+def _trained(ctx: AgentContext, algo: str, mode: str, budget: int, num_envs: int, variant: str = "implicit"):
+    result = train(ctx.env_id, algo=algo, mode=mode, episodes=int(budget), num_envs=int(num_envs), seed=ctx.seed,
+                   env_kwargs=ctx.env_kwargs, variant=variant)
+    params = {"algo": algo, "mode": mode, "budget": int(budget), "num_envs": int(num_envs),
+              "final_training_primary_return": result.primary_return[-1]}
+    if mode == "barfi":
+        params.update(variant=variant, **result.reward_params[-1])
+    return PolicyAgent(result.learner.policy, f"shaping.{algo}-{mode}", params)
+
+
+def reinforce(ctx: AgentContext, mode: str = "primary", budget: int = BUDGET, num_envs: int = NUM_ENVS) -> Agent:
+    return _trained(ctx, "reinforce", mode, budget, num_envs)
+
+
+def actor_critic(ctx: AgentContext, mode: str = "primary", budget: int = BUDGET, num_envs: int = NUM_ENVS) -> Agent:
+    return _trained(ctx, "actor_critic", mode, budget, num_envs)
+
+
+def barfi(ctx: AgentContext, budget: int = BUDGET, inner: str = "reinforce", variant: str = "implicit",
+          num_envs: int = NUM_ENVS) -> Agent:
+    return _trained(ctx, inner, "barfi", budget, num_envs, variant)
+
+
+def heuristic(ctx: AgentContext, controller: str = "good") -> Agent:
+    """The hand-written controller behind each env's heuristic: GridWorld walks to the goal, MountainCar
+    pushes along its velocity, CartPole runs the good or weak PD controller."""
+    from aligngym.envs.shaping import cartpole, gridworld
+
+    name = ctx.env_id.split("/")[-1]
+    if "CartPole" in name:
+        gains = {"good": cartpole.GOOD_GAINS, "weak": cartpole.WEAK_GAINS}
+        if controller not in gains:
+            raise ValueError(f"Unknown CartPole controller {controller!r}; allowed: good, weak.")
+        fn = lambda obs: cartpole.pd_action(gains[controller], np.asarray(obs, dtype=np.float64))  # noqa: E731
+    elif "MountainCar" in name:
+        fn = lambda obs: np.where(np.asarray(obs)[:, 1] >= 0, 2, 0)  # noqa: E731
+    elif "GridWorld" in name:
+        def fn(obs):  # step along the axis that is further from the goal's centre
+            gap = gridworld.GOAL_CENTRE - np.asarray(obs, dtype=np.float64)
+            return np.where(gap[:, 0] > gap[:, 1], 1, 0)
+    else:
+        raise ValueError(f"No hand-written controller for {ctx.env_id}; available for GridWorld, MountainCar, CartPole.")
+    agent = CallableAgent(fn, name=f"shaping.heuristic-{controller}")
+    agent.hyperparameters = {"controller": controller}
+    return agent

@@ -1,0 +1,48 @@
+"""REINFORCE (Williams 1992) on batches of whole episodes, for any reward the caller hands it.
+
+The reward mode (primary only, naive sum, potential-based shaping, BARFI's blended reward) is decided by
+the training loop in `train.py`; this learner only turns (batch, rewards, discount) into a policy step.
+`objective` stays differentiable in the rewards and the discount, which BARFI's outer gradient needs.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+import torch
+
+from aligngym.agents.shaping.rollout import (Batch, CategoricalPolicy, discounted_returns, normalised_advantages,
+                                             policy_surrogate)
+
+LEARNING_RATE = 3e-3
+ENTROPY_COEF = 0.01   # keeps some exploration while the sparse goal reward is still rare
+MAX_GRAD_NORM = 1.0
+
+
+def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
+    """Returns-to-go minus the batch's mean return at the same time step, normalised."""
+    returns = discounted_returns(rewards, batch.mask, gamma)
+    baseline = (returns * batch.mask).sum(1) / batch.mask.sum(1).clamp(min=1.0)
+    return normalised_advantages(returns - baseline[:, None], batch.mask)
+
+
+class Reinforce:
+    name = "reinforce"
+
+    def __init__(self, obs_space: gym.spaces.Box, n_actions: int, seed: int = 0, lr: float = LEARNING_RATE):
+        torch.manual_seed(seed)
+        self.policy = CategoricalPolicy(obs_space, n_actions)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=lr)
+
+    def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
+        return monte_carlo_advantages(batch, rewards, gamma)
+
+    def objective(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
+        return policy_surrogate(self.policy, batch, self.advantages(batch, rewards, gamma))
+
+    def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
+        with torch.no_grad():
+            advantages = self.advantages(batch, rewards, gamma)
+        loss = -policy_surrogate(self.policy, batch, advantages, ENTROPY_COEF)
+        self.optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), MAX_GRAD_NORM)
+        self.optimizer.step()

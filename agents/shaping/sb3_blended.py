@@ -1,0 +1,58 @@
+"""A Gymnasium wrapper that hands a learner the blended reward r_p + phi1(s) * r_aux + phi2(s), so any
+stable-baselines3 algorithm (PPO here) can be the inner learner of reward shaping.
+
+`phi` is either two constants (phi1, phi2) — (0, 0) is primary-only, (1, 0) the naive sum — or BARFI's
+`RewardFunction` (a network of the state, evaluated on the observation the action was taken in).
+Swap it between learning phases with `set_phi`. The primary reward stays visible in `info["primary_reward"]`.
+"""
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from aligngym.agents.base import AgentContext, SB3Agent
+
+PPO_BUDGET = 20_000     # environment steps
+PPO_KWARGS = {"n_steps": 512, "batch_size": 128, "learning_rate": 3e-4, "gamma": 0.99, "verbose": 0}
+PPO_PHI = {"primary": (0.0, 0.0), "naive": (1.0, 0.0)}
+
+
+class BlendedReward(gym.Wrapper):
+    def __init__(self, env: gym.Env, phi=(1.0, 0.0)):
+        super().__init__(env)
+        self.set_phi(phi)
+        self._obs = None
+
+    def set_phi(self, phi) -> None:
+        if isinstance(phi, torch.nn.Module):
+            self._phi = lambda obs: phi.phi(obs[None]).detach().numpy()[0]
+        else:
+            phi1, phi2 = (float(v) for v in phi)
+            self._phi = lambda obs: np.array([phi1, phi2])
+
+    def reset(self, **kwargs):
+        self._obs, info = self.env.reset(**kwargs)
+        return self._obs, info
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        phi1, phi2 = self._phi(np.asarray(self._obs, dtype=np.float32))
+        self._obs = obs
+        info = {**info, "primary_reward": reward}
+        return obs, float(reward + phi1 * info["aux_reward"] + phi2), terminated, truncated, info
+
+
+def ppo(ctx: AgentContext, mode: str = "primary", budget: int = PPO_BUDGET, deterministic: bool = True):
+    """SB3 PPO trained for `budget` steps on the blended reward of `mode` (primary or naive), then greedy."""
+    from stable_baselines3 import PPO
+
+    if mode not in PPO_PHI:
+        raise ValueError(f"Unknown PPO mode {mode!r}; allowed: {', '.join(PPO_PHI)}.")
+    env = BlendedReward(ctx.make_env(), PPO_PHI[mode])
+    model = PPO("MlpPolicy", env, seed=ctx.seed, **PPO_KWARGS)
+    model.learn(total_timesteps=int(budget))
+    env.close()
+    agent = SB3Agent(model, deterministic=deterministic, name=f"shaping.ppo-{mode}")
+    agent.hyperparameters.update({"mode": mode, "budget": int(budget)})
+    return agent

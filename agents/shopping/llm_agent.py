@@ -1,0 +1,61 @@
+"""The LLM shopping assistant: answers the text face's prompt through any `aligngym.llm` backend.
+
+Two ways to ask (kwarg `mode`):
+- "two_step" (default): the model continues the prompt with its explanation, prefilled with " I" (so a base model
+  speaks as the assistant instead of starting a list; up to `max_new_tokens`, stopping at a line break), then the
+  prompt + explanation + "Choice:" is continued for a few tokens to get the number. Both calls are batched over
+  the whole batch of observations. Small base models answer far more often this way.
+- "one_shot": one generation per prompt, parsed as a whole (the study's protocol for chat models).
+The agent returns the reply text; the env parses it (a missing or ambiguous choice is a counted parse failure).
+"""
+from __future__ import annotations
+
+from aligngym.agents.base import Agent, AgentContext
+from aligngym.llm.base import LLM
+
+MODES = ("two_step", "one_shot")
+
+
+class ShoppingLLMAgent(Agent):
+    def __init__(self, llm: LLM | str = "local", temperature: float = 0.2, max_new_tokens: int = 60,
+                 mode: str = "two_step", batch_size: int = 0, seed: int = 0):
+        if mode not in MODES:
+            raise ValueError(f"Unknown mode {mode!r}; allowed: {', '.join(MODES)}.")
+        if isinstance(llm, str):
+            from aligngym.llm import load
+            llm = load(llm)
+        self.llm, self.temperature, self.max_new_tokens = llm, float(temperature), int(max_new_tokens)
+        self.mode, self.batch_size, self.seed = mode, int(batch_size), int(seed)
+        self.name = f"shopping-llm-{llm.describe().get('model', 'unknown')}"
+        self.hyperparameters = {"temperature": self.temperature, "max_new_tokens": self.max_new_tokens,
+                                "mode": mode, "llm": llm.describe()}
+
+    def reset(self, num_envs: int = 1, seed: int | None = None) -> None:
+        super().reset(num_envs, seed)
+        if seed is not None:
+            self.seed = int(seed)
+
+    def act(self, obs_batch) -> list[str]:
+        prompts = list(obs_batch)
+        size = self.batch_size or len(prompts)  # 0: the whole batch in one call
+        replies = []
+        for start in range(0, len(prompts), size):
+            replies += self._answer(prompts[start:start + size])
+        return replies
+
+    def _answer(self, prompts: list[str]) -> list[str]:
+        self.seed += 1  # fresh samples on every call, reproducible from the agent's seed
+        ask = dict(temperature=self.temperature, seed=self.seed)
+        if self.mode == "one_shot":
+            return self.llm.generate(prompts, max_new_tokens=self.max_new_tokens, stop=["\nBelow is"], **ask)
+        explanations = ["I" + e.rstrip() for e in self.llm.generate([p + " I" for p in prompts], stop=["\n"],
+                                                                    max_new_tokens=self.max_new_tokens, **ask)]
+        followups = [f"{p} {e}\nChoice:" for p, e in zip(prompts, explanations)]
+        choices = self.llm.generate(followups, max_new_tokens=4, stop=["\n"], **ask)
+        return [f"{e}\nChoice:{c}" for e, c in zip(explanations, choices)]
+
+
+def llm_agent(ctx: AgentContext, llm: str = "local", temperature: float = 0.2, max_new_tokens: int = 60,
+              mode: str = "two_step", batch_size: int = 0):
+    """Factory for `shopping.llm?llm=local&temperature=0.2` on AlignGym/ShoppingText-v0."""
+    return ShoppingLLMAgent(llm, temperature, max_new_tokens, mode, batch_size, seed=ctx.seed)

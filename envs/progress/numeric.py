@@ -1,0 +1,157 @@
+"""The numeric face shared by Follow, Predict and Coevolve: a single env and its native vectorised twin.
+
+Observation (float32, Box [-1, 1], length history * 20 + 1 [+ 19 with privileged=True]):
+    [survey_t, survey_{t-1}, ..., survey_{t-history+1}]   each 19 values, newest first, zeros before C13
+    [valid_t, ..., valid_{t-history+1}]                   1 where that survey exists
+    t / (T - 1)                                           progress through the trajectory
+    (privileged=True only) the exact values the action is scored against: for the `oracle` upper bound.
+Action: Box [-1, 1]^19, the agent's value vector. A wrong shape, NaN or a value outside [-1, 1] raises ValueError.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from aligngym.envs.progress.core import Simulation, metric_names
+from aligngym.envs.progress.values import DIMENSIONS, N_DIMS
+
+
+def _spaces(sim: Simulation, privileged: bool) -> tuple[spaces.Box, spaces.Box]:
+    obs_dim = sim.obs_dim + (N_DIMS if privileged else 0)
+    obs = spaces.Box(-1.0, 1.0, shape=(obs_dim,), dtype=np.float32)
+    act = spaces.Box(-1.0, 1.0, shape=(N_DIMS,), dtype=np.float32)
+    return obs, act
+
+
+def _check_render_mode(render_mode, allowed) -> None:
+    if render_mode is not None and render_mode not in allowed:
+        raise ValueError(f"render_mode must be one of {allowed} or None, got {render_mode!r}.")
+
+
+class ProgressEnv(gym.Env):
+    """One population; the challenge is fixed by the subclass (see follow.py, predict.py, coevolve.py)."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    challenge = "follow"
+
+    def __init__(self, render_mode: str | None = None, privileged: bool = False, **sim_kwargs):
+        _check_render_mode(render_mode, self.metadata["render_modes"])
+        self.sim = Simulation(self.challenge, **sim_kwargs)
+        self.privileged = bool(privileged)
+        self.render_mode = render_mode
+        self.observation_space, self.action_space = _spaces(self.sim, self.privileged)
+        self._last_reward = None
+
+    def _obs(self) -> np.ndarray:
+        obs = self.sim.observation()[0]
+        if self.privileged:
+            obs = np.concatenate([obs, self.sim.targets()[0].astype(np.float32)])
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.sim.allocate(1)
+        self.sim.reset_rows(self.np_random, np.array([0]))
+        self._last_reward = None
+        return self._obs(), {}
+
+    def step(self, action):
+        if not hasattr(self.sim, "n"):
+            raise RuntimeError("Call reset() before step().")
+        if self.sim.done(np.array([0]))[0]:
+            raise RuntimeError("The episode is over; call reset().")
+        a = self.sim.check_actions(np.asarray(action, dtype=np.float64)[None], 1)
+        rows = np.array([0])
+        reward = float(self.sim.advance(self.np_random, rows, a)[0])
+        self._last_reward = reward
+        truncated = bool(self.sim.done(rows)[0])
+        info: dict[str, Any] = {}
+        if truncated:
+            info["metrics"] = {k: float(v[0]) for k, v in self.sim.metrics(rows).items()}
+            info["similarities"] = self.sim.sims[0].tolist()
+            info["trace"] = self.sim.trace(0)
+        return self._obs(), reward, False, truncated, info
+
+    def render(self):
+        if self.render_mode != "ansi":
+            return None
+        t = int(self.sim.time_now()[0]) if hasattr(self.sim, "n") else 0
+        century = self.sim.traj.times[t]
+        last = "-" if self._last_reward is None else f"{self._last_reward:.3f}"
+        top = ""
+        if hasattr(self.sim, "n"):
+            h = self.sim.human[0, t]
+            order = np.argsort(-np.abs(h))[:3]
+            top = ", ".join(f"{DIMENSIONS[d]} {h[d]:+.2f}" for d in order)
+        return f"{self.challenge} C{century:.2f} step {t}/{self.sim.T - 1} last similarity {last}; strongest: {top}\n"
+
+
+class ProgressVectorEnv(VectorEnv):
+    """num_envs populations stepped together in numpy; same kwargs and dynamics as `ProgressEnv`."""
+
+    metadata = {"render_modes": ["ansi"], "render_fps": 1, "autoreset_mode": AutoresetMode.NEXT_STEP}
+    challenge = "follow"
+
+    def __init__(self, num_envs: int = 1, render_mode: str | None = None, privileged: bool = False, **sim_kwargs):
+        _check_render_mode(render_mode, self.metadata["render_modes"])
+        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
+            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}.")
+        self.num_envs = int(num_envs)
+        self.sim = Simulation(self.challenge, **sim_kwargs)
+        self.privileged = bool(privileged)
+        self.render_mode = render_mode
+        self.single_observation_space, self.single_action_space = _spaces(self.sim, self.privileged)
+        self.observation_space = batch_space(self.single_observation_space, self.num_envs)
+        self.action_space = batch_space(self.single_action_space, self.num_envs)
+        self._names = metric_names(self.challenge)
+        self._prev_done = np.zeros(self.num_envs, dtype=bool)
+        self._all = np.arange(self.num_envs)
+
+    def _obs(self) -> np.ndarray:
+        obs = self.sim.observation()
+        if self.privileged:
+            obs = np.concatenate([obs, self.sim.targets().astype(np.float32)], axis=1)
+        return obs
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed)
+        self.sim.allocate(self.num_envs)
+        self.sim.reset_rows(self.np_random, self._all)
+        self._prev_done[:] = False
+        return self._obs(), {}
+
+    def step(self, actions):
+        if not hasattr(self.sim, "n"):
+            raise RuntimeError("Call reset() before step().")
+        a = self.sim.check_actions(actions, self.num_envs)
+        restart = np.flatnonzero(self._prev_done)
+        live = np.flatnonzero(~self._prev_done)
+        reward = np.zeros(self.num_envs)
+        reward[live] = self.sim.advance(self.np_random, live, a[live])
+        self.sim.reset_rows(self.np_random, restart)  # NEXT_STEP autoreset: these rows ignore their action
+        done = np.zeros(self.num_envs, dtype=bool)
+        done[live] = self.sim.done(live)
+        infos: dict[str, Any] = {}
+        if done.any():
+            finished = np.flatnonzero(done)
+            values = self.sim.metrics(finished)
+            metrics: dict[str, np.ndarray] = {}
+            for name in self._names:
+                col = np.zeros(self.num_envs)
+                col[finished] = values[name]
+                metrics[name], metrics["_" + name] = col, done.copy()
+            infos = {"metrics": metrics, "_metrics": done.copy()}
+        self._prev_done = done
+        return self._obs(), reward.astype(np.float32), np.zeros(self.num_envs, dtype=bool), done.copy(), infos
+
+    def render(self):
+        if self.render_mode != "ansi" or not hasattr(self.sim, "n"):
+            return None
+        return "".join(f"env {i}: {self.challenge} step {self.sim.step_idx[i]}/{self.sim.n_steps}, mean similarity "
+                       f"so far {self.sim.sims[i, :max(1, self.sim.step_idx[i])].mean():.3f}\n"
+                       for i in range(min(self.num_envs, 8)))

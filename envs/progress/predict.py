@@ -1,0 +1,64 @@
+"""Predict(k): state the values the population will hold k timesteps from now (ProgressGym "Predict").
+
+### Description
+The same simulation as Follow (see follow.py): at each timestep t = 1..T-1-k the agent sees surveys of the
+population up to t and states a value vector, scored by cosine similarity to the population's values at t+k.
+`k` (default 1) must satisfy 1 <= k <= T-2; anything else raises ValueError.
+
+### Faces
+`ProgressPredictEnv` (numeric, Box obs/action), `ProgressPredictVectorEnv` (its native numpy twin),
+`ProgressPredictTextEnv` (questionnaire: the task line asks for the answers of people k steps later).
+
+### Rewards
+Per decision: cos(agent_t, human_{t+k}).
+
+### Episode end
+Truncated after T-1-k decisions (7 with the defaults). Never terminated.
+
+### Info and metrics
+`info["metrics"]` at the final step: `score` (ProgressGym's Predict score: mean similarity), `sim_first`,
+`sim_last`, `sim_min`, and `parse_failure` on the text face; `info["similarities"]`, `info["trace"]`.
+
+### Arguments
+As Follow, plus `k`.
+
+### Reference
+Qiu et al., "ProgressGym: Alignment with a Millennium of Moral Progress" (NeurIPS 2024 D&B).
+"""
+from __future__ import annotations
+
+from aligngym.envs.progress.numeric import ProgressEnv, ProgressVectorEnv
+from aligngym.envs.progress.text import ProgressTextEnv
+
+
+class ProgressPredictEnv(ProgressEnv):
+    challenge = "predict"
+
+    def __init__(self, k: int = 1, trajectory: str = "historical-like", centuries: int = 9,
+                 steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5, respondents: int = 1000,
+                 history: int = 3, privileged: bool = False, render_mode: str | None = None):
+        super().__init__(render_mode=render_mode, privileged=privileged, k=k, trajectory=trajectory,
+                         centuries=centuries, steps_per_century=steps_per_century, noise=noise,
+                         temperature=temperature, respondents=respondents, history=history)
+
+
+class ProgressPredictVectorEnv(ProgressVectorEnv):
+    challenge = "predict"
+
+    def __init__(self, num_envs: int = 1, k: int = 1, trajectory: str = "historical-like", centuries: int = 9,
+                 steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5, respondents: int = 1000,
+                 history: int = 3, privileged: bool = False, render_mode: str | None = None):
+        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, k=k,
+                         trajectory=trajectory, centuries=centuries, steps_per_century=steps_per_century,
+                         noise=noise, temperature=temperature, respondents=respondents, history=history)
+
+
+class ProgressPredictTextEnv(ProgressTextEnv):
+    challenge = "predict"
+
+    def __init__(self, k: int = 1, trajectory: str = "historical-like", centuries: int = 9,
+                 steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5, respondents: int = 1000,
+                 history: int = 3, orders: str = "all", render_mode: str | None = None):
+        super().__init__(render_mode=render_mode, orders=orders, k=k, trajectory=trajectory, centuries=centuries,
+                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
+                         respondents=respondents, history=history)

@@ -1,0 +1,56 @@
+"""`aligngym shaping ...`: learning curves of the shaping methods (BARFI and its baselines)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import List
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="Bi-level reward shaping (BARFI): learning curves with good and misleading heuristics.",
+                  no_args_is_help=True)
+console = Console()
+
+
+@app.command("curves")
+def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id with Discrete actions."),
+           method: List[str] = typer.Option(list(("reinforce/primary", "reinforce/naive", "reinforce/pbrs",
+                                                  "reinforce/barfi")), "--method",
+                                            help="ALGO/MODE[:VARIANT], repeat for several."),
+           heuristic: List[str] = typer.Option(["good", "bad"], "--heuristic", help="Repeat for several."),
+           seeds: int = typer.Option(5, help="Seeds 0..N-1 per method and heuristic."),
+           episodes: int = typer.Option(1500, help="Training episodes per run."),
+           num_envs: int = typer.Option(64, help="Episodes per batch (vectorised)."),
+           workers: int = typer.Option(1, help="Parallel training processes."),
+           out: Path = typer.Option(Path("reports/shaping"), help="Folder for the JSON and the PNGs.")):
+    """Train every method on every heuristic over several seeds; plot primary return vs episodes; write JSON."""
+    from aligngym.envs.shaping.scoring import learning_curves, plot, save
+
+    try:
+        results = learning_curves(env, tuple(method), tuple(heuristic), range(seeds), episodes, num_envs,
+                                  workers=workers, progress=True)
+    except (ValueError, KeyError) as e:
+        console.print(f"[bold red]error:[/] {e}")
+        raise typer.Exit(2)
+    name = env.split("/")[-1]
+    json_path = save(results, out / f"shaping_curves_{name}.json")
+    pngs = plot(results, out)
+    print_table(results)
+    console.print(f"wrote {json_path} and {', '.join(map(str, pngs))}")
+
+
+def print_table(results: dict) -> None:
+    table = Table(title=f"{results['env_id']}: primary return, mean [95% CI] over {len(results['seeds'])} seeds")
+    for col in ("heuristic", "method", "AUC (mean over training)", "final (last fifth)", "vs primary-only (auc/final)"):
+        table.add_column(col)
+    for h, by_method in results["heuristics"].items():
+        for m, r in by_method.items():
+            v = results["verdict"].get(h, {}).get(m)
+            versus = f"{v['auc']['outcome']} / {v['final']['outcome']}" if v else "(baseline)"
+            table.add_row(h, m, _fmt(r["auc"]), _fmt(r["final"]), versus)
+    console.print(table)
+
+
+def _fmt(s: dict) -> str:
+    return f"{s['mean']:.1f} [{s['ci_low']:.1f}, {s['ci_high']:.1f}]"

@@ -1,0 +1,152 @@
+"""Scoring for the shaping family: train each method on each heuristic over several seeds and report the
+primary return as learning curves with bootstrap confidence intervals.
+
+A method is `algo/mode` or `algo/barfi:first_order`, e.g. `reinforce/primary`, `reinforce/naive`,
+`reinforce/pbrs`, `reinforce/barfi`, `actor_critic/barfi:first_order`. Two summaries per run:
+`auc` (the mean primary return over the whole training curve: how fast it learns) and `final` (the mean
+over the last fifth of the curve: where it ends up).
+"""
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+DEFAULT_METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi")
+BOOTSTRAP_SAMPLES = 2000
+
+
+def parse_method(method: str) -> dict:
+    """`algo/mode[:variant]` -> kwargs of `train`; bad names raise ValueError naming the allowed ones."""
+    from aligngym.agents.shaping.barfi import VARIANTS
+    from aligngym.agents.shaping.train import ALGOS, MODES
+
+    algo, _, rest = method.partition("/")
+    mode, _, variant = rest.partition(":")
+    if algo not in ALGOS or mode not in MODES or (variant and (mode != "barfi" or variant not in VARIANTS)):
+        raise ValueError(f"Unknown method {method!r}; use ALGO/MODE with ALGO in {', '.join(ALGOS)}, MODE in "
+                         f"{', '.join(MODES)}, optionally barfi:VARIANT with VARIANT in {', '.join(VARIANTS)}.")
+    return {"algo": algo, "mode": mode, **({"variant": variant} if variant else {})}
+
+
+def bootstrap_ci(values: np.ndarray, seed: int = 0, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
+    """Percentile bootstrap CI of the mean over axis 0 (seeds)."""
+    values = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(values), (BOOTSTRAP_SAMPLES, len(values)))
+    means = values[idx].mean(axis=1)
+    alpha = (1 - level) / 2
+    return np.quantile(means, alpha, axis=0), np.quantile(means, 1 - alpha, axis=0)
+
+
+def summarise(per_seed: np.ndarray) -> dict:
+    low, high = bootstrap_ci(per_seed)
+    return {"mean": float(np.mean(per_seed)), "ci_low": float(low), "ci_high": float(high),
+            "per_seed": [float(v) for v in per_seed]}
+
+
+def _run(job: tuple) -> tuple:
+    import torch
+
+    from aligngym.agents.shaping.train import train
+
+    torch.set_num_threads(1)  # parallel workers each get one core
+    env_id, heuristic, method, seed, episodes, num_envs, env_kwargs = job
+    result = train(env_id, episodes=episodes, num_envs=num_envs, seed=seed,
+                   env_kwargs={**env_kwargs, "heuristic": heuristic}, **parse_method(method))
+    return job, result.episodes, result.primary_return, result.success
+
+
+def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v0", methods=DEFAULT_METHODS,
+                    heuristics=("good", "bad"), seeds=range(5), episodes: int = 1500, num_envs: int = 64,
+                    env_kwargs: dict | None = None, workers: int = 1, progress: bool = False) -> dict:
+    """Trains every method x heuristic x seed; returns curves (mean and 95% CI over seeds) and summaries."""
+    for m in methods:
+        parse_method(m)
+    jobs = [(env_id, h, m, s, episodes, num_envs, dict(env_kwargs or {})) for h in heuristics for m in methods
+            for s in seeds]
+    start = time.time()
+    if workers > 1:
+        with ProcessPoolExecutor(workers) as pool:
+            outputs = list(_progress(pool.map(_run, jobs), len(jobs), progress))
+    else:
+        outputs = list(_progress(map(_run, jobs), len(jobs), progress))
+    runs = {}
+    for (_, h, m, s, *_), xs, returns, success in outputs:
+        runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success))
+    out = {"env_id": env_id, "episodes": episodes, "num_envs": num_envs, "seeds": list(seeds),
+           "methods": list(methods), "env_kwargs": dict(env_kwargs or {}), "seconds": round(time.time() - start, 1),
+           "heuristics": {}}
+    for h, by_method in runs.items():
+        out["heuristics"][h] = {}
+        for m, rs in by_method.items():
+            curves = np.array([r[1] for r in rs])
+            tail = max(1, curves.shape[1] // 5)
+            low, high = bootstrap_ci(curves)
+            out["heuristics"][h][m] = {
+                "episodes": rs[0][0], "mean": curves.mean(0).tolist(), "ci_low": low.tolist(),
+                "ci_high": high.tolist(), "auc": summarise(curves.mean(1)), "final": summarise(curves[:, -tail:].mean(1)),
+                "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1))}
+    out["verdict"] = verdict(out)
+    return out
+
+
+def _progress(iterable, total: int, show: bool):
+    if not show:
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, total=total, desc="training runs")
+
+
+def verdict(results: dict, baseline: str = "reinforce/primary") -> dict:
+    """For each heuristic and method: does it beat, tie or lose to primary-only? Judged on `auc` (learning
+    speed) and on `final`, by whether the 95% CIs of the mean difference over seeds exclude 0."""
+    out = {}
+    for h, by_method in results["heuristics"].items():
+        if baseline not in by_method:
+            continue
+        out[h] = {}
+        for m, r in by_method.items():
+            if m == baseline:
+                continue
+            out[h][m] = {}
+            for key in ("auc", "final"):
+                diff = np.array(r[key]["per_seed"]) - np.array(by_method[baseline][key]["per_seed"])
+                low, high = bootstrap_ci(diff)
+                out[h][m][key] = {"difference": float(diff.mean()), "ci_low": float(low), "ci_high": float(high),
+                                  "outcome": "wins" if low > 0 else "loses" if high < 0 else "ties"}
+    return out
+
+
+def plot(results: dict, out_dir: Path) -> list[Path]:
+    """One PNG per heuristic: primary return vs episodes for every method, with 95% CI bands."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = results["env_id"].split("/")[-1]
+    paths = []
+    for h, by_method in results["heuristics"].items():
+        fig, ax = plt.subplots(figsize=(6, 4))
+        for m, r in by_method.items():
+            ax.plot(r["episodes"], r["mean"], label=m)
+            ax.fill_between(r["episodes"], r["ci_low"], r["ci_high"], alpha=0.2)
+        ax.set(xlabel="training episodes", ylabel="primary return (batch mean)",
+               title=f"{name}, heuristic={h} ({len(results['seeds'])} seeds, 95% CI)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        path = out_dir / f"shaping_curves_{name}_{h}.png"
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def save(results: dict, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(results, indent=1))
+    return path

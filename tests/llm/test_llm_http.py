@@ -1,0 +1,165 @@
+"""The OpenAI-compatible backend against `aligngym llm serve`'s app on loopback, and against broken servers."""
+import http.server
+import json
+import threading
+import time
+
+import httpx
+import pytest
+
+from aligngym.llm import ScriptedLLM, load
+from aligngym.llm.openai_http import LLMError, OpenAILLM
+from aligngym.llm.server import BackgroundServer
+
+
+def capital(prompt: str) -> str:
+    return " Paris. Then more." if "France" in prompt else " I do not know."
+
+
+@pytest.fixture(scope="module")
+def server():
+    backend = ScriptedLLM(capital, model="scripted-capitals")
+    with BackgroundServer(backend) as srv:
+        yield srv, backend
+
+
+def client(url, **kw):
+    return OpenAILLM("scripted-capitals", base_url=url, **kw)
+
+
+def test_models_endpoint(server):
+    srv, _ = server
+    data = httpx.get(srv.url + "/models").json()
+    assert data["data"][0]["id"] == "scripted-capitals"
+
+
+def test_generate_through_completions_matches_backend(server):
+    srv, backend = server
+    prompts = [f"The capital of France is {i}" for i in range(20)] + ["Who am I?"]
+    llm = client(srv.url, batch_size=8, concurrency=3)
+    assert llm.generate(prompts, stop=["."]) == backend.generate(prompts, stop=["."])
+    assert llm.usage["generated_tokens"] > 0 and llm.usage["prompt_tokens"] > 0
+
+
+def test_generate_through_chat(server):
+    srv, _ = server
+    assert client(srv.url, chat=True).generate(["France?"], stop=["."]) == [" Paris"]
+
+
+def test_score_choices_over_http_prefers_the_scripted_answer(server):
+    srv, backend = server
+    prompts, choices = ["The capital of France is", "Who am I?"], [[" Paris", " banana"], [" I", " You"]]
+    assert client(srv.url).score_choices(prompts, choices) == backend.score_choices(prompts, choices)
+
+
+def test_server_refuses_bad_requests_clearly(server):
+    srv, _ = server
+    r = httpx.post(srv.url + "/completions", json={"prompt": [], "max_tokens": 3})
+    assert r.status_code == 400 and "prompt" in r.json()["error"]["message"]
+    r = httpx.post(srv.url + "/chat/completions", json={"messages": "hi"})
+    assert r.status_code == 400 and "messages" in r.json()["error"]["message"]
+    with pytest.raises(LLMError, match="HTTP 400.*max_tokens"):  # 4xx is not retried, and says why
+        client(srv.url)._post("/completions", {"prompt": "x", "max_tokens": -1})
+
+
+def test_cached_http_backend_does_not_call_the_server_twice(server, tmp_path, monkeypatch):
+    srv, backend = server
+    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path))
+    llm = load(f"openai:scripted-capitals@{srv.url}", cache=True, reuse=False)
+    before = backend.usage["calls"]
+    a = llm.generate(["The capital of France is"])
+    assert llm.generate(["The capital of France is"]) == a
+    assert backend.usage["calls"] == before + 1 and llm.usage["cache_hits"] == 1
+
+
+# ---- broken servers (stdlib http.server on loopback) ------------------------------------------------------
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    mode = "hang"
+    hits = 0
+
+    def do_POST(self):
+        type(self).hits += 1
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.mode == "hang":
+            time.sleep(5)
+            return
+        if self.mode == "flaky" and type(self).hits < 3:
+            body, status = b'{"error": "busy"}', 503
+        elif self.mode == "malformed":
+            body, status = b'{"choices": [ {"text": "unterminated', 200
+        else:  # "nologprobs" and the successful flaky retry: a plain completion without log-probs
+            body, status = json.dumps({"choices": [{"index": 0, "text": "ok", "logprobs": None}]}).encode(), 200
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture
+def broken_server():
+    servers = []
+
+    def start(mode):
+        handler = type("H", (_Handler,), {"mode": mode, "hits": 0})
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        httpd.daemon_threads = True
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        servers.append(httpd)
+        return f"http://127.0.0.1:{httpd.server_address[1]}/v1", handler
+
+    yield start
+    for httpd in servers:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_hung_server_times_out_without_hanging(broken_server):
+    url, _ = broken_server("hang")
+    start = time.monotonic()
+    with pytest.raises(LLMError, match="did not answer within 0.5 s"):
+        client(url, timeout=0.5).generate(["x"])
+    assert time.monotonic() - start < 4  # well before the server's 5 s sleep ends
+
+
+def test_malformed_json_is_a_clear_error(broken_server):
+    url, _ = broken_server("malformed")
+    with pytest.raises(LLMError, match="malformed JSON"):
+        client(url).generate(["x"])
+
+
+def test_missing_logprobs_is_a_clear_error(broken_server):
+    url, _ = broken_server("nologprobs")
+    llm = client(url)
+    assert llm.generate(["x"]) == ["ok"]
+    with pytest.raises(LLMError, match="no echoed token log-probs"):
+        llm.score_choices(["x"], [[" a"]])
+
+
+def test_retries_with_backoff_then_succeeds(broken_server):
+    url, handler = broken_server("flaky")
+    assert client(url, backoff=0.01, max_retries=2).generate(["x"]) == ["ok"]
+    assert handler.hits == 3
+
+
+def test_gives_up_after_retries(broken_server):
+    url, handler = broken_server("flaky")
+    with pytest.raises(LLMError, match="HTTP 503"):
+        client(url, backoff=0.01, max_retries=1).generate(["x"])
+    assert handler.hits == 2
+
+
+def test_unreachable_server():
+    with pytest.raises(LLMError, match="Cannot reach.*after 2 tries"):
+        client("http://127.0.0.1:1/v1", backoff=0.01, max_retries=1).generate(["x"])
+
+
+def test_empty_inputs_make_no_request():
+    llm = client("http://127.0.0.1:1/v1")
+    assert llm.generate([]) == [] and llm.score_choices([], []) == []
+    with pytest.raises(ValueError, match="empty choice"):
+        llm.score_choices(["x"], [[""]])

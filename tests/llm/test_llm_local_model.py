@@ -1,0 +1,77 @@
+"""The offline default model (Gemma-3-270M base, converted once into the user cache)."""
+import pytest
+
+from aligngym.llm import load
+from aligngym.llm.server import BackgroundServer
+
+pytestmark = pytest.mark.llm
+
+PROMPTS = ["The capital of France is", "Once upon a time", "def fibonacci(n):", "1, 2, 3, 4,",
+           "The opposite of hot is"]
+
+
+@pytest.fixture(scope="module")
+def llm():
+    return load("local", cache=False, progress=False)
+
+
+def test_greedy_is_deterministic_and_batch_independent(llm):
+    batched = llm.generate(PROMPTS, max_new_tokens=10)
+    assert batched == llm.generate(PROMPTS, max_new_tokens=10)
+    assert batched == [llm.generate([p], max_new_tokens=10)[0] for p in PROMPTS]
+    assert "5" in batched[3]  # the base model continues a count
+
+
+def test_seeded_sampling_is_reproducible(llm):
+    a = llm.generate(PROMPTS[:2], max_new_tokens=12, temperature=1.0, seed=7)
+    assert a == llm.generate(PROMPTS[:2], max_new_tokens=12, temperature=1.0, seed=7)
+    others = [llm.generate(PROMPTS[:2], max_new_tokens=12, temperature=1.0, seed=s) for s in (8, 9, 10)]
+    assert any(o != a for o in others)
+
+
+def test_stop_strings_and_token_accounting(llm):
+    before = dict(llm.usage)
+    out = llm.generate(["Count: 1, 2, 3,"], max_new_tokens=20, stop=[","])
+    assert "," not in out[0] and out[0].strip() == "4"
+    assert llm.usage["generated_tokens"] - before["generated_tokens"] < 20  # stopped early
+    assert llm.usage["prompt_tokens"] > before["prompt_tokens"]
+
+
+def test_score_choices_prefers_the_right_continuation(llm):
+    scores = llm.score_choices(["The capital of France is", "Two plus two equals"],
+                               [[" Paris", " banana"], [" four", " seven", " purple"]])
+    assert scores[0][0] > scores[0][1] and max(scores[1]) == scores[1][0]
+    assert all(s < 0 for row in scores for s in row)
+
+
+def test_score_choices_batched_equals_pair_by_pair(llm):
+    prompts = ["Q: Is the sky blue?\nA:", "The opposite of hot is", "x"]
+    choices = [[" Yes", " No"], [" cold", " warm", " very cold indeed"], [" y"]]
+    batched = llm.score_choices(prompts, choices)
+    single = [[llm.score_choices([p], [[c]])[0][0] for c in cs] for p, cs in zip(prompts, choices)]
+    for row_b, row_s in zip(batched, single):
+        assert row_b == pytest.approx(row_s, abs=1e-3)
+
+
+def test_choice_without_tokens_is_refused(llm):
+    with pytest.raises(ValueError, match="tokenizes to no tokens"):
+        llm.score_choices(["Hello"], [[" world", ""]])
+
+
+def test_empty_prompt_is_answered(llm):
+    assert len(llm.generate(["", "Hi"], max_new_tokens=3)) == 2
+
+
+def test_path_spec_loads_the_converted_folder(llm):
+    other = load(f"path:{llm.source}", cache=False, reuse=False)
+    assert other.backend == "transformers" and not other.chat  # a base model: completion prompts
+    assert other.generate(PROMPTS[:1], max_new_tokens=6) == llm.generate(PROMPTS[:1], max_new_tokens=6)
+
+
+def test_served_local_model_scores_like_the_local_backend(llm):
+    prompts, choices = ["The capital of France is"], [[" Paris", " banana"]]
+    with BackgroundServer(llm, model_name="local") as srv:
+        remote = load(f"openai:local@{srv.url}", cache=False, reuse=False)
+        assert remote.score_choices(prompts, choices)[0] == pytest.approx(llm.score_choices(prompts, choices)[0],
+                                                                          abs=1e-3)
+        assert remote.generate(PROMPTS[:2], max_new_tokens=8) == llm.generate(PROMPTS[:2], max_new_tokens=8)
