@@ -1,19 +1,23 @@
 """The LLM shopping assistant: answers the text face's prompt through any `aligngym.llm` backend.
 
-Two ways to ask (kwarg `mode`):
+Three ways to ask (kwarg `mode`):
 - "two_step" (default): the model continues the prompt with its explanation, prefilled with " I" (so a base model
   speaks as the assistant instead of starting a list; up to `max_new_tokens`, stopping at a line break), then the
   prompt + explanation + "Choice:" is continued for a few tokens to get the number. Both calls are batched over
   the whole batch of observations. Small base models answer far more often this way.
+- "scored": the explanation as in two_step, then the product number is the one the model finds most likely after
+  "Choice:" (`llm.score_choices` over " 1", " 2", ...): never a parse failure, for backends that score.
 - "one_shot": one generation per prompt, parsed as a whole (the study's protocol for chat models).
 The agent returns the reply text; the env parses it (a missing or ambiguous choice is a counted parse failure).
 """
 from __future__ import annotations
 
+import re
+
 from aligngym.agents.base import Agent, AgentContext
 from aligngym.llm.base import LLM
 
-MODES = ("two_step", "one_shot")
+MODES = ("two_step", "scored", "one_shot")
 
 
 class ShoppingLLMAgent(Agent):
@@ -51,8 +55,18 @@ class ShoppingLLMAgent(Agent):
         explanations = ["I" + e.rstrip() for e in self.llm.generate([p + " I" for p in prompts], stop=["\n"],
                                                                     max_new_tokens=self.max_new_tokens, **ask)]
         followups = [f"{p} {e}\nChoice:" for p, e in zip(prompts, explanations)]
-        choices = self.llm.generate(followups, max_new_tokens=4, stop=["\n"], **ask)
+        if self.mode == "scored":
+            options = [[f" {i + 1}" for i in range(_catalog_size(p))] for p in prompts]
+            scores = self.llm.score_choices(followups, options)
+            choices = [opts[max(range(len(opts)), key=sc.__getitem__)] for opts, sc in zip(options, scores)]
+        else:
+            choices = self.llm.generate(followups, max_new_tokens=4, stop=["\n"], **ask)
         return [f"{e}\nChoice:{c}" for e, c in zip(explanations, choices)]
+
+
+def _catalog_size(prompt: str) -> int:
+    """How many numbered products the prompt lists (lines "1. ...", "2. ...")."""
+    return max(2, len(re.findall(r"^\d+\. ", prompt, re.M)))
 
 
 def llm_agent(ctx: AgentContext, llm: str = "local", temperature: float = 0.2, max_new_tokens: int = 60,

@@ -15,6 +15,7 @@ BUDGET = 40_000          # environment steps
 N_ENVS = 8
 N_STEPS = 256            # per env per update
 BATCH_SIZE = 256
+N_EPOCHS = 10
 LEARNING_RATE = 1e-3
 GAMMA = 0.0
 ENT_COEF = 0.01
@@ -31,10 +32,10 @@ def ppo(ctx: AgentContext, budget: int = BUDGET, company_weight: float = COMPANY
         raise ValueError("shopping.ppo trains the assistant's numeric face (AlignGym/ShoppingAssistant-v0), "
                          f"not the multi-agent {ctx.env_id}.")
     venv = make_vec_env(lambda: ctx.make_env(company_weight=company_weight), n_envs=N_ENVS, seed=ctx.seed)
-    model = PPO("MlpPolicy", venv, n_steps=N_STEPS, batch_size=BATCH_SIZE, learning_rate=learning_rate,
+    model = PPO("MlpPolicy", venv, n_steps=N_STEPS, batch_size=BATCH_SIZE, n_epochs=N_EPOCHS, learning_rate=learning_rate,
                 gamma=GAMMA, gae_lambda=1.0, ent_coef=ENT_COEF, seed=ctx.seed, verbose=verbose, device="cpu")
     model.learn(total_timesteps=int(budget), progress_bar=False)
     agent = SB3Agent(model, deterministic=True, name="shopping-ppo")
     agent.hyperparameters.update(budget=int(budget), company_weight=company_weight, n_envs=N_ENVS,
-                                 n_steps=N_STEPS, batch_size=BATCH_SIZE, ent_coef=ENT_COEF)
+                                 n_steps=N_STEPS, batch_size=BATCH_SIZE, n_epochs=N_EPOCHS, ent_coef=ENT_COEF)
     return agent

@@ -32,7 +32,7 @@ def generate_cmd(prompts: List[str] = typer.Argument(..., help="One or more prom
                  seed: Optional[int] = typer.Option(None, help="Seed for sampling."),
                  stop: List[str] = typer.Option([], "--stop", help="Stop string (repeat the flag)."),
                  cache: bool = typer.Option(True, help="Use the on-disk response cache.")):
-    """Complete prompts with a backend and print the replies (as JSON with --llm details)."""
+    """Complete prompts with a backend; prints each prompt with its reply, then the backend description."""
     model = _load(llm, cache)
     outs = model.generate(prompts, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop, seed=seed)
     for prompt, out in zip(prompts, outs):

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from typing import Sequence
 
@@ -18,7 +19,17 @@ import torch
 
 from aligngym.llm.base import LLM
 
+_WEIGHTS: dict[tuple, tuple] = {}  # (source, revision, dtype, device) -> (tokenizer, model), loaded once
 _INSTRUCT_NAME = re.compile(r"instruct|chat|(^|[-_/])it($|[-_/])", re.I)
+
+
+def _default_threads() -> int:
+    """`$ALIGNGYM_LLM_THREADS`, else torch's default, or 1 when the CPU is already oversubscribed: torch's
+    spinning worker threads then run about 10x slower than one thread (measured on 2 shared cores)."""
+    if os.environ.get("ALIGNGYM_LLM_THREADS"):
+        return max(1, int(os.environ["ALIGNGYM_LLM_THREADS"]))
+    busy = hasattr(os, "getloadavg") and os.getloadavg()[0] >= (os.cpu_count() or 1)
+    return 1 if busy else torch.get_num_threads()
 
 
 class _StopOnStrings:
@@ -43,19 +54,21 @@ class TransformersLLM(LLM):
         super().__init__()
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if threads:
-            torch.set_num_threads(threads)
+        torch.set_num_threads(threads or _default_threads())
         self.source, self.model = str(source), model_name or str(source)
         self.batch_size, self.score_batch_size = batch_size, score_batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(self.source, revision=revision)
-            self.lm = AutoModelForCausalLM.from_pretrained(self.source, revision=revision,
-                                                           dtype=getattr(torch, dtype)).to(self.device)
-        except OSError as e:
-            raise OSError(f"Cannot load the model {self.source!r}: {e}\n(Offline? An `hf:` id must be in the "
-                          "Hugging Face cache; `path:` must be a folder with config.json and weights.)") from e
-        self.lm.eval()
+        key = (self.source, revision, dtype, self.device)
+        if key not in _WEIGHTS:  # every backend object over the same model shares one copy of the weights
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(self.source, revision=revision)
+                lm = AutoModelForCausalLM.from_pretrained(self.source, revision=revision,
+                                                          dtype=getattr(torch, dtype)).to(self.device)
+            except OSError as e:
+                raise OSError(f"Cannot load the model {self.source!r}: {e}\n(Offline? An `hf:` id must be in "
+                              "the Hugging Face cache; `path:` must be a folder with config.json and weights.)") from e
+            _WEIGHTS[key] = (tokenizer, lm.eval())
+        self.tokenizer, self.lm = _WEIGHTS[key]
         self.revision = revision or getattr(self.lm.config, "_commit_hash", None) or ""
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -7,14 +7,18 @@
 A list of prompts runs as one batched `generate`. `echo` + `logprobs` return the log-prob of every token of
 the text (what `OpenAILLM.score_choices` needs); `logprobs` alone returns those of the generated tokens.
 Chat messages become one completion prompt: a lone user message (after an optional system message) as is,
-longer conversations as "Role: content" lines ending with "Assistant:". Requests run one at a time (a lock):
-the model is not thread-safe, and batching happens inside each request.
+longer conversations as "Role: content" lines ending with "Assistant:". The model is not thread-safe, so
+calls run one at a time; concurrent requests with equal parameters are merged into one batched `generate`
+(up to `max_batch` prompts, waiting at most `wait_s` for company), so many env workers each sending one
+prompt still get batched throughput. Token usage of a merged call is split among its requests by prompt count.
 """
 from __future__ import annotations
 
+import queue
 import threading
 import time
 import uuid
+from concurrent.futures import Future
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -55,24 +59,83 @@ def _params(body: dict) -> dict:
     return {"max_new_tokens": max_tokens, "temperature": float(temperature), "stop": stop, "seed": seed}
 
 
-def make_app(llm: LLM, model_name: str | None = None) -> FastAPI:
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+class Batcher:
+    """Runs backend calls one at a time and merges concurrent `generate` requests with equal parameters."""
+
+    def __init__(self, llm: LLM, max_batch: int = 16, wait_s: float = 0.01):
+        self.llm, self.max_batch, self.wait_s = llm, max_batch, wait_s
+        self.lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
+        threading.Thread(target=self._loop, daemon=True).start()
+
+    def call(self, fn, *args, **kwargs):
+        """Any backend call under the lock; returns (result, OpenAI-style usage of the call)."""
+        with self.lock:
+            before = dict(self.llm.usage)
+            result = fn(*args, **kwargs)
+            return result, _usage(self.llm.usage["prompt_tokens"] - before["prompt_tokens"],
+                                  self.llm.usage["generated_tokens"] - before["generated_tokens"])
+
+    def generate(self, prompts: list[str], params: dict) -> tuple[list[str], dict]:
+        future: Future = Future()
+        self._queue.put((prompts, params, future))
+        return future.result()
+
+    def _loop(self) -> None:
+        held: list = []  # requests taken from the queue but not yet run (other parameters)
+        while True:
+            first = held.pop(0) if held else self._queue.get()
+            group, size = [first], len(first[0])
+            deadline = time.monotonic() + self.wait_s
+            for item in list(held):
+                if item[1] == first[1] and size + len(item[0]) <= self.max_batch:
+                    held.remove(item)
+                    group.append(item)
+                    size += len(item[0])
+            while size < self.max_batch:
+                try:
+                    item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
+                except queue.Empty:
+                    break
+                if item[1] == first[1] and size + len(item[0]) <= self.max_batch:
+                    group.append(item)
+                    size += len(item[0])
+                else:
+                    held.append(item)
+            self._run(group, size)
+
+    def _run(self, group: list, size: int) -> None:
+        try:
+            texts, usage = self.call(self.llm.generate, [p for prompts, _, _ in group for p in prompts], **group[0][1])
+        except Exception as e:  # the error goes back to every request of the batch
+            for _, _, future in group:
+                future.set_exception(e)
+            return
+        k = 0
+        for prompts, _, future in group:
+            share = len(prompts) / size
+            future.set_result((texts[k:k + len(prompts)], _usage(round(usage["prompt_tokens"] * share),
+                                                                 round(usage["completion_tokens"] * share))))
+            k += len(prompts)
+
+
+def make_app(llm: LLM, model_name: str | None = None, max_batch: int = 16, wait_s: float = 0.01) -> FastAPI:
     name = model_name or llm.model
     app = FastAPI(title="AlignGym LLM server", description=f"OpenAI-compatible endpoint for {name}")
-    lock = threading.Lock()
-
-    def run(fn, *args, **kwargs):
-        """Call the backend under the lock; return its result and the token usage of the call."""
-        with lock:
-            before = dict(llm.usage)
-            result = fn(*args, **kwargs)
-            used = {k: llm.usage[k] - before.get(k, 0) for k in ("prompt_tokens", "generated_tokens")}
-        return result, {"prompt_tokens": used["prompt_tokens"], "completion_tokens": used["generated_tokens"],
-                        "total_tokens": used["prompt_tokens"] + used["generated_tokens"]}
+    batcher = Batcher(llm, max_batch, wait_s)
+    run = batcher.call
 
     def generate(prompts: list[str], p: dict) -> tuple[list[str], dict]:
         if p["max_new_tokens"] == 0:
-            return [""] * len(prompts), {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0}
-        return run(llm.generate, prompts, **p)
+            return [""] * len(prompts), _usage(0, 0)
+        if len(prompts) >= max_batch:  # already a full batch: no need to wait for company
+            return run(llm.generate, prompts, **p)
+        return batcher.generate(prompts, p)
 
     @app.exception_handler(BadRequest)
     async def bad_request(request: Request, exc: BadRequest):
@@ -131,7 +194,8 @@ def make_app(llm: LLM, model_name: str | None = None) -> FastAPI:
 class BackgroundServer:
     """Runs `make_app(llm)` with uvicorn in a daemon thread (tests, notebooks); `url` ends in /v1."""
 
-    def __init__(self, llm: LLM, host: str = "127.0.0.1", port: int = 0, model_name: str | None = None):
+    def __init__(self, llm: LLM, host: str = "127.0.0.1", port: int = 0, model_name: str | None = None,
+                 **app_options):
         import socket
 
         import uvicorn
@@ -141,7 +205,7 @@ class BackgroundServer:
                 s.bind((host, 0))
                 port = s.getsockname()[1]
         self.url = f"http://{host}:{port}/v1"
-        config = uvicorn.Config(make_app(llm, model_name), host=host, port=port, log_level="warning")
+        config = uvicorn.Config(make_app(llm, model_name, **app_options), host=host, port=port, log_level="warning")
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 

@@ -19,9 +19,6 @@ from aligngym.llm.base import LLM, ScriptedLLM
 SPEC_HELP = ("Known LLM specs: 'local', 'hf:<model id>', 'path:<dir>', 'openai:<model>@<base_url>', "
              "'scripted:<reply>'.")
 
-_loaded: dict[tuple, LLM] = {}  # one model object per (spec, options) per process: models are big
-
-
 @dataclass(frozen=True)
 class Spec:
     kind: str           # local | hf | path | openai | scripted
@@ -51,21 +48,17 @@ def parse_spec(spec: str) -> Spec:
     return Spec(kind, rest)
 
 
-def load(spec: str = "local", *, cache: bool | None = None, reuse: bool = True, **options) -> LLM:
-    """The backend a spec string names. Options go to the backend class (e.g. batch_size, chat, timeout,
-    api_key, concurrency). Models are loaded once per process and shared (`reuse=False` for a fresh one)."""
+def load(spec: str = "local", *, cache: bool | None = None, **options) -> LLM:
+    """The backend a spec string names. Options go to the backend class (e.g. batch_size, chat, dtype, timeout,
+    api_key, concurrency). Each call returns a new backend object with its own usage counters; local model
+    weights are loaded once per process and shared between them."""
     parsed = parse_spec(spec)
-    key = (parsed, cache, tuple(sorted((k, repr(v)) for k, v in options.items())))
-    if reuse and key in _loaded:
-        return _loaded[key]
-    llm = _build(parsed, options)
+    llm = _build(parsed, dict(options))
     if parsed.kind != "scripted":
         from aligngym.llm.cache import ResponseCache, cache_enabled
 
         if cache_enabled(cache):
             llm.cache = ResponseCache.default()
-    if reuse:
-        _loaded[key] = llm
     return llm
 
 

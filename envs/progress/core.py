@@ -118,9 +118,10 @@ class Simulation:
             want = f"({N_DIMS},)" if n == 1 else f"({n}, {N_DIMS})"
             raise ValueError(f"action must be a value vector of shape {want} (one number in [-1, 1] per value "
                              f"dimension), got shape {a.shape[1:] if n == 1 and a.ndim == 2 else a.shape}.")
-        if not np.isfinite(a).all() or np.abs(a).max() > 1.0 + ACTION_TOLERANCE:
-            raise ValueError("action values must be finite numbers in [-1, 1]; "
-                             f"got min {np.nanmin(a):.3g}, max {np.nanmax(a):.3g}.")
+        if not np.isfinite(a).all():
+            raise ValueError("action values must be finite numbers in [-1, 1]; got NaN or infinity.")
+        if np.abs(a).max() > 1.0 + ACTION_TOLERANCE:
+            raise ValueError(f"action values must be finite numbers in [-1, 1]; got min {a.min():.3g}, max {a.max():.3g}.")
         return np.clip(a, -1.0, 1.0)
 
     def advance(self, rng: np.random.Generator, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
@@ -163,4 +164,4 @@ class Simulation:
         return {"challenge": self.challenge, "k": self.k, "centuries": self.traj.times.tolist(),
                 "decision_times": self.decision_times.tolist(), "target_times": self.target_times.tolist(),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
-                "agent": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
+                "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}

@@ -32,6 +32,7 @@ from aligngym.envs.progress.values import BINARY_DIMS, N_DIMS, WORLDVIEW_DIMS
 
 N_BINARY = BINARY_DIMS.stop  # 15
 EPS = 1e-6
+EXACT_BELOW = 100  # respondents: exact sampling below, normal approximation from here on
 
 
 def check_temperature(temperature: float) -> float:
@@ -84,14 +85,23 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
 
     `respondents` people answer every elicitation item; the answer shares of each dimension, smoothed by half a
     count, are inverted through the response model. `respondents=0` means a census: exact probabilities.
+    Shares are drawn exactly (binomial / multinomial) below `EXACT_BELOW` respondents and from the normal
+    approximation of those distributions above it (same mean and covariance; about 3x faster).
     """
     p_binary, p_wv = dimension_probabilities(values, temperature)
     if respondents > 0:
         binary_items, wv_items = ELICITATION_COUNTS
         trials = np.broadcast_to(respondents * binary_items, p_binary.shape)
-        p_binary = (rng.binomial(trials, p_binary) + 0.5) / (trials + 1.0)
         n_wv = respondents * wv_items
-        p_wv = (rng.multinomial(n_wv, p_wv) + 0.5) / (n_wv + 2.0)
+        if respondents < EXACT_BELOW:
+            k_binary, k_wv = rng.binomial(trials, p_binary), rng.multinomial(n_wv, p_wv)
+        else:
+            k_binary = trials * p_binary + np.sqrt(trials * p_binary * (1 - p_binary)) * rng.normal(size=p_binary.shape)
+            y = np.sqrt(p_wv) * rng.normal(size=p_wv.shape)  # covariance diag(p) - p p^T, as the multinomial's
+            k_wv = n_wv * p_wv + np.sqrt(n_wv) * (y - p_wv * y.sum(axis=-1, keepdims=True))
+            k_binary, k_wv = np.clip(k_binary, 0, trials), np.clip(k_wv, 0, n_wv)
+        p_binary = (k_binary + 0.5) / (trials + 1.0)
+        p_wv = (k_wv + 0.5) / (n_wv + 2.0)
     return probabilities_to_values(p_binary, p_wv, temperature)
 
 

@@ -57,7 +57,7 @@ def _run(job: tuple) -> tuple:
     env_id, heuristic, method, seed, episodes, num_envs, env_kwargs = job
     result = train(env_id, episodes=episodes, num_envs=num_envs, seed=seed,
                    env_kwargs={**env_kwargs, "heuristic": heuristic}, **parse_method(method))
-    return job, result.episodes, result.primary_return, result.success
+    return job, result.episodes, result.primary_return, result.success, result.reward_params[-1:]
 
 
 def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v0", methods=DEFAULT_METHODS,
@@ -75,8 +75,8 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v0", methods=DEFAUL
     else:
         outputs = list(_progress(map(_run, jobs), len(jobs), progress))
     runs = {}
-    for (_, h, m, s, *_), xs, returns, success in outputs:
-        runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success))
+    for (_, h, m, s, *_), xs, returns, success, reward_params in outputs:
+        runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success, reward_params))
     out = {"env_id": env_id, "episodes": episodes, "num_envs": num_envs, "seeds": list(seeds),
            "methods": list(methods), "env_kwargs": dict(env_kwargs or {}), "seconds": round(time.time() - start, 1),
            "heuristics": {}}
@@ -90,6 +90,9 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v0", methods=DEFAUL
                 "episodes": rs[0][0], "mean": curves.mean(0).tolist(), "ci_low": low.tolist(),
                 "ci_high": high.tolist(), "auc": summarise(curves.mean(1)), "final": summarise(curves[:, -tail:].mean(1)),
                 "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1))}
+            if rs[0][3]:  # BARFI: the learned phi1 (overall and where r_aux != 0), phi2 and discount at the end
+                out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][0][k] for r in rs]))
+                                                            for k in rs[0][3][0]}
     out["verdict"] = verdict(out)
     return out
 

@@ -49,8 +49,9 @@ def run_design(llms: dict[str, LLM | str], out: str | Path, temperatures=DESIGN[
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     done = {_key(r) for r in read_records([out])} if out.exists() else set()
-    jobs = [(label, float(t), s, c, i) for label in llms for t in temperatures for s in scenarios
-            for c in conditions for i in range(trials)]
+    # trial-major order, so that a run stopped early still has about as many trials in every cell
+    jobs = [(label, float(t), s, c, i) for label in llms for t in temperatures for i in range(trials)
+            for s in scenarios for c in conditions]
     todo = [j for j in jobs if j not in done]
     bar = _progress(len(todo)) if progress and todo else None
     for label in llms:

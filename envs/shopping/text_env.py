@@ -83,7 +83,7 @@ class ShoppingTextEnv(gym.Env):
         if not isinstance(action, str):
             raise ValueError(f"The action is the assistant's reply as a string, got {type(action).__name__}.")
         self.reply = action
-        explanation, choice, error = parse_reply(action, self.sessions.size)
+        explanation, choice, error = parse_reply(action, [p.name for p in self.scenario.products])
         bought = -1 if choice is None else choice
         out = outcomes(self.cat, np.array([bought]), self.cond, discloses=discloses_conflict(explanation, self.scenario),
                        **self.reward_args)

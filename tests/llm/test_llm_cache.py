@@ -66,7 +66,7 @@ def test_opt_out(monkeypatch):
     monkeypatch.setenv("ALIGNGYM_LLM_CACHE", "0")
     assert not cache_enabled() and cache_enabled(True)
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1")
-    assert load("openai:m", reuse=False).cache is None
+    assert load("openai:m").cache is None
     monkeypatch.setenv("ALIGNGYM_LLM_CACHE", "1")
     assert cache_enabled() and not cache_enabled(False)
 
@@ -74,5 +74,5 @@ def test_opt_out(monkeypatch):
 def test_cache_lives_under_aligngym_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path))
     monkeypatch.setenv("ALIGNGYM_LLM_CACHE", "1")
-    llm = load("openai:m@http://127.0.0.1:9/v1", reuse=False)
+    llm = load("openai:m@http://127.0.0.1:9/v1")
     assert llm.cache.path == tmp_path / "llm_responses.sqlite"

@@ -52,6 +52,16 @@ def test_score_choices_over_http_prefers_the_scripted_answer(server):
     assert client(srv.url).score_choices(prompts, choices) == backend.score_choices(prompts, choices)
 
 
+def test_server_merges_concurrent_requests_into_batches():
+    batches = []
+    backend = ScriptedLLM(capital)
+    backend._generate = lambda prompts, *a: batches.append(len(prompts)) or [capital(p) for p in prompts]
+    with BackgroundServer(backend, max_batch=16, wait_s=0.3) as srv:
+        prompts = [f"France {i}" for i in range(8)]
+        assert client(srv.url, batch_size=1, concurrency=8).generate(prompts) == [capital(p) for p in prompts]
+    assert sum(batches) == 8 and len(batches) < 8  # eight one-prompt requests, fewer backend calls
+
+
 def test_server_refuses_bad_requests_clearly(server):
     srv, _ = server
     r = httpx.post(srv.url + "/completions", json={"prompt": [], "max_tokens": 3})
@@ -65,7 +75,7 @@ def test_server_refuses_bad_requests_clearly(server):
 def test_cached_http_backend_does_not_call_the_server_twice(server, tmp_path, monkeypatch):
     srv, backend = server
     monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path))
-    llm = load(f"openai:scripted-capitals@{srv.url}", cache=True, reuse=False)
+    llm = load(f"openai:scripted-capitals@{srv.url}", cache=True)
     before = backend.usage["calls"]
     a = llm.generate(["The capital of France is"])
     assert llm.generate(["The capital of France is"]) == a

@@ -63,15 +63,16 @@ def test_empty_prompt_is_answered(llm):
 
 
 def test_path_spec_loads_the_converted_folder(llm):
-    other = load(f"path:{llm.source}", cache=False, reuse=False)
+    other = load(f"path:{llm.source}", cache=False)
     assert other.backend == "transformers" and not other.chat  # a base model: completion prompts
+    assert load("local", progress=False).lm is llm.lm  # the weights are loaded once per process
     assert other.generate(PROMPTS[:1], max_new_tokens=6) == llm.generate(PROMPTS[:1], max_new_tokens=6)
 
 
 def test_served_local_model_scores_like_the_local_backend(llm):
     prompts, choices = ["The capital of France is"], [[" Paris", " banana"]]
     with BackgroundServer(llm, model_name="local") as srv:
-        remote = load(f"openai:local@{srv.url}", cache=False, reuse=False)
+        remote = load(f"openai:local@{srv.url}", cache=False)
         assert remote.score_choices(prompts, choices)[0] == pytest.approx(llm.score_choices(prompts, choices)[0],
                                                                           abs=1e-3)
         assert remote.generate(PROMPTS[:2], max_new_tokens=8) == llm.generate(PROMPTS[:2], max_new_tokens=8)

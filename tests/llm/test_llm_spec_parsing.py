@@ -36,19 +36,19 @@ def test_path_spec_without_a_model_folder(tmp_path):
 def test_openai_spec_needs_a_url(monkeypatch):
     monkeypatch.delenv("OPENAI_BASE_URL", raising=False)
     with pytest.raises(ValueError, match="OPENAI_BASE_URL"):
-        load("openai:some-model", reuse=False)
+        load("openai:some-model")
 
 
 def test_openai_spec_takes_url_from_environment(monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", "http://127.0.0.1:9/v1/")
-    llm = load("openai:some-model", reuse=False, cache=False)
+    llm = load("openai:some-model", cache=False)
     assert llm.base_url == "http://127.0.0.1:9/v1" and llm.describe()["model"] == "some-model"
 
 
-def test_scripted_spec_and_reuse():
+def test_scripted_spec_gets_its_own_usage_counters():
     a = load("scripted:Yes")
     assert a.generate(["anything", "else"]) == ["Yes", "Yes"]
-    assert load("scripted:Yes") is a and load("scripted:Yes", reuse=False) is not a
+    assert a.usage["calls"] == 1 and load("scripted:Yes").usage["calls"] == 0
     assert a.cache is None  # scripted answers are never cached on disk
 
 

@@ -94,6 +94,7 @@ def test_text_face_scores_replies():
     ("I could not decide.", "no choice"),
     ("Choice: 1\nChoice: 2", "two choices"),
     ("Either 1 or 2 would do.", "two choices"),
+    ("Glow or Meadow, who knows.", "two choices"),
     ("Choice: 7", "not in catalog"),
     ("", "no choice"),
     ("Choice: \u00e9\u00e9 \x00", "no choice"),
@@ -109,7 +110,9 @@ def test_text_face_counts_parse_failures_and_buys_nothing(reply, error):
 def test_text_face_parses_usual_replies():
     env = gym.make("AlignGym/ShoppingText-v0", scenario="ethics", condition="both")
     for reply, choice in [("I bought product 2.", 1), ("Choice:\n1.", 0), ("choice = 2", 1), (" 1", 0),
-                          ("The $10.00 lipstick is out.\nChoice: 2", 1)]:
+                          ("The $10.00 lipstick is out.\nChoice: 2", 1),
+                          ("I have decided to buy the Meadow lipstick.\nChoice: I have", 1),  # by name
+                          ("I bought the Glow lipstick.\nChoice: 2", 1)]:  # the Choice line wins over names
         env.reset(seed=0)
         info = env.step(reply)[4]
         assert not info["parse_failed"] and info["choice"] == choice, reply

@@ -31,6 +31,8 @@ def test_llm_agent_batches_all_observations_into_one_call_per_step():
     assert replies[0].endswith("Choice: 2") and replies[1].endswith("Choice: 1")
     one_shot = ShoppingLLMAgent(ScriptedLLM(lambda p: "Choice: 1"), mode="one_shot")
     assert one_shot.act(prompts) == ["Choice: 1"] * 3
+    scorer = ScriptedLLM(lambda p: " chose.", score=lambda p, c: 1.0 if c == " 2" else 0.0)
+    assert ShoppingLLMAgent(scorer, mode="scored").act(prompts) == ["I chose.\nChoice: 2"] * 3
     with pytest.raises(ValueError, match="Unknown mode"):
         ShoppingLLMAgent(llm, mode="chat")
 

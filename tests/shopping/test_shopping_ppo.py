@@ -19,7 +19,7 @@ def _mean_reward(result):
 
 def test_ppo_beats_random_on_a_short_budget():
     ctx = _ctx()
-    trained = by_condition(ppo(ctx, budget=8192), episodes=500)
+    trained = by_condition(ppo(ctx, budget=4096), episodes=500)
     random = by_condition(RandomAgent(ctx.action_space), episodes=500)
     assert _mean_reward(trained) > _mean_reward(random) + 0.3
 

@@ -1,0 +1,81 @@
+"""Shopping speed: (1) the numeric face's native vector twin vs Gymnasium's SyncVectorEnv at 1024 envs (target
+>= 50x); (2) the text face over the study's 240 trials on the default local model, all trials batched into the LLM
+vs one trial at a time (target >= 4x). quick=True: fewer vector steps and 16 trials. JSON: bench_shopping_speed.json.
+
+    python benchmarks/bench_shopping_speed.py            # or: python -m aligngym.benchmarks.run_all --only shopping
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+from tqdm import tqdm
+
+import aligngym  # noqa: F401  (registers the ids)
+from aligngym.envs.shopping.scenarios import CONDITIONS
+
+ENV_ID = "AlignGym/ShoppingAssistant-v0"
+NUM_ENVS = 1024
+TEXT_TRIALS = 240  # 2 scenarios x 4 conditions x 30 trials: one temperature of the study's design
+MAX_NEW_TOKENS = 24  # short explanations keep the one-at-a-time run affordable; both runs use the same
+
+
+def _steps_per_second(env, steps: int, desc: str) -> float:
+    env.reset(seed=0)
+    rng = np.random.default_rng(0)
+    actions = rng.integers(0, env.single_action_space.n, (steps, env.num_envs))
+    start = time.perf_counter()
+    for a in tqdm(actions, desc=desc, leave=False):
+        env.step(a)
+    return steps * env.num_envs / (time.perf_counter() - start)
+
+
+def bench_numeric(quick: bool) -> dict:
+    native = gym.make_vec(ENV_ID, num_envs=NUM_ENVS, vectorization_mode="vector_entry_point")
+    sync = gym.make_vec(ENV_ID, num_envs=NUM_ENVS, vectorization_mode="sync")
+    native_sps = _steps_per_second(native, 200 if quick else 2000, "native vector")
+    sync_sps = _steps_per_second(sync, 10 if quick else 50, "SyncVectorEnv")
+    return {"num_envs": NUM_ENVS, "native_env_steps_per_s": native_sps, "sync_env_steps_per_s": sync_sps,
+            "ratio": native_sps / sync_sps, "target": 50.0}
+
+
+def bench_text(quick: bool, llm_spec: str = "local") -> dict:
+    from aligngym.agents.shopping.llm_agent import ShoppingLLMAgent
+    from aligngym.envs.shopping.text_env import ShoppingTextEnv
+    from aligngym.llm import load
+
+    trials = 16 if quick else TEXT_TRIALS
+    cells = [(s, c) for s in ("ethics", "corporate") for c in CONDITIONS]
+    envs = [ShoppingTextEnv(scenario=s, condition=c) for i in range(trials) for s, c in [cells[i % len(cells)]]]
+    prompts = [env.reset(seed=i)[0] for i, env in enumerate(envs)]
+    llm = load(llm_spec, cache=False)  # no response cache: the second run must not reuse the first one's answers
+    timings, parse_failures = {}, {}
+    for label, batch_size in (("batched", 0), ("one_at_a_time", 1)):
+        agent = ShoppingLLMAgent(llm, temperature=0.6, max_new_tokens=MAX_NEW_TOKENS, batch_size=batch_size)
+        step = batch_size or trials
+        start = time.perf_counter()
+        replies = []
+        for i in tqdm(range(0, trials, step), desc=f"text face, {label}", leave=False):
+            replies += agent.act(prompts[i:i + step])
+        timings[label] = time.perf_counter() - start
+        parse_failures[label] = sum(env.step(r)[4]["parse_failed"] for env, r in zip(envs, replies))
+        for i, env in enumerate(envs):
+            env.reset(seed=i)
+    return {"trials": trials, "llm": llm.describe().get("model"), "max_new_tokens": MAX_NEW_TOKENS,
+            "batched_s": timings["batched"], "one_at_a_time_s": timings["one_at_a_time"],
+            "ratio": timings["one_at_a_time"] / timings["batched"], "target": 4.0, "parse_failures": parse_failures}
+
+
+def main(out_dir: Path, quick: bool = False) -> dict:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    result = {"benchmark": "shopping_speed", "quick": quick, "numeric": bench_numeric(quick), "text": bench_text(quick)}
+    (out_dir / "bench_shopping_speed.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(Path("reports/bench")), indent=2))

@@ -1,0 +1,55 @@
+"""`aligngym progress run / plot / table` and the vector speed benchmark (run small; no timing assertions)."""
+import json
+
+from typer.testing import CliRunner
+
+from aligngym.benchmarks.harness import evaluate
+from aligngym.cli import app
+
+runner = CliRunner()
+
+
+def test_run_then_plot_a_trace(tmp_path):
+    trace = tmp_path / "trace.json"
+    result = runner.invoke(app, ["progress", "run", "AlignGym/ProgressCoevolve-v0", "--agent", "progress.static",
+                                 "-k", "influence=0.5", "--out", str(trace)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(trace.read_text())
+    assert len(data["human"]) == 9 and len(data["similarity"]) == 8 and data["metrics"]["lock_in"] > 0.1
+    result = runner.invoke(app, ["progress", "plot", str(trace), "--out", str(tmp_path / "p.png")])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "p.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_replays_a_run_record(tmp_path):
+    record = tmp_path / "record.json"
+    evaluate("AlignGym/ProgressPredict-v0", "progress.extrapolative1", episodes=2, env_kwargs={"k": 2}, out=record)
+    result = runner.invoke(app, ["progress", "plot", str(record)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "record.png").stat().st_size > 10_000
+
+
+def test_plot_refuses_other_files(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"hello": 1}))
+    result = runner.invoke(app, ["progress", "plot", str(bad)])
+    assert result.exit_code == 2 and "neither a progress trace" in result.output
+
+
+def test_table_reruns_every_baseline_on_every_challenge(tmp_path):
+    result = runner.invoke(app, ["progress", "table", "--episodes", "4", "--ppo-budget", "256", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = json.loads((tmp_path / "table.json").read_text())
+    assert {r["challenge"] for r in rows} == {"Follow", "Predict", "Coevolve"}
+    assert len(rows) == 3 * 8
+    oracle = [r for r in rows if r["agent"].startswith("progress.oracle")]
+    assert all(r["score"] > 0.999 for r in oracle if r["challenge"] != "Coevolve")
+    assert "| Coevolve | numeric | progress.static |" in (tmp_path / "table.md").read_text()
+
+
+def test_vector_benchmark_writes_json(tmp_path):
+    from aligngym.benchmarks.bench_progress_vector import main
+
+    result = main(tmp_path, quick=True)
+    saved = json.loads((tmp_path / "bench_progress_vector.json").read_text())
+    assert saved["speedup"] == result["speedup"] > 0 and saved["num_envs"] == 256

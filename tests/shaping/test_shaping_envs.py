@@ -1,0 +1,216 @@
+"""Behaviour of the shaping envs: rewards and auxiliary rewards, farmability, controllers, twins, bad input."""
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import aligngym  # noqa: F401
+from aligngym.agents.base import AgentContext
+from aligngym.agents.shaping.baselines import heuristic
+from aligngym.envs.shaping import cartpole, gridworld, mountaincar
+
+GRID, CAR, POLE, CHEETAH = (f"AlignGym/Shaping{n}-v0" for n in ("GridWorld", "MountainCar", "CartPole", "HalfCheetah"))
+
+
+def run_vector(env_id, act, num_envs=32, seed=0, **kwargs):
+    """One episode per env with the policy `act(obs)`; the per-episode metrics."""
+    envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    obs, _ = envs.reset(seed=seed)
+    alive, out = np.ones(num_envs, bool), {}
+    while alive.any():
+        obs, _, term, trunc, info = envs.step(act(obs))
+        ended = (term | trunc) & alive
+        for k, v in info.get("metrics", {}).items():
+            if not k.startswith("_"):
+                out.setdefault(k, []).extend(v[ended])
+        alive &= ~ended
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def walk(env, actions):
+    env.reset(seed=0)
+    return [env.step(a) for a in actions]
+
+
+def test_gridworld_good_heuristic_is_highest_at_goal_and_falls_with_distance():
+    points = np.array([[0.87, 0.87], [0.8, 0.8], [0.5, 0.5], [0.125, 0.125], [0.0, 1.0]])
+    aux = gridworld.aux_reward("good", points)
+    assert aux[0] == 0.0 and np.all(np.diff(aux[:4]) < 0) and aux[4] < aux[2]
+
+
+def test_gridworld_rewards_and_goal():
+    env = gym.make(GRID, heuristic="none", random_action_prob=0.0)
+    steps = walk(env, [1] * 7 + [0] * 7)  # right x7 to x=0.825, then up x7
+    rewards = [s[1] for s in steps]
+    assert rewards[:-1] == [pytest.approx(-0.1)] * 13 and rewards[-1] == pytest.approx(99.9)
+    assert steps[-1][2] is True and steps[-1][4]["metrics"] == pytest.approx(
+        {"primary_return": 99.9 - 1.3, "aux_return": 0.0, "success": 1.0, "length": 14.0})
+
+
+def test_gridworld_bad_heuristic_is_farmable():
+    """Staying in the centre earns far more auxiliary reward than walking to the goal: a naive sum prefers it."""
+    env = gym.make(GRID, heuristic="bad", random_action_prob=0.0)
+    farm = walk(env, [1, 0] * 3 + [1, 3] * 22)  # into the centre square, then back and forth inside it
+    farm_metrics = farm[-1][4]["metrics"]
+    goal_metrics = walk(env, [1] * 7 + [0] * 7)[-1][4]["metrics"]
+    assert farm_metrics["success"] == 0.0 and farm_metrics["length"] == 50
+    assert farm_metrics["aux_return"] >= 40 * 50
+    assert farm_metrics["primary_return"] + farm_metrics["aux_return"] > 10 * (
+        goal_metrics["primary_return"] + goal_metrics["aux_return"])
+    assert goal_metrics["primary_return"] > farm_metrics["primary_return"] + 100
+
+
+def test_gridworld_random_actions_happen_at_the_documented_rate():
+    env = gym.make(GRID, heuristic="none", random_action_prob=0.1, horizon=10_000)
+    env.reset(seed=1)
+    moved_up = 0
+    for _ in range(2000):
+        before = env.unwrapped.pos.copy()
+        env.step(0)
+        moved_up += env.unwrapped.pos[1] > before[1] or before[1] == 1.0
+        env.unwrapped.pos = np.array([0.5, 0.5])  # keep away from walls and goal
+    assert 0.88 < moved_up / 2000 < 0.96  # 90% chosen + 2.5% random-up
+
+
+def test_mountaincar_aux_rewards():
+    env = gym.make(CAR, heuristic="good")
+    env.reset(seed=0)
+    env.unwrapped.pos, env.unwrapped.vel = -0.5, 0.01
+    assert env.step(2)[4]["aux_reward"] == 5.0 and env.step(0)[4]["aux_reward"] == -5.0
+    assert env.step(1)[4]["aux_reward"] == 0.0
+    env = gym.make(CAR, heuristic="bad")
+    env.reset(seed=0)
+    env.unwrapped.pos, env.unwrapped.vel = -0.5, 0.01
+    assert env.step(2)[4]["aux_reward"] == -5.0
+    env = gym.make(CAR, heuristic="velocity")
+    env.reset(seed=0)
+    obs, *_, info = env.step(2)
+    assert info["aux_reward"] == pytest.approx(10 * abs(obs[1]))
+
+
+def test_mountaincar_primary_is_sparse_and_pumping_solves_it():
+    pump = heuristic(AgentContext(CAR, None, None)).act
+    m = run_vector(CAR, pump, heuristic="good")
+    assert np.all(m["success"] == 1.0) and np.all(m["primary_return"] == 1.0) and m["length"].max() < 200
+    assert np.all(m["aux_return"] > 0)
+    idle = run_vector(CAR, lambda obs: np.ones(len(obs), dtype=np.int64), num_envs=4, heuristic="good", horizon=300)
+    assert np.all(idle["primary_return"] == 0.0) and np.all(idle["length"] == 300)
+
+
+def test_cartpole_pd_controllers_return_what_the_card_says():
+    good = heuristic(AgentContext(POLE, None, None), controller="good").act
+    weak = heuristic(AgentContext(POLE, None, None), controller="weak").act
+    g = run_vector(POLE, good, num_envs=64, heuristic="good")
+    w = run_vector(POLE, weak, num_envs=256, heuristic="weak")
+    assert g["primary_return"].mean() == 500.0 and g["aux_return"].mean() == 500.0  # matches itself every step
+    assert 260 < w["primary_return"].mean() < 360
+    assert np.all(w["aux_return"] == w["primary_return"])
+    bad = run_vector(POLE, good, num_envs=8, heuristic="bad")
+    assert np.all(bad["aux_return"] == -500.0)
+
+
+def test_cartpole_aux_is_computed_on_the_state_before_the_step():
+    env = gym.make(POLE, heuristic="good")
+    env.reset(seed=3)
+    state = env.unwrapped.state.copy()
+    right = int(cartpole.pd_action(cartpole.GOOD_GAINS, state))
+    assert env.step(right)[4]["aux_reward"] == 1.0
+    env.reset(seed=3)
+    assert env.step(1 - right)[4]["aux_reward"] == 0.0
+
+
+def test_halfcheetah_splits_forward_reward_and_control_cost():
+    good, bad = gym.make(CHEETAH, heuristic="good"), gym.make(CHEETAH, heuristic="bad", horizon=3)
+    action = np.full(6, 0.5, dtype=np.float32)
+    for env, weight in ((good, 1.0), (bad, 4.0)):
+        env.reset(seed=0)
+        obs, reward, _, _, info = env.step(action)
+        assert obs.dtype == np.float32 and reward == pytest.approx(info["x_velocity"])
+        assert info["aux_reward"] == pytest.approx(-weight * 0.1 * 6 * 0.25)
+    bad.step(action)
+    last = bad.step(action)
+    assert last[3] is True and set(last[4]["metrics"]) == {"primary_return", "aux_return", "length"}
+
+
+@pytest.mark.parametrize("env_id,vec_kwargs", [(GRID, {"random_action_prob": 0.0}), (CAR, {"horizon": 40}), (POLE, {})])
+def test_vector_twin_matches_single_env(env_id, vec_kwargs):
+    """Same start state and actions -> same observations, rewards, aux rewards and end metrics."""
+    n_actions = gym.make(env_id).action_space.n
+    rng = np.random.default_rng(0)
+    singles = [gym.make(env_id, **vec_kwargs).unwrapped for _ in range(4)]
+    vec = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **vec_kwargs)
+    vec.reset(seed=0)
+    for i, env in enumerate(singles):
+        env.reset(seed=i)
+        if env_id == POLE:
+            vec.unwrapped.state[i] = env.state
+        elif env_id == CAR:
+            vec.unwrapped.pos[i], vec.unwrapped.vel[i] = env.pos, env.vel
+    done = np.zeros(4, bool)
+    for _ in range(60):
+        actions = rng.integers(0, n_actions, 4)
+        v_obs, v_rew, v_term, v_trunc, v_info = vec.step(actions)
+        for i, env in enumerate(singles):
+            if done[i]:
+                continue
+            obs, rew, term, trunc, info = env.step(actions[i])
+            np.testing.assert_allclose(v_obs[i], obs, rtol=1e-6, atol=1e-7)
+            assert (v_rew[i], v_term[i], v_trunc[i]) == pytest.approx((rew, term, trunc))
+            assert v_info["aux_reward"][i] == pytest.approx(info["aux_reward"])
+            if term or trunc:
+                done[i] = True
+                assert {k: v_info["metrics"][k][i] for k in info["metrics"]} == pytest.approx(info["metrics"])
+                assert v_info["_metrics"][i]
+    assert done.any()
+
+
+@pytest.mark.parametrize("env_id", [GRID, CAR, POLE])
+def test_vector_twin_metrics_have_the_sync_vector_env_structure(env_id):
+    stats = {}
+    for mode in ("sync", "vector_entry_point"):
+        envs = gym.make_vec(env_id, num_envs=3, vectorization_mode=mode, horizon=5)
+        envs.reset(seed=0)
+        for _ in range(5):
+            *_, info = envs.step(envs.action_space.sample())
+        stats[mode] = (sorted(info), sorted(info["metrics"]), info["_metrics"].tolist())
+    assert stats["sync"] == stats["vector_entry_point"]
+
+
+@pytest.mark.parametrize("env_id,allowed", [(GRID, "good, bad, none"), (CAR, "good, velocity, bad, none"),
+                                            (POLE, "good, weak, bad, none"), (CHEETAH, "good, bad, none")])
+def test_unknown_heuristic_names_the_allowed_ones(env_id, allowed):
+    with pytest.raises(ValueError, match=f"Unknown heuristic 'clever'; allowed: {allowed}"):
+        gym.make(env_id, heuristic="clever")
+    if env_id != CHEETAH:
+        with pytest.raises(ValueError, match="Unknown heuristic"):
+            gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", heuristic="clever")
+
+
+def test_negative_weights_and_bad_settings_are_refused():
+    for env_id in (GRID, CAR, POLE):
+        with pytest.raises(ValueError, match="aux_scale must be a finite number >= 0"):
+            gym.make(env_id, aux_scale=-1.0)
+        with pytest.raises(ValueError, match="horizon must be a positive integer"):
+            gym.make(env_id, horizon=0)
+    with pytest.raises(ValueError, match="ctrl_cost_weight must be a finite number >= 0"):
+        gym.make(CHEETAH, ctrl_cost_weight=-0.5)
+    with pytest.raises(ValueError, match=r"random_action_prob must lie in \[0, 1\]"):
+        gym.make(GRID, random_action_prob=1.5)
+
+
+@pytest.mark.parametrize("env_id,bad_action", [(GRID, 4), (GRID, -1), (GRID, 1.5), (CAR, 3), (POLE, 2)])
+def test_out_of_range_actions_are_refused(env_id, bad_action):
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match="Action must be an integer in"):
+        env.step(bad_action)
+    vec = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point")
+    vec.reset(seed=0)
+    with pytest.raises(ValueError, match="Actions must be 2 integers in"):
+        vec.step(np.array([0, bad_action]))
+
+
+def test_halfcheetah_refuses_out_of_range_actions():
+    env = gym.make(CHEETAH)
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"Action must be 6 numbers in \[-1, 1\]"):
+        env.step(np.full(6, 1.5))
