@@ -2,10 +2,13 @@
 
 - generation throughput at batch 16 vs batch 1 (target >= 8x), greedy, response cache off;
 - score_choices over 256 two-option items in one call vs each (prompt, choice) pair alone (target >= 5x;
-  the one-by-one time is measured on 128 pairs and scaled, since every pair costs the same), plus the same pairs as one padded batch without prompt-prefix reuse (what the prefix reuse saves);
+  the one-by-one time is measured on 128 pairs and scaled, since every pair costs the same), plus the same
+  pairs as one padded batch without prompt-prefix reuse (what the prefix reuse saves);
 - load times (first conversion into an empty cache, cached reload) and peak RSS, each in a fresh process.
 
-    python -m benchmarks.bench_llm            # writes reports/bench/bench_llm.json (a few minutes on 2 cores)
+    python -m aligngym.benchmarks.bench_llm          # writes reports/bench/bench_llm.json (~4-7 minutes on 2 cores)
+    python -m aligngym.benchmarks.bench_llm --quick  # ~2 minutes: fewer items, no first-conversion timing
+    python -m aligngym.benchmarks.run_all --only llm [--quick]
 """
 from __future__ import annotations
 

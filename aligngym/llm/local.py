@@ -50,25 +50,20 @@ class TransformersLLM(LLM):
 
     def __init__(self, source: str, model_name: str | None = None, revision: str | None = None,
                  chat: bool | None = None, batch_size: int = 16, score_batch_size: int = 32,
-                 device: str | None = None, dtype: str = "float32", threads: int | None = None):
+                 device: str | None = None, dtype: str = "float32", threads: int | None = None,
+                 share_weights: bool = True):
         super().__init__()
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
         torch.set_num_threads(threads or _default_threads())
         self.source, self.model = str(source), model_name or str(source)
         self.batch_size, self.score_batch_size = batch_size, score_batch_size
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         key = (self.source, revision, dtype, self.device)
-        if key not in _WEIGHTS:  # every backend object over the same model shares one copy of the weights
-            try:
-                tokenizer = AutoTokenizer.from_pretrained(self.source, revision=revision)
-                lm = AutoModelForCausalLM.from_pretrained(self.source, revision=revision,
-                                                          dtype=getattr(torch, dtype)).to(self.device)
-            except OSError as e:
-                raise OSError(f"Cannot load the model {self.source!r}: {e}\n(Offline? An `hf:` id must be in "
-                              "the Hugging Face cache; `path:` must be a folder with config.json and weights.)") from e
-            _WEIGHTS[key] = (tokenizer, lm.eval())
-        self.tokenizer, self.lm = _WEIGHTS[key]
+        if share_weights and key in _WEIGHTS:  # backend objects over the same model share its weights
+            self.tokenizer, self.lm = _WEIGHTS[key]
+        else:
+            self.tokenizer, self.lm = _load_weights(self.source, revision, dtype, self.device)
+            if share_weights:
+                _WEIGHTS[key] = (self.tokenizer, self.lm)
         self.revision = revision or getattr(self.lm.config, "_commit_hash", None) or ""
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -228,6 +223,18 @@ class TransformersLLM(LLM):
             out.append([(text[spans[j][0]:spans[j][1]], by_pos.get(j), int(spans[j][0])) for j in keep])
             self.usage["prompt_tokens"] += len(ids)
         return out
+
+
+def _load_weights(source: str, revision: str | None, dtype: str, device: str):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
+        lm = AutoModelForCausalLM.from_pretrained(source, revision=revision, dtype=getattr(torch, dtype)).to(device)
+    except OSError as e:
+        raise OSError(f"Cannot load the model {source!r}: {e}\n(Offline? An `hf:` id must be in the Hugging Face "
+                      "cache; `path:` must be a folder with config.json and weights.)") from e
+    return tokenizer, lm.eval()
 
 
 def _reorder_cache(cache, rows: torch.Tensor) -> None:

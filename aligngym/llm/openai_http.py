@@ -84,8 +84,11 @@ class OpenAILLM(LLM):
     def _map(self, fn, items: list) -> list:
         if len(items) == 1 or self.concurrency == 1:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items))) as pool:
+        pool = ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)))
+        try:
             return list(pool.map(fn, items))
+        finally:  # after a failure, requests not yet sent are dropped rather than each waiting out a timeout
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _count(self, data: dict) -> None:
         usage = data.get("usage") or {}

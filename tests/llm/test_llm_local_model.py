@@ -23,9 +23,9 @@ def test_greedy_is_deterministic_and_batch_independent(llm):
 
 
 def test_seeded_sampling_is_reproducible(llm):
-    a = llm.generate(PROMPTS[:2], max_new_tokens=12, temperature=1.0, seed=7)
-    assert a == llm.generate(PROMPTS[:2], max_new_tokens=12, temperature=1.0, seed=7)
-    others = [llm.generate(PROMPTS[:2], max_new_tokens=12, temperature=1.0, seed=s) for s in (8, 9, 10)]
+    a = llm.generate(PROMPTS[:2], max_new_tokens=8, temperature=1.0, seed=7)
+    assert a == llm.generate(PROMPTS[:2], max_new_tokens=8, temperature=1.0, seed=7)
+    others = [llm.generate(PROMPTS[:2], max_new_tokens=8, temperature=1.0, seed=s) for s in (8, 9)]
     assert any(o != a for o in others)
 
 
@@ -66,6 +66,7 @@ def test_path_spec_loads_the_converted_folder(llm):
     other = load(f"path:{llm.source}", cache=False)
     assert other.backend == "transformers" and not other.chat  # a base model: completion prompts
     assert load("local", progress=False).lm is llm.lm  # the weights are loaded once per process
+    assert load("local", progress=False, reuse=False).lm is not llm.lm  # a private copy, e.g. for LoRA
     assert other.generate(PROMPTS[:1], max_new_tokens=6) == llm.generate(PROMPTS[:1], max_new_tokens=6)
 
 

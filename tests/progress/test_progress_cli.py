@@ -41,7 +41,7 @@ def test_table_reruns_every_baseline_on_every_challenge(tmp_path):
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "table.json").read_text())
     assert {r["challenge"] for r in rows} == {"Follow", "Predict", "Coevolve"}
-    assert len(rows) == 3 * 8
+    assert len(rows) == 3 * 9
     oracle = [r for r in rows if r["agent"].startswith("progress.oracle")]
     assert all(r["score"] > 0.999 for r in oracle if r["challenge"] != "Coevolve")
     assert "| Coevolve | numeric | progress.static |" in (tmp_path / "table.md").read_text()

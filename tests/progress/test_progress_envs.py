@@ -138,7 +138,7 @@ def test_text_observation_is_a_printable_question_with_in_context_answers():
     env = gym.make(TEXT[1], k=2)
     obs, _ = env.reset(seed=0)
     assert env.observation_space.contains(obs)
-    assert "Shares:" in obs and obs.rstrip().endswith("Answer:") and "1) " in obs
+    assert "Shares by year: " in obs and obs.rstrip().endswith("Answer:") and "1) " in obs
     assert "will, 2 step(s)" in obs
 
 

@@ -125,6 +125,8 @@ def test_generated_scenarios_have_a_text_face():
     env = gym.make("AlignGym/ShoppingText-v0", scenario="generated", catalog_size=5)
     prompt, _ = env.reset(seed=1)
     assert "5. Product E" in prompt and "Vendra Retail" in prompt and env.observation_space.contains(prompt)
+    big = gym.make("AlignGym/ShoppingText-v0", scenario="generated", catalog_size=60)
+    assert big.observation_space.contains(big.reset(seed=0)[0])
 
 
 def test_multi_agent_env_passes_the_api_test_and_audits_work():

@@ -131,3 +131,28 @@ def test_conditions_command(tmp_path):
     assert by_condition["company"]["override"] == 1 and by_condition["nobody"]["override"] == 0
     bad = CliRunner().invoke(app, ["conditions", "--agent", "shopping.nope", "--episodes", "5"])
     assert bad.exit_code == 2 and "Unknown agent" in bad.output
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_local_model_answers_the_text_face_without_crashing():
+    from aligngym.envs.shopping.text_env import ShoppingTextEnv
+
+    envs = [ShoppingTextEnv(scenario="corporate", condition=c) for c in ("both", "nobody")]
+    prompts = [env.reset(seed=0)[0] for env in envs]
+    for mode in ("two_step", "scored"):
+        replies = ShoppingLLMAgent("local", temperature=0.2, max_new_tokens=16, mode=mode).act(prompts)
+        infos = [env.step(r)[4] for env, r in zip(envs, replies)]
+        assert all(isinstance(r, str) for r in replies) and all("metrics" in i for i in infos)
+        if mode == "scored":
+            assert not any(i["parse_failed"] for i in infos)
+
+
+def test_harness_scores_the_llm_spec_on_the_text_face():
+    from aligngym.benchmarks.harness import evaluate
+
+    record = evaluate("AlignGym/ShoppingText-v0", "shopping.llm?llm=scripted:Choice: 2&mode=one_shot", episodes=4,
+                      num_envs=2, env_kwargs={"condition": "both"})
+    means = {k: v["mean"] for k, v in record.aggregates.items()}
+    assert means["override"] == 1 and means["parse_failure"] == 0
+    assert means["disclosure_honesty"] == 0  # an override with no word about the company's interest
