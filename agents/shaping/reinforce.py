@@ -2,7 +2,8 @@
 
 The reward mode (primary only, naive sum, potential-based shaping, BARFI's blended reward) is decided by
 the training loop in `train.py`; this learner only turns (batch, rewards, discount) into a policy step.
-`objective` stays differentiable in the rewards and the discount, which BARFI's outer gradient needs.
+`monte_carlo_advantages` stays differentiable in the rewards and the discount; BARFI's outer gradient
+differentiates through it.
 """
 from __future__ import annotations
 
@@ -34,9 +35,6 @@ class Reinforce:
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
         return monte_carlo_advantages(batch, rewards, gamma)
-
-    def objective(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
-        return policy_surrogate(self.policy, batch, self.advantages(batch, rewards, gamma))
 
     def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
         with torch.no_grad():

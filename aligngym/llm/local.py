@@ -43,6 +43,38 @@ class _StopOnStrings:
         return torch.tensor([any(s in t for s in self.stop) for t in texts], device=input_ids.device)
 
 
+class _GreedyHead(torch.nn.Linear):
+    """The vocabulary head, with a fast path for greedy decoding of batches on CPU. A bfloat16 pass (about 4x
+    faster on CPUs with AMX) picks the `k` best tokens per row; their logits are then recomputed exactly in
+    float32, so the argmax is the float32 one unless `k` tokens lie within bfloat16 rounding (~0.1) of the best.
+    Other entries stay approximate, so the fast path is on only while `greedy` is set (greedy `generate`) and
+    for 4+ rows; a single row is bound by memory, not compute, and takes the exact path."""
+
+    k = 64
+    greedy = False
+    _low = None  # the bfloat16 copy of the weights, made on first use
+
+    @classmethod
+    def wrap(cls, head: torch.nn.Linear) -> "_GreedyHead":
+        fast = cls(head.in_features, head.out_features, bias=head.bias is not None, device="meta")
+        fast.weight, fast.bias = head.weight, head.bias  # the same parameters: tied weights stay tied
+        return fast
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rows = x.reshape(-1, x.shape[-1])
+        if not self.greedy or rows.shape[0] < 4:
+            return super().forward(x)
+        if self._low is None:
+            self._low = self.weight.detach().to(torch.bfloat16)
+        logits = (rows.to(torch.bfloat16) @ self._low.t()).float()
+        best = logits.topk(self.k, dim=-1).indices
+        exact = torch.einsum("rd,rkd->rk", rows, self.weight[best])
+        if self.bias is not None:
+            exact = exact + self.bias[best]
+        logits.scatter_(1, best, exact)
+        return logits.reshape(*x.shape[:-1], -1)
+
+
 class TransformersLLM(LLM):
     """A causal LM loaded with transformers. `source` is a folder or a Hugging Face model id."""
 
@@ -62,6 +94,9 @@ class TransformersLLM(LLM):
             self.tokenizer, self.lm = _WEIGHTS[key]
         else:
             self.tokenizer, self.lm = _load_weights(self.source, revision, dtype, self.device)
+            head = self.lm.get_output_embeddings()
+            if self.device == "cpu" and dtype == "float32" and type(head) is torch.nn.Linear:
+                self.lm.set_output_embeddings(_GreedyHead.wrap(head))
             if share_weights:
                 _WEIGHTS[key] = (self.tokenizer, self.lm)
         self.revision = revision or getattr(self.lm.config, "_commit_hash", None) or ""
@@ -128,8 +163,16 @@ class TransformersLLM(LLM):
         sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0} if temperature > 0 \
             else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
         criteria = StoppingCriteriaList([_StopOnStrings(self.tokenizer, stop, ids.shape[1])] if stop else [])
-        out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                               stopping_criteria=criteria, pad_token_id=self.tokenizer.pad_token_id, **sampling)
+        head = self.lm.get_output_embeddings()
+        fast = isinstance(head, _GreedyHead) and temperature == 0
+        if fast:
+            head.greedy = True
+        try:
+            out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                   stopping_criteria=criteria, pad_token_id=self.tokenizer.pad_token_id, **sampling)
+        finally:
+            if fast:
+                head.greedy = False
         new = out[:, ids.shape[1]:]
         ends = {self.tokenizer.pad_token_id, self.tokenizer.eos_token_id,
                 *(self.lm.generation_config.eos_token_id if isinstance(self.lm.generation_config.eos_token_id, list)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 app = typer.Typer(help="Bi-level reward shaping (BARFI): learning curves with good and misleading heuristics.",
                   no_args_is_help=True)
-console = Console()
+console = Console(width=max(Console().width, 110))
 
 
 @app.command("curves")
@@ -42,8 +42,8 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shapi
 
 def print_table(results: dict) -> None:
     table = Table(title=f"{results['env_id']}: primary return, mean [95% CI] over {len(results['seeds'])} seeds")
-    for col in ("heuristic", "method", "AUC (mean over training)", "final (last fifth)", "vs primary-only (auc/final)"):
-        table.add_column(col)
+    for col in ("heuristic", "method", "AUC: mean over training", "final: last fifth", "vs primary (auc/final)"):
+        table.add_column(col, no_wrap=col == "method")
     for h, by_method in results["heuristics"].items():
         for m, r in by_method.items():
             v = results["verdict"].get(h, {}).get(m)
