@@ -2,8 +2,9 @@
 
 - generation throughput at batch 16 vs batch 1 (target >= 8x), greedy, response cache off;
 - score_choices over 256 two-option items in one call vs each (prompt, choice) pair alone (target >= 5x;
-  the one-by-one time is measured on 128 pairs and scaled, since every pair costs the same), plus the same
-  pairs as one padded batch without prompt-prefix reuse (what the prefix reuse saves);
+  one by one is timed on a quarter of the pairs and scaled, since every pair costs the same), plus the same
+  pairs as one padded batch without prompt-prefix reuse (what the prefix reuse saves); the three take turns
+  on slices of the items so that changes in machine load hit them alike;
 - load times (first conversion into an empty cache, cached reload) and peak RSS, each in a fresh process.
 
     python -m aligngym.benchmarks.bench_llm          # writes reports/bench/bench_llm.json (~4-7 minutes on 2 cores)
@@ -38,8 +39,8 @@ t = time.perf_counter()
 from aligngym.llm import load
 llm = load("local", cache=False, progress=False)
 loaded = time.perf_counter() - t
-llm.generate(["The capital of France is"], max_new_tokens=8)
-llm.score_choices(["The capital of France is"] * 16, [[" Paris", " banana"]] * 16)
+llm.generate(["The capital of France is"] * 16, max_new_tokens=8)  # batched greedy: includes the bf16 head copy
+llm.score_choices(["The capital of France is"] * 64, [[" Paris", " banana"]] * 64)
 print(json.dumps({"load_s": loaded, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
@@ -83,29 +84,38 @@ def bench_generate(llm, quick: bool) -> dict:
 
 
 def bench_score(llm, quick: bool) -> dict:
-    n_items = 64 if quick else 256
+    n_items, rounds = (64, 2) if quick else (256, 4)
     prompts = [f"Question {i}: Is {TOPICS[i % 16]} something you can eat? Think of {TOPICS[(i * 7) % 16]} "
                f"as a comparison.\nAnswer (Yes or No):" for i in range(n_items)]
     choices = [[" Yes", " No"]] * n_items
-    pairs = [(p, c) for p, cs in zip(prompts, choices) for c in cs]
     llm.score_choices(prompts[:2], choices[:2])  # warm-up
-    t = time.perf_counter()
-    batched = llm.score_choices(prompts, choices)
-    batched_s = time.perf_counter() - t
-    t = time.perf_counter()
-    padded = llm.score_choices([p for p, _ in pairs], [[c] for _, c in pairs])  # no prefix sharing
-    padded_s = time.perf_counter() - t
-    # every pair costs the same, so time a sample of pairs one by one and scale to all of them
-    sample = pairs[:64 if quick else 128]
-    t = time.perf_counter()
-    single = [llm.score_choices([p], [[c]])[0][0] for p, c in tqdm(sample, desc="score pair by pair", leave=False)]
-    single_s = (time.perf_counter() - t) * len(pairs) / len(sample)
-    flat = [s for row in batched for s in row]
-    return {"items": n_items, "pairs": len(pairs), "batched_s": batched_s, "pairs_one_padded_batch_s": padded_s,
-            "pair_by_pair_s": single_s, "pair_by_pair_timed_pairs": len(sample), "speedup": single_s / batched_s,
-            "prefix_reuse_gain": padded_s / batched_s,
-            "max_abs_diff_vs_pair_by_pair": max(abs(a - b) for a, b in zip(flat, single)),
-            "max_abs_diff_padded": max(abs(a - b[0]) for a, b in zip(flat, padded))}
+    # The three ways take turns on slices of the items, so a change in machine load hits all of them alike.
+    # Every (prompt, choice) pair costs the same, so one by one is timed on a sample of each slice and scaled.
+    times = {"batched": 0.0, "padded": 0.0, "pair_by_pair": 0.0}
+    batched, padded, single, timed = [], [], [], 0
+    per = n_items // rounds
+    for r in tqdm(range(rounds), desc="score_choices rounds", leave=False):
+        ps, cs = prompts[r * per:(r + 1) * per], choices[r * per:(r + 1) * per]
+        pairs = [(p, c) for p, row in zip(ps, cs) for c in row]
+        t = time.perf_counter()
+        batched += [s for row in llm.score_choices(ps, cs) for s in row]
+        times["batched"] += time.perf_counter() - t
+        t = time.perf_counter()
+        padded += [row[0] for row in llm.score_choices([p for p, _ in pairs], [[c] for _, c in pairs])]
+        times["padded"] += time.perf_counter() - t
+        sample = pairs[:len(pairs) // 4]
+        t = time.perf_counter()
+        single += [llm.score_choices([p], [[c]])[0][0] for p, c in sample]
+        times["pair_by_pair"] += time.perf_counter() - t
+        timed += len(sample)
+    pair_by_pair_s = times["pair_by_pair"] * 2 * n_items / timed
+    sampled = [b for r in range(rounds) for b in batched[r * 2 * per:r * 2 * per + len(single) // rounds]]
+    return {"items": n_items, "pairs": 2 * n_items, "batched_s": times["batched"],
+            "pairs_one_padded_batch_s": times["padded"], "pair_by_pair_s": pair_by_pair_s,
+            "pair_by_pair_timed_pairs": timed, "speedup": pair_by_pair_s / times["batched"],
+            "prefix_reuse_gain": times["padded"] / times["batched"],
+            "max_abs_diff_vs_pair_by_pair": max(abs(a - b) for a, b in zip(sampled, single)),
+            "max_abs_diff_padded": max(abs(a - b) for a, b in zip(batched, padded))}
 
 
 def main(out_dir: Path, quick: bool = False) -> dict:

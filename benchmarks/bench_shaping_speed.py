@@ -54,23 +54,24 @@ def barfi_cost(quick: bool) -> dict:
     envs = make_vector_env("AlignGym/ShapingGridWorld-v0", 64, {"heuristic": "bad"})
     learner = Reinforce(envs.single_observation_space, 4, seed=0)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
-    repeats = 5 if quick else 20
-
-    def timed(fn) -> float:
-        fn()  # warm-up
-        start = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        return (time.perf_counter() - start) / repeats
-
+    repeats = 5 if quick else 30
     implicit, first_order = Barfi(envs.single_observation_space), Barfi(envs.single_observation_space, "first_order")
-    inner = timed(lambda: learner.update(batch, *implicit.rewards(batch)))
-    rollout = timed(lambda: collect(envs, learner.policy, torch.Generator().manual_seed(1)))
-    outer = timed(lambda: implicit.outer_step(learner, batch))
-    outer_fo = timed(lambda: first_order.outer_step(learner, batch))
-    return {"batch": "64 GridWorld episodes (50 steps)", "inner_step_s": inner, "rollout_s": rollout,
+    steps = {"inner": lambda: learner.update(batch, *implicit.rewards(batch)),
+             "rollout": lambda: collect(envs, learner.policy, torch.Generator().manual_seed(1)),
+             "outer": lambda: implicit.outer_step(learner, batch),
+             "outer_fo": lambda: first_order.outer_step(learner, batch)}
+    times = {k: [] for k in steps}
+    for _ in range(repeats + 1):  # interleaved, so a busy machine slows all of them alike; the first is warm-up
+        for key, fn in steps.items():
+            start = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - start)
+    inner, rollout, outer, outer_fo = (float(np.median(times[k][1:])) for k in steps)
+    return {"batch": "64 GridWorld episodes (50 steps)", "timing": "median of interleaved calls",
+            "inner_step_s": inner, "rollout_s": rollout,
             "outer_implicit_s": outer, "outer_first_order_s": outer_fo,
-            "outer_implicit_over_inner": round(outer / inner, 2), "outer_first_order_over_inner": round(outer_fo / inner, 2)}
+            "outer_implicit_over_inner": round(outer / inner, 2),
+            "outer_first_order_over_inner": round(outer_fo / inner, 2)}
 
 
 def main(out_dir: Path, quick: bool = False) -> dict:

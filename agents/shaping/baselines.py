@@ -84,7 +84,8 @@ def heuristic(ctx: AgentContext, controller: str = "good") -> Agent:
             gap = gridworld.GOAL_CENTRE - np.asarray(obs, dtype=np.float64)
             return np.where(gap[:, 0] > gap[:, 1], 1, 0)
     else:
-        raise ValueError(f"No hand-written controller for {ctx.env_id}; available for GridWorld, MountainCar, CartPole.")
+        raise ValueError(f"No hand-written controller for {ctx.env_id}; "
+                         "available for GridWorld, MountainCar and CartPole.")
     agent = CallableAgent(fn, name=f"shaping.heuristic-{controller}")
     agent.hyperparameters = {"controller": controller}
     return agent

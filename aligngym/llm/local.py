@@ -81,13 +81,15 @@ class TransformersLLM(LLM):
     backend = "transformers"
 
     def __init__(self, source: str, model_name: str | None = None, revision: str | None = None,
-                 chat: bool | None = None, batch_size: int = 16, score_batch_size: int = 32,
+                 chat: bool | None = None, batch_size: int = 16, score_batch_size: int = 128,
+                 score_token_budget: int = 8192,
                  device: str | None = None, dtype: str = "float32", threads: int | None = None,
                  share_weights: bool = True):
         super().__init__()
         torch.set_num_threads(threads or _default_threads())
         self.source, self.model = str(source), model_name or str(source)
-        self.batch_size, self.score_batch_size = batch_size, score_batch_size
+        self.batch_size = batch_size
+        self.score_batch_size, self.score_token_budget = score_batch_size, score_token_budget
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         key = (self.source, revision, dtype, self.device)
         if share_weights and key in _WEIGHTS:  # backend objects over the same model share its weights
@@ -203,11 +205,18 @@ class TransformersLLM(LLM):
         order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))
         scores: list[list[float]] = [[] for _ in prompts]
         start = 0
-        while start < len(order):  # batches of prompts whose choices together fill about score_batch_size rows
+        while start < len(order):
+            # a batch: prompts (sorted by length) while their choices fit in score_batch_size rows and the padded
+            # prompt tokens in score_token_budget; bigger batches run faster until long prompts fill memory
             idx, rows = [], 0
-            while start < len(order) and (not idx or rows + len(choices[order[start]]) <= self.score_batch_size):
-                idx.append(order[start])
-                rows += len(choices[order[start]])
+            while start < len(order):
+                i = order[start]
+                fits = (rows + len(choices[i]) <= self.score_batch_size
+                        and (len(idx) + 1) * len(encoded[i]) <= self.score_token_budget)
+                if idx and not fits:
+                    break
+                idx.append(i)
+                rows += len(choices[i])
                 start += 1
             for i, s in zip(idx, self._score_batch([encoded[i] for i in idx], [choice_ids[i] for i in idx])):
                 scores[i] = s

@@ -66,18 +66,19 @@ def plot_trace(trace: dict, out: Path) -> Path:
     times = np.array(trace["centuries"])
     human, agent = np.array(trace["human"]), np.array(trace["agent_values"])
     decisions = times[trace["decision_times"]]
+    coevolve = trace["challenge"] == "coevolve"
     colours = plt.get_cmap("tab20")(np.arange(len(DIMENSIONS)) % 20)
     fig, axes = plt.subplots(3, 1, figsize=(10, 10), sharex=True)
     for d, name in enumerate(DIMENSIONS):
         axes[0].plot(times, human[:, d], color=colours[d], label=name)
         axes[1].plot(decisions, agent[:, d], color=colours[d], marker=".")
-        if trace["challenge"] == "coevolve":
+        if coevolve:
             axes[0].plot(times, np.array(trace["uninfluenced"])[:, d], color=colours[d], ls=":", lw=0.8)
-    axes[0].set_title("human values" + (" (dotted: uninfluenced trajectory)" if trace["challenge"] == "coevolve" else ""))
+    axes[0].set_title("human values" + (" (dotted: uninfluenced trajectory)" if coevolve else ""))
     axes[1].set_title(f"agent's stated values ({trace.get('agent', 'agent')})")
     label = {"follow": "cos(agent_t, human_t)", "predict": f"cos(agent_t, human_t+{trace['k']})",
              "coevolve": "max_j>=t+1 cos(human_t+1, uninfluenced_j)"}[trace["challenge"]]
-    scored = times[trace["target_times"]] if trace["challenge"] == "coevolve" else decisions
+    scored = times[trace["target_times"]] if coevolve else decisions
     axes[2].plot(scored, trace["similarity"], marker="o", color="black")
     axes[2].set_title(f"per-step similarity: {label}; score {np.mean(trace['similarity']):.3f}")
     axes[2].set_xlabel("century")
@@ -150,7 +151,8 @@ def results_table(episodes: int = 50, ppo_budget: int = 20_000, llm: Optional[st
         record = evaluate(env_id, spec, episodes=n, seeds=(0,), num_envs=min(n, 50) if face == "numeric" else 1,
                           env_kwargs=kwargs)
         agg = record.aggregates
-        rows.append({"challenge": challenge, "face": face, "agent": spec + (" (privileged)" if kwargs.get("privileged") else ""),
+        name = spec + (" (privileged)" if kwargs.get("privileged") else "")
+        rows.append({"challenge": challenge, "face": face, "agent": name,
                      "episodes": n, **{m: agg[m]["mean"] for m in ("score", "sim_last", "lock_in", "parse_failure")
                                        if m in agg},
                      "score_ci": [agg["score"]["ci_low"], agg["score"]["ci_high"]]})

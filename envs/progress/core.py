@@ -121,7 +121,8 @@ class Simulation:
         if not np.isfinite(a).all():
             raise ValueError("action values must be finite numbers in [-1, 1]; got NaN or infinity.")
         if np.abs(a).max() > 1.0 + ACTION_TOLERANCE:
-            raise ValueError(f"action values must be finite numbers in [-1, 1]; got min {a.min():.3g}, max {a.max():.3g}.")
+            raise ValueError("action values must be finite numbers in [-1, 1]; "
+                             f"got min {a.min():.3g}, max {a.max():.3g}.")
         return np.clip(a, -1.0, 1.0)
 
     def advance(self, rng: np.random.Generator, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:

@@ -13,6 +13,11 @@ app = typer.Typer(help="Bi-level reward shaping (BARFI): learning curves with go
 console = Console(width=max(Console().width, 110))
 
 
+@app.callback()
+def shaping() -> None:
+    """Bi-level reward shaping (BARFI): learning curves with good and misleading heuristics."""
+
+
 @app.command("curves")
 def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id with Discrete actions."),
            method: List[str] = typer.Option(list(("reinforce/primary", "reinforce/naive", "reinforce/pbrs",

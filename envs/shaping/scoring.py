@@ -88,7 +88,8 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v0", methods=DEFAUL
             low, high = bootstrap_ci(curves)
             out["heuristics"][h][m] = {
                 "episodes": rs[0][0], "mean": curves.mean(0).tolist(), "ci_low": low.tolist(),
-                "ci_high": high.tolist(), "auc": summarise(curves.mean(1)), "final": summarise(curves[:, -tail:].mean(1)),
+                "ci_high": high.tolist(), "auc": summarise(curves.mean(1)),
+                "final": summarise(curves[:, -tail:].mean(1)),
                 "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1))}
             if rs[0][3]:  # BARFI: the learned phi1 (overall and where r_aux != 0), phi2 and discount at the end
                 out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][0][k] for r in rs]))
@@ -125,7 +126,7 @@ def verdict(results: dict) -> dict:
 
 
 def plot(results: dict, out_dir: Path) -> list[Path]:
-    """One PNG per heuristic: primary return vs episodes for every method, with 95% CI bands."""
+    """One PNG per heuristic, one panel per learner: primary return vs episodes per method, 95% CI bands."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -134,13 +135,17 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
     name = results["env_id"].split("/")[-1]
     paths = []
     for h, by_method in results["heuristics"].items():
-        fig, ax = plt.subplots(figsize=(6, 4))
-        for m, r in by_method.items():
-            ax.plot(r["episodes"], r["mean"], label=m)
-            ax.fill_between(r["episodes"], r["ci_low"], r["ci_high"], alpha=0.2)
-        ax.set(xlabel="training episodes", ylabel="primary return (batch mean)",
-               title=f"{name}, heuristic={h} ({len(results['seeds'])} seeds, 95% CI)")
-        ax.legend(fontsize=8)
+        algos = sorted({m.split("/")[0] for m in by_method}, key=lambda a: a != "reinforce")
+        fig, axes = plt.subplots(1, len(algos), figsize=(5.5 * len(algos), 4), sharey=True, squeeze=False)
+        for ax, algo in zip(axes[0], algos):
+            for m, r in by_method.items():
+                if m.split("/")[0] == algo:
+                    ax.plot(r["episodes"], r["mean"], label=m.split("/", 1)[1])
+                    ax.fill_between(r["episodes"], r["ci_low"], r["ci_high"], alpha=0.2)
+            ax.set(xlabel="training episodes", title=f"{algo}, heuristic={h}")
+            ax.legend(fontsize=8)
+        axes[0][0].set_ylabel("primary return (batch mean)")
+        fig.suptitle(f"{name}: {len(results['seeds'])} seeds, mean and 95% bootstrap CI", fontsize=10)
         fig.tight_layout()
         path = out_dir / f"shaping_curves_{name}_{h}.png"
         fig.savefig(path, dpi=110)

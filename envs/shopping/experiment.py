@@ -1,14 +1,16 @@
 """The study's design, for any LLM backend: scenarios x disclosure conditions x models x temperatures x trials.
 
 Every trial is one ShoppingText episode (seeded by its trial number); all trials of a (model, temperature) run
-through the LLM shopping agent in batches. One JSON line per trial is appended to the records file, so an
-interrupted run resumes where it stopped (trials already recorded are skipped).
+through the LLM shopping agent in batches, each batch with its own sampling seed. One JSON line per trial is
+appended to the records file, so an interrupted run resumes where it stopped (trials already recorded are skipped).
 """
 from __future__ import annotations
 
 import json
 from pathlib import Path
 from typing import Iterable
+
+import numpy as np
 
 from aligngym.agents.shopping.llm_agent import ShoppingLLMAgent
 from aligngym.envs.shopping.scenarios import CONDITIONS, PAPER_SCENARIOS, check_condition
@@ -64,7 +66,7 @@ def run_design(llms: dict[str, LLM | str], out: str | Path, temperatures=DESIGN[
             agent.temperature = float(temp)
             for start in range(0, len(cell), batch_size):
                 chunk = cell[start:start + batch_size]
-                _run_chunk(agent, label, chunk, out)
+                _run_chunk(agent, label, chunk, out, seed)
                 if bar:
                     bar[0].advance(bar[1], len(chunk))
     if bar:
@@ -72,7 +74,11 @@ def run_design(llms: dict[str, LLM | str], out: str | Path, temperatures=DESIGN[
     return read_records([out])
 
 
-def _run_chunk(agent: ShoppingLLMAgent, label: str, chunk: list[tuple], out: Path) -> None:
+def _run_chunk(agent: ShoppingLLMAgent, label: str, chunk: list[tuple], out: Path, seed: int) -> None:
+    # a sampling seed of its own for every chunk (from its first trial): trials of one cell share their prompt,
+    # so reusing a seed would repeat (or, through the response cache, copy) earlier samples
+    _, temp, _, _, first = chunk[0]
+    agent.reset(len(chunk), seed=int(np.random.SeedSequence([seed, int(temp * 1000), first]).generate_state(1)[0]))
     envs = [ShoppingTextEnv(scenario=s, condition=c) for (_, _, s, c, _) in chunk]
     prompts = [env.reset(seed=trial)[0] for env, (*_, trial) in zip(envs, chunk)]
     replies = agent.act(prompts)

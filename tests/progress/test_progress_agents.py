@@ -142,3 +142,18 @@ def test_ppo_trains_and_acts_in_value_space():
 def test_ppo_beats_static_and_random_on_follow():
     ppo = evaluate(FOLLOW, "progress.ppo?budget=20000", episodes=50, num_envs=50).aggregates["score"]["mean"]
     assert ppo > mean(FOLLOW, "progress.static") and ppo > mean(FOLLOW, "random")
+
+
+def test_lora_examples_are_the_majority_answers_in_context(monkeypatch):
+    """The LoRA path itself needs a GPU; here its training data is checked with `finetune` stubbed out."""
+    from aligngym.agents.progress import examinee, lora
+
+    seen = []
+    monkeypatch.setattr(lora, "finetune", lambda llm, examples: seen.append(examples))
+    ctx, env = _context()
+    agent = examinee.LLMExaminee(ScriptedLLM(lambda p: "1"), lora=True)
+    obs, _ = env.reset(seed=0)
+    agent.act((obs, obs))
+    assert len(seen) == 1 and len(seen[0]) == 2  # once per survey year; the two kill items in context
+    prompt, target = seen[0][0]
+    assert prompt.startswith("Question: A bandit") and prompt.endswith("Answer:") and target == " 1"

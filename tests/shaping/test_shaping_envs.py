@@ -6,7 +6,7 @@ import pytest
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.baselines import heuristic
-from aligngym.envs.shaping import cartpole, gridworld, mountaincar
+from aligngym.envs.shaping import cartpole, gridworld
 
 GRID, CAR, POLE, CHEETAH = (f"AlignGym/Shaping{n}-v0" for n in ("GridWorld", "MountainCar", "CartPole", "HalfCheetah"))
 

@@ -156,3 +156,23 @@ def test_harness_scores_the_llm_spec_on_the_text_face():
     means = {k: v["mean"] for k, v in record.aggregates.items()}
     assert means["override"] == 1 and means["parse_failure"] == 0
     assert means["disclosure_honesty"] == 0  # an override with no word about the company's interest
+
+
+def test_every_batch_of_trials_samples_with_its_own_seed(tmp_path):
+    from aligngym.llm.base import LLM
+
+    class SeedRecorder(LLM):
+        backend = model = "seed-recorder"
+
+        def __init__(self):
+            super().__init__()
+            self.seeds = []
+
+        def _generate(self, prompts, max_new_tokens, temperature, stop, seed):
+            self.seeds.append(seed)
+            return [f"Choice: {1 + seed % 2}"] * len(prompts)
+
+    llm = SeedRecorder()
+    run_design({"r": llm}, tmp_path / "r.jsonl", temperatures=[0.6], trials=4, batch_size=8, mode="one_shot",
+               progress=False)
+    assert len(llm.seeds) == 4 and len(set(llm.seeds)) == 4  # identical prompts, different samples
