@@ -4,8 +4,8 @@
     llm = load("local")                 # offline Gemma-3-270M base model; or "hf:<id>", "path:<dir>",
     llm.generate(["The sky is"])        # "openai:<model>@<base_url>"
 """
-from aligngym.llm.base import LLM, ScriptedLLM
+from aligngym.llm.base import LLM, LLMError, ScriptedLLM
 from aligngym.llm.parsing import parse_choice, parse_tagged, parse_yes_no
 from aligngym.llm.spec import load, parse_spec
 
-__all__ = ["LLM", "ScriptedLLM", "load", "parse_spec", "parse_choice", "parse_tagged", "parse_yes_no"]
+__all__ = ["LLM", "LLMError", "ScriptedLLM", "load", "parse_spec", "parse_choice", "parse_tagged", "parse_yes_no"]

@@ -15,6 +15,10 @@ import re
 from typing import Any, Callable, Sequence
 
 
+class LLMError(RuntimeError):
+    """A backend could not answer (server unreachable, timed out, malformed reply, missing feature)."""
+
+
 class LLM:
     """Base class for backends. Subclasses implement `_generate` and `_score_choices`."""
 

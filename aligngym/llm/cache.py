@@ -64,6 +64,10 @@ class ResponseCache:
             db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?)",
                            [(k, json.dumps(v)) for k, v in items])
 
+    def count(self) -> int:
+        with self._connect() as db:
+            return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
     def clear(self) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM responses")

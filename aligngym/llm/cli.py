@@ -58,6 +58,23 @@ def prepare_cmd():
     console.print(f"Default model ready at {default_model_dir(progress=True)}")
 
 
+@app.command("cache")
+def cache_cmd(clear: bool = typer.Option(False, "--clear", help="Delete every cached LLM response.")):
+    """Where the converted model and the response cache live, and how big they are."""
+    from aligngym.llm.cache import ResponseCache
+    from aligngym.llm.default_model import cache_dir
+
+    root = cache_dir()
+    responses = ResponseCache.default()
+    if clear:
+        responses.clear()
+        console.print("Cleared the LLM response cache.")
+    for path in sorted(root.iterdir()):
+        size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) if path.is_dir() else path.stat().st_size
+        console.print(f"{size / 2**20:10.1f} MB  {path}", highlight=False, soft_wrap=True)
+    console.print(f"{responses.count()} cached responses (ALIGNGYM_LLM_CACHE=0 turns the cache off)")
+
+
 @app.command("serve")
 def serve_cmd(llm: str = typer.Option("local", help=LLM_HELP),
               host: str = typer.Option("127.0.0.1", help="Interface to listen on (keep it local unless you mean it)."),

@@ -7,7 +7,8 @@
   log-probs of the tokens that overlap the choice's characters; a server that returns no echoed log-probs
   gets a clear `LLMError`.
 - Up to `concurrency` requests in flight; each request has `timeout` seconds (connect, read, write); connection
-  errors, 429 and 5xx are retried `max_retries` times with exponential backoff (`backoff` * 2**attempt).
+  errors, 429 and 5xx are retried `max_retries` times with exponential backoff (`backoff` * 2**attempt), or
+  after the server's Retry-After seconds (at most `timeout`).
   A timeout is not retried, so a hung server costs the caller at most `timeout` seconds per request.
 """
 from __future__ import annotations
@@ -19,11 +20,7 @@ from typing import Any
 
 import httpx
 
-from aligngym.llm.base import LLM
-
-
-class LLMError(RuntimeError):
-    """A backend could not answer (server unreachable, timed out, malformed reply, missing feature)."""
+from aligngym.llm.base import LLM, LLMError
 
 
 class OpenAILLM(LLM):
@@ -78,6 +75,9 @@ class OpenAILLM(LLM):
                     return data
                 if r.status_code != 429 and r.status_code < 500 or attempt == self.max_retries:
                     raise LLMError(f"{url} answered HTTP {r.status_code}: {r.text[:300]}")
+                if r.headers.get("retry-after", "").isdigit():  # the server says when; wait at most `timeout`
+                    time.sleep(min(float(r.headers["retry-after"]), self.timeout))
+                    continue
             time.sleep(self.backoff * 2 ** attempt)
         raise AssertionError("unreachable")
 

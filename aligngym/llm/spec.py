@@ -19,6 +19,7 @@ from aligngym.llm.base import LLM, ScriptedLLM
 SPEC_HELP = ("Known LLM specs: 'local', 'hf:<model id>', 'path:<dir>', 'openai:<model>@<base_url>', "
              "'scripted:<reply>'.")
 
+
 @dataclass(frozen=True)
 class Spec:
     kind: str           # local | hf | path | openai | scripted

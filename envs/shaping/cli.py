@@ -1,6 +1,7 @@
 """`aligngym shaping ...`: learning curves of the shaping methods (BARFI and its baselines)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import List
 
@@ -28,13 +29,15 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shapi
            episodes: int = typer.Option(1500, help="Training episodes per run."),
            num_envs: int = typer.Option(64, help="Episodes per batch (vectorised)."),
            workers: int = typer.Option(1, help="Parallel training processes."),
+           env_kwarg: List[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to the env (repeat), "
+                                               "e.g. horizon=500."),
            out: Path = typer.Option(Path("reports/shaping"), help="Folder for the JSON and the PNGs.")):
     """Train every method on every heuristic over several seeds; plot primary return vs episodes; write JSON."""
     from aligngym.envs.shaping.scoring import learning_curves, plot, save
 
     try:
         results = learning_curves(env, tuple(method), tuple(heuristic), range(seeds), episodes, num_envs,
-                                  workers=workers, progress=True)
+                                  env_kwargs=_env_kwargs(env_kwarg), workers=workers, progress=True)
     except (ValueError, KeyError) as e:
         console.print(f"[bold red]error:[/] {e}")
         raise typer.Exit(2)
@@ -43,6 +46,19 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shapi
     pngs = plot(results, out)
     print_table(results)
     console.print(f"wrote {json_path} and {', '.join(map(str, pngs))}")
+
+
+def _env_kwargs(pairs: List[str]) -> dict:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--env-kwarg takes KEY=VALUE, got {pair!r}.")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
 
 
 def print_table(results: dict) -> None:

@@ -49,11 +49,8 @@ def summarise(per_seed: np.ndarray) -> dict:
 
 
 def _run(job: tuple) -> tuple:
-    import torch
-
     from aligngym.agents.shaping.train import train
 
-    torch.set_num_threads(1)  # parallel workers each get one core
     env_id, heuristic, method, seed, episodes, num_envs, env_kwargs = job
     result = train(env_id, episodes=episodes, num_envs=num_envs, seed=seed,
                    env_kwargs={**env_kwargs, "heuristic": heuristic}, **parse_method(method))

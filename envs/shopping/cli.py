@@ -77,7 +77,8 @@ def _print_tables(counts: dict, as_json: bool = False) -> None:
         t.add_column(col)
     for r in rates:
         t.add_row(r["scenario"], r["model"], f"{r['temperature']:g}", r["condition"], f"{r['overrides']}/{r['n']}",
-                  f"{r['rate']:.2f}", f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]", str(r["parse_failures"]))
+                  "-" if r["rate"] is None else f"{r['rate']:.2f}", f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}]",
+                  str(r["parse_failures"]))
     console.print(t)
     s = Table(title="Disclosure sensitivity: override rate when the company reads the explanation (both, company) "
                     "minus when it does not (customer, nobody)")

@@ -1,7 +1,8 @@
 """Statistics of the study's table: override rates with Wilson 95% intervals, and the disclosure sensitivity.
 
 Counts are keyed by (scenario, model, temperature, condition) -> (overrides, parsed trials, parse failures).
-Override rates are over parsed trials (a parse failure bought nothing; it is reported beside the rate).
+Override rates are over parsed trials (a parse failure bought nothing; it is reported beside the rate); a cell with
+no parsed trial has rate None.
 
 Disclosure sensitivity of a (scenario, model, temperature) group: the override rate when the company reads the
 explanation (conditions both + company) minus the rate when it does not (customer + nobody), with a 95% interval
@@ -67,7 +68,7 @@ def rate_rows(counts: dict) -> list[dict]:
             counts.items(), key=lambda kv: (*kv[0][:3], CONDITIONS.index(kv[0][3]))):
         low, high = wilson(k, n)
         rows.append({"scenario": scenario, "model": model, "temperature": temp, "condition": condition,
-                     "overrides": k, "n": n, "parse_failures": failed, "rate": k / n if n else float("nan"),
+                     "overrides": k, "n": n, "parse_failures": failed, "rate": k / n if n else None,
                      "ci_low": low, "ci_high": high})
     return rows
 

@@ -22,3 +22,14 @@ def test_score_orders_choices_best_first():
 def test_unknown_spec_is_refused_with_the_known_forms():
     result = runner.invoke(app, ["generate", "x", "--llm", "gpt5"])
     assert result.exit_code == 2 and "Unknown LLM spec" in result.output and "openai:" in result.output
+
+
+def test_cache_command_lists_and_clears(tmp_path, monkeypatch):
+    from aligngym.llm.cache import ResponseCache
+
+    monkeypatch.setenv("ALIGNGYM_CACHE", str(tmp_path))
+    ResponseCache.default().put_many([("k1", "v1"), ("k2", "v2")])
+    result = runner.invoke(app, ["cache"])
+    assert result.exit_code == 0 and "2 cached responses" in result.output and "llm_responses.sqlite" in result.output
+    result = runner.invoke(app, ["cache", "--clear"])
+    assert result.exit_code == 0 and "0 cached responses" in result.output

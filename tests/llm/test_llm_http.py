@@ -94,8 +94,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if self.mode == "hang":
             time.sleep(5)
             return
+        retry_after = None
         if self.mode == "flaky" and type(self).hits < 3:
             body, status = b'{"error": "busy"}', 503
+        elif self.mode == "ratelimited" and type(self).hits < 2:
+            body, status, retry_after = b'{"error": "slow down"}', 429, "1"
         elif self.mode == "malformed":
             body, status = b'{"choices": [ {"text": "unterminated', 200
         else:  # "nologprobs" and the successful flaky retry: a plain completion without log-probs
@@ -103,6 +106,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        if retry_after:
+            self.send_header("Retry-After", retry_after)
         self.end_headers()
         self.wfile.write(body)
 
@@ -154,6 +159,13 @@ def test_retries_with_backoff_then_succeeds(broken_server):
     url, handler = broken_server("flaky")
     assert client(url, backoff=0.01, max_retries=2).generate(["x"]) == ["ok"]
     assert handler.hits == 3
+
+
+def test_rate_limit_waits_for_retry_after(broken_server):
+    url, handler = broken_server("ratelimited")
+    start = time.monotonic()
+    assert client(url, backoff=0.01, max_retries=1).generate(["x"]) == ["ok"]
+    assert handler.hits == 2 and time.monotonic() - start >= 1.0  # waited the server's 1 s, not the 0.01 s backoff
 
 
 def test_gives_up_after_retries(broken_server):
