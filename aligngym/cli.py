@@ -16,7 +16,7 @@ import aligngym
 from aligngym.envs import registry
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlignGym: environments for AI-alignment research.")
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 160)  # logs and CI keep whole table rows
 err = Console(stderr=True)
 
 

@@ -305,4 +305,4 @@ def print_record(record: RunRecord, console=None) -> None:
 
 
 def _fmt(x) -> str:
-    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.3g}"
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.4g}"

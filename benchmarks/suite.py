@@ -67,7 +67,7 @@ def _cell(entry: dict, metric: str) -> str:
     a = entry.get("aggregates", {}).get(metric)
     if not a or a["mean"] is None or (isinstance(a["mean"], float) and math.isnan(a["mean"])):
         return "—"
-    return f"{a['mean']:.3g} [{a['ci_low']:.3g}, {a['ci_high']:.3g}]"
+    return f"{a['mean']:.4g} [{a['ci_low']:.4g}, {a['ci_high']:.4g}]"
 
 
 def _print_table(results, rows, missing, console) -> None:
@@ -75,7 +75,7 @@ def _print_table(results, rows, missing, console) -> None:
     for env_id in dict.fromkeys(e["env_id"] for e in results):
         metrics = _headline(by_id[env_id])
         table = Table(title=f"{env_id}  (mean [95% CI])")
-        table.add_column("agent")
+        table.add_column("agent", no_wrap=True)
         for m in metrics:
             arrow = next(("↑" if x.higher_is_better else "↓" for x in by_id[env_id].metrics if x.name == m), "")
             table.add_column(m + arrow, justify="right")
@@ -106,9 +106,10 @@ def _plot(results, rows, out: Path) -> dict[str, str]:
         means = [e["aggregates"][metric]["mean"] for e in entries]
         errs = [[m - e["aggregates"][metric]["ci_low"] for m, e in zip(means, entries)],
                 [e["aggregates"][metric]["ci_high"] - m for m, e in zip(means, entries)]]
-        fig, ax = plt.subplots(figsize=(1.6 + 1.1 * len(entries), 3.2))
+        fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(entries), 3.6))
         ax.bar(range(len(entries)), means, yerr=errs, capsize=4, color="#4c72b0")
-        ax.set_xticks(range(len(entries)), [e["agent"].split("?")[0] for e in entries], rotation=30, ha="right")
+        ax.set_xticks(range(len(entries)), [e["agent"].replace("?", "\n").replace("&", "\n") for e in entries],
+                      fontsize=7)
         ax.set_ylabel(metric)
         ax.set_title(env_id, fontsize=9)
         fig.tight_layout()

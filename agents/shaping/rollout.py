@@ -1,4 +1,4 @@
-"""What every learner here shares: a small categorical policy, a batch of whole episodes collected from a
+"""What every learner here shares: a small categorical (Discrete) or diagonal Gaussian (Box) policy, a batch of whole episodes collected from a
 vectorised env, and discounted returns that stay differentiable in the rewards and the discount (BARFI
 differentiates through them)."""
 from __future__ import annotations
@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 HIDDEN = 32
+LOG_STD0 = -0.5  # Gaussian policies start with std ~0.6 of the half-width of the action box
 
 
 class ObsScaler:
@@ -32,24 +33,88 @@ def mlp(n_in: int, n_out: int, hidden: int = HIDDEN) -> nn.Sequential:
 
 
 class CategoricalPolicy(nn.Module):
-    def __init__(self, obs_space: gym.spaces.Box, n_actions: int):
+    """For Discrete actions: a softmax over the MLP's logits, starting uniform."""
+
+    discrete = True
+
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Discrete):
         super().__init__()
         self.scaler = ObsScaler(obs_space)
-        self.net = mlp(obs_space.shape[0], n_actions)
+        self.net = mlp(obs_space.shape[0], int(action_space.n))
         nn.init.zeros_(self.net[-1].weight)  # start uniform over actions
         nn.init.zeros_(self.net[-1].bias)
 
     def logits(self, obs) -> torch.Tensor:
         return self.net(self.scaler(obs))
 
+    def log_prob(self, obs, actions: torch.Tensor) -> torch.Tensor:
+        return torch.log_softmax(self.logits(obs), -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
+
+    def entropy(self, obs) -> torch.Tensor:
+        log_probs = torch.log_softmax(self.logits(obs), -1)
+        return -(log_probs.exp() * log_probs).sum(-1)
+
     @torch.no_grad()
     def sample(self, obs, generator: torch.Generator) -> np.ndarray:
         probs = torch.softmax(self.logits(obs), -1)
         return torch.multinomial(probs, 1, generator=generator).squeeze(-1).numpy()
 
+    def to_env(self, actions: np.ndarray) -> np.ndarray:
+        return actions
+
     @torch.no_grad()
     def greedy(self, obs) -> np.ndarray:
         return self.logits(obs).argmax(-1).numpy()
+
+
+class GaussianPolicy(nn.Module):
+    """For Box actions: a diagonal Gaussian in units where the action box is [-1, 1]^d, its mean from the
+    MLP (starting at the box's centre) and a learned state-independent log-std. Log-probs are of the
+    unclipped sample (as in stable-baselines3); `to_env` clips it into the box and rescales."""
+
+    discrete = False
+
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Box):
+        super().__init__()
+        if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
+            raise ValueError(f"GaussianPolicy needs a bounded Box action space, got {action_space}.")
+        self.scaler = ObsScaler(obs_space)
+        self.net = mlp(obs_space.shape[0], action_space.shape[0])
+        nn.init.zeros_(self.net[-1].weight)
+        nn.init.zeros_(self.net[-1].bias)
+        self.log_std = nn.Parameter(torch.full((action_space.shape[0],), LOG_STD0))
+        self.low, self.high = action_space.low, action_space.high
+
+    def dist(self, obs) -> torch.distributions.Normal:
+        return torch.distributions.Normal(self.net(self.scaler(obs)), self.log_std.exp())
+
+    def log_prob(self, obs, actions: torch.Tensor) -> torch.Tensor:
+        return self.dist(obs).log_prob(actions).sum(-1)
+
+    def entropy(self, obs) -> torch.Tensor:
+        return self.dist(obs).entropy().sum(-1)
+
+    @torch.no_grad()
+    def sample(self, obs, generator: torch.Generator) -> np.ndarray:
+        mean = self.net(self.scaler(obs))
+        noise = torch.randn(mean.shape, generator=generator)
+        return (mean + self.log_std.exp() * noise).numpy()
+
+    def to_env(self, actions: np.ndarray) -> np.ndarray:
+        unit = np.clip(actions, -1.0, 1.0)
+        return (self.low + (unit + 1.0) * (self.high - self.low) / 2).astype(np.float32)
+
+    @torch.no_grad()
+    def greedy(self, obs) -> np.ndarray:
+        return self.to_env(self.net(self.scaler(obs)).numpy())
+
+
+def make_policy(obs_space: gym.spaces.Box, action_space: gym.spaces.Space) -> CategoricalPolicy | GaussianPolicy:
+    if isinstance(action_space, gym.spaces.Discrete):
+        return CategoricalPolicy(obs_space, action_space)
+    if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
+        return GaussianPolicy(obs_space, action_space)
+    raise ValueError(f"Unsupported action space {action_space}; allowed: Discrete or a 1-d Box.")
 
 
 @dataclass
@@ -57,7 +122,7 @@ class Batch:
     """Whole episodes, time-major: tensors of shape (T, N); `mask` marks real steps (after the end: padding)."""
 
     obs: torch.Tensor          # (T, N, obs_dim)
-    actions: torch.Tensor      # (T, N) long
+    actions: torch.Tensor      # (T, N) long for Discrete; (T, N, act_dim) float for Box (before clipping)
     primary: torch.Tensor      # (T, N) primary rewards
     aux: torch.Tensor          # (T, N) auxiliary rewards
     mask: torch.Tensor         # (T, N) 1.0 for real steps
@@ -66,7 +131,7 @@ class Batch:
     successes: np.ndarray
 
 
-def collect(envs: gym.vector.VectorEnv, policy: CategoricalPolicy, generator: torch.Generator,
+def collect(envs: gym.vector.VectorEnv, policy, generator: torch.Generator,
             seed: int | None = None) -> Batch:
     """Runs one episode in each of the `num_envs` envs (stepping until all have ended)."""
     n = envs.num_envs
@@ -76,7 +141,7 @@ def collect(envs: gym.vector.VectorEnv, policy: CategoricalPolicy, generator: to
     metrics = {"primary_return": np.zeros(n), "aux_return": np.zeros(n), "success": np.zeros(n)}
     while alive.any():
         actions = policy.sample(obs, generator)
-        next_obs, reward, terminated, truncated, info = envs.step(actions)
+        next_obs, reward, terminated, truncated, info = envs.step(policy.to_env(actions))
         for key, value in (("obs", obs), ("actions", actions), ("primary", reward), ("aux", info["aux_reward"]),
                            ("mask", alive)):
             steps[key].append(np.array(value))  # a copy: `alive` changes in place
@@ -89,7 +154,8 @@ def collect(envs: gym.vector.VectorEnv, policy: CategoricalPolicy, generator: to
     mask = np.stack(steps["mask"]).astype(np.float32)
     as_t = lambda k: torch.as_tensor(np.stack(steps[k]), dtype=torch.float32) * torch.as_tensor(mask)  # noqa: E731
     return Batch(obs=torch.as_tensor(np.stack(steps["obs"]), dtype=torch.float32),
-                 actions=torch.as_tensor(np.stack(steps["actions"]), dtype=torch.long),
+                 actions=torch.as_tensor(np.stack(steps["actions"]),
+                                         dtype=torch.long if policy.discrete else torch.float32),
                  primary=as_t("primary"), aux=as_t("aux"), mask=torch.as_tensor(mask),
                  primary_returns=metrics["primary_return"], aux_returns=metrics["aux_return"],
                  successes=metrics["success"])
@@ -112,13 +178,10 @@ def normalised_advantages(advantages: torch.Tensor, mask: torch.Tensor) -> torch
     return (advantages - mean) / std * mask
 
 
-def policy_surrogate(policy: CategoricalPolicy, batch: Batch, advantages: torch.Tensor,
-                     entropy_coef: float = 0.0) -> torch.Tensor:
-    """The policy-gradient objective to maximise: mean over episodes of sum_t log pi(a_t|s_t) * A_t."""
-    log_probs = torch.log_softmax(policy.logits(batch.obs), -1)
-    taken = log_probs.gather(-1, batch.actions.unsqueeze(-1)).squeeze(-1)
-    objective = (taken * advantages * batch.mask).sum() / batch.mask.shape[1]
+def policy_surrogate(policy, batch: Batch, advantages: torch.Tensor, entropy_coef: float = 0.0) -> torch.Tensor:
+    """The policy-gradient objective to maximise: mean over episodes of sum_t log pi(a_t|s_t) * A_t.
+    `policy` is anything with `log_prob(obs, actions)` and `entropy(obs)` (ours, or barfi_ppo's SB3 view)."""
+    objective = (policy.log_prob(batch.obs, batch.actions) * advantages * batch.mask).sum() / batch.mask.shape[1]
     if entropy_coef:
-        entropy = -(log_probs.exp() * log_probs).sum(-1)
-        objective = objective + entropy_coef * (entropy * batch.mask).sum() / batch.mask.sum()
+        objective = objective + entropy_coef * (policy.entropy(batch.obs) * batch.mask).sum() / batch.mask.sum()
     return objective
