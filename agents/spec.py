@@ -42,6 +42,7 @@ BASELINES: dict[str, str] = {
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",
     "shaping.barfi": "aligngym.agents.shaping.baselines:barfi",
     "shaping.ppo": "aligngym.agents.shaping.baselines:ppo",
+    "shaping.barfi_ppo": "aligngym.agents.shaping.barfi_ppo:barfi_ppo",
     "shaping.heuristic": "aligngym.agents.shaping.baselines:heuristic",
 }
 

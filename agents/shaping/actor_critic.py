@@ -10,8 +10,8 @@ from __future__ import annotations
 import gymnasium as gym
 import torch
 
-from aligngym.agents.shaping.rollout import (Batch, CategoricalPolicy, discounted_returns, mlp,
-                                             normalised_advantages, policy_surrogate)
+from aligngym.agents.shaping.rollout import (Batch, discounted_returns, make_policy, mlp, normalised_advantages,
+                                             policy_surrogate)
 
 LEARNING_RATE = 3e-3
 GAE_LAMBDA = 0.97
@@ -24,9 +24,10 @@ MAX_GRAD_NORM = 1.0
 class ActorCritic:
     name = "actor_critic"
 
-    def __init__(self, obs_space: gym.spaces.Box, n_actions: int, seed: int = 0, lr: float = LEARNING_RATE):
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, seed: int = 0,
+                 lr: float = LEARNING_RATE):
         torch.manual_seed(seed)
-        self.policy = CategoricalPolicy(obs_space, n_actions)
+        self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
         self.critic = mlp(obs_space.shape[0], 1)
         self.scale = None
         self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()], lr=lr)

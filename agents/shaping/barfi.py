@@ -64,16 +64,17 @@ def neumann_inverse_hvp(inner_grad, params, vector, terms: int = NEUMANN_TERMS, 
     return [step * s for s in total]
 
 
-def outer_gradient(learner, batch: Batch, reward_fn: RewardFunction, variant: str = "implicit"):
-    """Ascent direction for the reward function's parameters (one tensor per parameter)."""
-    params = list(learner.policy.parameters())
+def outer_gradient(policy, batch: Batch, reward_fn: RewardFunction, variant: str = "implicit"):
+    """Ascent direction for the reward function's parameters (one tensor per parameter). `policy` is the inner
+    learner's policy: anything with `parameters()`, `log_prob(obs, actions)` and `entropy(obs)`."""
+    params = list(policy.parameters())
     # Both objectives are Monte-Carlo policy-gradient surrogates, whatever the inner learner is: J_phi is the
     # blended return itself (an actor-critic's critic is only a variance reducer, and holding it fixed while
     # phi moves gave biased outer steps: a per-step bonus phi2 > 0 that taught the agent to avoid the goal).
-    primary = policy_surrogate(learner.policy, batch, monte_carlo_advantages(batch, batch.primary, PRIMARY_GAMMA))
+    primary = policy_surrogate(policy, batch, monte_carlo_advantages(batch, batch.primary, PRIMARY_GAMMA))
     grad_primary = torch.autograd.grad(primary, params)
     rewards, gamma = reward_fn(batch)
-    inner = policy_surrogate(learner.policy, batch, monte_carlo_advantages(batch, rewards, gamma))
+    inner = policy_surrogate(policy, batch, monte_carlo_advantages(batch, rewards, gamma))
     inner_grad = torch.autograd.grad(inner, params, create_graph=True)
     u = neumann_inverse_hvp(inner_grad, params, grad_primary) if variant == "implicit" else grad_primary
     alignment = sum((g * v.detach()).sum() for g, v in zip(inner_grad, u))
@@ -94,8 +95,8 @@ class Barfi:
     def rewards(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         return self.reward_fn(batch)
 
-    def outer_step(self, learner, batch: Batch) -> None:
-        grads = outer_gradient(learner, batch, self.reward_fn, self.variant)
+    def outer_step(self, policy, batch: Batch) -> None:
+        grads = outer_gradient(policy, batch, self.reward_fn, self.variant)
         for p, g in zip(self.reward_fn.parameters(), grads):
             p.grad = None if g is None else -g  # the optimiser descends; we ascend J
         self.optimizer.step()

@@ -24,7 +24,7 @@ BUDGET = 3000  # training episodes
 
 
 class PolicyAgent(Agent):
-    """Acts with a trained categorical policy: samples from it (seeded by `reset`), or greedily."""
+    """Acts with a trained policy: samples from it (seeded by `reset`), or greedily (Gaussian: the mean)."""
 
     def __init__(self, policy, name: str, hyperparameters: dict, greedy: bool = False):
         self.policy, self.name, self.greedy = policy, name, greedy
@@ -37,7 +37,7 @@ class PolicyAgent(Agent):
 
     def act(self, obs_batch):
         obs = np.asarray(obs_batch, dtype=np.float32)
-        return self.policy.greedy(obs) if self.greedy else self.policy.sample(obs, self.generator)
+        return self.policy.greedy(obs) if self.greedy else self.policy.to_env(self.policy.sample(obs, self.generator))
 
 
 def _trained(ctx: AgentContext, algo: str, mode: str, budget: int, num_envs: int, greedy: bool,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import gymnasium as gym
 import torch
 
-from aligngym.agents.shaping.rollout import (Batch, CategoricalPolicy, discounted_returns, normalised_advantages,
+from aligngym.agents.shaping.rollout import (Batch, discounted_returns, make_policy, normalised_advantages,
                                              policy_surrogate)
 
 LEARNING_RATE = 3e-3
@@ -28,9 +28,10 @@ def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma) -> torch.
 class Reinforce:
     name = "reinforce"
 
-    def __init__(self, obs_space: gym.spaces.Box, n_actions: int, seed: int = 0, lr: float = LEARNING_RATE):
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, seed: int = 0,
+                 lr: float = LEARNING_RATE):
         torch.manual_seed(seed)
-        self.policy = CategoricalPolicy(obs_space, n_actions)
+        self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=lr)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:

@@ -20,8 +20,9 @@ class ObsScaler:
     def __init__(self, space: gym.spaces.Box):
         low, high = space.low.astype(np.float64), space.high.astype(np.float64)
         finite = np.isfinite(low) & np.isfinite(high) & (np.abs(high - low) < 1e6)
-        self.mid = torch.tensor(np.where(finite, (low + high) / 2, 0.0), dtype=torch.float32)
-        self.half = torch.tensor(np.where(finite, (high - low) / 2, 1.0), dtype=torch.float32)
+        low, high = np.where(finite, low, -1.0), np.where(finite, high, 1.0)  # unbounded: the identity map
+        self.mid = torch.tensor((low + high) / 2, dtype=torch.float32)
+        self.half = torch.tensor((high - low) / 2, dtype=torch.float32)
 
     def __call__(self, obs) -> torch.Tensor:
         return (torch.as_tensor(obs, dtype=torch.float32) - self.mid) / self.half

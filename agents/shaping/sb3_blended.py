@@ -26,7 +26,10 @@ class BlendedReward(gym.Wrapper):
 
     def set_phi(self, phi) -> None:
         if isinstance(phi, torch.nn.Module):
-            self._phi = lambda obs: phi.phi(obs[None]).detach().numpy()[0]
+            def network_phi(obs):  # read live: BARFI's outer steps change the reward between PPO updates
+                with torch.no_grad():
+                    return phi.phi(obs[None]).numpy()[0]
+            self._phi = network_phi
         else:
             phi1, phi2 = (float(v) for v in phi)
             self._phi = lambda obs: np.array([phi1, phi2])

@@ -1,4 +1,5 @@
 """The training loop of the shaping family: one learner (REINFORCE or actor-critic), one reward mode.
+Discrete action spaces get a categorical policy, Box ones (HalfCheetah) a diagonal Gaussian (rollout.py).
 
 Reward modes (what the inner learner maximises; the primary reward r_p is what it is judged on):
     primary   r_p, discount 0.99
@@ -85,10 +86,7 @@ def _train(env_id, algo, mode, episodes, num_envs, seed, env_kwargs, variant, ou
     if episodes < 1 or num_envs < 1:
         raise ValueError(f"episodes and num_envs must be >= 1, got {episodes} and {num_envs}.")
     envs = make_vector_env(env_id, num_envs, env_kwargs)
-    if not isinstance(envs.single_action_space, gym.spaces.Discrete):
-        raise ValueError(f"{env_id}: these learners need a Discrete action space; use shaping.ppo for "
-                         f"{envs.single_action_space}.")
-    learner = ALGOS[algo](envs.single_observation_space, int(envs.single_action_space.n), seed)
+    learner = ALGOS[algo](envs.single_observation_space, envs.single_action_space, seed)
     barfi = Barfi(envs.single_observation_space, variant) if mode == "barfi" else None
     result = TrainResult(learner, barfi)
     generator = torch.Generator().manual_seed(seed)
@@ -104,7 +102,7 @@ def _train(env_id, algo, mode, episodes, num_envs, seed, env_kwargs, variant, ou
         result.aux_return.append(float(np.mean(batch.aux_returns)))
         if barfi is not None:
             if i % outer_every == 0:
-                barfi.outer_step(learner, batch)
+                barfi.outer_step(learner.policy, batch)
             result.reward_params.append(barfi.summary(batch))
         rewards, gamma = shaped_rewards(mode, batch, barfi)
         learner.update(batch, rewards, gamma)

@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import List
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -20,7 +21,7 @@ def shaping() -> None:
 
 
 @app.command("curves")
-def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id with Discrete actions."),
+def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id (Box actions get a Gaussian policy)."),
            method: List[str] = typer.Option(list(("reinforce/primary", "reinforce/naive", "reinforce/pbrs",
                                                   "reinforce/barfi")), "--method",
                                             help="ALGO/MODE[:VARIANT], repeat for several."),
@@ -46,6 +47,38 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shapi
     pngs = plot(results, out)
     print_table(results)
     console.print(f"wrote {json_path} and {', '.join(map(str, pngs))}")
+
+
+@app.command("ppo")
+def ppo(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id."),
+        heuristic: List[str] = typer.Option(["bad", "good"], "--heuristic", help="Repeat for several."),
+        seeds: int = typer.Option(3, help="Seeds 0..N-1 per setting."),
+        budget: int = typer.Option(24576, help="PPO env steps per run."),
+        env_kwarg: List[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to the env (repeat)."),
+        out: Path = typer.Option(Path("reports/shaping"), help="Folder for the JSON.")):
+    """SB3 PPO as the inner learner: primary only, naive sum and BARFI's first-order outer loop, all run by
+    `train_barfi_ppo` and measured alike (mean primary return of fresh sampled episodes after each phase)."""
+    from aligngym.agents.shaping.barfi_ppo import OUTER_LR, train_barfi_ppo
+    from aligngym.envs.shaping.scoring import save, summarise
+
+    kwargs = _env_kwargs(env_kwarg)
+    # primary only = no heuristic; naive = phi frozen at its start (1, 0) by a zero outer learning rate
+    settings = [("none", "ppo/primary", 0.0)] + [(h, m, lr) for h in heuristic
+                                                 for m, lr in (("ppo/naive", 0.0), ("ppo/barfi", OUTER_LR))]
+    results = {"env_id": env, "budget": budget, "seeds": list(range(seeds)), "env_kwargs": kwargs, "runs": {}}
+    for h, method, lr in settings:
+        finals, phi1 = [], []
+        for seed in range(seeds):
+            r = train_barfi_ppo(env, {**kwargs, "heuristic": h}, budget, seed, outer_lr=lr)
+            finals.append(np.mean(r.primary_return[-max(1, len(r.primary_return) // 5):]))
+            phi1.append(r.reward_params[-1]["phi1_where_aux"])
+        results["runs"][f"{h}:{method}"] = {"final": summarise(np.array(finals)), "phi1_where_aux": phi1,
+                                            "curve_steps": r.steps}
+        weights = f"  phi1 where aux != 0: {np.round(phi1, 2).tolist()}" if h != "none" else ""
+        console.print(f"{h:5s} {method:12s} final primary return {_fmt(results['runs'][f'{h}:{method}']['final'])}"
+                      + weights)
+    name = env.split("/")[-1]
+    console.print(f"wrote {save(results, out / f'shaping_ppo_{name}.json')}")
 
 
 def _env_kwargs(pairs: List[str]) -> dict:

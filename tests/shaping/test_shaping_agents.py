@@ -58,7 +58,7 @@ def test_returns_are_differentiable_in_rewards_and_discount():
 def test_reward_modes():
     envs = make_vector_env(GRID, 8, {"heuristic": "bad"})
     from aligngym.agents.shaping.reinforce import Reinforce
-    learner = Reinforce(envs.single_observation_space, 4)
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
     naive, _ = shaped_rewards("naive", batch, None)
     torch.testing.assert_close(naive, batch.primary + batch.aux)
