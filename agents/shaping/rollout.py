@@ -1,6 +1,6 @@
-"""What every learner here shares: a small categorical (Discrete) or diagonal Gaussian (Box) policy, a batch of whole episodes collected from a
-vectorised env, and discounted returns that stay differentiable in the rewards and the discount (BARFI
-differentiates through them)."""
+"""What every learner here shares: a small categorical (Discrete) or diagonal Gaussian (Box) policy, a
+batch of whole episodes collected from a vectorised env, and discounted returns that stay differentiable
+in the rewards and the discount (BARFI differentiates through them)."""
 from __future__ import annotations
 
 from dataclasses import dataclass

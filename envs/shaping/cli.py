@@ -21,7 +21,7 @@ def shaping() -> None:
 
 
 @app.command("curves")
-def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id (Box actions get a Gaussian policy)."),
+def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id (Box: Gaussian policy)."),
            method: List[str] = typer.Option(list(("reinforce/primary", "reinforce/naive", "reinforce/pbrs",
                                                   "reinforce/barfi")), "--method",
                                             help="ALGO/MODE[:VARIANT], repeat for several."),
