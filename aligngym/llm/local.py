@@ -1,7 +1,9 @@
 """Local transformers backend: any causal LM folder or Hugging Face id, batched, on CPU (or GPU if present).
 
 - `generate`: prompts sorted by length and run in batches with left padding; greedy when temperature == 0
-  (deterministic), seeded sampling otherwise. Each sequence stops at its stop strings or EOS.
+  (deterministic), seeded sampling otherwise. Each sequence stops at its stop strings or EOS. Prompts that share
+  a long token prefix (repeated trials of one prompt, or one prompt with different continuations appended) are
+  batched together and their prefix is prefilled once, its KV cache repeated for each row (`share_prefixes`).
 - `score_choices`: each batch of prompts runs once; its KV cache is repeated for every choice and all choice
   continuations run in one more pass, so the shared prompt prefix is computed once. Only the rows needed for
   the choice tokens go through the (large) vocabulary head.
@@ -84,11 +86,11 @@ class TransformersLLM(LLM):
                  chat: bool | None = None, batch_size: int = 16, score_batch_size: int = 128,
                  score_token_budget: int = 8192,
                  device: str | None = None, dtype: str = "float32", threads: int | None = None,
-                 share_weights: bool = True):
+                 share_weights: bool = True, share_prefixes: bool = True):
         super().__init__()
         torch.set_num_threads(threads or _default_threads())
         self.source, self.model = str(source), model_name or str(source)
-        self.batch_size = batch_size
+        self.batch_size, self.share_prefixes = batch_size, share_prefixes
         self.score_batch_size, self.score_token_budget = score_batch_size, score_token_budget
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         key = (self.source, revision, dtype, self.device)
@@ -144,24 +146,77 @@ class TransformersLLM(LLM):
     @torch.inference_mode()
     def _generate(self, prompts, max_new_tokens, temperature, stop, seed):
         encoded = [self._encode_prompt(p) for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))  # similar lengths share a batch
+        groups, shared = self._prefix_groups(encoded)
+        groups.sort(key=lambda g: max(len(encoded[i]) for i in g))  # similar lengths share a batch
+        order = [i for g in groups for i in sorted(g, key=lambda i: len(encoded[i]))]
+        group_of = {i: k for k, g in enumerate(groups) for i in g}
         outs: list[str] = [""] * len(prompts)
         with torch.random.fork_rng(devices=[] if self.device == "cpu" else None, enabled=seed is not None):
             if seed is not None:
                 torch.manual_seed(seed)
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                texts, n_new = self._generate_batch([encoded[i] for i in idx], max_new_tokens, temperature, stop)
+                texts, n_new = self._generate_batch([encoded[i] for i in idx], [group_of[i] for i in idx],
+                                                    [shared[group_of[i]] for i in idx], max_new_tokens,
+                                                    temperature, stop)
                 for i, t in zip(idx, texts):
                     outs[i] = t
                 self.usage["prompt_tokens"] += sum(len(encoded[i]) for i in idx)
                 self.usage["generated_tokens"] += n_new
         return outs
 
-    def _generate_batch(self, seqs, max_new_tokens, temperature, stop):
+    def _prefix_groups(self, encoded: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+        """Prompts grouped with those sharing at least half of their tokens as a prefix (identical prompts
+        included), and each group's common prefix length. Sorted token lists put shared prefixes side by side."""
+        groups: list[list[int]] = []
+        shared: list[int] = []
+        for i in sorted(range(len(encoded)), key=encoded.__getitem__):
+            n = _common_prefix(encoded[groups[-1][0]], encoded[i]) if groups else 0
+            if self.share_prefixes and groups and 2 * n >= len(encoded[i]):
+                groups[-1].append(i)
+                shared[-1] = n  # sorted: the first row's prefix with row i is the whole group's prefix
+            else:
+                groups.append([i])
+                shared.append(len(encoded[i]))
+        return groups, shared
+
+    def _prefill_shared(self, seqs, group_ids, shared, max_new_tokens):
+        """Run each group's shared prefix once and repeat its KV cache for the group's rows. Returns the cache
+        and the batch's input ids and mask (prefix part, then each row's own suffix, left padded), or None
+        where no rows share. Rows whose suffixes are shorter get padding between prefix and suffix; that gap
+        changes nothing while everything fits in the model's sliding attention window (its distances count
+        padding), so beyond it only rows with equally long suffixes share."""
+        firsts = list(dict.fromkeys(group_ids))  # the batch's groups, in order
+        rows = torch.tensor([firsts.index(g) for g in group_ids], device=self.device)
+        cut = {g: min(shared[r], *(len(s) - 1 for s, h in zip(seqs, group_ids) if h == g))
+               for r, g in enumerate(group_ids)}
+        suffixes = [s[cut[g]:] for s, g in zip(seqs, group_ids)]
+        window = getattr(self.lm.config, "sliding_window", None) or float("inf")
+        gap_free = len({len(s) for s in suffixes}) == 1
+        if len(firsts) == len(seqs) or min(cut.values()) < 1 or not (
+                gap_free or max(len(s) for s in seqs) + max(len(s) for s in suffixes) + max_new_tokens <= window):
+            return None
+        decoder = getattr(self.lm, self.lm.base_model_prefix)
+        pids, pmask = self._left_pad([seqs[group_ids.index(g)][:cut[g]] for g in firsts])
+        first = decoder(input_ids=pids, attention_mask=pmask, position_ids=(pmask.cumsum(1) - 1).clamp(min=0),
+                        use_cache=True)
+        cache = first.cache if hasattr(first, "cache") else first.past_key_values
+        _reorder_cache(cache, rows)
+        sids, smask = self._left_pad(suffixes)
+        return cache, torch.cat([pids[rows], sids], dim=1), torch.cat([pmask[rows], smask], dim=1)
+
+    def _generate_batch(self, seqs, group_ids, shared, max_new_tokens, temperature, stop):
         from transformers import StoppingCriteriaList
 
-        ids, mask = self._left_pad(seqs)
+        prefilled = self._prefill_shared(seqs, group_ids, shared, max_new_tokens)
+        cache_kw = {}
+        if prefilled:  # generate() runs only the input columns past the cache
+            cache, ids, mask = prefilled
+            decoder = getattr(self.lm, self.lm.base_model_prefix)
+            cache_kw = {"cache" if "cache" in inspect.signature(decoder.forward).parameters else "past_key_values":
+                        cache}
+        else:
+            ids, mask = self._left_pad(seqs)
         sampling = {"do_sample": True, "temperature": temperature, "top_k": 0, "top_p": 1.0} if temperature > 0 \
             else {"do_sample": False, "temperature": None, "top_k": None, "top_p": None}
         criteria = StoppingCriteriaList([_StopOnStrings(self.tokenizer, stop, ids.shape[1])] if stop else [])
@@ -171,7 +226,8 @@ class TransformersLLM(LLM):
             head.greedy = True
         try:
             out = self.lm.generate(input_ids=ids, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                   stopping_criteria=criteria, pad_token_id=self.tokenizer.pad_token_id, **sampling)
+                                   stopping_criteria=criteria, pad_token_id=self.tokenizer.pad_token_id,
+                                   **sampling, **cache_kw)
         finally:
             if fast:
                 head.greedy = False
@@ -287,6 +343,10 @@ def _load_weights(source: str, revision: str | None, dtype: str, device: str):
         raise OSError(f"Cannot load the model {source!r}: {e}\n(Offline? An `hf:` id must be in the Hugging Face "
                       "cache; `path:` must be a folder with config.json and weights.)") from e
     return tokenizer, lm.eval()
+
+
+def _common_prefix(a: list[int], b: list[int]) -> int:
+    return next((k for k, (x, y) in enumerate(zip(a, b)) if x != y), min(len(a), len(b)))
 
 
 def _reorder_cache(cache, rows: torch.Tensor) -> None:

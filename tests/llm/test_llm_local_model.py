@@ -29,6 +29,26 @@ def test_seeded_sampling_is_reproducible(llm):
     assert any(o != a for o in others)
 
 
+def test_shared_prefixes_are_prefilled_once_with_the_same_greedy_text(llm, monkeypatch):
+    plain = load("local", cache=False, progress=False, share_prefixes=False)  # the one-prefill-per-row path
+    story = "The story so far: a knight rode into the village and"
+    batch = [PROMPTS[0], PROMPTS[1], PROMPTS[0], story + " the dragon", story, PROMPTS[0], story + " a dog barked"]
+    shared = []
+    prefill = llm._prefill_shared
+    monkeypatch.setattr(llm, "_prefill_shared", lambda *a: shared.append(prefill(*a)) or shared[-1])
+    assert llm.generate(batch, max_new_tokens=8) == plain.generate(batch, max_new_tokens=8)
+    assert shared[0] is not None and shared[0][0].layers[0].keys.shape[0] == len(batch)
+    assert llm.generate(PROMPTS, max_new_tokens=8) == plain.generate(PROMPTS, max_new_tokens=8)
+    assert shared[1] is None  # nothing shared: the plain path
+
+
+def test_seeded_samples_of_a_repeated_prompt_are_reproducible_and_independent(llm):
+    batch = [PROMPTS[1]] * 4 + [PROMPTS[0]]
+    a = llm.generate(batch, max_new_tokens=8, temperature=0.6, seed=3)
+    assert a == llm.generate(batch, max_new_tokens=8, temperature=0.6, seed=3)
+    assert len(set(a[:4])) > 1  # one prefill, yet each row samples its own continuation
+
+
 def test_stop_strings_and_token_accounting(llm):
     before = dict(llm.usage)
     out = llm.generate(["Count: 1, 2, 3,"], max_new_tokens=20, stop=[","])
