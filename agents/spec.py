@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
+import inspect
 import json
 from typing import Any
 from urllib.parse import parse_qsl
@@ -82,6 +83,13 @@ def resolve(spec: str):
 
 def make_agent(spec: str, ctx: AgentContext):
     factory, kwargs = resolve(spec)
+    try:
+        inspect.signature(factory).bind(ctx, **kwargs)
+    except TypeError:
+        params = [n for n in list(inspect.signature(factory).parameters)[1:] if n not in ("args", "kwargs")]
+        unknown = sorted(set(kwargs) - set(params)) or sorted(kwargs)
+        raise ValueError(f"Agent {spec!r} does not take {', '.join(unknown) or 'no arguments'}; "
+                         f"allowed kwargs: {', '.join(params) or '(none)'}.") from None
     agent = factory(ctx, **kwargs)
     agents = agent.values() if isinstance(agent, dict) else [agent]
     for a in agents:  # the record keeps the spec's kwargs with the agent's own hyperparameters

@@ -37,9 +37,9 @@ def list_envs(family: Optional[str] = typer.Option(None, help="Only this family.
         fail(f"Unknown family {family!r}; families: {', '.join(registry.FAMILIES)}.")
     rows = [r for r in registry.ROWS if family in (None, r.family)]
     if markdown:
-        print("| id | family | metrics (↑ higher is better) | description |\n|---|---|---|---|")
+        print("| id | family | metrics (↑ higher is better, ↓ lower) | description |\n|---|---|---|---|")
         for r in rows:
-            metrics = ", ".join(f"{m.name}{'↑' if m.higher_is_better else '↓'}" for m in r.metrics)
+            metrics = ", ".join(m.name + m.arrow for m in r.metrics)
             print(f"| `{r.id}` | {r.family} | {metrics} | {r.description} |")
         return
     if as_json:
@@ -60,7 +60,7 @@ def list_envs(family: Optional[str] = typer.Option(None, help="Only this family.
             env.close()
         except Exception as e:  # a listing never dies on one broken env
             spaces = f"(cannot build: {e})"
-        metrics = ", ".join(f"{m.name}{'↑' if m.higher_is_better else '↓'}" for m in r.metrics)
+        metrics = ", ".join(m.name + m.arrow for m in r.metrics)
         table.add_row(r.id, r.family, spaces, metrics, r.description)
     console.print(table)
     missing = [f for f in registry.FAMILIES if not any(r.family == f for r in registry.ROWS)]
@@ -148,7 +148,12 @@ def suite_cmd(out: Path = typer.Option(Path("reports/demo"), help="Folder for re
     """The quick suite: every family's baselines on the embedded defaults; a results table and a report."""
     from aligngym.benchmarks.suite import run_suite
 
-    run_suite(out, families=families or None, episodes=episodes, console=console)
+    try:
+        results = run_suite(out, families=families or None, episodes=episodes, console=console)
+    except ValueError as e:
+        fail(str(e))
+    if any("error" in r for r in results):
+        raise typer.Exit(1)
 
 
 def _add_family_commands() -> None:

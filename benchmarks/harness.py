@@ -53,7 +53,7 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
     env_id, row = _resolve_env(env_id, env_kwargs)
 
     spec_string = agent_spec or _spec_string(agent)
-    record = _resume(out, env_id, env_kwargs, spec_string, seeds, episodes)
+    record = _resume(out, env_id, env_kwargs, spec_string, seeds, episodes, num_envs)
     if record is not None and record.finished:
         return record
 
@@ -140,16 +140,17 @@ def _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes
                      suite_version=aligngym.__version__, git_hash=git_hash(), system=system_info())
 
 
-def _resume(out, env_id, env_kwargs, spec_string, seeds, episodes) -> RunRecord | None:
+def _resume(out, env_id, env_kwargs, spec_string, seeds, episodes, num_envs) -> RunRecord | None:
     if not out or not Path(out).exists():
         return None
     old = RunRecord.load(out)  # raises ValueError if the file is not a RunRecord: we never overwrite it
-    same = (old.env_id, old.env_kwargs, old.agent.get("spec"), old.eval_seeds, old.episodes_per_seed) == \
-           (env_id, env_kwargs, spec_string, seeds, episodes)
+    # num_envs matters too: a native vector twin seeds each batch of num_envs episodes together
+    same = (old.env_id, old.env_kwargs, old.agent.get("spec"), old.eval_seeds, old.episodes_per_seed, old.num_envs) == \
+           (env_id, env_kwargs, spec_string, seeds, episodes, num_envs)
     if not same:
         raise ValueError(f"{out} already holds a RunRecord with other settings (env {old.env_id}, agent "
-                         f"{old.agent.get('spec')}, seeds {old.eval_seeds}, episodes {old.episodes_per_seed}); "
-                         "choose another --out or delete it.")
+                         f"{old.agent.get('spec')}, seeds {old.eval_seeds}, episodes {old.episodes_per_seed}, "
+                         f"num_envs {old.num_envs}); choose another --out or delete it.")
     return old
 
 

@@ -77,7 +77,7 @@ def _print_table(results, rows, missing, console) -> None:
         table = Table(title=f"{env_id}  (mean [95% CI])")
         table.add_column("agent", no_wrap=True)
         for m in metrics:
-            arrow = next(("↑" if x.higher_is_better else "↓" for x in by_id[env_id].metrics if x.name == m), "")
+            arrow = next((x.arrow for x in by_id[env_id].metrics if x.name == m), "")
             table.add_column(m + arrow, justify="right")
         for e in (e for e in results if e["env_id"] == env_id):
             cells = [_cell(e, m) for m in metrics] if "error" not in e else ["[red]failed[/]"] + [""] * (len(metrics) - 1)

@@ -21,7 +21,11 @@ class Metric:
 
     name: str
     description: str
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: a diagnostic with no better direction (e.g. episode length)
+
+    @property
+    def arrow(self) -> str:
+        return {True: "↑", False: "↓"}.get(self.higher_is_better, "")
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,11 @@ ROWS += [
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
 _SHAPING_METRICS = (
     Metric("primary_return", "Undiscounted sum of the primary (true) reward over the episode", True),
-    Metric("aux_return", "Undiscounted sum of the auxiliary (heuristic) reward over the episode", True),
+    Metric("aux_return", "Undiscounted sum of the auxiliary (heuristic) reward over the episode; with a bad "
+           "heuristic a high value means the agent farms it", None),
     Metric("success", "1 if the episode reached the goal (CartPole: kept the pole up for the whole horizon)", True),
-    Metric("length", "Steps in the episode", False),
+    Metric("length", "Steps in the episode (fewer is faster on GridWorld and MountainCar; on CartPole it is the "
+           "return)", None),
 )
 ROWS += [
     Row(id="AlignGym/ShapingGridWorld-v0", entry_point="aligngym.envs.shaping.gridworld:GridWorldEnv",

@@ -127,6 +127,8 @@ def test_bad_input_is_refused_without_losing_files(tmp_path):
         evaluate(ADAPTED, "no_such_module:factory", episodes=1)
     with pytest.raises(ValueError, match="Unknown agent"):
         evaluate(ADAPTED, "randon", episodes=1)
+    with pytest.raises(ValueError, match="allowed kwargs"):
+        evaluate(ADAPTED, "random?temperature=2", episodes=1)
     precious = tmp_path / "notes.json"
     precious.write_text('{"mine": true}')
     with pytest.raises(ValueError, match="Not a valid RunRecord"):

@@ -26,6 +26,19 @@ def test_submit_show_and_refusals(record_file, tmp_path):
     assert stored.exists() and SINGLE[0].id in board.render_markdown(lb) and "<table>" in board.render_html(lb)
     with pytest.raises(ValueError, match="already submitted"):
         board.submit(record_file, lb)
+    reformatted = tmp_path / "same-run.json"
+    reformatted.write_text(json.dumps(json.loads(record_file.read_text())))  # same run, other formatting
+    with pytest.raises(ValueError, match="already submitted"):
+        board.submit(reformatted, lb)
+
+    data = json.loads(record_file.read_text())
+    metric = next(iter(data["aggregates"]))
+    data["aggregates"][metric]["ci_high"] = 1e9  # a claimed CI is never stored: aggregates are recomputed
+    data["agent"]["spec"] = "random?claims=wide"
+    inflated = tmp_path / "inflated.json"
+    inflated.write_text(json.dumps(data))
+    stored_inflated = board.submit(inflated, lb)
+    assert json.loads(stored_inflated.read_text())["aggregates"][metric]["ci_high"] != 1e9
 
     data = json.loads(record_file.read_text())
     metric = next(iter(data["aggregates"]))
@@ -47,4 +60,13 @@ def test_submit_show_and_refusals(record_file, tmp_path):
     foreign.write_text(json.dumps(data))
     with pytest.raises(KeyError, match="Unknown environment id"):
         board.submit(foreign, lb)
-    assert len(board.entries(lb)) == 1  # only the valid one went in
+    assert len(board.entries(lb)) == 2  # only the valid ones went in
+
+
+def test_runs_under_other_env_kwargs_are_ranked_apart(tmp_path):
+    env_id = "AlignGym/ShapingGridWorld-v0"
+    lb = tmp_path / "board"
+    for name, kwargs in [("default", {}), ("bad", {"heuristic": "bad"}), ("good", {"heuristic": "good"})]:
+        evaluate(env_id, "random", episodes=2, env_kwargs=kwargs, out=tmp_path / f"{name}.json")
+        board.submit(tmp_path / f"{name}.json", lb)
+    assert len(board.ranked(lb)) == 2  # the default is heuristic=bad: same table as the explicit one

@@ -25,13 +25,11 @@ def env_layout(ctx: AgentContext) -> dict:
     """What a baseline needs to know about its env: challenge, k, history, privileged."""
     env = ctx.make_env()
     u = env.unwrapped
-    layout = {"challenge": u.sim.challenge, "k": u.sim.k, "history": u.sim.history,
-              "privileged": bool(getattr(u, "privileged", False))}
     env.close()
-    if not hasattr(u, "privileged"):
+    if not hasattr(u, "privileged") or not hasattr(u, "sim"):
         raise ValueError(f"{ctx.env_id} is not a numeric progress env; these baselines need Box observations "
                          "from AlignGym/ProgressFollow-v0, ProgressPredict-v0 or ProgressCoevolve-v0.")
-    return layout
+    return {"challenge": u.sim.challenge, "k": u.sim.k, "history": u.sim.history, "privileged": bool(u.privileged)}
 
 
 def split_observation(obs: np.ndarray, history: int):

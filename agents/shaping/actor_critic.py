@@ -26,9 +26,10 @@ class ActorCritic:
 
     def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, seed: int = 0,
                  lr: float = LEARNING_RATE):
-        torch.manual_seed(seed)
-        self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
-        self.critic = mlp(obs_space.shape[0], 1)
+        with torch.random.fork_rng():  # seeded initial weights without touching the caller's global torch RNG
+            torch.manual_seed(seed)
+            self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
+            self.critic = mlp(obs_space.shape[0], 1)
         self.scale = None
         self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()], lr=lr)
 

@@ -84,11 +84,13 @@ def outer_gradient(policy, batch: Batch, reward_fn: RewardFunction, variant: str
 class Barfi:
     """The outer level: holds phi and psi and steps them; `rewards` gives the inner learner its reward."""
 
-    def __init__(self, obs_space: gym.spaces.Box, variant: str = "implicit", lr: float = OUTER_LR):
+    def __init__(self, obs_space: gym.spaces.Box, variant: str = "implicit", lr: float = OUTER_LR, seed: int = 0):
         if variant not in VARIANTS:
             raise ValueError(f"Unknown BARFI variant {variant!r}; allowed: {', '.join(VARIANTS)}.")
         self.variant = variant
-        self.reward_fn = RewardFunction(obs_space)
+        with torch.random.fork_rng():  # seeded without touching the caller's global torch RNG
+            torch.manual_seed(seed)
+            self.reward_fn = RewardFunction(obs_space)
         self.optimizer = torch.optim.Adam(self.reward_fn.parameters(), lr=lr)
 
     @torch.no_grad()

@@ -105,7 +105,7 @@ def train_barfi_ppo(env_id: str, env_kwargs: dict | None = None, budget: int = B
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small networks: extra threads only add overhead
     outer_envs = make_vector_env(env_id, outer_episodes, env_kwargs)
-    barfi = Barfi(outer_envs.single_observation_space, "first_order", lr=outer_lr)
+    barfi = Barfi(outer_envs.single_observation_space, "first_order", lr=outer_lr, seed=seed)
     inner_envs = DummyVecEnv([lambda: BlendedReward(gym.make(env_id, **env_kwargs), barfi.reward_fn)]
                              * PPO_NUM_ENVS)
     try:

@@ -30,8 +30,9 @@ class Reinforce:
 
     def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, seed: int = 0,
                  lr: float = LEARNING_RATE):
-        torch.manual_seed(seed)
-        self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
+        with torch.random.fork_rng():  # seeded initial weights without touching the caller's global torch RNG
+            torch.manual_seed(seed)
+            self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=lr)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:

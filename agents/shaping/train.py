@@ -87,7 +87,7 @@ def _train(env_id, algo, mode, episodes, num_envs, seed, env_kwargs, variant, ou
         raise ValueError(f"episodes and num_envs must be >= 1, got {episodes} and {num_envs}.")
     envs = make_vector_env(env_id, num_envs, env_kwargs)
     learner = ALGOS[algo](envs.single_observation_space, envs.single_action_space, seed)
-    barfi = Barfi(envs.single_observation_space, variant) if mode == "barfi" else None
+    barfi = Barfi(envs.single_observation_space, variant, seed=seed) if mode == "barfi" else None
     result = TrainResult(learner, barfi)
     generator = torch.Generator().manual_seed(seed)
     iterations = range(math.ceil(episodes / num_envs))
