@@ -20,5 +20,4 @@ def test_every_family_with_ids_has_a_docs_page():
 
 def test_every_baseline_resolves():
     for name in BASELINES:
-        factory, _ = resolve(name)
-        assert callable(factory)
+        resolve(name)  # raises ValueError naming the module or factory that is missing

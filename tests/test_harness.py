@@ -160,3 +160,23 @@ def test_cli_evaluate_writes_a_valid_record_and_errors_are_one_clear_line(tmp_pa
     assert bad.returncode != 0 and "Not a valid RunRecord" in bad.stderr
     listing = cli("list")
     assert listing.returncode == 0 and "AlignGym" in listing.stdout
+
+
+def test_native_vector_twin_path_reports_the_env_metrics():
+    good = evaluate("AlignGym/ShapingCartPole-v0", "shaping.heuristic?controller=good", episodes=4, num_envs=4)
+    rand = evaluate("AlignGym/ShapingCartPole-v0", "random", episodes=4, num_envs=4)
+    assert good.aggregates["primary_return"]["mean"] == 500 and good.aggregates["success"]["mean"] == 1
+    assert rand.aggregates["primary_return"]["mean"] < 100 and rand.aggregates["success"]["mean"] == 0
+    assert len({e["seed"] for e in good.episodes}) == 1  # a native twin seeds its batch together
+
+
+def test_pettingzoo_env_takes_a_dict_of_per_agent_specs():
+    company = evaluate("AlignGym/Shopping-v0", {"assistant": "shopping.loyal_company", "customer": "random"},
+                       episodes=10)
+    customer = evaluate("AlignGym/Shopping-v0", {"assistant": "shopping.loyal_customer", "customer": "random"},
+                        episodes=10)
+    assert company.agent["spec"] == "assistant=shopping.loyal_company;customer=random"
+    assert company.aggregates["override"]["mean"] > customer.aggregates["override"]["mean"]
+    assert customer.aggregates["customer_utility"]["mean"] > company.aggregates["customer_utility"]["mean"]
+    with pytest.raises(ValueError, match="no agent named"):
+        evaluate("AlignGym/Shopping-v0", {"buyer": "random"}, episodes=1)
