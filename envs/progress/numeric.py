@@ -19,6 +19,7 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.progress.core import Simulation, metric_names
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS
+from aligngym.envs.vector_info import episode_metrics
 
 
 def _spaces(sim: Simulation, privileged: bool) -> tuple[spaces.Box, spaces.Box]:
@@ -138,14 +139,8 @@ class ProgressVectorEnv(VectorEnv):
         done[live] = self.sim.done(live)
         infos: dict[str, Any] = {}
         if done.any():
-            finished = np.flatnonzero(done)
-            values = self.sim.metrics(finished)
-            metrics: dict[str, np.ndarray] = {}
-            for name in self._names:
-                col = np.zeros(self.num_envs)
-                col[finished] = values[name]
-                metrics[name], metrics["_" + name] = col, done.copy()
-            infos = {"metrics": metrics, "_metrics": done.copy()}
+            values = self.sim.metrics(np.flatnonzero(done))
+            infos = episode_metrics({name: values[name] for name in self._names}, done)
         self._prev_done = done
         return self._obs(), reward.astype(np.float32), np.zeros(self.num_envs, dtype=bool), done.copy(), infos
 

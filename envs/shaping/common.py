@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from aligngym.envs.vector_info import episode_metrics
+
 METRIC_NAMES = ("primary_return", "aux_return", "success", "length")
 
 
@@ -91,9 +93,5 @@ class VectorEpisodeStats:
             values = {"primary_return": self.primary, "aux_return": self.aux,
                       "success": np.zeros(len(done)) if success is None else success.astype(np.float64),
                       "length": self.length.astype(np.float64)}
-            metrics = {}
-            for n in self.names:
-                metrics[n] = np.where(done, values[n], 0.0)
-                metrics["_" + n] = done.copy()
-            infos["metrics"], infos["_metrics"] = metrics, done.copy()
+            infos.update(episode_metrics({n: values[n] for n in self.names}, done))
         return infos

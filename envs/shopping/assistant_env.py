@@ -50,6 +50,7 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, features, outcomes
 from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
+from aligngym.envs.vector_info import episode_metrics
 
 
 def _spaces(size: int) -> tuple[spaces.Box, spaces.Discrete]:
@@ -153,12 +154,7 @@ class ShoppingAssistantVectorEnv(VectorEnv):
         terminated = ~reset
         infos = {}
         if terminated.any():
-            mask = terminated.copy()
-            infos["metrics"] = {}
-            for m in METRICS:
-                infos["metrics"][m] = np.where(mask, out[m], 0.0) if m in out else np.zeros(self.num_envs)
-                infos["metrics"]["_" + m] = mask
-            infos["_metrics"] = mask
+            infos = episode_metrics({m: out.get(m, np.zeros(self.num_envs)) for m in METRICS}, terminated)
         obs = features(self.cat, self.cond)
         if reset.any():  # sessions that ended at the last step start anew, as SyncVectorEnv's autoreset does
             fresh_cat, fresh_cond = self.sessions.draw(self.np_random, int(reset.sum()))
