@@ -14,17 +14,17 @@ def iqm(values: np.ndarray) -> float:
     return float(stats.trim_mean(values, 0.25)) if len(values) else math.nan
 
 
-def bootstrap_ci(values: np.ndarray, level: float = 0.95, seed: int = 0) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean; fixed seed so a record's CI is reproducible."""
+def bootstrap_ci(values, level: float = 0.95, seed: int = 0):
+    """Percentile bootstrap CI of the mean over axis 0; fixed seed so a record's CI is reproducible.
+    1-D values give two floats; (n, m) values (e.g. seeds x points of a learning curve) give two arrays of m."""
+    values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return math.nan, math.nan
-    if len(values) == 1 or np.all(values == values[0]):
-        return float(values[0]), float(values[0])
     rng = np.random.default_rng(seed)
-    means = rng.choice(values, size=(BOOTSTRAP_RESAMPLES, len(values)), replace=True).mean(axis=1)
-    tail = (1 - level) / 2 * 100
-    low, high = np.percentile(means, [tail, 100 - tail])
-    return float(low), float(high)
+    means = values[rng.integers(0, len(values), (BOOTSTRAP_RESAMPLES, len(values)))].mean(axis=1)
+    tail = (1 - level) / 2
+    low, high = np.quantile(means, tail, axis=0), np.quantile(means, 1 - tail, axis=0)
+    return (float(low), float(high)) if values.ndim == 1 else (low, high)
 
 
 def aggregate(values, higher_is_better: bool | None) -> dict:

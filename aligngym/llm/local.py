@@ -184,12 +184,13 @@ class TransformersLLM(LLM):
         """Run each group's shared prefix once and repeat its KV cache for the group's rows. Returns the cache
         and the batch's input ids and mask (prefix part, then each row's own suffix, left padded), or None
         where no rows share. Rows whose suffixes are shorter get padding between prefix and suffix; that gap
-        changes nothing while everything fits in the model's sliding attention window (its distances count
-        padding), so beyond it only rows with equally long suffixes share."""
+        changes nothing while prompts plus new tokens fit in the model's sliding attention window (whose
+        distances count padding); beyond it a batch shares only when its suffixes are equally long."""
         firsts = list(dict.fromkeys(group_ids))  # the batch's groups, in order
         rows = torch.tensor([firsts.index(g) for g in group_ids], device=self.device)
-        cut = {g: min(shared[r], *(len(s) - 1 for s, h in zip(seqs, group_ids) if h == g))
-               for r, g in enumerate(group_ids)}
+        cut: dict[int, int] = {}  # each group's prefix length in this batch; every row keeps >= 1 own token
+        for s, g, n in zip(seqs, group_ids, shared):
+            cut[g] = min(cut.get(g, n), len(s) - 1)
         suffixes = [s[cut[g]:] for s, g in zip(seqs, group_ids)]
         window = getattr(self.lm.config, "sliding_window", None) or float("inf")
         gap_free = len({len(s) for s in suffixes}) == 1

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from aligngym.benchmarks.stats import bootstrap_ci
+
 DEFAULT_METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi")
-BOOTSTRAP_SAMPLES = 2000
 
 
 def parse_method(method: str) -> dict:
@@ -30,16 +31,6 @@ def parse_method(method: str) -> dict:
         raise ValueError(f"Unknown method {method!r}; use ALGO/MODE with ALGO in {', '.join(ALGOS)}, MODE in "
                          f"{', '.join(MODES)}, optionally barfi:VARIANT with VARIANT in {', '.join(VARIANTS)}.")
     return {"algo": algo, "mode": mode, **({"variant": variant} if variant else {})}
-
-
-def bootstrap_ci(values: np.ndarray, seed: int = 0, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Percentile bootstrap CI of the mean over axis 0 (seeds)."""
-    values = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(values), (BOOTSTRAP_SAMPLES, len(values)))
-    means = values[idx].mean(axis=1)
-    alpha = (1 - level) / 2
-    return np.quantile(means, alpha, axis=0), np.quantile(means, 1 - alpha, axis=0)
 
 
 def summarise(per_seed: np.ndarray) -> dict:
