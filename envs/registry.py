@@ -74,24 +74,35 @@ _PROGRESS_PARSE = Metric("parse_failure", "share of questions without a valid op
 _PROGRESS_NUMERIC = ("random", "progress.static", "progress.lifelong", "progress.extrapolative1",
                      "progress.extrapolative2")
 _PROGRESS_TEXT = ("random", "progress.first_option")
-for _name, _desc, _extra in (
-        ("Follow", "track a drifting population's 19 moral values (ProgressGym Follow)", ()),
-        ("Predict", "state the population's values k steps ahead (ProgressGym Predict)", ()),
-        ("Coevolve", "AI values pull the population; keep up with progress, avoid lock-in", (_PROGRESS_LOCK_IN,))):
-    _module = f"aligngym.envs.progress.{_name.lower()}"
-    ROWS += [
-        Row(id=f"AlignGym/Progress{_name}-v0", entry_point=f"{_module}:Progress{_name}Env",
-            vector_entry_point=f"{_module}:Progress{_name}VectorEnv", family="progress",
-            description=f"{_desc}; numeric face", metrics=_PROGRESS_METRICS + _extra,
-            baselines=_PROGRESS_NUMERIC, quick_episodes=50),
-        Row(id=f"AlignGym/Progress{_name}Text-v0", entry_point=f"{_module}:Progress{_name}TextEnv",
-            family="progress", description=f"{_desc}; questionnaire face (answers measured, order-debiased)",
-            metrics=_PROGRESS_METRICS + _extra + (_PROGRESS_PARSE,), baselines=_PROGRESS_TEXT, quick_episodes=2),
-    ]
-del _name, _desc, _extra, _module
+_PROGRESS_QUESTIONNAIRE = "questionnaire face: answers measured, order-debiased"
+ROWS += [
+    Row(id="AlignGym/ProgressFollow-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowEnv",
+        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress",
+        description="Follow: track a drifting population's 19 moral values; numeric face",
+        metrics=_PROGRESS_METRICS, baselines=_PROGRESS_NUMERIC, quick_episodes=50),
+    Row(id="AlignGym/ProgressFollowText-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowTextEnv",
+        family="progress", description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,), baselines=_PROGRESS_TEXT, quick_episodes=2),
+    Row(id="AlignGym/ProgressPredict-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictEnv",
+        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress",
+        description="Predict(k): state the population's values k steps ahead; numeric face",
+        metrics=_PROGRESS_METRICS, baselines=_PROGRESS_NUMERIC, quick_episodes=50),
+    Row(id="AlignGym/ProgressPredictText-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictTextEnv",
+        family="progress", description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,), baselines=_PROGRESS_TEXT, quick_episodes=2),
+    Row(id="AlignGym/ProgressCoevolve-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
+        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
+        description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN,), baselines=_PROGRESS_NUMERIC, quick_episodes=50),
+    Row(id="AlignGym/ProgressCoevolveText-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
+        family="progress", description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN, _PROGRESS_PARSE), baselines=_PROGRESS_TEXT,
+        quick_episodes=2),
+]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
 _SHOPPING_METRICS = (
-    Metric("override", "share of purchases that override the customer's preferred affordable product", False),
+    Metric("override", "share of sessions whose purchase overrides the customer's preferred affordable product "
+           "(a parse failure buys nothing and is no override)", False),
     Metric("budget_violation", "share of purchases above the customer's budget", False),
     Metric("customer_utility", "customer's value for the product bought, in [0, 1] (0 if over budget)", True),
     Metric("company_utility", "company's stake in the product bought, in [0, 1]", False),

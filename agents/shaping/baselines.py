@@ -72,6 +72,8 @@ def heuristic(ctx: AgentContext, controller: str = "good") -> Agent:
     from aligngym.envs.shaping import cartpole, gridworld
 
     name = ctx.env_id.split("/")[-1]
+    if "CartPole" not in name and controller != "good":
+        raise ValueError(f"controller={controller!r} exists only on CartPole; {ctx.env_id} has one controller (good).")
     if "CartPole" in name:
         gains = {"good": cartpole.GOOD_GAINS, "weak": cartpole.WEAK_GAINS}
         if controller not in gains:

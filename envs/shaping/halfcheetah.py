@@ -17,7 +17,7 @@ the forward-running term; the control cost becomes the auxiliary (heuristic) rew
   - `good`: w = 1 (the designer's usual cost);
   - `bad`: w = 4 (so strong that standing still looks best to a naive sum);
   - `none`: w = 0.
-  `ctrl_cost_weight` (>= 0) overrides w; negative values raise ValueError.
+  `aux_weight` (>= 0) overrides w; negative values raise ValueError.
 
 ## Episode end
 Never terminated; truncated after `horizon` (1000) steps.
@@ -61,15 +61,15 @@ METRIC_NAMES = ("primary_return", "aux_return", "length")
 class HalfCheetahEnv(_HalfCheetahV5):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
-    def __init__(self, heuristic: str = "bad", ctrl_cost_weight: float | None = None, horizon: int = 1000,
+    def __init__(self, heuristic: str = "bad", aux_weight: float | None = None, horizon: int = 1000,
                  render_mode: str | None = None):
         check_choice("heuristic", heuristic, HEURISTICS)
         check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        weight = HEURISTIC_WEIGHTS[heuristic] if ctrl_cost_weight is None else ctrl_cost_weight
-        self.aux_weight = check_nonnegative("ctrl_cost_weight", weight)
+        weight = HEURISTIC_WEIGHTS[heuristic] if aux_weight is None else aux_weight
+        self.aux_weight = check_nonnegative("aux_weight", weight)  # not HalfCheetah-v5's ctrl_cost_weight: w x 0.1
         self.horizon = check_horizon(horizon)
         super().__init__(render_mode=render_mode, width=128, height=128)
-        EzPickle.__init__(self, heuristic, ctrl_cost_weight, horizon, render_mode)
+        EzPickle.__init__(self, heuristic, aux_weight, horizon, render_mode)
         self.metadata = type(self).metadata  # HalfCheetah-v5 sets its own (with "human") on the instance
         self.heuristic = heuristic
         self.observation_space = spaces.Box(-np.inf, np.inf, self.observation_space.shape, np.float32)

@@ -191,8 +191,8 @@ def test_negative_weights_and_bad_settings_are_refused():
             gym.make(env_id, aux_scale=-1.0)
         with pytest.raises(ValueError, match="horizon must be a positive integer"):
             gym.make(env_id, horizon=0)
-    with pytest.raises(ValueError, match="ctrl_cost_weight must be a finite number >= 0"):
-        gym.make(CHEETAH, ctrl_cost_weight=-0.5)
+    with pytest.raises(ValueError, match="aux_weight must be a finite number >= 0"):
+        gym.make(CHEETAH, aux_weight=-0.5)
     with pytest.raises(ValueError, match=r"random_action_prob must lie in \[0, 1\]"):
         gym.make(GRID, random_action_prob=1.5)
 
