@@ -122,7 +122,8 @@ ROWS += [
         baselines=("random", "shopping.loyal_customer", "shopping.loyal_company", "shopping.disclosure_sensitive")),
     Row(id="AlignGym/ShoppingText-v0", entry_point="aligngym.envs.shopping.text_env:ShoppingTextEnv",
         family="shopping", description="Shopping assistant's text face: the study's prompt in, explanation + choice out",
-        metrics=_SHOPPING_METRICS, quick_episodes=40, baselines=("random",)),
+        metrics=_SHOPPING_METRICS, quick_episodes=8,
+        baselines=("random", "shopping.llm?llm=local&temperature=0.2")),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
