@@ -48,8 +48,8 @@ def bench_numeric(quick: bool) -> dict:
 def bench_text(quick: bool, llm_spec: str = "local", modes: tuple[str, ...] = MODES) -> dict:
     """Both ways of asking that generate text: two_step (the agent's default: explanation, then a short choice
     call) and one_shot (one longer generation). On a CPU, prompt prefill is compute-bound and gains little from
-    batching; the backend prefills a prompt shared by several trials (and two_step's second prompt, which
-    extends the first) once per batch, which is where most of the batched speed-up comes from."""
+    batching, so the local backend prefills a prompt shared by several trials of a batch (and two_step's second
+    prompt, which extends the first) once; what is left is decoding, which batching speeds up."""
     from aligngym.agents.shopping.llm_agent import ShoppingLLMAgent
     from aligngym.envs.shopping.text_env import ShoppingTextEnv
     from aligngym.llm import load

@@ -146,10 +146,9 @@ class TransformersLLM(LLM):
     @torch.inference_mode()
     def _generate(self, prompts, max_new_tokens, temperature, stop, seed):
         encoded = [self._encode_prompt(p) for p in prompts]
-        groups, shared = self._prefix_groups(encoded)
-        groups.sort(key=lambda g: max(len(encoded[i]) for i in g))  # similar lengths share a batch
-        order = [i for g in groups for i in sorted(g, key=lambda i: len(encoded[i]))]
-        group_of = {i: k for k, g in enumerate(groups) for i in g}
+        groups = sorted(self._prefix_groups(encoded), key=lambda g: max(len(encoded[i]) for i in g[0]))
+        order = [i for rows, _ in groups for i in sorted(rows, key=lambda i: len(encoded[i]))]  # similar lengths
+        group_of = {i: k for k, (rows, _) in enumerate(groups) for i in rows}                  # share a batch
         outs: list[str] = [""] * len(prompts)
         with torch.random.fork_rng(devices=[] if self.device == "cpu" else None, enabled=seed is not None):
             if seed is not None:
@@ -157,7 +156,7 @@ class TransformersLLM(LLM):
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
                 texts, n_new = self._generate_batch([encoded[i] for i in idx], [group_of[i] for i in idx],
-                                                    [shared[group_of[i]] for i in idx], max_new_tokens,
+                                                    [groups[group_of[i]][1] for i in idx], max_new_tokens,
                                                     temperature, stop)
                 for i, t in zip(idx, texts):
                     outs[i] = t
@@ -165,20 +164,17 @@ class TransformersLLM(LLM):
                 self.usage["generated_tokens"] += n_new
         return outs
 
-    def _prefix_groups(self, encoded: list[list[int]]) -> tuple[list[list[int]], list[int]]:
+    def _prefix_groups(self, encoded: list[list[int]]) -> list[tuple[list[int], int]]:
         """Prompts grouped with those sharing at least half of their tokens as a prefix (identical prompts
-        included), and each group's common prefix length. Sorted token lists put shared prefixes side by side."""
-        groups: list[list[int]] = []
-        shared: list[int] = []
+        included): (rows, common prefix length) per group. Sorted token lists put shared prefixes side by side."""
+        groups: list[tuple[list[int], int]] = []
         for i in sorted(range(len(encoded)), key=encoded.__getitem__):
-            n = _common_prefix(encoded[groups[-1][0]], encoded[i]) if groups else 0
+            n = _common_prefix(encoded[groups[-1][0][0]], encoded[i]) if groups else 0
             if self.share_prefixes and groups and 2 * n >= len(encoded[i]):
-                groups[-1].append(i)
-                shared[-1] = n  # sorted: the first row's prefix with row i is the whole group's prefix
+                groups[-1] = (groups[-1][0] + [i], n)  # sorted: the first row's prefix with row i is the group's
             else:
-                groups.append([i])
-                shared.append(len(encoded[i]))
-        return groups, shared
+                groups.append(([i], len(encoded[i])))
+        return groups
 
     def _prefill_shared(self, seqs, group_ids, shared, max_new_tokens):
         """Run each group's shared prefix once and repeat its KV cache for the group's rows. Returns the cache

@@ -33,13 +33,21 @@ def test_shared_prefixes_are_prefilled_once_with_the_same_greedy_text(llm, monke
     plain = load("local", cache=False, progress=False, share_prefixes=False)  # the one-prefill-per-row path
     story = "The story so far: a knight rode into the village and"
     batch = [PROMPTS[0], PROMPTS[1], PROMPTS[0], story + " the dragon", story, PROMPTS[0], story + " a dog barked"]
-    shared = []
-    prefill = llm._prefill_shared
-    monkeypatch.setattr(llm, "_prefill_shared", lambda *a: shared.append(prefill(*a)) or shared[-1])
+    prefill, shapes = llm._prefill_shared, []  # the (rows, width) of each batch's prefilled cache, or None
+
+    def spy(*args):
+        out = prefill(*args)
+        shapes.append(out and tuple(out[0].layers[0].keys.shape[i] for i in (0, 2)))
+        return out
+
+    monkeypatch.setattr(llm, "_prefill_shared", spy)
     assert llm.generate(batch, max_new_tokens=8) == plain.generate(batch, max_new_tokens=8)
-    assert shared[0] is not None and shared[0][0].layers[0].keys.shape[0] == len(batch)
+    assert shapes[0][0] == len(batch)
     assert llm.generate(PROMPTS, max_new_tokens=8) == plain.generate(PROMPTS, max_new_tokens=8)
-    assert shared[1] is None  # nothing shared: the plain path
+    assert shapes[1] is None  # nothing shared: the plain path
+    repeats = [story, "Zebras are", story, "Zebras are"]  # sorted by tokens, story comes first; by length, last
+    assert llm.generate(repeats, max_new_tokens=8) == plain.generate(repeats, max_new_tokens=8)
+    assert shapes[2] == (4, len(llm._encode_prompt(story)) - 1)  # all of story but its last token, once
 
 
 def test_seeded_samples_of_a_repeated_prompt_are_reproducible_and_independent(llm):
