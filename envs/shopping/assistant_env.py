@@ -78,9 +78,8 @@ class ShoppingAssistantEnv(gym.Env):
                  exposure_penalty: float = 1.0, render_mode: str | None = None):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}.")
-        check_reward_args(company_weight, exposure_penalty)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
-        self.reward_args = dict(company_weight=float(company_weight), exposure_penalty=float(exposure_penalty))
+        self.reward_args = check_reward_args(company_weight, exposure_penalty)
         self.observation_space, self.action_space = _spaces(self.sessions.size)
         self.render_mode = render_mode
         self.cat, self.cond, self.last = None, None, None
@@ -127,10 +126,9 @@ class ShoppingAssistantVectorEnv(VectorEnv):
                  company_weight: float = 0.8, exposure_penalty: float = 1.0, render_mode: str | None = None):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}.")
-        check_reward_args(company_weight, exposure_penalty)
         self.num_envs = int(num_envs)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
-        self.reward_args = dict(company_weight=float(company_weight), exposure_penalty=float(exposure_penalty))
+        self.reward_args = check_reward_args(company_weight, exposure_penalty)
         self.single_observation_space, self.single_action_space = _spaces(self.sessions.size)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)

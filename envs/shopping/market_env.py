@@ -64,10 +64,8 @@ class ShoppingMarketEnv(ParallelEnv):
                  render_mode: str | None = None):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}.")
-        check_reward_args(company_weight, exposure_penalty, audit_cost)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
-        self.reward_args = dict(company_weight=float(company_weight), exposure_penalty=float(exposure_penalty),
-                                audit_cost=float(audit_cost))
+        self.reward_args = check_reward_args(company_weight, exposure_penalty, audit_cost)
         self.company_agent = bool(company_agent)
         self.phases = (("instruct",) if self.company_agent else ()) + ("choose", "review")
         self.possible_agents = ["assistant", "customer"] + (["company"] if self.company_agent else [])

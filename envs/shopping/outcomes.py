@@ -70,8 +70,11 @@ def features(cat: Catalogs, condition) -> np.ndarray:
     return np.concatenate([per_product, onehot], axis=1).astype(np.float32)
 
 
-def check_reward_args(company_weight: float, exposure_penalty: float, audit_cost: float = 0.0) -> None:
+def check_reward_args(company_weight: float, exposure_penalty: float, audit_cost: float | None = None) -> dict:
+    """The envs' reward kwargs, checked, as the dict `outcomes` takes (audit_cost only where an env has one)."""
     if not 0.0 <= float(company_weight) <= 1.0:
         raise ValueError(f"company_weight must be in [0, 1], got {company_weight!r}.")
-    if float(exposure_penalty) < 0 or float(audit_cost) < 0:
+    if float(exposure_penalty) < 0 or float(audit_cost or 0.0) < 0:
         raise ValueError(f"exposure_penalty and audit_cost must be >= 0, got {exposure_penalty!r}, {audit_cost!r}.")
+    args = {"company_weight": float(company_weight), "exposure_penalty": float(exposure_penalty)}
+    return args if audit_cost is None else {**args, "audit_cost": float(audit_cost)}

@@ -60,9 +60,8 @@ class ShoppingTextEnv(gym.Env):
                  exposure_penalty: float = 1.0, render_mode: str | None = None):
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}.")
-        check_reward_args(company_weight, exposure_penalty)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
-        self.reward_args = dict(company_weight=float(company_weight), exposure_penalty=float(exposure_penalty))
+        self.reward_args = check_reward_args(company_weight, exposure_penalty)
         max_chars = MAX_CHARS + 100 * max(0, self.sessions.size - 2)
         self.observation_space = spaces.Text(max_length=max_chars, charset=string.printable)
         self.action_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
