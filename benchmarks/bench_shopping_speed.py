@@ -58,7 +58,8 @@ def bench_text(quick: bool, llm_spec: str = "local", modes: tuple[str, ...] = MO
     cells = [(s, c) for s in ("ethics", "corporate") for c in CONDITIONS]
     envs = [ShoppingTextEnv(scenario=s, condition=c) for i in range(trials) for s, c in [cells[i % len(cells)]]]
     llm = load(llm_spec, cache=False)  # no response cache: the second run must not reuse the first one's answers
-    result = {"trials": trials, "llm": llm.describe().get("model"), "target": 4.0}
+    result = {"trials": trials, "llm": llm.describe().get("model"), "llm_batch_size": getattr(llm, "batch_size", None),
+              "target": 4.0}
     llm.generate(["Warm-up"] * 2, max_new_tokens=2)  # one-time kernel set-up, so it is not billed to the first run
     for mode in modes:
         tokens = MAX_NEW_TOKENS if mode == "two_step" else 2 * MAX_NEW_TOKENS
