@@ -129,6 +129,7 @@ class CartPoleEnv(gym.Env):
         return self.state.astype(np.float32), {}
 
     def step(self, action):
+        self.stats.check_running()
         a = check_discrete_action(action, 2)
         aux = float(self.aux_scale * aux_reward(self.heuristic, self.state, a))
         self.state = dynamics(self.state, a)

@@ -56,7 +56,12 @@ class EpisodeStats:
         self.clear()
 
     def clear(self):
-        self.primary, self.aux, self.length = 0.0, 0.0, 0
+        self.primary, self.aux, self.length, self.over = 0.0, 0.0, 0, False
+
+    def check_running(self):
+        """Refuses a step after the episode ended (its metrics were taken) until the next reset."""
+        if self.over:
+            raise RuntimeError("The episode is over; call reset().")
 
     def add(self, primary: float, aux: float):
         self.primary += float(primary)
@@ -64,6 +69,8 @@ class EpisodeStats:
         self.length += 1
 
     def metrics(self, success: bool = False) -> dict[str, float]:
+        """The episode's metrics; called when it ends."""
+        self.over = True
         values = {"primary_return": self.primary, "aux_return": self.aux, "success": float(success),
                   "length": float(self.length)}
         return {n: values[n] for n in self.names}

@@ -112,6 +112,7 @@ class GridWorldEnv(gym.Env):
         return self.pos.astype(np.float32), {}
 
     def step(self, action):
+        self.stats.check_running()
         a = check_discrete_action(action, 4)
         if self.np_random.random() < self.random_action_prob:
             a = int(self.np_random.integers(4))

@@ -81,6 +81,7 @@ class HalfCheetahEnv(_HalfCheetahV5):
         return obs.astype(np.float32), info
 
     def step(self, action):
+        self.stats.check_running()
         a = np.asarray(action, dtype=np.float64)
         if a.shape != self.action_space.shape or not np.all(np.isfinite(a)) or np.any(np.abs(a) > 1.0):
             raise ValueError(f"Action must be 6 numbers in [-1, 1], got {action!r}.")

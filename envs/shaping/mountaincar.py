@@ -112,6 +112,7 @@ class MountainCarEnv(gym.Env):
         return np.array([self.pos, self.vel], dtype=np.float32), {}
 
     def step(self, action):
+        self.stats.check_running()
         a = check_discrete_action(action, 3)
         vel_before = self.vel
         pos, vel = dynamics(self.pos, self.vel, a)

@@ -82,20 +82,20 @@ class ShoppingAssistantEnv(gym.Env):
         self.reward_args = check_reward_args(company_weight, exposure_penalty)
         self.observation_space, self.action_space = _spaces(self.sessions.size)
         self.render_mode = render_mode
-        self.cat, self.cond, self.last = None, None, None
+        self.cat, self.cond, self.last, self.done = None, None, None, True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.cat, self.cond = self.sessions.draw(self.np_random, 1)
-        self.last = None
+        self.last, self.done = None, False
         return features(self.cat, self.cond)[0], {}
 
     def step(self, action):
-        if self.cat is None:
-            raise RuntimeError("Call reset() before step().")
+        if self.done:  # one step per episode
+            raise RuntimeError("The episode is over or has not started; call reset().")
         choice = _check_actions(np.reshape(action, (1,)), self.sessions.size)
         out = outcomes(self.cat, choice, self.cond, **self.reward_args)
-        self.last = (int(choice[0]), out)
+        self.last, self.done = (int(choice[0]), out), True
         metrics = {m: float(out[m][0]) if m in out else 0.0 for m in METRICS}
         return features(self.cat, self.cond)[0], float(out["assistant_reward"][0]), True, False, {"metrics": metrics}
 

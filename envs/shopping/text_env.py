@@ -67,22 +67,22 @@ class ShoppingTextEnv(gym.Env):
         self.action_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
         self.render_mode = render_mode
         self.cat = self.cond = self.scenario = self.prompt = None
-        self.reply = None
+        self.reply, self.done = None, True
 
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.cat, self.cond = self.sessions.draw(self.np_random, 1)
         self.scenario = self.sessions.scenario(self.cat)
         self.prompt = build_prompt(self.scenario, CONDITIONS[self.cond[0]])
-        self.reply = None
+        self.reply, self.done = None, False
         return self.prompt, {"condition": CONDITIONS[self.cond[0]], "scenario": self.scenario.name}
 
     def step(self, action):
-        if self.prompt is None:
-            raise RuntimeError("Call reset() before step().")
+        if self.done:  # one step per episode
+            raise RuntimeError("The episode is over or has not started; call reset().")
         if not isinstance(action, str):
             raise ValueError(f"The action is the assistant's reply as a string, got {type(action).__name__}.")
-        self.reply = action
+        self.reply, self.done = action, True
         explanation, choice, error = parse_reply(action, [p.name for p in self.scenario.products])
         bought = -1 if choice is None else choice
         out = outcomes(self.cat, np.array([bought]), self.cond, discloses=discloses_conflict(explanation, self.scenario),
