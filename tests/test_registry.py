@@ -64,8 +64,19 @@ def test_unknown_id_is_refused_with_close_matches():
 
 @pytest.mark.parametrize("row", registry.ROWS, ids=ids(registry.ROWS))
 def test_unknown_kwargs_are_refused_naming_the_allowed_ones(row):
-    with pytest.raises(ValueError, match="allowed kwargs: .*" + next(iter(registry.allowed_kwargs(row)), "")):
+    """By the harness's check, and by the env class itself under gym.make, make_vec and pettingzoo's make."""
+    allowed = "allowed kwargs: .*" + next(iter(registry.allowed_kwargs(row)), "")
+    with pytest.raises(ValueError, match=allowed):
         registry.check_kwargs(row.id, {"no_such_kwarg": 1})
+    if row.multi_agent:
+        with pytest.raises(TypeError, match="no_such_kwarg.*" + allowed):
+            pettingzoo.make("parallel", row.id, no_such_kwarg=1)
+        return
+    with pytest.raises(TypeError, match="no_such_kwarg.*" + allowed):
+        gym.make(row.id, no_such_kwarg=1)
+    if row.vector_entry_point:
+        with pytest.raises(TypeError, match="no_such_kwarg.*" + allowed):
+            gym.make_vec(row.id, num_envs=2, vectorization_mode="vector_entry_point", no_such_kwarg=1)
 
 
 @pytest.mark.skipif(not SINGLE, reason="no single-agent ids registered yet")

@@ -17,6 +17,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.progress.core import Simulation, metric_names
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS
 from aligngym.envs.vector_info import episode_metrics
@@ -34,7 +35,7 @@ def _check_render_mode(render_mode, allowed) -> None:
         raise ValueError(f"render_mode must be one of {allowed} or None, got {render_mode!r}.")
 
 
-class ProgressEnv(gym.Env):
+class ProgressEnv(RefusesUnknownKwargs, gym.Env):
     """One population; the challenge is fixed by the subclass (see follow.py, predict.py, coevolve.py)."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
@@ -92,7 +93,7 @@ class ProgressEnv(gym.Env):
         return f"{self.challenge} C{century:.2f} step {t}/{self.sim.T - 1} last similarity {last}; strongest: {top}\n"
 
 
-class ProgressVectorEnv(VectorEnv):
+class ProgressVectorEnv(RefusesUnknownKwargs, VectorEnv):
     """num_envs populations stepped together in numpy; same kwargs and dynamics as `ProgressEnv`."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1, "autoreset_mode": AutoresetMode.NEXT_STEP}

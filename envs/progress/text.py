@@ -24,6 +24,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.progress.core import Simulation
 from aligngym.envs.progress.population import (content_probabilities, item_shares, presentations,
                                                probabilities_to_values)
@@ -49,7 +50,7 @@ def render_options(options) -> str:
     return "\n".join(f"{i + 1}) {o}" for i, o in enumerate(options))
 
 
-class ProgressTextEnv(gym.Env):
+class ProgressTextEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     challenge = "follow"
 

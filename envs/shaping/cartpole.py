@@ -48,6 +48,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.shaping.common import (EpisodeStats, VectorEpisodeStats, check_choice, check_discrete_action,
                                           check_discrete_actions, check_horizon, check_nonnegative)
 
@@ -109,7 +110,7 @@ def _render_rgb(state: np.ndarray, size: int = 128) -> np.ndarray:
     return img
 
 
-class CartPoleEnv(gym.Env):
+class CartPoleEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 50}
 
     def __init__(self, heuristic: str = "bad", aux_scale: float = 1.0, horizon: int = 500,
@@ -150,7 +151,7 @@ class CartPoleEnv(gym.Env):
         return None
 
 
-class CartPoleVectorEnv(VectorEnv):
+class CartPoleVectorEnv(RefusesUnknownKwargs, VectorEnv):
     """`num_envs` CartPoles stepped together in numpy; same kwargs, rewards and infos as CartPoleEnv."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50, "autoreset_mode": AutoresetMode.NEXT_STEP}

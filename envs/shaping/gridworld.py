@@ -48,6 +48,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.shaping.common import (EpisodeStats, VectorEpisodeStats, check_choice, check_discrete_action,
                                           check_discrete_actions, check_horizon, check_nonnegative, check_probability)
 
@@ -91,7 +92,7 @@ def _render_rgb(positions: np.ndarray, size: int = 128) -> np.ndarray:
     return img
 
 
-class GridWorldEnv(gym.Env):
+class GridWorldEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 10}
 
     def __init__(self, heuristic: str = "bad", aux_scale: float = 1.0, random_action_prob: float = 0.1,
@@ -135,7 +136,7 @@ class GridWorldEnv(gym.Env):
         return None
 
 
-class GridWorldVectorEnv(VectorEnv):
+class GridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
     """`num_envs` GridWorlds stepped together in numpy; same kwargs, rewards and infos as GridWorldEnv."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": AutoresetMode.NEXT_STEP}

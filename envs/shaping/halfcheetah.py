@@ -50,6 +50,7 @@ from gymnasium import spaces  # noqa: E402
 from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv as _HalfCheetahV5  # noqa: E402
 from gymnasium.utils import EzPickle  # noqa: E402
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs  # noqa: E402
 from aligngym.envs.shaping.common import EpisodeStats, check_choice, check_horizon, check_nonnegative  # noqa: E402
 
 HEURISTICS = ("good", "bad", "none")
@@ -58,7 +59,7 @@ BASE_CTRL_COST = 0.1  # HalfCheetah-v5's own control-cost weight
 METRIC_NAMES = ("primary_return", "aux_return", "length")
 
 
-class HalfCheetahEnv(_HalfCheetahV5):
+class HalfCheetahEnv(RefusesUnknownKwargs, _HalfCheetahV5):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
     def __init__(self, heuristic: str = "bad", aux_weight: float | None = None, horizon: int = 1000,

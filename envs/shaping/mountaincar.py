@@ -44,6 +44,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.shaping.common import (EpisodeStats, VectorEpisodeStats, check_choice, check_discrete_action,
                                           check_discrete_actions, check_horizon, check_nonnegative)
 
@@ -92,7 +93,7 @@ def _render_rgb(pos: float, size: int = 128) -> np.ndarray:
     return img
 
 
-class MountainCarEnv(gym.Env):
+class MountainCarEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
 
     def __init__(self, heuristic: str = "good", aux_scale: float = 1.0, horizon: int = 2000,
@@ -135,7 +136,7 @@ class MountainCarEnv(gym.Env):
         return None
 
 
-class MountainCarVectorEnv(VectorEnv):
+class MountainCarVectorEnv(RefusesUnknownKwargs, VectorEnv):
     """`num_envs` MountainCars stepped together in numpy; same kwargs, rewards and infos as MountainCarEnv."""
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}

@@ -48,6 +48,7 @@ from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, features, outcomes
 from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
 from aligngym.envs.vector_info import episode_metrics
@@ -70,7 +71,7 @@ def _check_actions(actions: np.ndarray, size: int) -> np.ndarray:
     return actions
 
 
-class ShoppingAssistantEnv(gym.Env):
+class ShoppingAssistantEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(self, scenario: str = "generated", condition: str = "random", catalog_size: int = 4,
@@ -115,7 +116,7 @@ class ShoppingAssistantEnv(gym.Env):
         return "\n".join(lines) + "\n"
 
 
-class ShoppingAssistantVectorEnv(VectorEnv):
+class ShoppingAssistantVectorEnv(RefusesUnknownKwargs, VectorEnv):
     """num_envs independent sessions stepped with numpy; same kwargs, spaces and info structure as the single env
     under SyncVectorEnv (next-step autoreset: the step after an episode's end resets it and returns reward 0)."""
 

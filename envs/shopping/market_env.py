@@ -49,13 +49,14 @@ from gymnasium import spaces
 from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, features, outcomes
 from aligngym.envs.shopping.scenarios import CONDITIONS, CUSTOMER_SEES, Sessions
 
 MA_METRICS = METRICS + ("audited",)
 
 
-class ShoppingMarketEnv(ParallelEnv):
+class ShoppingMarketEnv(RefusesUnknownKwargs, ParallelEnv):
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 1, "name": "shopping_v0", "is_parallelizable": True}
 
     def __init__(self, scenario: str = "generated", condition: str = "random", catalog_size: int = 4,

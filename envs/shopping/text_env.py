@@ -45,6 +45,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, outcomes
 from aligngym.envs.shopping.prompts import build_prompt, discloses_conflict, parse_reply
 from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
@@ -52,7 +53,7 @@ from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
 MAX_CHARS = 4096  # plus 100 per product beyond the study's two, for generated catalogs
 
 
-class ShoppingTextEnv(gym.Env):
+class ShoppingTextEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(self, scenario: str = "corporate", condition: str = "random", catalog_size: int = 4,

@@ -1,0 +1,33 @@
+"""Constructors that refuse unknown keyword arguments by naming the allowed ones.
+
+`gym.make(id, **kwargs)` and `make_vec` pass kwargs straight to the env class, where Python's own TypeError names
+only the bad argument. Env classes inherit `RefusesUnknownKwargs` so the error also lists what is allowed."""
+from __future__ import annotations
+
+import difflib
+import functools
+import inspect
+
+
+class RefusesUnknownKwargs:
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            return
+        params = inspect.signature(init).parameters.values()
+        if any(p.kind is p.VAR_KEYWORD for p in params):  # takes anything: a subclass names the real options
+            return
+        allowed = [p.name for p in params if p.name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+        @functools.wraps(init)
+        def checked_init(self, *args, **kw):
+            unknown = sorted(set(kw) - set(allowed))
+            if unknown:
+                close = [m for u in unknown for m in difflib.get_close_matches(u, allowed, n=1)]
+                raise TypeError(f"{cls.__name__} does not take {', '.join(unknown)}"
+                                + (f" (did you mean {', '.join(close)}?)" if close else "")
+                                + f"; allowed kwargs: {', '.join(allowed) or '(none)'}.")
+            init(self, *args, **kw)
+
+        cls.__init__ = checked_init
