@@ -1,9 +1,10 @@
 """Local transformers backend: any causal LM folder or Hugging Face id, batched, on CPU (or GPU if present).
 
 - `generate`: prompts sorted by length and run in batches with left padding; greedy when temperature == 0
-  (deterministic), seeded sampling from the full softmax otherwise (by inverse CDF, `_InverseCdfSampler`). Each sequence stops at its stop strings or EOS. Prompts that share
-  a long token prefix (repeated trials of one prompt, or one prompt with different continuations appended) are
-  batched together and their prefix is prefilled once, its KV cache repeated for each row (`share_prefixes`).
+  (deterministic), seeded sampling from the full softmax otherwise (by inverse CDF: `_InverseCdfSampler`).
+  Each sequence stops at its stop strings or EOS. Prompts that share a long token prefix (repeated trials of
+  one prompt, or one prompt with different continuations appended) are batched together and their prefix is
+  prefilled once, its KV cache repeated for each row (`share_prefixes`).
 - `score_choices`: each batch of prompts runs once; its KV cache is repeated for every choice and all choice
   continuations run in one more pass, so the shared prompt prefix is computed once. Only the rows needed for
   the choice tokens go through the (large) vocabulary head.
