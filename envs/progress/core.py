@@ -74,8 +74,9 @@ class Simulation:
         self.actions = np.zeros((n, D, N_DIMS))
         self.sims = np.zeros((n, D))
 
-    def reset_rows(self, rng: np.random.Generator, rows: np.ndarray) -> None:
-        """New episodes for `rows`: a fresh trajectory and the surveys up to the first decision."""
+    def reset_rows(self, rng: np.random.Generator, rows: np.ndarray, survey_past: bool = True) -> None:
+        """New episodes for `rows`: a fresh trajectory and (unless `survey_past` is False, as for the text face)
+        the numeric surveys up to the first decision."""
         if len(rows) == 0:
             return
         self.actual[rows] = self.traj.sample(rng, len(rows))
@@ -86,7 +87,7 @@ class Simulation:
         self.actions[rows] = 0.0
         self.sims[rows] = 0.0
         t0 = int(self.decision_times[0])
-        for t in range(max(0, t0 - self.history + 1), t0 + 1):
+        for t in range(max(0, t0 - self.history + 1), t0 + 1) if survey_past else ():
             self._push(rows, survey(self.human[rows, t], rng, self.respondents, self.temperature))
 
     def _push(self, rows: np.ndarray, estimate: np.ndarray) -> None:
@@ -125,9 +126,10 @@ class Simulation:
                              f"got min {a.min():.3g}, max {a.max():.3g}.")
         return np.clip(a, -1.0, 1.0)
 
-    def advance(self, rng: np.random.Generator, rows: np.ndarray, actions: np.ndarray) -> np.ndarray:
-        """Scores `actions` (len(rows), 19) of `rows`, moves them one step and surveys the new present.
-        Returns the rewards (per-step similarity)."""
+    def advance(self, rng: np.random.Generator, rows: np.ndarray, actions: np.ndarray,
+                survey_next: bool = True) -> np.ndarray:
+        """Scores `actions` (len(rows), 19) of `rows`, moves them one step and (unless `survey_next` is False, as
+        for the text face) surveys the new present. Returns the rewards (per-step similarity)."""
         i = self.step_idx[rows]
         t = self.decision_times[i]
         if self.challenge == "coevolve":
@@ -144,7 +146,7 @@ class Simulation:
         self.sims[rows, i] = reward
         self.step_idx[rows] = i + 1
         live = rows[self.step_idx[rows] < self.n_steps]
-        if len(live):
+        if survey_next and len(live):
             self._push(live, survey(self.human[live, self.decision_times[self.step_idx[live]]], rng,
                                     self.respondents, self.temperature))
         return reward

@@ -72,7 +72,7 @@ class ProgressTextEnv(RefusesUnknownKwargs, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.sim.allocate(1)
-        self.sim.reset_rows(self.np_random, np.array([0]))
+        self.sim.reset_rows(self.np_random, np.array([0]), survey_past=False)  # its own questionnaire surveys
         self._shares: list[tuple[float, dict[str, np.ndarray]]] = []  # (century, shares by item id), newest last
         t0 = int(self.sim.decision_times[0])
         for t in range(max(0, t0 - self.sim.history + 1), t0 + 1):
@@ -129,7 +129,7 @@ class ProgressTextEnv(RefusesUnknownKwargs, gym.Env):
         if self._q == len(self.questions):  # the decision time's questionnaire is complete: measure, score
             p_binary, p_wv = content_probabilities(self.questions, self._answers)
             measured = probabilities_to_values(p_binary, p_wv, self.sim.temperature)
-            reward = float(self.sim.advance(self.np_random, np.array([0]), measured[None])[0])
+            reward = float(self.sim.advance(self.np_random, np.array([0]), measured[None], survey_next=False)[0])
             info["measured_values"] = measured.tolist()
             self._q, self._answers = 0, []
             if not self.sim.done(np.array([0]))[0]:
