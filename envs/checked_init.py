@@ -22,12 +22,16 @@ class RefusesUnknownKwargs:
 
         @functools.wraps(init)
         def checked_init(self, *args, **kw):
-            unknown = sorted(set(kw) - set(allowed))
-            if unknown:
-                close = [m for u in unknown for m in difflib.get_close_matches(u, allowed, n=1)]
-                raise TypeError(f"{cls.__name__} does not take {', '.join(unknown)}"
-                                + (f" (did you mean {', '.join(close)}?)" if close else "")
-                                + f"; allowed kwargs: {', '.join(allowed) or '(none)'}.")
+            if set(kw) - set(allowed):
+                raise TypeError(unknown_kwargs_message(type(self).__name__, kw, allowed))
             init(self, *args, **kw)
 
         cls.__init__ = checked_init
+
+
+def unknown_kwargs_message(what: str, kwargs, allowed: list[str]) -> str:
+    """"<what> does not take x (did you mean y?); allowed kwargs: ...", for the kwargs not in `allowed`."""
+    unknown = sorted(set(kwargs) - set(allowed))
+    close = [m for u in unknown for m in difflib.get_close_matches(u, allowed, n=1)]
+    return (f"{what} does not take {', '.join(unknown)}" + (f" (did you mean {', '.join(close)}?)" if close else "")
+            + f"; allowed kwargs: {', '.join(allowed) or '(none)'}.")

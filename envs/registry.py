@@ -12,6 +12,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
+from aligngym.envs.checked_init import unknown_kwargs_message
+
 NAMESPACE = "AlignGym"
 
 
@@ -194,9 +196,8 @@ def check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
     """Refuses kwargs that the env's constructor does not take, naming the ones it does."""
     r = row(env_id)
     allowed = allowed_kwargs(r)
-    unknown = sorted(set(kwargs) - set(allowed))
-    if unknown:
-        raise ValueError(f"{r.id} does not take {', '.join(unknown)}; allowed kwargs: {', '.join(allowed) or '(none)'}.")
+    if set(kwargs) - set(allowed):
+        raise ValueError(unknown_kwargs_message(r.id, kwargs, allowed))
 
 
 def register_all() -> None:

@@ -100,6 +100,8 @@ class _InverseCdfSampler:
         weights = scores.sub_(scores.amax(-1, keepdim=True)).mul_(1.0 / self.temperature).exp_()
         blocks = weights.view(rows, -1, self.block)
         cdf = blocks.sum(-1).double().cumsum(-1)  # float32 sums of `block` terms: ~1e-7 relative error
+        if not (torch.isfinite(cdf[:, -1]) & (cdf[:, -1] > 0)).all():
+            raise ValueError("Cannot sample: a row of logits is all -inf or holds NaN or +inf.")
         block = _search(cdf, torch.rand(rows, 1, dtype=cdf.dtype, device=cdf.device) * cdf[:, -1:])
         within = blocks[torch.arange(rows, device=cdf.device), block[:, 0]].double().cumsum(-1)
         token = _search(within, torch.rand(rows, 1, dtype=cdf.dtype, device=cdf.device) * within[:, -1:])
@@ -251,12 +253,11 @@ class TransformersLLM(LLM):
                         cache}
         else:
             ids, mask = self._left_pad(seqs)
-        # Greedy search either way: when sampling, the sampler leaves one token per row to pick. A fresh
-        # generation config, so a model's defaults (top_k, repetition penalty, ...) never alter the distribution.
+        # Greedy search either way: when sampling, the sampler leaves one token per row to pick. The model's own
+        # generation defaults were reduced to its special tokens at load (`_load_weights`).
         samplers = LogitsProcessorList([_InverseCdfSampler(temperature)] if temperature > 0 else [])
-        gen = self.lm.generation_config
-        config = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens, bos_token_id=gen.bos_token_id,
-                                  eos_token_id=gen.eos_token_id, pad_token_id=self.tokenizer.pad_token_id)
+        config = GenerationConfig(do_sample=False, max_new_tokens=max_new_tokens,
+                                  pad_token_id=self.tokenizer.pad_token_id)
         criteria = StoppingCriteriaList([_StopOnStrings(self.tokenizer, stop, ids.shape[1])] if stop else [])
         head = self.lm.get_output_embeddings()
         fast = isinstance(head, _GreedyHead) and temperature == 0
@@ -371,7 +372,7 @@ class TransformersLLM(LLM):
 
 
 def _load_weights(source: str, revision: str | None, dtype: str, device: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
@@ -379,6 +380,12 @@ def _load_weights(source: str, revision: str | None, dtype: str, device: str):
     except OSError as e:
         raise OSError(f"Cannot load the model {source!r}: {e}\n(Offline? An `hf:` id must be in the Hugging Face "
                       "cache; `path:` must be a folder with config.json and weights.)") from e
+    # Keep only the special tokens of the model's generation defaults: generate() fills every field a call leaves
+    # unset from them, and a default top_k, repetition penalty or suppressed token would change the distribution
+    # that `temperature` promises (and beams would break the sampler).
+    gen = lm.generation_config
+    lm.generation_config = GenerationConfig(bos_token_id=gen.bos_token_id, eos_token_id=gen.eos_token_id,
+                                            pad_token_id=gen.pad_token_id)
     return tokenizer, lm.eval()
 
 

@@ -19,6 +19,9 @@ def test_fast_head_argmax_matches_float32_and_other_paths_are_exact():
     best = exact.topk(5, dim=-1).indices  # the top candidates carry their exact float32 logits
     assert torch.allclose(out.gather(-1, best), exact.gather(-1, best), atol=1e-5)
     assert torch.equal(fast(x[:1, :2]), head(x[:1, :2]))  # fewer than 4 rows: exact path
+    with torch.no_grad():
+        head.bias[123] = 50.0  # a token only the bias makes the best: the shortlist must include the bias
+    assert torch.equal(fast(x).argmax(-1), torch.full((2, 8), 123))
 
 
 @pytest.mark.parametrize("max_block", [1024, 16])  # one block, and 4 blocks of 15 tokens
@@ -42,3 +45,13 @@ def test_sampler_matches_the_softmax_and_never_draws_masked_tokens(max_block):
 def _assert_close(freq, p, n):
     sd = (p * (1 - p) / n).sqrt()
     assert ((freq - p).abs() <= 4.5 * sd + 1e-12).all(), ((freq - p).abs() / (sd + 1e-12)).max()
+
+
+def test_sampler_refuses_rows_it_cannot_sample():
+    bad = torch.zeros(3, 8)
+    bad[1] = -float("inf")
+    with pytest.raises(ValueError, match="all -inf"):
+        _InverseCdfSampler(1.0)(None, bad)
+    bad[1, 0] = float("nan")
+    with pytest.raises(ValueError, match="NaN"):
+        _InverseCdfSampler(1.0)(None, bad)

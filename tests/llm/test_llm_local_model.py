@@ -98,6 +98,25 @@ def test_path_spec_loads_the_converted_folder(llm):
     assert other.generate(PROMPTS[:1], max_new_tokens=6) == llm.generate(PROMPTS[:1], max_new_tokens=6)
 
 
+def test_a_models_generation_defaults_do_not_change_decoding(llm, tmp_path):
+    """A folder whose generation_config.json asks for top-k, a repetition penalty and a suppressed token decodes
+    like the plain model: `temperature` alone decides the distribution."""
+    import json
+    from pathlib import Path
+
+    for f in Path(llm.source).iterdir():
+        if f.name != "generation_config.json":
+            (tmp_path / f.name).symlink_to(f)
+    gen = json.loads((Path(llm.source) / "generation_config.json").read_text())
+    prompts = ["The capital of France is", "1, 1, 1, 1, 1,"]
+    expected = llm.generate(prompts, max_new_tokens=6)
+    suppressed = llm.tokenizer(expected[0], add_special_tokens=False)["input_ids"][0]  # the greedy first token
+    gen.update(top_k=2, repetition_penalty=5.0, no_repeat_ngram_size=1, suppress_tokens=[suppressed])
+    (tmp_path / "generation_config.json").write_text(json.dumps(gen))
+    other = load(f"path:{tmp_path}", cache=False)
+    assert other.generate(prompts, max_new_tokens=6) == expected
+
+
 def test_served_local_model_scores_like_the_local_backend(llm):
     prompts, choices = ["The capital of France is"], [[" Paris", " banana"]]
     with BackgroundServer(llm, model_name="local") as srv:
