@@ -204,16 +204,36 @@ class TransformersLLM(LLM):
         return outs
 
     def _prefix_groups(self, encoded: list[list[int]]) -> list[tuple[list[int], int]]:
-        """Prompts grouped with those sharing at least half of their tokens as a prefix (identical prompts
-        included): (rows, common prefix length) per group. Sorted token lists put shared prefixes side by side."""
-        groups: list[tuple[list[int], int]] = []
-        for i in sorted(range(len(encoded)), key=encoded.__getitem__):
-            n = _common_prefix(encoded[groups[-1][0][0]], encoded[i]) if groups else 0
-            if self.share_prefixes and groups and 2 * n >= len(encoded[i]):
-                groups[-1] = (groups[-1][0] + [i], n)  # sorted: the first row's prefix with row i is the group's
-            else:
-                groups.append(([i], len(encoded[i])))
-        return groups
+        """Prompts grouped so that each group's common prefix is prefilled once: (rows, common prefix length)
+        per group. Groups are runs of the prompts sorted by tokens (which puts shared prefixes side by side),
+        chosen by dynamic programming to prefill the fewest tokens, counting a group's prefix once plus each
+        row's own suffix; rows share only a prefix of at least half their length. Repeated trials of one prompt end up in one group even when other prompts share part
+        of it (the study's four conditions share their scenario text); prompts that extend one prompt (two_step's
+        follow-ups) share that prompt. A group holds at most `batch_size` rows."""
+        order = sorted(range(len(encoded)), key=encoded.__getitem__)
+        if not self.share_prefixes or len(order) < 2:
+            return [([i], len(encoded[i])) for i in order]
+        adjacent = [_common_prefix(encoded[a], encoded[b]) for a, b in zip(order, order[1:])]
+        cost, cut = [0] + [float("inf")] * len(order), [0] * (len(order) + 1)  # best for order[:j], its last run
+        for j in range(1, len(order) + 1):
+            prefix, shortest, longest, tokens = float("inf"), float("inf"), 0, 0
+            for i in range(j - 1, max(-1, j - 1 - self.batch_size), -1):  # the run order[i:j]
+                n = len(encoded[order[i]])
+                shortest, longest, tokens = min(shortest, n), max(longest, n), tokens + n
+                if i < j - 1:
+                    prefix = min(prefix, adjacent[i])
+                    if 2 * prefix < longest:  # sharing less than half a prompt is not worth a separate prefill
+                        break
+                shared = 0 if i == j - 1 else min(prefix, shortest - 1)  # each row keeps >= 1 own token
+                if cost[i] + tokens - (j - i - 1) * shared < cost[j]:
+                    cost[j], cut[j] = cost[i] + tokens - (j - i - 1) * shared, i
+        groups, j = [], len(order)
+        while j:
+            rows = order[cut[j]:j]
+            shared = min([len(encoded[rows[0]])] + [adjacent[k] for k in range(cut[j], j - 1)])
+            groups.append((rows, shared))
+            j = cut[j]
+        return groups[::-1]
 
     def _prefill_shared(self, seqs, group_ids, shared, max_new_tokens):
         """Run each group's shared prefix once and repeat its KV cache for the group's rows. Returns the cache
