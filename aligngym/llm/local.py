@@ -207,9 +207,10 @@ class TransformersLLM(LLM):
         """Prompts grouped so that each group's common prefix is prefilled once: (rows, common prefix length)
         per group. Groups are runs of the prompts sorted by tokens (which puts shared prefixes side by side),
         chosen by dynamic programming to prefill the fewest tokens, counting a group's prefix once plus each
-        row's own suffix; rows share only a prefix of at least half their length. Repeated trials of one prompt end up in one group even when other prompts share part
-        of it (the study's four conditions share their scenario text); prompts that extend one prompt (two_step's
-        follow-ups) share that prompt. A group holds at most `batch_size` rows."""
+        row's own suffix; rows share only a prefix of at least half their length. Repeated trials of one prompt
+        end up in one group even when other prompts share part of it (the study's four conditions share their
+        scenario text); prompts that extend one prompt (two_step's follow-ups) share that prompt. A group holds
+        at most `batch_size` rows."""
         order = sorted(range(len(encoded)), key=encoded.__getitem__)
         if not self.share_prefixes or len(order) < 2:
             return [([i], len(encoded[i])) for i in order]
