@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from aligngym.envs.shaping.scoring import learning_curves, plot, save
+from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save, table
 
 ENV_ID = "AlignGym/ShapingGridWorld-v0"
 METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi", "reinforce/barfi:first_order",
@@ -31,8 +31,8 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    from aligngym.cli.shaping import print_table
+    from rich.console import Console
 
     out = main(Path("reports/bench"))
-    print_table(out)
+    Console().print(table(out))
     print(json.dumps(out["verdict"], indent=1))

@@ -46,20 +46,22 @@ def vector_speed(env_id: str, quick: bool) -> dict:
 def barfi_cost(quick: bool) -> dict:
     import torch
 
+    from aligngym.agents.shaping.args import Args
     from aligngym.agents.shaping.barfi import Barfi
     from aligngym.agents.shaping.reinforce import Reinforce
     from aligngym.agents.shaping.rollout import collect
     from aligngym.agents.shaping.train import make_vector_env
 
     envs = make_vector_env("AlignGym/ShapingGridWorld-v0", 64, {"heuristic": "bad"})
-    learner = Reinforce(envs.single_observation_space, 4, seed=0)
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space, seed=0)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
     repeats = 5 if quick else 30
-    implicit, first_order = Barfi(envs.single_observation_space), Barfi(envs.single_observation_space, "first_order")
+    implicit = Barfi(envs.single_observation_space)
+    first_order = Barfi(envs.single_observation_space, Args(variant="first_order"))
     steps = {"inner": lambda: learner.update(batch, *implicit.rewards(batch)),
              "rollout": lambda: collect(envs, learner.policy, torch.Generator().manual_seed(1)),
-             "outer": lambda: implicit.outer_step(learner, batch),
-             "outer_fo": lambda: first_order.outer_step(learner, batch)}
+             "outer": lambda: implicit.outer_step(learner.policy, batch),
+             "outer_fo": lambda: first_order.outer_step(learner.policy, batch)}
     times = {k: [] for k in steps}
     for _ in range(repeats + 1):  # interleaved, so a busy machine slows all of them alike; the first is warm-up
         for key, fn in steps.items():

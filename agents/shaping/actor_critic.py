@@ -10,28 +10,24 @@ from __future__ import annotations
 import gymnasium as gym
 import torch
 
+from aligngym.agents.shaping.args import Args
 from aligngym.agents.shaping.rollout import (Batch, discounted_returns, make_policy, mlp, normalised_advantages,
                                              policy_surrogate)
-
-LEARNING_RATE = 3e-3
-GAE_LAMBDA = 0.97
-ENTROPY_COEF = 0.01
-VALUE_COEF = 0.5
-SCALE_MOMENTUM = 0.9  # the critic predicts returns divided by a running scale, so any reward size works
-MAX_GRAD_NORM = 1.0
 
 
 class ActorCritic:
     name = "actor_critic"
 
     def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, seed: int = 0,
-                 lr: float = LEARNING_RATE):
+                 args: Args = Args()):
+        self.args = args
         with torch.random.fork_rng():  # seeded initial weights without touching the caller's global torch RNG
             torch.manual_seed(seed)
-            self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
-            self.critic = mlp(obs_space.shape[0], 1)
-        self.scale = None
-        self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()], lr=lr)
+            self.policy = make_policy(obs_space, action_space, args)  # categorical or diagonal Gaussian
+            self.critic = mlp(obs_space.shape[0], 1, args.hidden)
+        self.scale = None  # the critic predicts returns divided by a running scale, so any reward size works
+        self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()],
+                                          lr=args.learning_rate)
 
     def values(self, batch: Batch) -> torch.Tensor:
         return self.critic(self.policy.scaler(batch.obs)).squeeze(-1) * batch.mask
@@ -41,18 +37,19 @@ class ActorCritic:
         values = self.values(batch).detach() * (self.scale or 0.0)
         next_values = torch.cat([values[1:], torch.zeros_like(values[:1])])  # zero after an episode's end
         deltas = rewards + gamma * next_values - values
-        return discounted_returns(deltas, batch.mask, gamma * GAE_LAMBDA)
+        return discounted_returns(deltas, batch.mask, gamma * self.args.gae_lambda)
 
     def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
         with torch.no_grad():
             advantages = self.advantages(batch, rewards, gamma)
             targets = advantages + self.values(batch) * (self.scale or 0.0)
             spread = float(torch.sqrt((targets**2 * batch.mask).sum() / batch.mask.sum())) + 1e-6
-            self.scale = spread if self.scale is None else SCALE_MOMENTUM * self.scale + (1 - SCALE_MOMENTUM) * spread
+            momentum = self.args.scale_momentum
+            self.scale = spread if self.scale is None else momentum * self.scale + (1 - momentum) * spread
         value_loss = (((self.values(batch) - targets / self.scale) ** 2) * batch.mask).sum() / batch.mask.sum()
-        loss = (-policy_surrogate(self.policy, batch, normalised_advantages(advantages, batch.mask), ENTROPY_COEF)
-                + VALUE_COEF * value_loss)
+        loss = (-policy_surrogate(self.policy, batch, normalised_advantages(advantages, batch.mask),
+                                  self.args.entropy_coef) + self.args.value_coef * value_loss)
         self.optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_([*self.policy.parameters(), *self.critic.parameters()], MAX_GRAD_NORM)
+        torch.nn.utils.clip_grad_norm_([*self.policy.parameters(), *self.critic.parameters()], self.args.max_grad_norm)
         self.optimizer.step()

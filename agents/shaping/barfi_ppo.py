@@ -1,12 +1,12 @@
 """BARFI with stable-baselines3 PPO as the inner learner (first-order variant).
 
 One outer iteration:
-  1. Inner: K = INNER_UPDATES PPO updates (`model.learn(n_steps * n_envs, reset_num_timesteps=False)`, so
+  1. Inner: K = `inner_updates` PPO updates (`model.learn(n_steps * n_envs, reset_num_timesteps=False)`, so
      PPO's optimiser state and its running episodes carry over) on the blended reward
          r_phi(s, a) = r_p + phi1(s) * r_aux + phi2(s)
      read live from BARFI's reward network by the `BlendedReward` wrapper, discounted by the learned
      gamma_phi = sigmoid(psi), which is copied into PPO's `gamma` (and its rollout buffer's) before each phase.
-  2. Outer: OUTER_EPISODES fresh whole episodes with PPO's stochastic policy, then one Adam step on phi
+  2. Outer: `outer_episodes` fresh whole episodes with PPO's stochastic policy, then one Adam step on phi
      and psi along the first-order BARFI gradient (H ~ -I):
          grad_phi J ~ d/dphi < grad_theta J_phi , grad_theta J >
      Both gradients are REINFORCE surrogates built from PPO's own log-probs on those episodes: J from the
@@ -19,24 +19,32 @@ not the REINFORCE surrogate whose Hessian the series would invert.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import gymnasium as gym
 import numpy as np
 import torch
 
 from aligngym.agents.base import AgentContext, SB3Agent
+from aligngym.agents.ppo import PPOArgs
+from aligngym.agents.shaping.args import Args as BarfiArgs
 from aligngym.agents.shaping.barfi import Barfi
 from aligngym.agents.shaping.rollout import collect
 from aligngym.agents.shaping.sb3_blended import BlendedReward
 
-BUDGET = 30_000          # PPO environment steps (the outer rollouts come on top)
-PPO_NUM_ENVS = 4
-PPO_KWARGS = {"n_steps": 256, "batch_size": 256, "n_epochs": 4, "learning_rate": 3e-4, "gae_lambda": 0.95,
-              "verbose": 0}
-INNER_UPDATES = 2        # K: PPO updates (each on n_steps * PPO_NUM_ENVS fresh steps) per outer step
-OUTER_EPISODES = 32      # fresh episodes per outer step
-OUTER_LR = 0.05          # Adam on phi and psi
+
+@dataclass(frozen=True)
+class Args:
+    budget: int = 30_000
+    """PPO environment steps (the outer rollouts come on top)"""
+    inner_updates: int = 2
+    """K: PPO updates (each on n_steps * n_envs fresh steps) per outer step"""
+    outer_episodes: int = 32
+    """fresh episodes per outer step"""
+    outer_lr: float = 0.05
+    """Adam step size on phi and psi (0: phi frozen at the naive sum)"""
+    ppo: PPOArgs = PPOArgs(n_envs=4, n_epochs=4)  # 4 epochs: the reward moves between phases; don't overfit one
+    """PPO's hyperparameters: the project's defaults with 4 envs and 4 epochs"""
 
 
 class SB3PolicyView:
@@ -90,14 +98,14 @@ class BarfiPPOResult:
     reward_params: list[dict] = field(default_factory=list)    # phi1, phi2, phi1_where_aux, gamma
 
 
-def train_barfi_ppo(env_id: str, env_kwargs: dict | None = None, budget: int = BUDGET, seed: int = 0,
-                    inner_updates: int = INNER_UPDATES, outer_lr: float = OUTER_LR,
-                    outer_episodes: int = OUTER_EPISODES) -> BarfiPPOResult:
+def train_barfi_ppo(env_id: str, env_kwargs: dict | None = None, seed: int = 0,
+                    args: Args = Args()) -> BarfiPPOResult:
     from stable_baselines3 import PPO
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from aligngym.agents.shaping.train import make_vector_env
 
+    budget, inner_updates, outer_episodes = args.budget, args.inner_updates, args.outer_episodes
     if budget < 1 or inner_updates < 1 or outer_episodes < 1:
         raise ValueError(f"budget, inner_updates and outer_episodes must be >= 1, got {budget}, {inner_updates}, "
                          f"{outer_episodes}.")
@@ -105,14 +113,15 @@ def train_barfi_ppo(env_id: str, env_kwargs: dict | None = None, budget: int = B
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small networks: extra threads only add overhead
     outer_envs = make_vector_env(env_id, outer_episodes, env_kwargs)
-    barfi = Barfi(outer_envs.single_observation_space, "first_order", lr=outer_lr, seed=seed)
+    barfi = Barfi(outer_envs.single_observation_space, BarfiArgs(variant="first_order", outer_lr=args.outer_lr),
+                  seed=seed)
     inner_envs = DummyVecEnv([lambda: BlendedReward(gym.make(env_id, **env_kwargs), barfi.reward_fn)]
-                             * PPO_NUM_ENVS)
+                             * args.ppo.n_envs)
     try:
-        model = PPO("MlpPolicy", inner_envs, seed=seed, **PPO_KWARGS)
+        model = PPO("MlpPolicy", inner_envs, seed=seed, verbose=0, **args.ppo.sb3_kwargs())
         view = SB3PolicyView(model)
         result = BarfiPPOResult(model, barfi)
-        steps_per_phase = inner_updates * model.n_steps * PPO_NUM_ENVS
+        steps_per_phase = inner_updates * model.n_steps * args.ppo.n_envs
         generator = torch.Generator().manual_seed(seed)
         for i in range(max(1, budget // steps_per_phase)):
             model.gamma = model.rollout_buffer.gamma = float(torch.sigmoid(barfi.reward_fn.psi.detach()))
@@ -130,14 +139,12 @@ def train_barfi_ppo(env_id: str, env_kwargs: dict | None = None, budget: int = B
     return result
 
 
-def barfi_ppo(ctx: AgentContext, budget: int = BUDGET, inner_updates: int = INNER_UPDATES,
-              outer_episodes: int = OUTER_EPISODES, deterministic: bool = True) -> SB3Agent:
+def barfi_ppo(ctx: AgentContext, budget: int = Args.budget, inner_updates: int = Args.inner_updates,
+              outer_episodes: int = Args.outer_episodes, deterministic: bool = True) -> SB3Agent:
     """Trains PPO inside BARFI's outer loop on the evaluated id and kwargs, then acts with PPO's policy."""
-    result = train_barfi_ppo(ctx.env_id, ctx.env_kwargs, int(budget), ctx.seed, int(inner_updates),
-                             outer_episodes=int(outer_episodes))
+    args = Args(budget=int(budget), inner_updates=int(inner_updates), outer_episodes=int(outer_episodes))
+    result = train_barfi_ppo(ctx.env_id, ctx.env_kwargs, ctx.seed, args)
     agent = SB3Agent(result.model, deterministic=deterministic, name="shaping.barfi_ppo")
-    agent.hyperparameters.update({"budget": int(budget), "inner_updates": int(inner_updates),
-                                  "outer_episodes": int(outer_episodes),
-                                  "final_training_primary_return": result.primary_return[-1],
+    agent.hyperparameters.update({**asdict(args), "final_training_primary_return": result.primary_return[-1],
                                   **result.reward_params[-1]})
     return agent

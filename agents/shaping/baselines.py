@@ -7,7 +7,7 @@ because in the stochastic GridWorld a half-trained greedy policy often walks int
 (after 2048 episodes: 6% success greedy vs 91% sampled):
     shaping.reinforce?mode=naive&budget=3000
     shaping.actor_critic?mode=pbrs
-    shaping.barfi?inner=actor_critic&variant=first_order
+    shaping.barfi?inner=actor_critic&variant=first_order&outer_lr=0.05   (any field of `Args`, args.py)
     shaping.ppo?mode=naive&budget=20000          (SB3 PPO on the blended reward; budget in env steps)
 `shaping.heuristic?controller=good` is the designer's hand-written controller the heuristic was built from.
 """
@@ -16,9 +16,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from dataclasses import asdict
+
 from aligngym.agents.base import Agent, AgentContext, CallableAgent
+from aligngym.agents.shaping.args import make_args
 from aligngym.agents.shaping.sb3_blended import ppo  # noqa: F401  (registered as shaping.ppo)
-from aligngym.agents.shaping.train import NUM_ENVS, train
+from aligngym.agents.shaping.train import train
 
 BUDGET = 3000  # training episodes
 
@@ -40,36 +43,40 @@ class PolicyAgent(Agent):
         return self.policy.greedy(obs) if self.greedy else self.policy.to_env(self.policy.sample(obs, self.generator))
 
 
-def _trained(ctx: AgentContext, algo: str, mode: str, budget: int, num_envs: int, greedy: bool,
-             variant: str = "implicit"):
-    result = train(ctx.env_id, algo=algo, mode=mode, episodes=int(budget), num_envs=int(num_envs), seed=ctx.seed,
-                   env_kwargs=ctx.env_kwargs, variant=variant)
-    params = {"algo": algo, "mode": mode, "budget": int(budget), "num_envs": int(num_envs),
+def _trained(ctx: AgentContext, algo: str, mode: str, budget: int, greedy: bool, overrides: dict) -> PolicyAgent:
+    args = make_args(**overrides)
+    result = train(ctx.env_id, algo=algo, mode=mode, episodes=int(budget), seed=ctx.seed, env_kwargs=ctx.env_kwargs,
+                   args=args)
+    params = {"algo": algo, "mode": mode, "budget": int(budget), **asdict(args),
               "final_training_primary_return": result.primary_return[-1]}
     if mode == "barfi":
-        params.update(variant=variant, **result.reward_params[-1])
-    return PolicyAgent(result.learner.policy, f"shaping.{algo}-{mode}", params, greedy=bool(greedy))
+        params.update(result.reward_params[-1])
+    name = "shaping.barfi" if mode == "barfi" else f"shaping.{algo}"
+    return PolicyAgent(result.learner.policy, name, params, greedy=bool(greedy))
 
 
-def reinforce(ctx: AgentContext, mode: str = "primary", budget: int = BUDGET, num_envs: int = NUM_ENVS,
-              greedy: bool = False) -> Agent:
-    return _trained(ctx, "reinforce", mode, budget, num_envs, greedy)
+def reinforce(ctx: AgentContext, mode: str = "primary", budget: int = BUDGET, greedy: bool = False,
+              **args) -> Agent:
+    """REINFORCE on the reward of `mode` (primary, naive, pbrs, barfi); `args` override fields of `Args`."""
+    return _trained(ctx, "reinforce", mode, budget, greedy, args)
 
 
-def actor_critic(ctx: AgentContext, mode: str = "primary", budget: int = BUDGET, num_envs: int = NUM_ENVS,
-                 greedy: bool = False) -> Agent:
-    return _trained(ctx, "actor_critic", mode, budget, num_envs, greedy)
+def actor_critic(ctx: AgentContext, mode: str = "primary", budget: int = BUDGET, greedy: bool = False,
+                 **args) -> Agent:
+    """Advantage actor-critic on the reward of `mode`; `args` override fields of `Args`."""
+    return _trained(ctx, "actor_critic", mode, budget, greedy, args)
 
 
-def barfi(ctx: AgentContext, budget: int = BUDGET, inner: str = "reinforce", variant: str = "implicit",
-          num_envs: int = NUM_ENVS, greedy: bool = False) -> Agent:
-    return _trained(ctx, inner, "barfi", budget, num_envs, greedy, variant)
+def barfi(ctx: AgentContext, budget: int = BUDGET, inner: str = "reinforce", greedy: bool = False, **args) -> Agent:
+    """BARFI with `inner` (reinforce or actor_critic) as the inner learner; `args` override fields of `Args`
+    (e.g. variant=first_order)."""
+    return _trained(ctx, inner, "barfi", budget, greedy, args)
 
 
 def heuristic(ctx: AgentContext, controller: str = "good") -> Agent:
     """The hand-written controller behind each env's heuristic: GridWorld walks to the goal, MountainCar
     pushes along its velocity, CartPole runs the good or weak PD controller."""
-    from aligngym.envs.shaping import cartpole, gridworld
+    from aligngym.envs.shaping import cartpole, gridworld, mountaincar
 
     name = ctx.env_id.split("/")[-1]
     if "CartPole" not in name and controller != "good":
@@ -80,14 +87,14 @@ def heuristic(ctx: AgentContext, controller: str = "good") -> Agent:
             raise ValueError(f"Unknown CartPole controller {controller!r}; allowed: good, weak.")
         fn = lambda obs: cartpole.pd_action(gains[controller], np.asarray(obs, dtype=np.float64))  # noqa: E731
     elif "MountainCar" in name:
-        fn = lambda obs: np.where(np.asarray(obs)[:, 1] >= 0, 2, 0)  # noqa: E731
+        fn = lambda obs: np.where(np.asarray(obs)[:, mountaincar.VELOCITY] >= 0, 2, 0)  # noqa: E731
     elif "GridWorld" in name:
         def fn(obs):  # step along the axis that is further from the goal's centre
-            gap = gridworld.GOAL_CENTRE - np.asarray(obs, dtype=np.float64)
+            gap = gridworld.GOAL_CENTRE - np.asarray(obs, dtype=np.float64)[:, gridworld.POSITION]
             return np.where(gap[:, 0] > gap[:, 1], 1, 0)
     else:
         raise ValueError(f"No hand-written controller for {ctx.env_id}; "
                          "available for GridWorld, MountainCar and CartPole.")
-    agent = CallableAgent(fn, name=f"shaping.heuristic-{controller}")
+    agent = CallableAgent(fn, name="shaping.heuristic")
     agent.hyperparameters = {"controller": controller}
     return agent

@@ -10,12 +10,9 @@ from __future__ import annotations
 import gymnasium as gym
 import torch
 
+from aligngym.agents.shaping.args import Args
 from aligngym.agents.shaping.rollout import (Batch, discounted_returns, make_policy, normalised_advantages,
                                              policy_surrogate)
-
-LEARNING_RATE = 3e-3
-ENTROPY_COEF = 0.01   # keeps some exploration while the sparse goal reward is still rare
-MAX_GRAD_NORM = 1.0
 
 
 def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
@@ -29,11 +26,12 @@ class Reinforce:
     name = "reinforce"
 
     def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Space, seed: int = 0,
-                 lr: float = LEARNING_RATE):
+                 args: Args = Args()):
+        self.args = args
         with torch.random.fork_rng():  # seeded initial weights without touching the caller's global torch RNG
             torch.manual_seed(seed)
-            self.policy = make_policy(obs_space, action_space)  # categorical or diagonal Gaussian
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=lr)
+            self.policy = make_policy(obs_space, action_space, args)  # categorical or diagonal Gaussian
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=args.learning_rate)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
         return monte_carlo_advantages(batch, rewards, gamma)
@@ -41,8 +39,8 @@ class Reinforce:
     def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
         with torch.no_grad():
             advantages = self.advantages(batch, rewards, gamma)
-        loss = -policy_surrogate(self.policy, batch, advantages, ENTROPY_COEF)
+        loss = -policy_surrogate(self.policy, batch, advantages, self.args.entropy_coef)
         self.optimizer.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), MAX_GRAD_NORM)
+        torch.nn.utils.clip_grad_norm_(self.policy.parameters(), self.args.max_grad_norm)
         self.optimizer.step()

@@ -10,8 +10,7 @@ import numpy as np
 import torch
 from torch import nn
 
-HIDDEN = 32
-LOG_STD0 = -0.5  # Gaussian policies start with std ~0.6 of the half-width of the action box
+from aligngym.agents.shaping.args import Args
 
 
 class ObsScaler:
@@ -28,7 +27,7 @@ class ObsScaler:
         return (torch.as_tensor(obs, dtype=torch.float32) - self.mid) / self.half
 
 
-def mlp(n_in: int, n_out: int, hidden: int = HIDDEN) -> nn.Sequential:
+def mlp(n_in: int, n_out: int, hidden: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh(), nn.Linear(hidden, hidden), nn.Tanh(),
                          nn.Linear(hidden, n_out))
 
@@ -38,10 +37,10 @@ class CategoricalPolicy(nn.Module):
 
     discrete = True
 
-    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Discrete):
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Discrete, args: Args):
         super().__init__()
         self.scaler = ObsScaler(obs_space)
-        self.net = mlp(obs_space.shape[0], int(action_space.n))
+        self.net = mlp(obs_space.shape[0], int(action_space.n), args.hidden)
         nn.init.zeros_(self.net[-1].weight)  # start uniform over actions
         nn.init.zeros_(self.net[-1].bias)
 
@@ -75,15 +74,15 @@ class GaussianPolicy(nn.Module):
 
     discrete = False
 
-    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Box):
+    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Box, args: Args):
         super().__init__()
         if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
             raise ValueError(f"GaussianPolicy needs a bounded Box action space, got {action_space}.")
         self.scaler = ObsScaler(obs_space)
-        self.net = mlp(obs_space.shape[0], action_space.shape[0])
+        self.net = mlp(obs_space.shape[0], action_space.shape[0], args.hidden)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
-        self.log_std = nn.Parameter(torch.full((action_space.shape[0],), LOG_STD0))
+        self.log_std = nn.Parameter(torch.full((action_space.shape[0],), args.log_std0))
         self.low, self.high = action_space.low, action_space.high
 
     def dist(self, obs) -> torch.distributions.Normal:
@@ -110,11 +109,12 @@ class GaussianPolicy(nn.Module):
         return self.to_env(self.net(self.scaler(obs)).numpy())
 
 
-def make_policy(obs_space: gym.spaces.Box, action_space: gym.spaces.Space) -> CategoricalPolicy | GaussianPolicy:
+def make_policy(obs_space: gym.spaces.Box, action_space: gym.spaces.Space,
+                args: Args) -> CategoricalPolicy | GaussianPolicy:
     if isinstance(action_space, gym.spaces.Discrete):
-        return CategoricalPolicy(obs_space, action_space)
+        return CategoricalPolicy(obs_space, action_space, args)
     if isinstance(action_space, gym.spaces.Box) and len(action_space.shape) == 1:
-        return GaussianPolicy(obs_space, action_space)
+        return GaussianPolicy(obs_space, action_space, args)
     raise ValueError(f"Unsupported action space {action_space}; allowed: Discrete or a 1-d Box.")
 
 

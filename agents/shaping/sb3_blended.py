@@ -7,14 +7,17 @@ Swap it between learning phases with `set_phi`. The primary reward stays visible
 """
 from __future__ import annotations
 
+from dataclasses import asdict
+
 import gymnasium as gym
 import numpy as np
 import torch
 
 from aligngym.agents.base import AgentContext, SB3Agent
+from aligngym.agents.ppo import PPOArgs, train_ppo
 
 PPO_BUDGET = 20_000     # environment steps
-PPO_KWARGS = {"n_steps": 512, "batch_size": 128, "learning_rate": 3e-4, "gamma": 0.99, "verbose": 0}
+PPO_ARGS = PPOArgs(n_envs=1, n_steps=512, batch_size=128)  # one env, as this baseline was tuned; 50-step episodes
 PPO_PHI = {"primary": (0.0, 0.0), "naive": (1.0, 0.0)}
 
 
@@ -48,14 +51,9 @@ class BlendedReward(gym.Wrapper):
 
 def ppo(ctx: AgentContext, mode: str = "primary", budget: int = PPO_BUDGET, deterministic: bool = True):
     """SB3 PPO trained for `budget` steps on the blended reward of `mode` (primary or naive), then greedy."""
-    from stable_baselines3 import PPO
-
     if mode not in PPO_PHI:
         raise ValueError(f"Unknown PPO mode {mode!r}; allowed: {', '.join(PPO_PHI)}.")
-    env = BlendedReward(ctx.make_env(), PPO_PHI[mode])
-    model = PPO("MlpPolicy", env, seed=ctx.seed, **PPO_KWARGS)
-    model.learn(total_timesteps=int(budget))
-    env.close()
-    agent = SB3Agent(model, deterministic=deterministic, name=f"shaping.ppo-{mode}")
-    agent.hyperparameters.update({"mode": mode, "budget": int(budget)})
+    model = train_ppo(lambda: BlendedReward(ctx.make_env(), PPO_PHI[mode]), PPO_ARGS, int(budget), ctx.seed)
+    agent = SB3Agent(model, deterministic=deterministic, name="shaping.ppo")
+    agent.hyperparameters.update({**asdict(PPO_ARGS), "mode": mode, "budget": int(budget)})
     return agent

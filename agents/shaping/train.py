@@ -8,7 +8,7 @@ Reward modes (what the inner learner maximises; the primary reward r_p is what i
               at step t; Phi after the episode's last step is 0)
     barfi     r_p + phi1(s) r_aux + phi2(s) with a learned discount, phi updated by BARFI's outer step
 
-Each iteration runs one episode in each of NUM_ENVS envs at once (the native vector twin when the id has
+Each iteration runs one episode in each of `Args.num_envs` envs at once (the native vector twin when the id has
 one), records their primary returns for the learning curve, makes BARFI's outer step when due, then one
 inner policy step on the batch.
 """
@@ -22,12 +22,11 @@ import numpy as np
 import torch
 
 from aligngym.agents.shaping.actor_critic import ActorCritic
-from aligngym.agents.shaping.barfi import OUTER_EVERY, Barfi
+from aligngym.agents.shaping.args import Args
+from aligngym.agents.shaping.barfi import Barfi
 from aligngym.agents.shaping.reinforce import Reinforce
 from aligngym.agents.shaping.rollout import Batch, collect
 
-NUM_ENVS = 64          # episodes per batch (one policy update per batch)
-PRIMARY_GAMMA = 0.99
 MODES = ("primary", "naive", "pbrs", "barfi")
 ALGOS = {"reinforce": Reinforce, "actor_critic": ActorCritic}
 
@@ -56,38 +55,39 @@ def check_choice(what: str, value, allowed) -> None:
         raise ValueError(f"Unknown {what} {value!r}; allowed: {', '.join(allowed)}.")
 
 
-def shaped_rewards(mode: str, batch: Batch, barfi: Barfi | None) -> tuple[torch.Tensor, float | torch.Tensor]:
+def shaped_rewards(mode: str, batch: Batch, barfi: Barfi | None,
+                   gamma: float = Args.primary_gamma) -> tuple[torch.Tensor, float | torch.Tensor]:
     """The rewards and discount the inner learner maximises under `mode`."""
     if mode == "primary":
-        return batch.primary, PRIMARY_GAMMA
+        return batch.primary, gamma
     if mode == "naive":
-        return batch.primary + batch.aux, PRIMARY_GAMMA
+        return batch.primary + batch.aux, gamma
     if mode == "pbrs":
         next_potential = torch.cat([batch.aux[1:], torch.zeros_like(batch.aux[:1])])  # already 0 after the end
-        return (batch.primary + PRIMARY_GAMMA * next_potential - batch.aux) * batch.mask, PRIMARY_GAMMA
+        return (batch.primary + gamma * next_potential - batch.aux) * batch.mask, gamma
     return barfi.rewards(batch)
 
 
-def train(env_id: str, algo: str = "reinforce", mode: str = "primary", episodes: int = 3000,
-          num_envs: int = NUM_ENVS, seed: int = 0, env_kwargs: dict | None = None, variant: str = "implicit",
-          outer_every: int = OUTER_EVERY, progress: bool = False) -> TrainResult:
-    """Trains for about `episodes` episodes (rounded up to whole batches of `num_envs`)."""
+def train(env_id: str, algo: str = "reinforce", mode: str = "primary", episodes: int = 3000, seed: int = 0,
+          env_kwargs: dict | None = None, args: Args = Args(), progress: bool = False) -> TrainResult:
+    """Trains for about `episodes` episodes (rounded up to whole batches of `args.num_envs`)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # these networks are tiny: extra threads only add overhead (3-5x on a busy machine)
     try:
-        return _train(env_id, algo, mode, episodes, num_envs, seed, env_kwargs, variant, outer_every, progress)
+        return _train(env_id, algo, mode, episodes, seed, env_kwargs, args, progress)
     finally:
         torch.set_num_threads(threads)
 
 
-def _train(env_id, algo, mode, episodes, num_envs, seed, env_kwargs, variant, outer_every, progress) -> TrainResult:
+def _train(env_id, algo, mode, episodes, seed, env_kwargs, args: Args, progress) -> TrainResult:
     check_choice("algo", algo, tuple(ALGOS))
     check_choice("mode", mode, MODES)
-    if episodes < 1 or num_envs < 1:
-        raise ValueError(f"episodes and num_envs must be >= 1, got {episodes} and {num_envs}.")
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}.")
+    num_envs = args.num_envs
     envs = make_vector_env(env_id, num_envs, env_kwargs)
-    learner = ALGOS[algo](envs.single_observation_space, envs.single_action_space, seed)
-    barfi = Barfi(envs.single_observation_space, variant, seed=seed) if mode == "barfi" else None
+    learner = ALGOS[algo](envs.single_observation_space, envs.single_action_space, seed, args)
+    barfi = Barfi(envs.single_observation_space, args, seed=seed) if mode == "barfi" else None
     result = TrainResult(learner, barfi)
     generator = torch.Generator().manual_seed(seed)
     iterations = range(math.ceil(episodes / num_envs))
@@ -101,10 +101,10 @@ def _train(env_id, algo, mode, episodes, num_envs, seed, env_kwargs, variant, ou
         result.success.append(float(np.mean(batch.successes)))
         result.aux_return.append(float(np.mean(batch.aux_returns)))
         if barfi is not None:
-            if i % outer_every == 0:
+            if i % args.outer_every == 0:
                 barfi.outer_step(learner.policy, batch)
             result.reward_params.append(barfi.summary(batch))
-        rewards, gamma = shaped_rewards(mode, batch, barfi)
+        rewards, gamma = shaped_rewards(mode, batch, barfi, args.primary_gamma)
         learner.update(batch, rewards, gamma)
     envs.close()
     return result

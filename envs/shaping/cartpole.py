@@ -1,20 +1,19 @@
 """CartPole whose auxiliary reward is agreement with a PD controller (good, weak, or inverted).
 
 ## Description
-The classic cart-pole (Barto, Sutton & Anderson 1983) with Gymnasium CartPole-v1's dynamics, start
-distribution (all four state variables uniform in [-0.05, 0.05]) and failure bounds (|x| > 2.4 or
-|theta| > 12 degrees). The auxiliary rewards follow BARFI (Gupta et al., NeurIPS 2023): +1 when the
-agent's action matches what a hand-written PD controller would do.
+The classic cart-pole (Barto, Sutton & Anderson 1983) with Gymnasium CartPole-v1's dynamics and failure
+bounds. The auxiliary rewards follow BARFI (Gupta, Chandak, Jordan, Thomas and da Silva, NeurIPS 2023):
++1 when the agent's action matches what a hand-written PD controller would do.
 
 The controllers push right when `k . (x, x_dot, theta, theta_dot) > 0`:
 - good controller, gains (0.1, 0.5, 10, 2): balances for the full 500 steps (return 500);
 - weak controller, gains (-0.12, 0, 1, 0.2): lets the cart drift off the track, return about 310 on average.
 
-## Observation space
-`Box(4,)` float32: cart position, cart velocity, pole angle, pole angular velocity.
-
-## Action space
+## Action Space
 `Discrete(2)`: 0 push left, 1 push right. Anything else raises ValueError.
+
+## Observation Space
+`Box(4,)` float32: cart position, cart velocity, pole angle (`THETA`), pole angular velocity.
 
 ## Rewards
 - Primary (the reward): +1 for every step, including the failing one (as CartPole-v1).
@@ -24,19 +23,24 @@ The controllers push right when `k . (x, x_dot, theta, theta_dot) > 0`:
   - `bad`: -1 when the action matches the good controller (it penalises the right behaviour);
   - `none`: 0.
 
-## Episode end
-Terminated when the pole falls or the cart leaves the track; truncated after `horizon` (500) steps.
+## Starting State
+All four state variables uniform in [-0.05, 0.05] (as CartPole-v1).
 
-## Info
-`aux_reward` every step; at the final step `metrics`: `primary_return`, `aux_return`, `success`
-(1.0 if the pole was kept up for the whole horizon), `length`.
+## Episode End
+Terminated when the pole falls (|theta| > 12 degrees) or the cart leaves the track (|x| > 2.4); truncated
+after `horizon` (500) steps.
 
-## Variants
-`AlignGym/ShapingCartPole-v0`, `heuristic` in {good, weak, bad, none} (default `bad`).
-Vectorised twin: `CartPoleVectorEnv`.
+## Arguments
+`heuristic` in {good, weak, bad, none} (default `bad`); `aux_scale` >= 0 (1); `horizon` >= 1 (500);
+`render_mode` in {None, ansi, rgb_array}.
 
-## Reference
-Gupta et al., "Behavior Alignment via Reward Function Optimization", NeurIPS 2023; Gymnasium CartPole-v1.
+## Metrics
+At the final step `info["metrics"]`: `primary_return` (the primary metric: whether shaping helps or hurts the
+true objective), `aux_return`, `success` (the pole kept up for the whole horizon), `length`.
+
+## Version History
+- v0: full-state linear controllers (the reference's are angle-only PD controllers).
+Vectorised twin: `ShapingCartPoleVectorEnv`.
 """
 from __future__ import annotations
 
@@ -49,8 +53,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.shaping.common import (EpisodeStats, VectorEpisodeStats, check_choice, check_discrete_action,
-                                          check_discrete_actions, check_horizon, check_nonnegative)
+from aligngym.envs.checks import Choice, Float, Int, check_render_mode
+from aligngym.envs.shaping.common import (METRICS, EpisodeStats, VectorEpisodeStats, check_discrete_action,
+                                          check_discrete_actions)
 
 HEURISTICS = ("good", "weak", "bad", "none")
 GOOD_GAINS = np.array([0.1, 0.5, 10.0, 2.0])
@@ -61,9 +66,8 @@ THETA_LIMIT, X_LIMIT = 12 * 2 * np.pi / 360, 2.4
 HIGH = np.array([X_LIMIT * 2, np.finfo(np.float32).max, THETA_LIMIT * 2, np.finfo(np.float32).max], np.float32)
 
 
-def _check_args(heuristic, aux_scale, horizon):
-    check_choice("heuristic", heuristic, HEURISTICS)
-    return check_nonnegative("aux_scale", aux_scale), check_horizon(horizon)
+THETA = 2  # the pole angle in the observation
+ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "horizon": Int(1)}
 
 
 def pd_action(gains: np.ndarray, state: np.ndarray) -> np.ndarray:
@@ -110,14 +114,15 @@ def _render_rgb(state: np.ndarray, size: int = 128) -> np.ndarray:
     return img
 
 
-class CartPoleEnv(RefusesUnknownKwargs, gym.Env):
+class ShapingCartPoleEnv(RefusesUnknownKwargs, gym.Env):
+    ARGS = ARGS
+
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 50}
 
     def __init__(self, heuristic: str = "bad", aux_scale: float = 1.0, horizon: int = 500,
                  render_mode: str | None = None):
-        self.aux_scale, self.horizon = _check_args(heuristic, aux_scale, horizon)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.heuristic, self.render_mode = heuristic, render_mode
+        self.aux_scale, self.horizon = float(aux_scale), horizon
+        self.heuristic, self.render_mode = heuristic, check_render_mode(render_mode, self.metadata)
         self.observation_space = spaces.Box(-HIGH, HIGH, (4,), np.float32)
         self.action_space = spaces.Discrete(2)
         self.stats = EpisodeStats()
@@ -151,16 +156,18 @@ class CartPoleEnv(RefusesUnknownKwargs, gym.Env):
         return None
 
 
-class CartPoleVectorEnv(RefusesUnknownKwargs, VectorEnv):
-    """`num_envs` CartPoles stepped together in numpy; same kwargs, rewards and infos as CartPoleEnv."""
+class ShapingCartPoleVectorEnv(RefusesUnknownKwargs, VectorEnv):
+    """`num_envs` copies stepped together in numpy; same kwargs, rewards and infos as ShapingCartPoleEnv."""
+
+    ARGS = {"num_envs": Int(1), **ARGS}
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 50, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, heuristic: str = "bad", aux_scale: float = 1.0, horizon: int = 500,
                  render_mode: str | None = None):
-        self.aux_scale, self.horizon = _check_args(heuristic, aux_scale, horizon)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.num_envs, self.heuristic, self.render_mode = num_envs, heuristic, render_mode
+        self.aux_scale, self.horizon = float(aux_scale), horizon
+        self.num_envs, self.heuristic = num_envs, heuristic
+        self.render_mode = check_render_mode(render_mode, self.metadata)
         self.single_observation_space = spaces.Box(-HIGH, HIGH, (4,), np.float32)
         self.single_action_space = spaces.Discrete(2)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -177,6 +184,7 @@ class CartPoleVectorEnv(RefusesUnknownKwargs, VectorEnv):
         return self.state.astype(np.float32), {}
 
     def step(self, actions):
+        self.stats.check_running()
         a = check_discrete_actions(actions, 2, self.num_envs)
         active = ~self.prev_done  # envs that finished last step restart now; their action is ignored
         self.state[self.prev_done] = self.np_random.uniform(-0.05, 0.05, (self.prev_done.sum(), 4))

@@ -1,36 +1,20 @@
-"""Pieces the shaping envs share: argument checks and episode bookkeeping for single and vector envs."""
+"""Pieces the shaping envs share: their metrics, action checks and episode bookkeeping for single and vector envs."""
 from __future__ import annotations
 
 import numpy as np
 
+from aligngym.envs.metrics import Metric
 from aligngym.envs.vector_info import episode_metrics
 
-METRIC_NAMES = ("primary_return", "aux_return", "success", "length")
-
-
-def check_choice(what: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"Unknown {what} {value!r}; allowed: {', '.join(map(str, allowed))}.")
-
-
-def check_nonnegative(what: str, value) -> float:
-    value = float(value)
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{what} must be a finite number >= 0, got {value!r}.")
-    return value
-
-
-def check_probability(what: str, value) -> float:
-    value = float(value)
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"{what} must lie in [0, 1], got {value!r}.")
-    return value
-
-
-def check_horizon(value) -> int:
-    if int(value) != value or value < 1:
-        raise ValueError(f"horizon must be a positive integer, got {value!r}.")
-    return int(value)
+METRICS = (
+    Metric("primary_return", "Undiscounted sum of the primary (true) reward over the episode", True),
+    Metric("aux_return", "Undiscounted sum of the auxiliary (heuristic) reward over the episode; with a bad "
+           "heuristic a high value means the agent farms it", None),
+    Metric("success", "1 if the episode reached the goal (CartPole: kept the pole up for the whole horizon)", True),
+    Metric("length", "Steps in the episode (fewer is faster on GridWorld and MountainCar; on CartPole it is the "
+           "return)", None),
+)
+METRICS_WITHOUT_SUCCESS = tuple(m for m in METRICS if m.name != "success")
 
 
 def check_discrete_action(action, n: int) -> int:
@@ -51,15 +35,18 @@ def check_discrete_actions(actions, n: int, num_envs: int) -> np.ndarray:
 class EpisodeStats:
     """Running primary/aux returns of one episode; `metrics()` is what goes into info["metrics"]."""
 
-    def __init__(self, names=METRIC_NAMES):
-        self.names = names
+    def __init__(self, metrics=METRICS):
+        self.names = tuple(m.name for m in metrics)
         self.clear()
+        self.started = False
 
     def clear(self):
-        self.primary, self.aux, self.length, self.over = 0.0, 0.0, 0, False
+        self.primary, self.aux, self.length, self.over, self.started = 0.0, 0.0, 0, False, True
 
     def check_running(self):
-        """Refuses a step after the episode ended (its metrics were taken) until the next reset."""
+        """Refuses a step before the first reset, or after the episode ended, until the next reset."""
+        if not self.started:
+            raise RuntimeError("Call reset() before step().")
         if self.over:
             raise RuntimeError("The episode is over; call reset().")
 
@@ -79,14 +66,20 @@ class EpisodeStats:
 class VectorEpisodeStats:
     """The batched twin of EpisodeStats; produces infos shaped exactly as SyncVectorEnv's."""
 
-    def __init__(self, num_envs: int, names=METRIC_NAMES):
-        self.names = names
+    def __init__(self, num_envs: int, metrics=METRICS):
+        self.names = tuple(m.name for m in metrics)
         self.primary = np.zeros(num_envs)
         self.aux = np.zeros(num_envs)
         self.length = np.zeros(num_envs, dtype=np.int64)
+        self.started = False
+
+    def check_running(self):
+        if not self.started:
+            raise RuntimeError("Call reset() before step().")
 
     def clear(self, mask=slice(None)):
         self.primary[mask], self.aux[mask], self.length[mask] = 0.0, 0.0, 0
+        self.started = True
 
     def add(self, primary, aux, active):
         """Adds one step for the envs in `active` (the others were autoreset this step)."""

@@ -4,13 +4,14 @@
 An agent moves in the unit square [0, 1]^2, starting at (0.125, 0.125). Each step it picks one of four
 directions and moves 0.1 in it (clipped to the square); with probability `random_action_prob` (0.1) the
 chosen direction is replaced by a uniformly random one. The episode ends when the agent enters the goal
-region [0.75, 0.99]^2. This is the GridWorld of BARFI (Gupta et al., NeurIPS 2023).
+region [0.75, 0.99]^2. This is the GridWorld of BARFI (Gupta, Chandak, Jordan, Thomas and da Silva,
+"Behavior Alignment via Reward Function Optimization", NeurIPS 2023).
 
-## Observation space
-`Box(0, 1, (2,), float32)`: the position (x, y).
-
-## Action space
+## Action Space
 `Discrete(4)`: 0 up (+y), 1 right (+x), 2 down (-y), 3 left (-x). Anything else raises ValueError.
+
+## Observation Space
+`Box(0, 1, (2,), float32)`: the position (x, y) (`POSITION`).
 
 ## Rewards
 - Primary (the reward): -0.1 every step, plus +100 on the step that enters the goal region.
@@ -24,19 +25,24 @@ region [0.75, 0.99]^2. This is the GridWorld of BARFI (Gupta et al., NeurIPS 202
     reaches the goal.
   - `none`: 0.
 
-## Episode end
+## Starting State
+Always (0.125, 0.125).
+
+## Episode End
 Terminated on entering the goal region; truncated after `horizon` (50) steps.
 
-## Info
-`aux_reward` every step; at the final step `metrics`: `primary_return` (undiscounted sum of primary
-rewards), `aux_return`, `success` (1.0 if the goal was reached), `length` (steps).
+## Arguments
+`heuristic` in {good, bad, none} (default `bad`); `aux_scale` >= 0 (1); `random_action_prob` in [0, 1] (0.1);
+`horizon` >= 1 (50); `render_mode` in {None, ansi, rgb_array}.
 
-## Variants
-`AlignGym/ShapingGridWorld-v0` with `heuristic` in {good, bad, none} (default `bad`).
-Vectorised twin: `GridWorldVectorEnv` (`gym.make_vec(..., vectorization_mode="vector_entry_point")`).
+## Metrics
+At the final step `info["metrics"]`: `primary_return` (undiscounted sum of primary rewards; the primary
+metric: the shaping question is whether the auxiliary reward helps or hurts the *true* objective),
+`aux_return`, `success` (1.0 if the goal was reached), `length` (steps).
 
-## Reference
-Gupta, Pacchiano, Zhai, Kakade, Niekum. "Behavior Alignment via Reward Function Optimization", NeurIPS 2023.
+## Version History
+- v0: one move of 0.1 per step (the reference moves in 4 sub-steps of 0.045).
+Vectorised twin: `ShapingGridWorldVectorEnv` (`gym.make_vec(..., vectorization_mode="vector_entry_point")`).
 """
 from __future__ import annotations
 
@@ -49,8 +55,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.shaping.common import (EpisodeStats, VectorEpisodeStats, check_choice, check_discrete_action,
-                                          check_discrete_actions, check_horizon, check_nonnegative, check_probability)
+from aligngym.envs.checks import Choice, Float, Int, check_render_mode
+from aligngym.envs.shaping.common import (METRICS, EpisodeStats, VectorEpisodeStats, check_discrete_action,
+                                          check_discrete_actions)
 
 HEURISTICS = ("good", "bad", "none")
 START = np.array([0.125, 0.125])
@@ -62,10 +69,9 @@ TRAP_LOW, TRAP_HIGH = 0.4, 0.6  # the farmable centre square of the bad heuristi
 GOAL_REWARD, STEP_REWARD, TRAP_BONUS = 100.0, -0.1, 50.0
 
 
-def _check_args(heuristic, aux_scale, random_action_prob, horizon):
-    check_choice("heuristic", heuristic, HEURISTICS)
-    return (check_nonnegative("aux_scale", aux_scale), check_probability("random_action_prob", random_action_prob),
-            check_horizon(horizon))
+POSITION = slice(0, 2)  # the observation is the position (x, y)
+ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "random_action_prob": Float(0, 1),
+        "horizon": Int(1)}
 
 
 def in_goal(pos: np.ndarray) -> np.ndarray:
@@ -92,15 +98,14 @@ def _render_rgb(positions: np.ndarray, size: int = 128) -> np.ndarray:
     return img
 
 
-class GridWorldEnv(RefusesUnknownKwargs, gym.Env):
+class ShapingGridWorldEnv(RefusesUnknownKwargs, gym.Env):
+    ARGS = ARGS
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 10}
 
     def __init__(self, heuristic: str = "bad", aux_scale: float = 1.0, random_action_prob: float = 0.1,
                  horizon: int = 50, render_mode: str | None = None):
-        self.aux_scale, self.random_action_prob, self.horizon = _check_args(heuristic, aux_scale,
-                                                                            random_action_prob, horizon)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.heuristic, self.render_mode = heuristic, render_mode
+        self.aux_scale, self.random_action_prob, self.horizon = float(aux_scale), float(random_action_prob), horizon
+        self.heuristic, self.render_mode = heuristic, check_render_mode(render_mode, self.metadata)
         self.observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
         self.action_space = spaces.Discrete(4)
         self.stats = EpisodeStats()
@@ -136,17 +141,18 @@ class GridWorldEnv(RefusesUnknownKwargs, gym.Env):
         return None
 
 
-class GridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
-    """`num_envs` GridWorlds stepped together in numpy; same kwargs, rewards and infos as GridWorldEnv."""
+class ShapingGridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
+    """`num_envs` GridWorlds stepped together in numpy; same kwargs, rewards and infos as ShapingGridWorldEnv."""
+
+    ARGS = {"num_envs": Int(1), **ARGS}
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, heuristic: str = "bad", aux_scale: float = 1.0,
                  random_action_prob: float = 0.1, horizon: int = 50, render_mode: str | None = None):
-        self.aux_scale, self.random_action_prob, self.horizon = _check_args(heuristic, aux_scale,
-                                                                            random_action_prob, horizon)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.num_envs, self.heuristic, self.render_mode = num_envs, heuristic, render_mode
+        self.aux_scale, self.random_action_prob, self.horizon = float(aux_scale), float(random_action_prob), horizon
+        self.num_envs, self.heuristic = num_envs, heuristic
+        self.render_mode = check_render_mode(render_mode, self.metadata)
         self.single_observation_space = spaces.Box(0.0, 1.0, (2,), np.float32)
         self.single_action_space = spaces.Discrete(4)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -163,6 +169,7 @@ class GridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
         return self.pos.astype(np.float32), {}
 
     def step(self, actions):
+        self.stats.check_running()
         a = check_discrete_actions(actions, 4, self.num_envs)
         # Envs that finished last step restart now (NEXT_STEP autoreset); their action is ignored.
         active = ~self.prev_done

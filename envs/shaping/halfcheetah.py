@@ -2,14 +2,17 @@
 
 ## Description
 Gymnasium's HalfCheetah-v5 underneath (same model, dynamics, observations and start noise). The usual
-reward `forward - 0.1 * |a|^2` is split, as in BARFI (Gupta et al., NeurIPS 2023): the primary reward is
-the forward-running term; the control cost becomes the auxiliary (heuristic) reward.
+reward `forward - 0.1 * |a|^2` is split, as in BARFI (Gupta, Chandak, Jordan, Thomas and da Silva,
+NeurIPS 2023): the primary reward is the forward-running term; the control cost becomes the auxiliary
+(heuristic) reward. No native vector twin (MuJoCo steps one model at a time); `gym.make_vec` uses
+SyncVectorEnv. `rgb_array` renders through MuJoCo's offscreen renderer; headless machines need
+`MUJOCO_GL=egl` (set by default here when unset).
 
-## Observation space
-`Box(17,)` float32: HalfCheetah-v5's observation (joint positions without the root x, and velocities).
-
-## Action space
+## Action Space
 `Box(-1, 1, (6,), float32)`: joint torques. Actions outside [-1, 1] (or of the wrong shape) raise ValueError.
+
+## Observation Space
+`Box(17,)` float32: HalfCheetah-v5's observation (joint positions without the root x, and velocities).
 
 ## Rewards
 - Primary (the reward): forward velocity of the torso (HalfCheetah-v5's `reward_forward`).
@@ -17,25 +20,24 @@ the forward-running term; the control cost becomes the auxiliary (heuristic) rew
   - `good`: w = 1 (the designer's usual cost);
   - `bad`: w = 4 (so strong that standing still looks best to a naive sum);
   - `none`: w = 0.
-  `aux_weight` (>= 0) overrides w; negative values raise ValueError.
+  `aux_weight` (>= 0) overrides w.
 
-## Episode end
+## Starting State
+HalfCheetah-v5's: the initial pose plus uniform noise of scale 0.1 on positions and normal noise on velocities.
+
+## Episode End
 Never terminated; truncated after `horizon` (1000) steps.
 
-## Info
-`aux_reward`, `x_position`, `x_velocity` every step; at the final step `metrics`: `primary_return`,
-`aux_return`, `length`.
+## Arguments
+`heuristic` in {good, bad, none} (default `bad`); `aux_weight` None or >= 0; `horizon` >= 1 (1000);
+`render_mode` in {None, rgb_array}.
 
-## Variants
-`AlignGym/ShapingHalfCheetah-v0`, `heuristic` in {good, bad, none} (default `bad`). No native vector twin
-(MuJoCo steps one model at a time); `gym.make_vec` uses SyncVectorEnv.
+## Metrics
+At the final step `info["metrics"]`: `primary_return` (the primary metric: how far the cheetah ran, the true
+objective), `aux_return`, `length`. Every step `info` also holds `x_position` and `x_velocity`.
 
-## Rendering
-`rgb_array` through MuJoCo's offscreen renderer; headless machines need `MUJOCO_GL=egl` (set by default
-here when unset).
-
-## Reference
-Gupta et al., "Behavior Alignment via Reward Function Optimization", NeurIPS 2023; Gymnasium HalfCheetah-v5.
+## Version History
+- v0: aux -w * 0.1 * |a|^2 (10x weaker than the reference's -w * |a|^2).
 """
 from __future__ import annotations
 
@@ -51,30 +53,31 @@ from gymnasium.envs.mujoco.half_cheetah_v5 import HalfCheetahEnv as _HalfCheetah
 from gymnasium.utils import EzPickle  # noqa: E402
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs  # noqa: E402
-from aligngym.envs.shaping.common import EpisodeStats, check_choice, check_horizon, check_nonnegative  # noqa: E402
+from aligngym.envs.checks import Choice, Float, Int, Opt, check_render_mode  # noqa: E402
+from aligngym.envs.shaping.common import METRICS_WITHOUT_SUCCESS, EpisodeStats  # noqa: E402
 
 HEURISTICS = ("good", "bad", "none")
 HEURISTIC_WEIGHTS = {"good": 1.0, "bad": 4.0, "none": 0.0}
 BASE_CTRL_COST = 0.1  # HalfCheetah-v5's own control-cost weight
-METRIC_NAMES = ("primary_return", "aux_return", "length")
+METRICS = METRICS_WITHOUT_SUCCESS  # never terminated: no success to report
 
 
-class HalfCheetahEnv(RefusesUnknownKwargs, _HalfCheetahV5):
+class ShapingHalfCheetahEnv(RefusesUnknownKwargs, _HalfCheetahV5):
+    ARGS = {"heuristic": Choice(HEURISTICS), "aux_weight": Opt(Float(0)), "horizon": Int(1)}
     metadata = {"render_modes": ["rgb_array"], "render_fps": 20}
 
     def __init__(self, heuristic: str = "bad", aux_weight: float | None = None, horizon: int = 1000,
                  render_mode: str | None = None):
-        check_choice("heuristic", heuristic, HEURISTICS)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        weight = HEURISTIC_WEIGHTS[heuristic] if aux_weight is None else aux_weight
-        self.aux_weight = check_nonnegative("aux_weight", weight)  # not HalfCheetah-v5's ctrl_cost_weight: w x 0.1
-        self.horizon = check_horizon(horizon)
+        check_render_mode(render_mode, self.metadata)
+        # not HalfCheetah-v5's ctrl_cost_weight: the cost is w x 0.1
+        self.aux_weight = float(HEURISTIC_WEIGHTS[heuristic] if aux_weight is None else aux_weight)
+        self.horizon = horizon
         super().__init__(render_mode=render_mode, width=128, height=128)
         EzPickle.__init__(self, heuristic, aux_weight, horizon, render_mode)
         self.metadata = type(self).metadata  # HalfCheetah-v5 sets its own (with "human") on the instance
         self.heuristic = heuristic
         self.observation_space = spaces.Box(-np.inf, np.inf, self.observation_space.shape, np.float32)
-        self.stats = EpisodeStats(METRIC_NAMES)
+        self.stats = EpisodeStats(METRICS)
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self.stats.clear()

@@ -2,14 +2,14 @@
 
 ## Description
 The classic MountainCar dynamics (Moore 1990; as in Gymnasium's MountainCar-v0): an under-powered car in
-a valley must rock back and forth to reach the flag at position 0.5. Start position uniform in
-[-0.6, -0.4], velocity 0. The primary reward is sparse, as in BARFI (Gupta et al., NeurIPS 2023).
+a valley must rock back and forth to reach the flag at position 0.5. The primary reward is sparse, as in
+BARFI (Gupta, Chandak, Jordan, Thomas and da Silva, NeurIPS 2023).
 
-## Observation space
-`Box([-1.2, -0.07], [0.6, 0.07], (2,), float32)`: position and velocity.
-
-## Action space
+## Action Space
 `Discrete(3)`: 0 accelerate left, 1 no push, 2 accelerate right. Anything else raises ValueError.
+
+## Observation Space
+`Box([-1.2, -0.07], [0.6, 0.07], (2,), float32)`: position (`POSITION`) and velocity (`VELOCITY`).
 
 ## Rewards
 - Primary (the reward): +1 on the step that reaches the goal (position >= 0.5), 0 otherwise.
@@ -21,18 +21,23 @@ a valley must rock back and forth to reach the flag at position 0.5. Start posit
     following it keeps the car at the bottom of the valley.
   - `none`: 0.
 
-## Episode end
-Terminated at the goal; truncated after `horizon` steps (default 2000, the reference's horizon).
+## Starting State
+Position uniform in [-0.6, -0.4], velocity 0.
 
-## Info
-`aux_reward` every step; at the final step `metrics`: `primary_return`, `aux_return`, `success`, `length`.
+## Episode End
+Terminated at the goal; truncated after `horizon` steps (default 2000).
 
-## Variants
-`AlignGym/ShapingMountainCar-v0`, `heuristic` in {good, velocity, bad, none} (default `good`).
-Vectorised twin: `MountainCarVectorEnv`.
+## Arguments
+`heuristic` in {good, velocity, bad, none} (default `good`); `aux_scale` >= 0 (1); `horizon` >= 1 (2000);
+`render_mode` in {None, ansi, rgb_array}.
 
-## Reference
-Gupta et al., "Behavior Alignment via Reward Function Optimization", NeurIPS 2023; Moore (1990).
+## Metrics
+At the final step `info["metrics"]`: `primary_return` (the primary metric: whether shaping helps or hurts the
+true objective), `aux_return`, `success` (goal reached), `length`.
+
+## Version History
+- v0: aux +-5 along/against the velocity before the step (the reference's paper config pays +-1).
+Vectorised twin: `ShapingMountainCarVectorEnv`.
 """
 from __future__ import annotations
 
@@ -45,8 +50,9 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.shaping.common import (EpisodeStats, VectorEpisodeStats, check_choice, check_discrete_action,
-                                          check_discrete_actions, check_horizon, check_nonnegative)
+from aligngym.envs.checks import Choice, Float, Int, check_render_mode
+from aligngym.envs.shaping.common import (METRICS, EpisodeStats, VectorEpisodeStats, check_discrete_action,
+                                          check_discrete_actions)
 
 HEURISTICS = ("good", "velocity", "bad", "none")
 MIN_POS, MAX_POS, MAX_SPEED, GOAL_POS = -1.2, 0.6, 0.07, 0.5
@@ -55,9 +61,8 @@ LOW = np.array([MIN_POS, -MAX_SPEED], dtype=np.float32)
 HIGH = np.array([MAX_POS, MAX_SPEED], dtype=np.float32)
 
 
-def _check_args(heuristic, aux_scale, horizon):
-    check_choice("heuristic", heuristic, HEURISTICS)
-    return check_nonnegative("aux_scale", aux_scale), check_horizon(horizon)
+POSITION, VELOCITY = 0, 1  # observation layout
+ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "horizon": Int(1)}
 
 
 def dynamics(pos, vel, action):
@@ -93,14 +98,15 @@ def _render_rgb(pos: float, size: int = 128) -> np.ndarray:
     return img
 
 
-class MountainCarEnv(RefusesUnknownKwargs, gym.Env):
+class ShapingMountainCarEnv(RefusesUnknownKwargs, gym.Env):
+    ARGS = ARGS
+
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
 
     def __init__(self, heuristic: str = "good", aux_scale: float = 1.0, horizon: int = 2000,
                  render_mode: str | None = None):
-        self.aux_scale, self.horizon = _check_args(heuristic, aux_scale, horizon)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.heuristic, self.render_mode = heuristic, render_mode
+        self.aux_scale, self.horizon = float(aux_scale), horizon
+        self.heuristic, self.render_mode = heuristic, check_render_mode(render_mode, self.metadata)
         self.observation_space = spaces.Box(LOW, HIGH, (2,), np.float32)
         self.action_space = spaces.Discrete(3)
         self.stats = EpisodeStats()
@@ -136,16 +142,18 @@ class MountainCarEnv(RefusesUnknownKwargs, gym.Env):
         return None
 
 
-class MountainCarVectorEnv(RefusesUnknownKwargs, VectorEnv):
-    """`num_envs` MountainCars stepped together in numpy; same kwargs, rewards and infos as MountainCarEnv."""
+class ShapingMountainCarVectorEnv(RefusesUnknownKwargs, VectorEnv):
+    """`num_envs` copies stepped together in numpy; same kwargs, rewards and infos as ShapingMountainCarEnv."""
+
+    ARGS = {"num_envs": Int(1), **ARGS}
 
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, heuristic: str = "good", aux_scale: float = 1.0, horizon: int = 2000,
                  render_mode: str | None = None):
-        self.aux_scale, self.horizon = _check_args(heuristic, aux_scale, horizon)
-        check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        self.num_envs, self.heuristic, self.render_mode = num_envs, heuristic, render_mode
+        self.aux_scale, self.horizon = float(aux_scale), horizon
+        self.num_envs, self.heuristic = num_envs, heuristic
+        self.render_mode = check_render_mode(render_mode, self.metadata)
         self.single_observation_space = spaces.Box(LOW, HIGH, (2,), np.float32)
         self.single_action_space = spaces.Discrete(3)
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -165,6 +173,7 @@ class MountainCarVectorEnv(RefusesUnknownKwargs, VectorEnv):
         return self._obs(), {}
 
     def step(self, actions):
+        self.stats.check_running()
         a = check_discrete_actions(actions, 3, self.num_envs)
         active = ~self.prev_done  # envs that finished last step restart now; their action is ignored
         restart = self.prev_done

@@ -7,12 +7,13 @@ import torch
 
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
+from aligngym.agents.shaping.args import make_args
 from aligngym.agents.shaping.barfi import Barfi, neumann_inverse_hvp
 from aligngym.agents.shaping.rollout import collect, discounted_returns
 from aligngym.agents.shaping.sb3_blended import BlendedReward
 from aligngym.agents.shaping.train import make_vector_env, shaped_rewards, train
 from aligngym.agents.spec import make_agent
-from aligngym.envs.shaping.scoring import parse_method
+from aligngym.benchmarks.shaping.scoring import parse_method
 
 GRID, POLE = "AlignGym/ShapingGridWorld-v0", "AlignGym/ShapingCartPole-v0"
 
@@ -127,6 +128,8 @@ def test_bad_method_names_are_refused():
     with pytest.raises(ValueError, match="Unknown method"):
         parse_method("reinforce/naive:first_order")
     with pytest.raises(ValueError, match="Unknown BARFI variant"):
-        train(GRID, mode="barfi", variant="second", episodes=1)
+        make_args(variant="second")
+    with pytest.raises(ValueError, match="Unknown hyperparameter"):
+        make_args(learning_rat=0.1)
     with pytest.raises(ValueError, match="CartPole controller"):
         make_agent("shaping.heuristic?controller=perfect", AgentContext(POLE, None, None))

@@ -7,7 +7,7 @@ import torch
 
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
-from aligngym.agents.shaping.barfi_ppo import SB3PolicyView, train_barfi_ppo
+from aligngym.agents.shaping.barfi_ppo import Args, SB3PolicyView, train_barfi_ppo
 from aligngym.agents.spec import make_agent
 
 GRID = "AlignGym/ShapingGridWorld-v0"
@@ -18,7 +18,7 @@ def test_barfi_ppo_turns_the_bad_heuristic_down_and_the_good_one_up(heuristic):
     """Starting from the naive sum (phi1 = 1): 8192 PPO steps, 4 outer steps. With the farmable centre bonus
     the primary gradient points away from what the heuristic rewards, so phi1 (where the bonus is paid)
     must fall; with the distance-to-goal heuristic they agree and phi1 must rise."""
-    result = train_barfi_ppo(GRID, {"heuristic": heuristic}, budget=8192, seed=0)
+    result = train_barfi_ppo(GRID, {"heuristic": heuristic}, seed=0, args=Args(budget=8192))
     phi1 = result.reward_params[-1]["phi1_where_aux"]
     assert len(result.reward_params) == 4
     if heuristic == "bad":

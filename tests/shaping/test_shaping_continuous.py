@@ -8,6 +8,7 @@ import torch
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.rollout import GaussianPolicy, make_policy
+from aligngym.agents.shaping.args import Args
 from aligngym.agents.shaping.train import train
 from aligngym.agents.spec import make_agent
 
@@ -17,7 +18,7 @@ SHORT = {"horizon": 20}  # HalfCheetah episodes are 1000 steps by default; these
 
 def test_gaussian_policy_log_probs_and_action_box():
     obs_space = gym.spaces.Box(-np.inf, np.inf, (3,), np.float32)
-    policy = make_policy(obs_space, gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0]), dtype=np.float32))
+    policy = make_policy(obs_space, gym.spaces.Box(np.array([-2.0, 0.0]), np.array([2.0, 1.0]), dtype=np.float32), Args())
     assert isinstance(policy, GaussianPolicy)
     obs, actions = torch.randn(4, 5, 3), torch.randn(4, 5, 2)
     mean = policy.net(obs)
@@ -27,13 +28,13 @@ def test_gaussian_policy_log_probs_and_action_box():
     np.testing.assert_allclose(policy.to_env(np.array([[-1.0, 1.0], [0.0, 0.0], [5.0, -5.0]])),
                                [[-2.0, 1.0], [0.0, 0.5], [2.0, 0.0]])
     with pytest.raises(ValueError, match="Unsupported action space"):
-        make_policy(obs_space, gym.spaces.MultiBinary(3))
+        make_policy(obs_space, gym.spaces.MultiBinary(3), Args())
 
 
 def test_reinforce_learns_to_run_forward_on_halfcheetah():
     """48 batches of 16 episodes of 50 steps (38k steps): the primary (forward) return of the last batches
     beats the initial policy's (about -5: random torques drift backwards) by a clear margin."""
-    result = train(CHEETAH, algo="reinforce", mode="primary", episodes=16 * 48, num_envs=16, seed=0,
+    result = train(CHEETAH, algo="reinforce", mode="primary", episodes=16 * 48, args=Args(num_envs=16), seed=0,
                    env_kwargs={"heuristic": "none", "horizon": 50})
     returns = np.array(result.primary_return)
     assert returns[-8:].mean() > returns[:4].mean() + 5, returns.round(1)

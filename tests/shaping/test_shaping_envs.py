@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import aligngym  # noqa: F401
+from aligngym.envs.checks import ArgumentError
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.baselines import heuristic
 from aligngym.envs.shaping import cartpole, gridworld
@@ -175,26 +176,47 @@ def test_vector_twin_metrics_have_the_sync_vector_env_structure(env_id):
     assert stats["sync"] == stats["vector_entry_point"]
 
 
-@pytest.mark.parametrize("env_id,allowed", [(GRID, "good, bad, none"), (CAR, "good, velocity, bad, none"),
-                                            (POLE, "good, weak, bad, none"), (CHEETAH, "good, bad, none")])
+@pytest.mark.parametrize("env_id,allowed", [(GRID, "'good', 'bad', 'none'"),
+                                            (CAR, "'good', 'velocity', 'bad', 'none'"),
+                                            (POLE, "'good', 'weak', 'bad', 'none'"), (CHEETAH, "'good', 'bad', 'none'")])
 def test_unknown_heuristic_names_the_allowed_ones(env_id, allowed):
-    with pytest.raises(ValueError, match=f"Unknown heuristic 'clever'; allowed: {allowed}"):
+    with pytest.raises(ArgumentError, match=f"heuristic must be one of {allowed}, got 'clever'"):
         gym.make(env_id, heuristic="clever")
     if env_id != CHEETAH:
-        with pytest.raises(ValueError, match="Unknown heuristic"):
+        with pytest.raises(ArgumentError, match="heuristic must be one of"):
             gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", heuristic="clever")
 
 
-def test_negative_weights_and_bad_settings_are_refused():
-    for env_id in (GRID, CAR, POLE):
-        with pytest.raises(ValueError, match="aux_scale must be a finite number >= 0"):
-            gym.make(env_id, aux_scale=-1.0)
-        with pytest.raises(ValueError, match="horizon must be a positive integer"):
-            gym.make(env_id, horizon=0)
-    with pytest.raises(ValueError, match="aux_weight must be a finite number >= 0"):
-        gym.make(CHEETAH, aux_weight=-0.5)
-    with pytest.raises(ValueError, match=r"random_action_prob must lie in \[0, 1\]"):
+@pytest.mark.parametrize("env_id", [GRID, CAR, POLE])
+@pytest.mark.parametrize("kwargs,message", [
+    ({"aux_scale": -1.0}, "aux_scale must be a finite number >= 0, got -1.0"),
+    ({"aux_scale": "abc"}, "aux_scale must be a finite number >= 0, got 'abc'"),
+    ({"aux_scale": float("inf")}, "aux_scale must be a finite number >= 0, got inf"),
+    ({"horizon": 0}, "horizon must be an integer >= 1, got 0"),
+    ({"horizon": "abc"}, "horizon must be an integer >= 1, got 'abc'"),
+    ({"horizon": True}, "horizon must be an integer >= 1, got True"),
+    ({"render_mode": "bogus"}, "render_mode must be None or one of"),
+])
+def test_bad_arguments_are_refused_naming_the_argument(env_id, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        gym.make(env_id, **kwargs)
+    with pytest.raises(ValueError, match=message):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", **kwargs)
+
+
+def test_bad_arguments_of_gridworld_and_halfcheetah_are_refused():
+    with pytest.raises(ArgumentError, match=r"random_action_prob must be a finite number in \[0, 1\], got 1.5"):
         gym.make(GRID, random_action_prob=1.5)
+    with pytest.raises(ArgumentError, match="random_action_prob must be a finite number in"):
+        gym.make(GRID, random_action_prob=float("nan"))
+    with pytest.raises(ArgumentError, match="num_envs must be an integer >= 1, got 0"):
+        gym.make_vec(GRID, num_envs=0, vectorization_mode="vector_entry_point")
+    with pytest.raises(ArgumentError, match="aux_weight must be a finite number >= 0, got -0.5"):
+        gym.make(CHEETAH, aux_weight=-0.5)
+    with pytest.raises(ArgumentError, match="horizon must be an integer >= 1, got 2.5"):
+        gym.make(CHEETAH, horizon=2.5)
+    with pytest.raises(ValueError, match="render_mode must be None or one of"):
+        gym.make(CHEETAH, render_mode="ansi")
 
 
 @pytest.mark.parametrize("env_id,bad_action", [(GRID, 4), (GRID, -1), (GRID, 1.5), (CAR, 3), (POLE, 2)])

@@ -2,7 +2,7 @@
 with the farmable bad heuristic the naive sum falls below primary-only while BARFI recovers to at least
 primary-only (by learning to turn the heuristic down where it pays); with the good heuristic, shaping
 learns faster than primary-only. Fixed seeds; each claim has a margin and can fail if a method breaks."""
-from aligngym.envs.shaping.scoring import learning_curves
+from aligngym.benchmarks.shaping.scoring import learning_curves
 
 
 def test_bad_heuristic_naive_falls_below_primary_and_barfi_recovers():

@@ -15,14 +15,14 @@ from pathlib import Path
 
 import numpy as np
 
-from aligngym.benchmarks.stats import bootstrap_ci
+from aligngym.benchmarks.stats import bootstrap_ci, format_cell
 
 DEFAULT_METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi")
 
 
 def parse_method(method: str) -> dict:
     """`algo/mode[:variant]` -> kwargs of `train`; bad names raise ValueError naming the allowed ones."""
-    from aligngym.agents.shaping.barfi import VARIANTS
+    from aligngym.agents.shaping.args import VARIANTS
     from aligngym.agents.shaping.train import ALGOS, MODES
 
     algo, _, rest = method.partition("/")
@@ -30,7 +30,7 @@ def parse_method(method: str) -> dict:
     if algo not in ALGOS or mode not in MODES or (variant and (mode != "barfi" or variant not in VARIANTS)):
         raise ValueError(f"Unknown method {method!r}; use ALGO/MODE with ALGO in {', '.join(ALGOS)}, MODE in "
                          f"{', '.join(MODES)}, optionally barfi:VARIANT with VARIANT in {', '.join(VARIANTS)}.")
-    return {"algo": algo, "mode": mode, **({"variant": variant} if variant else {})}
+    return {"algo": algo, "mode": mode, "variant": variant or "implicit"}
 
 
 def summarise(per_seed: np.ndarray) -> dict:
@@ -40,11 +40,14 @@ def summarise(per_seed: np.ndarray) -> dict:
 
 
 def _run(job: tuple) -> tuple:
+    from aligngym.agents.shaping.args import Args
     from aligngym.agents.shaping.train import train
 
     env_id, heuristic, method, seed, episodes, num_envs, env_kwargs = job
-    result = train(env_id, episodes=episodes, num_envs=num_envs, seed=seed,
-                   env_kwargs={**env_kwargs, "heuristic": heuristic}, **parse_method(method))
+    parsed = parse_method(method)
+    result = train(env_id, parsed["algo"], parsed["mode"], episodes=episodes, seed=seed,
+                   env_kwargs={**env_kwargs, "heuristic": heuristic},
+                   args=Args(num_envs=num_envs, variant=parsed["variant"]))
     return job, result.episodes, result.primary_return, result.success, result.reward_params[-1:]
 
 
@@ -140,6 +143,46 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
         plt.close(fig)
         paths.append(path)
     return paths
+
+
+def ppo_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budget: int = 24576,
+                   env_kwargs: dict | None = None, report=print) -> dict:
+    """SB3 PPO as the inner learner: primary only, naive sum and BARFI's first-order outer loop, all run by
+    `train_barfi_ppo` and measured alike (mean primary return of fresh sampled episodes after each phase).
+    `report(line)` is called once per setting as its runs finish."""
+    from aligngym.agents.shaping.barfi_ppo import Args, train_barfi_ppo
+
+    kwargs = dict(env_kwargs or {})
+    # primary only = no heuristic; naive = phi frozen at its start (1, 0) by a zero outer learning rate
+    settings = [("none", "ppo/primary", 0.0)] + [(h, m, lr) for h in heuristics
+                                                 for m, lr in (("ppo/naive", 0.0), ("ppo/barfi", Args.outer_lr))]
+    results = {"env_id": env_id, "budget": budget, "seeds": list(seeds), "env_kwargs": kwargs, "runs": {}}
+    for h, method, lr in settings:
+        finals, phi1 = [], []
+        for seed in seeds:
+            r = train_barfi_ppo(env_id, {**kwargs, "heuristic": h}, seed, Args(budget=budget, outer_lr=lr))
+            finals.append(np.mean(r.primary_return[-max(1, len(r.primary_return) // 5):]))
+            phi1.append(r.reward_params[-1]["phi1_where_aux"])
+        run = {"final": summarise(np.array(finals)), "phi1_where_aux": phi1, "curve_steps": r.steps}
+        results["runs"][f"{h}:{method}"] = run
+        weights = f"  phi1 where aux != 0: {np.round(phi1, 2).tolist()}" if h != "none" else ""
+        report(f"{h:5s} {method:12s} final primary return {format_cell(run['final'], '.1f')}" + weights)
+    return results
+
+
+def table(results: dict):
+    """The learning-curve results as a rich Table: mean [95% CI] of AUC and final, and the verdict."""
+    from rich.table import Table
+
+    out = Table(title=f"{results['env_id']}: primary return, mean [95% CI] over {len(results['seeds'])} seeds")
+    for col in ("heuristic", "method", "AUC: mean over training", "final: last fifth", "vs primary (auc/final)"):
+        out.add_column(col, no_wrap=col == "method")
+    for h, by_method in results["heuristics"].items():
+        for m, r in by_method.items():
+            v = results["verdict"].get(h, {}).get(m)
+            versus = f"{v['auc']['outcome']} / {v['final']['outcome']}" if v else "(baseline)"
+            out.add_row(h, m, format_cell(r["auc"], ".1f"), format_cell(r["final"], ".1f"), versus)
+    return out
 
 
 def save(results: dict, path: Path) -> Path:

@@ -1,0 +1,69 @@
+"""The hyperparameters of the shaping family's learners (REINFORCE, actor-critic) and of BARFI's outer loop, in
+one place (CleanRL's `Args`). `train()` takes one `Args`; every learner and the outer loop read their fields from
+it; `dataclasses.asdict(args)` is what a RunRecord stores. Override a field with `dataclasses.replace` or, from an
+agent spec, as a query parameter (`shaping.barfi?outer_lr=0.05`)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+VARIANTS = ("implicit", "first_order")
+
+
+@dataclass(frozen=True)
+class Args:
+    # --- the batch and the primary objective
+    num_envs: int = 64
+    """episodes per batch, run at once in a vector env; one inner policy step per batch"""
+    primary_gamma: float = 0.99
+    """discount of the primary objective J (and of the primary/naive/pbrs modes)"""
+    # --- the policy and its learners
+    hidden: int = 32
+    """width of the two hidden tanh layers of the policy (and critic) MLP"""
+    log_std0: float = -0.5
+    """initial log-std of Gaussian policies, in units where the action box is [-1, 1]"""
+    learning_rate: float = 3e-3
+    """Adam step size of the inner learner"""
+    entropy_coef: float = 0.01
+    """entropy bonus of the inner learner; keeps exploring while the sparse goal reward is rare"""
+    max_grad_norm: float = 1.0
+    """gradient clipping of the inner learner"""
+    gae_lambda: float = 0.97
+    """actor-critic: GAE lambda (0.9 reached ~57 on GridWorld, 0.97 ~92)"""
+    value_coef: float = 0.5
+    """actor-critic: weight of the critic's loss"""
+    scale_momentum: float = 0.9
+    """actor-critic: momentum of the running return scale the critic predicts in"""
+    # --- BARFI's outer loop
+    variant: str = "implicit"
+    """outer gradient: implicit (inverse-Hessian product) or first_order (H ~ -I)"""
+    outer_lr: float = 0.02
+    """Adam step size on phi and psi"""
+    outer_every: int = 1
+    """batches between outer steps"""
+    neumann_terms: int = 5
+    """Hessian-vector products in the Neumann series of the implicit gradient"""
+    neumann_step: float = 1e-3
+    """step of the Neumann series"""
+    psi0: float = 4.6
+    """initial logit of the learned discount (sigmoid(4.6) ~ 0.99)"""
+    phi_hidden: int = 16
+    """width of the hidden layer of the reward network phi(s)"""
+
+    def __post_init__(self):
+        if self.variant not in VARIANTS:
+            raise ValueError(f"Unknown BARFI variant {self.variant!r}; allowed: {', '.join(VARIANTS)}.")
+        for name in ("num_envs", "hidden", "outer_every", "phi_hidden"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+        if not 0 < self.primary_gamma <= 1:
+            raise ValueError(f"primary_gamma must lie in (0, 1], got {self.primary_gamma!r}.")
+
+
+def make_args(**overrides) -> Args:
+    """`Args` with `overrides`; an unknown name raises ValueError listing the fields."""
+    names = [f.name for f in fields(Args)]
+    unknown = sorted(set(overrides) - set(names))
+    if unknown:
+        raise ValueError(f"Unknown hyperparameter(s) {', '.join(unknown)}; allowed: {', '.join(names)}.")
+    return Args(**overrides)
