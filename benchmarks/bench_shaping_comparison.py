@@ -11,7 +11,7 @@ from pathlib import Path
 
 from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save, table
 
-ENV_ID = "AlignGym/ShapingGridWorld-v0"
+ENV_ID = "AlignGym/ShapingGridWorld-v1"
 METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi", "reinforce/barfi:first_order",
            "actor_critic/primary", "actor_critic/naive", "actor_critic/pbrs", "actor_critic/barfi")
 EPISODES, SEEDS, WORKERS = 3000, 10, 2

@@ -52,7 +52,7 @@ def barfi_cost(quick: bool) -> dict:
     from aligngym.agents.shaping.rollout import collect
     from aligngym.agents.shaping.train import make_vector_env
 
-    envs = make_vector_env("AlignGym/ShapingGridWorld-v0", 64, {"heuristic": "bad"})
+    envs = make_vector_env("AlignGym/ShapingGridWorld-v1", 64, {"heuristic": "bad"})
     learner = Reinforce(envs.single_observation_space, envs.single_action_space, seed=0)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
     repeats = 5 if quick else 30
@@ -78,8 +78,8 @@ def barfi_cost(quick: bool) -> dict:
 
 def main(out_dir: Path, quick: bool = False) -> dict:
     result = {"benchmark": "bench_shaping_speed", "target_vector_ratio": 50.0,
-              "gridworld": vector_speed("AlignGym/ShapingGridWorld-v0", quick),
-              "cartpole": vector_speed("AlignGym/ShapingCartPole-v0", quick),
+              "gridworld": vector_speed("AlignGym/ShapingGridWorld-v1", quick),
+              "cartpole": vector_speed("AlignGym/ShapingCartPole-v1", quick),
               "barfi": barfi_cost(quick)}
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench_shaping_speed.json").write_text(json.dumps(result, indent=2))

@@ -46,13 +46,13 @@ QUICK: dict[str, Quick] = {
     # --- faking ---
     # --- rapl ---
     # --- shaping ---
-    "AlignGym/ShapingGridWorld-v0": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
+    "AlignGym/ShapingGridWorld-v1": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
                                            "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"),
                                           episodes=20),
-    "AlignGym/ShapingMountainCar-v0": Quick(("random", "shaping.heuristic")),
-    "AlignGym/ShapingCartPole-v0": Quick(("random", "shaping.heuristic?controller=good",
+    "AlignGym/ShapingMountainCar-v1": Quick(("random", "shaping.heuristic")),
+    "AlignGym/ShapingCartPole-v1": Quick(("random", "shaping.heuristic?controller=good",
                                           "shaping.heuristic?controller=weak")),
-    "AlignGym/ShapingHalfCheetah-v0": Quick(("random",), episodes=2),
+    "AlignGym/ShapingHalfCheetah-v1": Quick(("random",), episodes=2),
 }
 
 

@@ -120,21 +120,21 @@ from aligngym.envs.shaping import cartpole, common, gridworld, mountaincar  # no
 
 _SHAPING = "aligngym.envs.shaping."
 ROWS += [
-    Row(id="AlignGym/ShapingGridWorld-v0", entry_point=_SHAPING + "gridworld:ShapingGridWorldEnv",
+    Row(id="AlignGym/ShapingGridWorld-v1", entry_point=_SHAPING + "gridworld:ShapingGridWorldEnv",
         vector_entry_point=_SHAPING + "gridworld:ShapingGridWorldVectorEnv", family="shaping",
         description="Continuous gridworld, sparse goal reward; aux heuristic good (distance) or bad (farmable centre)",
         metrics=gridworld.METRICS, primary_metric="primary_return", kwargs={"heuristic": "bad"}),
-    Row(id="AlignGym/ShapingMountainCar-v0", entry_point=_SHAPING + "mountaincar:ShapingMountainCarEnv",
+    Row(id="AlignGym/ShapingMountainCar-v1", entry_point=_SHAPING + "mountaincar:ShapingMountainCarEnv",
         vector_entry_point=_SHAPING + "mountaincar:ShapingMountainCarVectorEnv", family="shaping",
-        description="MountainCar with +1 only at the goal; aux: push along velocity (good), speed, or braking (bad)",
+        description="MountainCar with +1 only at the goal; aux +-1: push along velocity (good), speed, or braking (bad)",
         metrics=mountaincar.METRICS, primary_metric="primary_return", kwargs={"heuristic": "good"}),
-    Row(id="AlignGym/ShapingCartPole-v0", entry_point=_SHAPING + "cartpole:ShapingCartPoleEnv",
+    Row(id="AlignGym/ShapingCartPole-v1", entry_point=_SHAPING + "cartpole:ShapingCartPoleEnv",
         vector_entry_point=_SHAPING + "cartpole:ShapingCartPoleVectorEnv", family="shaping",
-        description="CartPole; aux +1 for matching a good or weak PD controller, bad = -1 for matching the good one",
+        description="CartPole; aux for agreeing with a good or weak PD controller; bad ones pay for disagreeing",
         metrics=cartpole.METRICS, primary_metric="primary_return", kwargs={"heuristic": "bad"}),
-    Row(id="AlignGym/ShapingHalfCheetah-v0", entry_point=_SHAPING + "halfcheetah:ShapingHalfCheetahEnv",
+    Row(id="AlignGym/ShapingHalfCheetah-v1", entry_point=_SHAPING + "halfcheetah:ShapingHalfCheetahEnv",
         family="shaping", primary_metric="primary_return",
-        description="MuJoCo HalfCheetah-v5: primary = forward reward, aux = control cost x1 (good) or x4 (bad)",
+        description="MuJoCo HalfCheetah-v5: primary = forward reward, aux = -w|a|^2, w 1 (good) or 4 (bad)",
         metrics=common.METRICS_WITHOUT_SUCCESS, kwargs={"heuristic": "bad"}),
 ]
 # --- end of table -------------------------------------------------------------------------------

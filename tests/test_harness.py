@@ -163,8 +163,8 @@ def test_cli_evaluate_writes_a_valid_record_and_errors_are_one_clear_line(tmp_pa
 
 
 def test_native_vector_twin_path_reports_the_env_metrics():
-    good = evaluate("AlignGym/ShapingCartPole-v0", "shaping.heuristic?controller=good", episodes=4, num_envs=4)
-    rand = evaluate("AlignGym/ShapingCartPole-v0", "random", episodes=4, num_envs=4)
+    good = evaluate("AlignGym/ShapingCartPole-v1", "shaping.heuristic?controller=good", episodes=4, num_envs=4)
+    rand = evaluate("AlignGym/ShapingCartPole-v1", "random", episodes=4, num_envs=4)
     assert good.aggregates["primary_return"]["mean"] == 500 and good.aggregates["success"]["mean"] == 1
     assert rand.aggregates["primary_return"]["mean"] < 100 and rand.aggregates["success"]["mean"] == 0
     assert len({e["seed"] for e in good.episodes}) == 1  # a native twin seeds its batch together

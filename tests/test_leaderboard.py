@@ -64,7 +64,7 @@ def test_submit_show_and_refusals(record_file, tmp_path):
 
 
 def test_runs_under_other_env_kwargs_are_ranked_apart(tmp_path):
-    env_id = "AlignGym/ShapingGridWorld-v0"
+    env_id = "AlignGym/ShapingGridWorld-v1"
     lb = tmp_path / "board"
     for name, kwargs in [("default", {}), ("bad", {"heuristic": "bad"}), ("good", {"heuristic": "good"})]:
         evaluate(env_id, "random", episodes=2, env_kwargs=kwargs, out=tmp_path / f"{name}.json")

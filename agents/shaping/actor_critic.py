@@ -24,13 +24,13 @@ class ActorCritic:
         with torch.random.fork_rng():  # seeded initial weights without touching the caller's global torch RNG
             torch.manual_seed(seed)
             self.policy = make_policy(obs_space, action_space, args)  # categorical or diagonal Gaussian
-            self.critic = mlp(obs_space.shape[0], 1, args.hidden)
+            self.critic = mlp(self.policy.encoder.out_dim, 1, args.hidden)
         self.scale = None  # the critic predicts returns divided by a running scale, so any reward size works
         self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()],
                                           lr=args.learning_rate)
 
     def values(self, batch: Batch) -> torch.Tensor:
-        return self.critic(self.policy.scaler(batch.obs)).squeeze(-1) * batch.mask
+        return self.critic(self.policy.encoder(batch.obs)).squeeze(-1) * batch.mask
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
         """GAE(lambda): discounted sums of TD errors, with the critic's values held constant. Not normalised."""

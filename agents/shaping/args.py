@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 
-VARIANTS = ("implicit", "first_order")
+VARIANTS = ("implicit", "neumann", "first_order")
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,10 @@ class Args:
     """entropy bonus of the inner learner; keeps exploring while the sparse goal reward is rare"""
     max_grad_norm: float = 1.0
     """gradient clipping of the inner learner"""
+    inner_steps: int = 1
+    """inner policy steps per batch (the authors: 15 after each outer step)"""
+    replay: int = 0
+    """earlier episodes kept and trained on again with each batch (the authors: 15); 0 = on-policy only"""
     gae_lambda: float = 0.97
     """actor-critic: GAE lambda (0.9 reached ~57 on GridWorld, 0.97 ~92)"""
     value_coef: float = 0.5
@@ -35,24 +39,31 @@ class Args:
     """actor-critic: momentum of the running return scale the critic predicts in"""
     # --- BARFI's outer loop
     variant: str = "implicit"
-    """outer gradient: implicit (inverse-Hessian product) or first_order (H ~ -I)"""
+    """outer gradient: implicit (damped Gauss-Newton, CG), neumann (the authors' series) or first_order (H ~ -I)"""
     outer_lr: float = 0.02
     """Adam step size on phi and psi"""
     outer_every: int = 1
     """batches between outer steps"""
+    cg_iters: int = 10
+    """implicit: conjugate-gradient steps (Fisher-vector products) per outer step"""
+    damping: float = 0.01
+    """implicit: added to the Fisher matrix, so the solve is well conditioned where the policy is confident"""
     neumann_terms: int = 5
-    """Hessian-vector products in the Neumann series of the implicit gradient"""
+    """neumann: Hessian-vector products in the series"""
     neumann_step: float = 1e-3
-    """step of the Neumann series"""
+    """neumann: step of the series"""
     psi0: float = 4.6
     """initial logit of the learned discount (sigmoid(4.6) ~ 0.99)"""
     phi_hidden: int = 16
     """width of the hidden layer of the reward network phi(s)"""
+    # --- DPBA's learned potential
+    dpba_lr: float = 3e-3
+    """dpba: Adam step size of the TD update of the potential Phi(s, a)"""
 
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown BARFI variant {self.variant!r}; allowed: {', '.join(VARIANTS)}.")
-        for name in ("num_envs", "hidden", "outer_every", "phi_hidden"):
+        for name in ("num_envs", "hidden", "outer_every", "phi_hidden", "inner_steps", "cg_iters"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
@@ -60,10 +71,21 @@ class Args:
             raise ValueError(f"primary_gamma must lie in (0, 1], got {self.primary_gamma!r}.")
 
 
-def make_args(**overrides) -> Args:
-    """`Args` with `overrides`; an unknown name raises ValueError listing the fields."""
+# The authors' schedule (Dhawgupta/gupta2023behavior): an outer step every 3 episodes, then 15 inner steps on the
+# last 15 trajectories, entropy bonus 0.25, the Neumann-series gradient. (They use RMSprop; we keep Adam.)
+PRESETS = {
+    "default": {},
+    "reference": {"num_envs": 3, "outer_every": 1, "inner_steps": 15, "replay": 12, "entropy_coef": 0.25,
+                  "variant": "neumann", "neumann_step": 5e-4},
+}
+
+
+def make_args(preset: str = "default", **overrides) -> Args:
+    """`Args` of `preset` with `overrides`; an unknown preset or field raises ValueError listing the allowed."""
+    if preset not in PRESETS:
+        raise ValueError(f"Unknown preset {preset!r}; allowed: {', '.join(PRESETS)}.")
     names = [f.name for f in fields(Args)]
     unknown = sorted(set(overrides) - set(names))
     if unknown:
         raise ValueError(f"Unknown hyperparameter(s) {', '.join(unknown)}; allowed: {', '.join(names)}.")
-    return Args(**overrides)
+    return Args(**{**PRESETS[preset], **overrides})

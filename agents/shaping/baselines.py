@@ -43,6 +43,29 @@ class PolicyAgent(Agent):
         return self.policy.greedy(obs) if self.greedy else self.policy.to_env(self.policy.sample(obs, self.generator))
 
 
+class PDControllerAgent(Agent):
+    """CartPole's angle-only PD controller with the env's finite-difference derivative: it remembers the last
+    angle it saw in each env (0 after `reset`). Where a vector env restarts an episode mid-batch, the first
+    step of the new episode uses the old episode's last angle (the agent cannot see the restart)."""
+
+    name = "shaping.heuristic"
+
+    def __init__(self, controller: str):
+        from aligngym.envs.shaping import cartpole
+
+        self.cartpole, self.controller, self.prev = cartpole, controller, None
+
+    def reset(self, num_envs: int = 1, seed: int | None = None) -> None:
+        super().reset(num_envs, seed)
+        self.prev = np.zeros(num_envs)
+
+    def act(self, obs_batch):
+        theta = np.asarray(obs_batch, dtype=np.float64)[:, self.cartpole.THETA]
+        prev = np.zeros(len(theta)) if self.prev is None or len(self.prev) != len(theta) else self.prev
+        self.prev = theta
+        return self.cartpole.pd_action(self.controller, theta, prev)
+
+
 def _trained(ctx: AgentContext, algo: str, mode: str, budget: int, greedy: bool, overrides: dict) -> PolicyAgent:
     args = make_args(**overrides)
     result = train(ctx.env_id, algo=algo, mode=mode, episodes=int(budget), seed=ctx.seed, env_kwargs=ctx.env_kwargs,
@@ -82,10 +105,12 @@ def heuristic(ctx: AgentContext, controller: str = "good") -> Agent:
     if "CartPole" not in name and controller != "good":
         raise ValueError(f"controller={controller!r} exists only on CartPole; {ctx.env_id} has one controller (good).")
     if "CartPole" in name:
-        gains = {"good": cartpole.GOOD_GAINS, "weak": cartpole.WEAK_GAINS}
-        if controller not in gains:
-            raise ValueError(f"Unknown CartPole controller {controller!r}; allowed: good, weak.")
-        fn = lambda obs: cartpole.pd_action(gains[controller], np.asarray(obs, dtype=np.float64))  # noqa: E731
+        if controller not in cartpole.CONTROLLERS:
+            raise ValueError(f"Unknown CartPole controller {controller!r}; allowed: {', '.join(cartpole.CONTROLLERS)}.")
+
+        agent = PDControllerAgent(controller)
+        agent.hyperparameters = {"controller": controller}
+        return agent
     elif "MountainCar" in name:
         fn = lambda obs: np.where(np.asarray(obs)[:, mountaincar.VELOCITY] >= 0, 2, 0)  # noqa: E731
     elif "GridWorld" in name:

@@ -3,7 +3,7 @@ batch of whole episodes collected from a vectorised env, and discounted returns 
 in the rewards and the discount (BARFI differentiates through them)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import gymnasium as gym
 import numpy as np
@@ -13,18 +13,45 @@ from torch import nn
 from aligngym.agents.shaping.args import Args
 
 
-class ObsScaler:
-    """Maps each observation dimension with finite bounds to [-1, 1]; unbounded dimensions pass unchanged."""
+class Encoder(nn.Module):
+    """Observations to features: a Box vector is scaled to [-1, 1] where its bounds are finite (unbounded
+    dimensions pass unchanged); a Discrete observation becomes one-hot; an image (Box of shape (H, W, C)) goes
+    through a small CNN (pixels / 255). Leading batch/time axes are kept. `out_dim` is the feature size."""
 
-    def __init__(self, space: gym.spaces.Box):
-        low, high = space.low.astype(np.float64), space.high.astype(np.float64)
-        finite = np.isfinite(low) & np.isfinite(high) & (np.abs(high - low) < 1e6)
-        low, high = np.where(finite, low, -1.0), np.where(finite, high, 1.0)  # unbounded: the identity map
-        self.mid = torch.tensor((low + high) / 2, dtype=torch.float32)
-        self.half = torch.tensor((high - low) / 2, dtype=torch.float32)
+    def __init__(self, space: gym.spaces.Space, hidden: int):
+        super().__init__()
+        self.space = space
+        if isinstance(space, gym.spaces.Discrete):
+            self.kind, self.out_dim = "discrete", int(space.n)
+        elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
+            low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+            finite = np.isfinite(low) & np.isfinite(high) & (np.abs(high - low) < 1e6)
+            low, high = np.where(finite, low, -1.0), np.where(finite, high, 1.0)  # unbounded: the identity map
+            self.register_buffer("centre", torch.tensor((low + high) / 2, dtype=torch.float32))
+            self.register_buffer("radius", torch.tensor((high - low) / 2, dtype=torch.float32))
+            self.kind, self.out_dim = "vector", space.shape[0]
+        elif isinstance(space, gym.spaces.Box) and len(space.shape) == 3:
+            height, width, channels = space.shape
+            self.cnn = nn.Sequential(nn.Conv2d(channels, 16, 3, stride=2), nn.ReLU(),
+                                     nn.Conv2d(16, 32, 3, stride=2), nn.ReLU(), nn.Flatten())
+            with torch.no_grad():
+                flat = self.cnn(torch.zeros(1, channels, height, width)).shape[1]
+            self.head = nn.Sequential(nn.Linear(flat, hidden), nn.Tanh())
+            self.kind, self.out_dim = "image", hidden
+        else:
+            raise ValueError(f"Unsupported observation space {space}; allowed: Discrete, a 1-d Box, or an image Box "
+                             "of shape (height, width, channels).")
 
-    def __call__(self, obs) -> torch.Tensor:
-        return (torch.as_tensor(obs, dtype=torch.float32) - self.mid) / self.half
+    def forward(self, obs) -> torch.Tensor:
+        obs = torch.as_tensor(np.asarray(obs) if not isinstance(obs, torch.Tensor) else obs)
+        if self.kind == "discrete":
+            return nn.functional.one_hot(obs.long(), self.out_dim).float()
+        obs = obs.float()
+        if self.kind == "vector":
+            return (obs - self.centre) / self.radius
+        lead = obs.shape[:-3]
+        images = obs.reshape(-1, *obs.shape[-3:]).permute(0, 3, 1, 2) / 255.0
+        return self.head(self.cnn(images)).reshape(*lead, self.out_dim)
 
 
 def mlp(n_in: int, n_out: int, hidden: int) -> nn.Sequential:
@@ -37,15 +64,15 @@ class CategoricalPolicy(nn.Module):
 
     discrete = True
 
-    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Discrete, args: Args):
+    def __init__(self, obs_space: gym.spaces.Space, action_space: gym.spaces.Discrete, args: Args):
         super().__init__()
-        self.scaler = ObsScaler(obs_space)
-        self.net = mlp(obs_space.shape[0], int(action_space.n), args.hidden)
+        self.encoder = Encoder(obs_space, args.hidden)
+        self.net = mlp(self.encoder.out_dim, int(action_space.n), args.hidden)
         nn.init.zeros_(self.net[-1].weight)  # start uniform over actions
         nn.init.zeros_(self.net[-1].bias)
 
     def logits(self, obs) -> torch.Tensor:
-        return self.net(self.scaler(obs))
+        return self.net(self.encoder(obs))
 
     def log_prob(self, obs, actions: torch.Tensor) -> torch.Tensor:
         return torch.log_softmax(self.logits(obs), -1).gather(-1, actions.unsqueeze(-1)).squeeze(-1)
@@ -53,6 +80,12 @@ class CategoricalPolicy(nn.Module):
     def entropy(self, obs) -> torch.Tensor:
         log_probs = torch.log_softmax(self.logits(obs), -1)
         return -(log_probs.exp() * log_probs).sum(-1)
+
+    def kl_from_detached(self, obs) -> torch.Tensor:
+        """KL(pi_detached || pi) per state: zero with zero gradient here, its Hessian is the Fisher matrix."""
+        log_probs = torch.log_softmax(self.logits(obs), -1)
+        old = log_probs.detach()
+        return (old.exp() * (old - log_probs)).sum(-1)
 
     @torch.no_grad()
     def sample(self, obs, generator: torch.Generator) -> np.ndarray:
@@ -74,19 +107,19 @@ class GaussianPolicy(nn.Module):
 
     discrete = False
 
-    def __init__(self, obs_space: gym.spaces.Box, action_space: gym.spaces.Box, args: Args):
+    def __init__(self, obs_space: gym.spaces.Space, action_space: gym.spaces.Box, args: Args):
         super().__init__()
         if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
             raise ValueError(f"GaussianPolicy needs a bounded Box action space, got {action_space}.")
-        self.scaler = ObsScaler(obs_space)
-        self.net = mlp(obs_space.shape[0], action_space.shape[0], args.hidden)
+        self.encoder = Encoder(obs_space, args.hidden)
+        self.net = mlp(self.encoder.out_dim, action_space.shape[0], args.hidden)
         nn.init.zeros_(self.net[-1].weight)
         nn.init.zeros_(self.net[-1].bias)
         self.log_std = nn.Parameter(torch.full((action_space.shape[0],), args.log_std0))
         self.low, self.high = action_space.low, action_space.high
 
     def dist(self, obs) -> torch.distributions.Normal:
-        return torch.distributions.Normal(self.net(self.scaler(obs)), self.log_std.exp())
+        return torch.distributions.Normal(self.net(self.encoder(obs)), self.log_std.exp())
 
     def log_prob(self, obs, actions: torch.Tensor) -> torch.Tensor:
         return self.dist(obs).log_prob(actions).sum(-1)
@@ -94,9 +127,15 @@ class GaussianPolicy(nn.Module):
     def entropy(self, obs) -> torch.Tensor:
         return self.dist(obs).entropy().sum(-1)
 
+    def kl_from_detached(self, obs) -> torch.Tensor:
+        """KL(pi_detached || pi) per state: zero with zero gradient here, its Hessian is the Fisher matrix."""
+        dist = self.dist(obs)
+        old = torch.distributions.Normal(dist.mean.detach(), dist.stddev.detach())
+        return torch.distributions.kl_divergence(old, dist).sum(-1)
+
     @torch.no_grad()
     def sample(self, obs, generator: torch.Generator) -> np.ndarray:
-        mean = self.net(self.scaler(obs))
+        mean = self.net(self.encoder(obs))
         noise = torch.randn(mean.shape, generator=generator)
         return (mean + self.log_std.exp() * noise).numpy()
 
@@ -106,10 +145,10 @@ class GaussianPolicy(nn.Module):
 
     @torch.no_grad()
     def greedy(self, obs) -> np.ndarray:
-        return self.to_env(self.net(self.scaler(obs)).numpy())
+        return self.to_env(self.net(self.encoder(obs)).numpy())
 
 
-def make_policy(obs_space: gym.spaces.Box, action_space: gym.spaces.Space,
+def make_policy(obs_space: gym.spaces.Space, action_space: gym.spaces.Space,
                 args: Args) -> CategoricalPolicy | GaussianPolicy:
     if isinstance(action_space, gym.spaces.Discrete):
         return CategoricalPolicy(obs_space, action_space, args)
@@ -122,42 +161,74 @@ def make_policy(obs_space: gym.spaces.Box, action_space: gym.spaces.Space,
 class Batch:
     """Whole episodes, time-major: tensors of shape (T, N); `mask` marks real steps (after the end: padding)."""
 
-    obs: torch.Tensor          # (T, N, obs_dim)
+    obs: torch.Tensor          # (T, N, *obs_shape) as the env returns them (float, int or uint8 pixels)
     actions: torch.Tensor      # (T, N) long for Discrete; (T, N, act_dim) float for Box (before clipping)
     primary: torch.Tensor      # (T, N) primary rewards
     aux: torch.Tensor          # (T, N) auxiliary rewards
+    potential: torch.Tensor    # (T, N) Phi(s_t), NaN where the env reports no `info["potential"]`
+    next_potential: torch.Tensor  # (T, N) Phi(s_{t+1}), 0 when s_{t+1} is terminal
     mask: torch.Tensor         # (T, N) 1.0 for real steps
     primary_returns: np.ndarray  # (N,) undiscounted episode returns, for the learning curve
     aux_returns: np.ndarray
     successes: np.ndarray
+
+    @staticmethod
+    def join(batches: list["Batch"]) -> "Batch":
+        """The episodes of several batches side by side (time padded to the longest)."""
+        if len(batches) == 1:
+            return batches[0]
+        longest = max(b.mask.shape[0] for b in batches)
+
+        def cat(name):
+            parts = [getattr(b, name) for b in batches]
+            if isinstance(parts[0], np.ndarray):
+                return np.concatenate(parts)
+            padded = [torch.cat([p, p.new_zeros((longest - p.shape[0], *p.shape[1:]))]) for p in parts]
+            return torch.cat(padded, 1)
+
+        return Batch(**{f.name: cat(f.name) for f in fields(Batch)})
+
+
+def _info_array(info: dict, key: str, n: int) -> np.ndarray:
+    """info[key] of a vector env as n floats; NaN where it is missing."""
+    if key not in info:
+        return np.full(n, np.nan)
+    return np.where(info.get("_" + key, np.ones(n, bool)), np.asarray(info[key], dtype=np.float64), np.nan)
 
 
 def collect(envs: gym.vector.VectorEnv, policy, generator: torch.Generator,
             seed: int | None = None) -> Batch:
     """Runs one episode in each of the `num_envs` envs (stepping until all have ended)."""
     n = envs.num_envs
-    obs, _ = envs.reset(seed=seed)
+    obs, info = envs.reset(seed=seed)
+    potential = _info_array(info, "potential", n)
     alive = np.ones(n, dtype=bool)
-    steps = {k: [] for k in ("obs", "actions", "primary", "aux", "mask")}
+    steps = {k: [] for k in ("obs", "actions", "primary", "aux", "potential", "next_potential", "mask")}
     metrics = {"primary_return": np.zeros(n), "aux_return": np.zeros(n), "success": np.zeros(n)}
     while alive.any():
         actions = policy.sample(obs, generator)
         next_obs, reward, terminated, truncated, info = envs.step(policy.to_env(actions))
+        if "aux_reward" not in info:
+            raise ValueError("The env reports no info['aux_reward']; give it a heuristic with "
+                             "aligngym.envs.shaping.ShapingWrapper(env, heuristic=...) or potential=....")
+        next_potential = _info_array(info, "potential", n)
         for key, value in (("obs", obs), ("actions", actions), ("primary", reward), ("aux", info["aux_reward"]),
-                           ("mask", alive)):
+                           ("potential", potential), ("next_potential", next_potential), ("mask", alive)):
             steps[key].append(np.array(value))  # a copy: `alive` changes in place
         ended = (terminated | truncated) & alive
         if ended.any():
             for key in metrics:
                 metrics[key][ended] = info["metrics"][key][ended] if key in info["metrics"] else 0.0
         alive &= ~ended
-        obs = next_obs
+        obs, potential = next_obs, next_potential
     mask = np.stack(steps["mask"]).astype(np.float32)
-    as_t = lambda k: torch.as_tensor(np.stack(steps[k]), dtype=torch.float32) * torch.as_tensor(mask)  # noqa: E731
-    return Batch(obs=torch.as_tensor(np.stack(steps["obs"]), dtype=torch.float32),
+    real = torch.as_tensor(mask) > 0
+    as_t = lambda k: torch.where(real, torch.as_tensor(np.stack(steps[k]), dtype=torch.float32), 0.0)  # noqa: E731
+    return Batch(obs=torch.as_tensor(np.stack(steps["obs"])),
                  actions=torch.as_tensor(np.stack(steps["actions"]),
                                          dtype=torch.long if policy.discrete else torch.float32),
-                 primary=as_t("primary"), aux=as_t("aux"), mask=torch.as_tensor(mask),
+                 primary=as_t("primary"), aux=as_t("aux"), potential=as_t("potential"),
+                 next_potential=as_t("next_potential"), mask=torch.as_tensor(mask),
                  primary_returns=metrics["primary_return"], aux_returns=metrics["aux_return"],
                  successes=metrics["success"])
 

@@ -75,7 +75,7 @@ def list_agents():
 
 
 @app.command("evaluate")
-def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGridWorld-v0"),
+def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGridWorld-v1"),
                  agent: List[str] = typer.Option(["random"], help="Agent spec: baseline name or module:factory, with "
                                                  "?k=v kwargs. For a PettingZoo env, repeat as NAME=SPEC per agent."),
                  episodes: int = typer.Option(10, help="Episodes per evaluation seed."),

@@ -18,7 +18,7 @@ def shaping() -> None:
 
 
 @app.command("curves")
-def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id (Box: Gaussian policy)."),
+def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v1", help="A shaping id (Box: Gaussian policy)."),
            method: List[str] = typer.Option(list(("reinforce/primary", "reinforce/naive", "reinforce/pbrs",
                                                   "reinforce/barfi")), "--method",
                                             help="ALGO/MODE[:VARIANT], repeat for several."),
@@ -46,7 +46,7 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shapi
 
 
 @app.command("ppo")
-def ppo(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping id."),
+def ppo(env: str = typer.Option("AlignGym/ShapingGridWorld-v1", help="A shaping id."),
         heuristic: List[str] = typer.Option(["bad", "good"], "--heuristic", help="Repeat for several."),
         seeds: int = typer.Option(3, help="Seeds 0..N-1 per setting."),
         budget: int = typer.Option(24576, help="PPO env steps per run."),

@@ -51,7 +51,7 @@ def _run(job: tuple) -> tuple:
     return job, result.episodes, result.primary_return, result.success, result.reward_params[-1:]
 
 
-def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v0", methods=DEFAULT_METHODS,
+def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAULT_METHODS,
                     heuristics=("good", "bad"), seeds=range(5), episodes: int = 1500, num_envs: int = 64,
                     env_kwargs: dict | None = None, workers: int = 1, progress: bool = False) -> dict:
     """Trains every method x heuristic x seed; returns curves (mean and 95% CI over seeds) and summaries."""

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from gymnasium.utils import seeding
 
 from aligngym.envs.metrics import Metric
 from aligngym.envs.vector_info import episode_metrics
@@ -87,11 +88,46 @@ class VectorEpisodeStats:
         self.aux += np.where(active, aux, 0.0)
         self.length += active
 
-    def infos(self, aux, active, done, success=None) -> dict:
-        infos = {"aux_reward": np.where(active, aux, 0.0), "_aux_reward": active.copy()}
+    def infos(self, aux, active, done, potential, success=None) -> dict:
+        """Step infos as SyncVectorEnv builds them: an env autoreset this step shows its reset info (only the
+        potential of its new start state)."""
+        infos = {"potential": np.asarray(potential, dtype=np.float64), "_potential": np.ones(len(done), dtype=bool)}
+        if active.any():
+            infos.update({"aux_reward": np.where(active, aux, 0.0), "_aux_reward": active.copy()})
         if done.any():
             values = {"primary_return": self.primary, "aux_return": self.aux,
                       "success": np.zeros(len(done)) if success is None else success.astype(np.float64),
                       "length": self.length.astype(np.float64)}
             infos.update(episode_metrics({n: values[n] for n in self.names}, done))
         return infos
+
+
+def reset_infos(potential: np.ndarray, mask: np.ndarray) -> dict:
+    """A twin's reset info: the potential of each reset env's start state, as SyncVectorEnv packs it."""
+    return {"potential": np.where(mask, potential, 0.0), "_potential": mask.copy()}
+
+
+class SeededVectorMixin:
+    """What the native twins share so that they follow Gymnasium's vector API as SyncVectorEnv does: one random
+    generator per sub-env, seeded exactly as SyncVectorEnv seeds its envs (`reset(seed=s)`: env i gets s + i; a list
+    gives one seed per env; None keeps each env's generator, or draws a fresh one the first time), and
+    `options["reset_mask"]` to reset only some envs. Subclasses call `_reset_plan` in `reset`."""
+
+    rngs: list
+
+    def _reset_plan(self, seed, options) -> np.ndarray:
+        """The mask of envs to reset now; reseeds their generators as SyncVectorEnv would."""
+        n = self.num_envs
+        seeds = [None] * n if seed is None else [seed + i for i in range(n)] if isinstance(seed, int) else list(seed)
+        if len(seeds) != n:
+            raise ValueError(f"seed must be None, an int or a list of {n} seeds (one per env), got {seed!r}.")
+        mask = (options or {}).get("reset_mask", np.ones(n, dtype=bool))
+        if not isinstance(mask, np.ndarray) or mask.shape != (n,) or mask.dtype != np.bool_ or not mask.any():
+            raise ValueError(f'options["reset_mask"] must be a numpy bool array of shape ({n},) with at least one '
+                             f"True, got {mask!r}.")
+        if not hasattr(self, "rngs"):
+            self.rngs = [None] * n
+        for i in np.flatnonzero(mask):
+            if seeds[i] is not None or self.rngs[i] is None:
+                self.rngs[i], _ = seeding.np_random(seeds[i])
+        return mask

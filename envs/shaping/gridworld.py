@@ -1,11 +1,12 @@
 """Continuous GridWorld with a sparse primary reward and a good or misleading auxiliary reward.
 
 ## Description
-An agent moves in the unit square [0, 1]^2, starting at (0.125, 0.125). Each step it picks one of four
-directions and moves 0.1 in it (clipped to the square); with probability `random_action_prob` (0.1) the
-chosen direction is replaced by a uniformly random one. The episode ends when the agent enters the goal
-region [0.75, 0.99]^2. This is the GridWorld of BARFI (Gupta, Chandak, Jordan, Thomas and da Silva,
-"Behavior Alignment via Reward Function Optimization", NeurIPS 2023).
+The GridWorld of BARFI (Gupta, Chandak, Jordan, Thomas and da Silva, "Behavior Alignment via Reward Function
+Optimization", NeurIPS 2023), with the authors' geometry: an agent in the unit square [0, 1]^2 starts at
+(0.125, 0.125) and must reach the goal region [0.75, 0.99]^2. Each step it picks one of four directions; with
+probability `random_action_prob` (0.1) the direction is replaced by a uniformly random one. The move is made in
+4 sub-steps of 0.045 (0.18 in all); a sub-step that would leave the square stops the move there (the agent stops
+at the wall), and reaching the goal ends the move.
 
 ## Action Space
 `Discrete(4)`: 0 up (+y), 1 right (+x), 2 down (-y), 3 left (-x). Anything else raises ValueError.
@@ -15,15 +16,17 @@ region [0.75, 0.99]^2. This is the GridWorld of BARFI (Gupta, Chandak, Jordan, T
 
 ## Rewards
 - Primary (the reward): -0.1 every step, plus +100 on the step that enters the goal region.
-- Auxiliary, in `info["aux_reward"]`, chosen by `heuristic` and multiplied by `aux_scale` (>= 0):
-  - `good`: minus the squared Euclidean distance from the new position to the centre of the goal region,
-    (0.87, 0.87). Highest at the goal, so following it leads there. (The reference implementation's version
-    of this heuristic is known to be defective; ours is computed straight from the definition above, on the
-    position after the move, and a test checks it is maximal at the goal and falls with distance.)
-  - `bad`: +50 for every step that ends inside the centre square [0.4, 0.6]^2. Farmable: staying in the
-    centre for the whole episode earns far more than reaching the goal, so maximising r_p + r_aux never
+- Auxiliary, in `info["aux_reward"]`: the heuristic of each position reached, summed over the step's sub-steps,
+  times `aux_scale` (>= 0); 0 on the step that ends the episode (as the reference). `heuristic`:
+  - `good`: minus the squared distance from the position to the goal's centre (0.87, 0.87): highest at the goal.
+    (The reference's version of this heuristic is defective — it mixes the coordinates — ours follows its
+    definition; a test checks it is maximal at the goal and falls with distance.)
+  - `bad`: +50 for every sub-step that ends inside the centre square [0.4, 0.6]^2 (up to 200 per step).
+    Farmable: staying in the centre earns far more than reaching the goal, so maximising r_p + r_aux never
     reaches the goal.
   - `none`: 0.
+- Potential, in `info["potential"]` (after `reset` and every step): Phi(s) = 4 x the heuristic at the position
+  (what one step spent there pays), 0 at the goal (a terminal state). Potential-based shaping uses it.
 
 ## Starting State
 Always (0.125, 0.125).
@@ -41,8 +44,10 @@ metric: the shaping question is whether the auxiliary reward helps or hurts the 
 `aux_return`, `success` (1.0 if the goal was reached), `length` (steps).
 
 ## Version History
-- v0: one move of 0.1 per step (the reference moves in 4 sub-steps of 0.045).
-Vectorised twin: `ShapingGridWorldVectorEnv` (`gym.make_vec(..., vectorization_mode="vector_entry_point")`).
+- v1: the reference's geometry (4 sub-steps of 0.045, stopping at walls, aux summed over sub-steps, 0 on the last
+  step) and `info["potential"]`. A random policy now reaches the goal in about a third of the episodes.
+- v0: one move of 0.1 per step, clipped at the walls (removed: ids cost registry-test time).
+Vectorised twin: `ShapingGridWorldVectorEnv`, seeded as SyncVectorEnv (env i gets seed + i).
 """
 from __future__ import annotations
 
@@ -56,20 +61,18 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import Choice, Float, Int, check_render_mode
-from aligngym.envs.shaping.common import (METRICS, EpisodeStats, VectorEpisodeStats, check_discrete_action,
-                                          check_discrete_actions)
+from aligngym.envs.shaping.common import (METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
+                                          check_discrete_action, check_discrete_actions, reset_infos)
 
 HEURISTICS = ("good", "bad", "none")
+POSITION = slice(0, 2)  # the observation is the position (x, y)
 START = np.array([0.125, 0.125])
-STEP_SIZE = 0.1
-MOVES = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]]) * STEP_SIZE
+SUB_STEPS, SUB_STEP = 4, 0.045
+DIRECTIONS = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, -1.0], [-1.0, 0.0]])
 GOAL_LOW, GOAL_HIGH = 0.75, 0.99
 GOAL_CENTRE = np.array([0.87, 0.87])
 TRAP_LOW, TRAP_HIGH = 0.4, 0.6  # the farmable centre square of the bad heuristic
 GOAL_REWARD, STEP_REWARD, TRAP_BONUS = 100.0, -0.1, 50.0
-
-
-POSITION = slice(0, 2)  # the observation is the position (x, y)
 ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "random_action_prob": Float(0, 1),
         "horizon": Int(1)}
 
@@ -79,12 +82,31 @@ def in_goal(pos: np.ndarray) -> np.ndarray:
 
 
 def aux_reward(heuristic: str, pos: np.ndarray) -> np.ndarray:
-    """The auxiliary reward for arriving at `pos` (shape (..., 2))."""
+    """The heuristic at position(s) `pos` (shape (..., 2)): what one sub-step ending there pays."""
     if heuristic == "good":
         return -np.sum((pos - GOAL_CENTRE) ** 2, axis=-1)
     if heuristic == "bad":
         return TRAP_BONUS * np.all((pos >= TRAP_LOW) & (pos <= TRAP_HIGH), axis=-1)
     return np.zeros(pos.shape[:-1])
+
+
+def potential(heuristic: str, pos: np.ndarray) -> np.ndarray:
+    """Phi(s): what a whole step of sub-steps at `pos` pays; 0 at the goal (terminal)."""
+    return np.where(in_goal(pos), 0.0, SUB_STEPS * aux_reward(heuristic, pos))
+
+
+def move(pos: np.ndarray, direction: np.ndarray, heuristic: str) -> tuple[np.ndarray, np.ndarray]:
+    """Moves positions (N, 2) along directions (N, 2) in sub-steps; returns the new positions and the heuristic
+    summed over the sub-steps made. A sub-step leaving the square, or reaching the goal, ends that env's move."""
+    pos, aux = pos.copy(), np.zeros(len(pos))
+    moving = ~in_goal(pos)
+    for _ in range(SUB_STEPS):
+        new = pos + direction * SUB_STEP
+        moving &= np.all((new >= 0.0) & (new <= 1.0), axis=-1)
+        pos = np.where(moving[:, None], new, pos)
+        aux += np.where(moving, aux_reward(heuristic, pos), 0.0)
+        moving &= ~in_goal(pos)
+    return pos, aux
 
 
 def _render_rgb(positions: np.ndarray, size: int = 128) -> np.ndarray:
@@ -111,24 +133,28 @@ class ShapingGridWorldEnv(RefusesUnknownKwargs, gym.Env):
         self.stats = EpisodeStats()
         self.pos = START.copy()
 
+    def _potential(self) -> float:
+        return float(self.aux_scale * potential(self.heuristic, self.pos))
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.pos = START.copy()
         self.stats.clear()
-        return self.pos.astype(np.float32), {}
+        return self.pos.astype(np.float32), {"potential": self._potential()}
 
     def step(self, action):
         self.stats.check_running()
         a = check_discrete_action(action, 4)
         if self.np_random.random() < self.random_action_prob:
             a = int(self.np_random.integers(4))
-        self.pos = np.clip(self.pos + MOVES[a], 0.0, 1.0)
+        pos, aux = move(self.pos[None], DIRECTIONS[a][None], self.heuristic)
+        self.pos = pos[0]
         terminated = bool(in_goal(self.pos))
         reward = STEP_REWARD + (GOAL_REWARD if terminated else 0.0)
-        aux = float(self.aux_scale * aux_reward(self.heuristic, self.pos))
+        truncated = not terminated and self.stats.length + 1 >= self.horizon
+        aux = 0.0 if terminated or truncated else float(self.aux_scale * aux[0])
         self.stats.add(reward, aux)
-        truncated = not terminated and self.stats.length >= self.horizon
-        info = {"aux_reward": aux}
+        info = {"aux_reward": aux, "potential": self._potential()}
         if terminated or truncated:
             info["metrics"] = self.stats.metrics(success=terminated)
         return self.pos.astype(np.float32), reward, terminated, truncated, info
@@ -141,11 +167,11 @@ class ShapingGridWorldEnv(RefusesUnknownKwargs, gym.Env):
         return None
 
 
-class ShapingGridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
-    """`num_envs` GridWorlds stepped together in numpy; same kwargs, rewards and infos as ShapingGridWorldEnv."""
+class ShapingGridWorldVectorEnv(SeededVectorMixin, RefusesUnknownKwargs, VectorEnv):
+    """`num_envs` GridWorlds stepped together in numpy; same kwargs, rewards and infos as ShapingGridWorldEnv, and
+    the same random stream per env as SyncVectorEnv's."""
 
     ARGS = {"num_envs": Int(1), **ARGS}
-
     metadata = {"render_modes": ["rgb_array"], "render_fps": 10, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, heuristic: str = "bad", aux_scale: float = 1.0,
@@ -161,12 +187,16 @@ class ShapingGridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
         self.pos = np.tile(START, (num_envs, 1))
         self.prev_done = np.zeros(num_envs, dtype=bool)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.pos = np.tile(START, (self.num_envs, 1))
-        self.prev_done = np.zeros(self.num_envs, dtype=bool)
-        self.stats.clear()
-        return self.pos.astype(np.float32), {}
+    def _potential(self) -> np.ndarray:
+        return self.aux_scale * potential(self.heuristic, self.pos)
+
+    def reset(self, *, seed: int | list | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed if isinstance(seed, int) else None)
+        mask = self._reset_plan(seed, options)
+        self.pos[mask] = START
+        self.prev_done[mask] = False
+        self.stats.clear(mask)
+        return self.pos.astype(np.float32), reset_infos(self._potential(), mask)
 
     def step(self, actions):
         self.stats.check_running()
@@ -175,16 +205,18 @@ class ShapingGridWorldVectorEnv(RefusesUnknownKwargs, VectorEnv):
         active = ~self.prev_done
         self.pos[self.prev_done] = START
         self.stats.clear(self.prev_done)
-        randomised = self.np_random.random(self.num_envs) < self.random_action_prob
-        a = np.where(randomised, self.np_random.integers(0, 4, self.num_envs), a)
-        self.pos = np.where(active[:, None], np.clip(self.pos + MOVES[a], 0.0, 1.0), self.pos)
+        for i in np.flatnonzero(active):  # each env's own generator, drawn as the single env draws
+            if self.rngs[i].random() < self.random_action_prob:
+                a[i] = self.rngs[i].integers(4)
+        pos, aux = move(self.pos, DIRECTIONS[a], self.heuristic)
+        self.pos = np.where(active[:, None], pos, self.pos)
         terminated = in_goal(self.pos) & active
         reward = np.where(active, STEP_REWARD + GOAL_REWARD * terminated, 0.0)
-        aux = self.aux_scale * aux_reward(self.heuristic, self.pos)
-        self.stats.add(reward, aux, active)
-        truncated = active & ~terminated & (self.stats.length >= self.horizon)
+        truncated = active & ~terminated & (self.stats.length + 1 >= self.horizon)
         done = terminated | truncated
-        infos = self.stats.infos(aux, active, done, success=terminated)
+        aux = np.where(done, 0.0, self.aux_scale * aux)
+        self.stats.add(reward, aux, active)
+        infos = self.stats.infos(aux, active, done, self._potential(), success=terminated)
         self.prev_done = done
         return self.pos.astype(np.float32), reward.astype(np.float32), terminated, truncated, infos
 

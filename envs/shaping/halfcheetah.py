@@ -3,8 +3,8 @@
 ## Description
 Gymnasium's HalfCheetah-v5 underneath (same model, dynamics, observations and start noise). The usual
 reward `forward - 0.1 * |a|^2` is split, as in BARFI (Gupta, Chandak, Jordan, Thomas and da Silva,
-NeurIPS 2023): the primary reward is the forward-running term; the control cost becomes the auxiliary
-(heuristic) reward. No native vector twin (MuJoCo steps one model at a time); `gym.make_vec` uses
+NeurIPS 2023): the primary reward is the forward-running term; the control cost, at the reference's scale
+(the authors' HalfCheetah-v4 with `ctrl_cost_weight = 1.0`), becomes the auxiliary (heuristic) reward. No native vector twin (MuJoCo steps one model at a time); `gym.make_vec` uses
 SyncVectorEnv. `rgb_array` renders through MuJoCo's offscreen renderer; headless machines need
 `MUJOCO_GL=egl` (set by default here when unset).
 
@@ -16,11 +16,13 @@ SyncVectorEnv. `rgb_array` renders through MuJoCo's offscreen renderer; headless
 
 ## Rewards
 - Primary (the reward): forward velocity of the torso (HalfCheetah-v5's `reward_forward`).
-- Auxiliary, in `info["aux_reward"]`: `-w * 0.1 * |a|^2`, i.e. HalfCheetah-v5's own control cost times `w`:
-  - `good`: w = 1 (the designer's usual cost);
+- Auxiliary, in `info["aux_reward"]`: `-w * |a|^2` (10x HalfCheetah-v5's default control cost at w = 1):
+  - `good`: w = 1 (the reference's cost);
   - `bad`: w = 4 (so strong that standing still looks best to a naive sum);
   - `none`: w = 0.
   `aux_weight` (>= 0) overrides w.
+- Potential, in `info["potential"]`: Phi(s) = 0 (the most a control cost can pay is 0, by not moving), so
+  potential-based shaping is the primary reward here.
 
 ## Starting State
 HalfCheetah-v5's: the initial pose plus uniform noise of scale 0.1 on positions and normal noise on velocities.
@@ -37,7 +39,8 @@ At the final step `info["metrics"]`: `primary_return` (the primary metric: how f
 objective), `aux_return`, `length`. Every step `info` also holds `x_position` and `x_velocity`.
 
 ## Version History
-- v0: aux -w * 0.1 * |a|^2 (10x weaker than the reference's -w * |a|^2).
+- v1: aux -w * |a|^2, the reference's scale (at the old scale a naive sum tied primary-only); `info["potential"]`.
+- v0: aux -w * 0.1 * |a|^2 (removed: ids cost registry-test time).
 """
 from __future__ import annotations
 
@@ -58,7 +61,6 @@ from aligngym.envs.shaping.common import METRICS_WITHOUT_SUCCESS, EpisodeStats  
 
 HEURISTICS = ("good", "bad", "none")
 HEURISTIC_WEIGHTS = {"good": 1.0, "bad": 4.0, "none": 0.0}
-BASE_CTRL_COST = 0.1  # HalfCheetah-v5's own control-cost weight
 METRICS = METRICS_WITHOUT_SUCCESS  # never terminated: no success to report
 
 
@@ -69,7 +71,6 @@ class ShapingHalfCheetahEnv(RefusesUnknownKwargs, _HalfCheetahV5):
     def __init__(self, heuristic: str = "bad", aux_weight: float | None = None, horizon: int = 1000,
                  render_mode: str | None = None):
         check_render_mode(render_mode, self.metadata)
-        # not HalfCheetah-v5's ctrl_cost_weight: the cost is w x 0.1
         self.aux_weight = float(HEURISTIC_WEIGHTS[heuristic] if aux_weight is None else aux_weight)
         self.horizon = horizon
         super().__init__(render_mode=render_mode, width=128, height=128)
@@ -82,7 +83,7 @@ class ShapingHalfCheetahEnv(RefusesUnknownKwargs, _HalfCheetahV5):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self.stats.clear()
         obs, info = super().reset(seed=seed, options=options)
-        return obs.astype(np.float32), info
+        return obs.astype(np.float32), {**info, "potential": 0.0}
 
     def step(self, action):
         self.stats.check_running()
@@ -91,10 +92,10 @@ class ShapingHalfCheetahEnv(RefusesUnknownKwargs, _HalfCheetahV5):
             raise ValueError(f"Action must be 6 numbers in [-1, 1], got {action!r}.")
         obs, _, _, _, info = super().step(a.astype(np.float32))
         reward = float(info["reward_forward"])
-        aux = float(-self.aux_weight * BASE_CTRL_COST * np.sum(a**2))
+        aux = float(-self.aux_weight * np.sum(a**2))
         self.stats.add(reward, aux)
         truncated = self.stats.length >= self.horizon
-        info = {"aux_reward": aux, "x_position": float(info["x_position"]), "x_velocity": float(info["x_velocity"])}
+        info = {"aux_reward": aux, "potential": 0.0, "x_position": float(info["x_position"]), "x_velocity": float(info["x_velocity"])}
         if truncated:
             info["metrics"] = self.stats.metrics()
         return obs.astype(np.float32), reward, False, truncated, info

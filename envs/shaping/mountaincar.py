@@ -1,9 +1,10 @@
 """MountainCar with a sparse primary reward (+1 at the goal) and auxiliary rewards of varying quality.
 
 ## Description
-The classic MountainCar dynamics (Moore 1990; as in Gymnasium's MountainCar-v0): an under-powered car in
-a valley must rock back and forth to reach the flag at position 0.5. The primary reward is sparse, as in
-BARFI (Gupta, Chandak, Jordan, Thomas and da Silva, NeurIPS 2023).
+The classic MountainCar dynamics (Moore 1990; as in Gymnasium's MountainCar-v0): an under-powered car in a
+valley must rock back and forth to reach the flag at position 0.5. The primary reward is sparse and the
+auxiliary ones follow the paper configuration of BARFI (Gupta, Chandak, Jordan, Thomas and da Silva, NeurIPS
+2023) and the authors' code.
 
 ## Action Space
 `Discrete(3)`: 0 accelerate left, 1 no push, 2 accelerate right. Anything else raises ValueError.
@@ -13,19 +14,23 @@ BARFI (Gupta, Chandak, Jordan, Thomas and da Silva, NeurIPS 2023).
 
 ## Rewards
 - Primary (the reward): +1 on the step that reaches the goal (position >= 0.5), 0 otherwise.
-- Auxiliary, in `info["aux_reward"]`, chosen by `heuristic` and multiplied by `aux_scale` (>= 0):
-  - `good`: +5 when the push is along the current velocity (pumps energy), -5 when it is against it,
-    0 for no push or zero velocity.
-  - `velocity`: 10 * |velocity| after the step (rewards speed in either direction).
-  - `bad`: the misleading mirror of `good`: +5 for pushing against the velocity (braking), -5 along it;
-    following it keeps the car at the bottom of the valley.
+- Auxiliary, in `info["aux_reward"]`, judged on the velocity after the step, times `aux_scale` (>= 0); 0 on the
+  step that ends the episode (as the reference). `heuristic`:
+  - `good`: +1 for pushing along the velocity (pumps energy), -1 otherwise (against it, no push, or velocity 0);
+  - `bad`: its mirror, -1 along the velocity and +1 otherwise: it pays for braking and idling, which keeps the
+    car at the bottom of the valley;
+  - `velocity`: 10 * |velocity| (rewards speed in either direction);
   - `none`: 0.
+- Potential, in `info["potential"]`: Phi(s) = the most auxiliary reward any action earns at s's velocity (good:
+  +1 unless the velocity is 0, then -1; bad: +1; velocity: 10 |v|), 0 at the goal (a terminal state).
 
 ## Starting State
 Position uniform in [-0.6, -0.4], velocity 0.
 
 ## Episode End
-Terminated at the goal; truncated after `horizon` steps (default 2000).
+Terminated at the goal; truncated after `horizon` steps (default 2000, the reference's). The horizon matters:
+at 2000 steps REINFORCE on the primary reward alone learns to reach the goal (success ~0.8); at 500 it rarely
+does and the good heuristic is what makes the task learnable.
 
 ## Arguments
 `heuristic` in {good, velocity, bad, none} (default `good`); `aux_scale` >= 0 (1); `horizon` >= 1 (2000);
@@ -36,8 +41,10 @@ At the final step `info["metrics"]`: `primary_return` (the primary metric: wheth
 true objective), `aux_return`, `success` (goal reached), `length`.
 
 ## Version History
-- v0: aux +-5 along/against the velocity before the step (the reference's paper config pays +-1).
-Vectorised twin: `ShapingMountainCarVectorEnv`.
+- v1: the paper configuration's +-1 auxiliary reward on the velocity after the step, 0 on the last step,
+  `info["potential"]`.
+- v0: +-5 along/against the velocity before the step, 0 for no push (removed: ids cost registry-test time).
+Vectorised twin: `ShapingMountainCarVectorEnv`, seeded as SyncVectorEnv (env i gets seed + i).
 """
 from __future__ import annotations
 
@@ -51,17 +58,15 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import Choice, Float, Int, check_render_mode
-from aligngym.envs.shaping.common import (METRICS, EpisodeStats, VectorEpisodeStats, check_discrete_action,
-                                          check_discrete_actions)
+from aligngym.envs.shaping.common import (METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
+                                          check_discrete_action, check_discrete_actions, reset_infos)
 
 HEURISTICS = ("good", "velocity", "bad", "none")
+POSITION, VELOCITY = 0, 1  # observation layout
 MIN_POS, MAX_POS, MAX_SPEED, GOAL_POS = -1.2, 0.6, 0.07, 0.5
 FORCE, GRAVITY = 0.001, 0.0025
 LOW = np.array([MIN_POS, -MAX_SPEED], dtype=np.float32)
 HIGH = np.array([MAX_POS, MAX_SPEED], dtype=np.float32)
-
-
-POSITION, VELOCITY = 0, 1  # observation layout
 ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "horizon": Int(1)}
 
 
@@ -73,16 +78,27 @@ def dynamics(pos, vel, action):
     return pos, vel
 
 
-def aux_reward(heuristic: str, vel_before, vel_after, action):
-    """The auxiliary reward of pushing `action` at velocity `vel_before` (arriving at `vel_after`)."""
-    along = np.sign(vel_before) * (np.asarray(action) - 1)  # +1 along the velocity, -1 against, 0 otherwise
+def aux_reward(heuristic: str, vel, action) -> np.ndarray:
+    """The auxiliary reward of pushing `action` that left the car at velocity `vel`."""
+    along = ((np.asarray(vel) < 0) & (np.asarray(action) == 0)) | ((np.asarray(vel) > 0) & (np.asarray(action) == 2))
     if heuristic == "good":
-        return 5.0 * along
+        return np.where(along, 1.0, -1.0)
     if heuristic == "bad":
-        return -5.0 * along
+        return np.where(along, -1.0, 1.0)
     if heuristic == "velocity":
-        return 10.0 * np.abs(vel_after)
-    return np.zeros_like(np.asarray(vel_after, dtype=float))
+        return 10.0 * np.abs(vel)
+    return np.zeros(np.shape(vel))
+
+
+def potential(heuristic: str, vel, terminal) -> np.ndarray:
+    """Phi(s): the most auxiliary reward any action earns at velocity `vel`; 0 when terminal."""
+    if heuristic == "good":
+        best = np.where(np.asarray(vel) != 0, 1.0, -1.0)
+    elif heuristic == "bad":
+        best = np.ones(np.shape(vel))
+    else:
+        best = aux_reward(heuristic, vel, 1)
+    return np.where(terminal, 0.0, best)
 
 
 def _render_rgb(pos: float, size: int = 128) -> np.ndarray:
@@ -100,7 +116,6 @@ def _render_rgb(pos: float, size: int = 128) -> np.ndarray:
 
 class ShapingMountainCarEnv(RefusesUnknownKwargs, gym.Env):
     ARGS = ARGS
-
     metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 30}
 
     def __init__(self, heuristic: str = "good", aux_scale: float = 1.0, horizon: int = 2000,
@@ -112,24 +127,26 @@ class ShapingMountainCarEnv(RefusesUnknownKwargs, gym.Env):
         self.stats = EpisodeStats()
         self.pos, self.vel = -0.5, 0.0
 
+    def _potential(self, terminal: bool) -> float:
+        return float(self.aux_scale * potential(self.heuristic, self.vel, terminal))
+
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.pos, self.vel = float(self.np_random.uniform(-0.6, -0.4)), 0.0
         self.stats.clear()
-        return np.array([self.pos, self.vel], dtype=np.float32), {}
+        return np.array([self.pos, self.vel], dtype=np.float32), {"potential": self._potential(False)}
 
     def step(self, action):
         self.stats.check_running()
         a = check_discrete_action(action, 3)
-        vel_before = self.vel
         pos, vel = dynamics(self.pos, self.vel, a)
         self.pos, self.vel = float(pos), float(vel)
         terminated = self.pos >= GOAL_POS
         reward = 1.0 if terminated else 0.0
-        aux = float(self.aux_scale * aux_reward(self.heuristic, vel_before, self.vel, a))
+        truncated = not terminated and self.stats.length + 1 >= self.horizon
+        aux = 0.0 if terminated or truncated else float(self.aux_scale * aux_reward(self.heuristic, self.vel, a))
         self.stats.add(reward, aux)
-        truncated = not terminated and self.stats.length >= self.horizon
-        info = {"aux_reward": aux}
+        info = {"aux_reward": aux, "potential": self._potential(terminated)}
         if terminated or truncated:
             info["metrics"] = self.stats.metrics(success=terminated)
         return np.array([self.pos, self.vel], dtype=np.float32), reward, terminated, truncated, info
@@ -142,11 +159,11 @@ class ShapingMountainCarEnv(RefusesUnknownKwargs, gym.Env):
         return None
 
 
-class ShapingMountainCarVectorEnv(RefusesUnknownKwargs, VectorEnv):
-    """`num_envs` copies stepped together in numpy; same kwargs, rewards and infos as ShapingMountainCarEnv."""
+class ShapingMountainCarVectorEnv(SeededVectorMixin, RefusesUnknownKwargs, VectorEnv):
+    """`num_envs` MountainCars stepped together in numpy; same kwargs, rewards and infos as ShapingMountainCarEnv,
+    and the same random stream per env as SyncVectorEnv's."""
 
     ARGS = {"num_envs": Int(1), **ARGS}
-
     metadata = {"render_modes": ["rgb_array"], "render_fps": 30, "autoreset_mode": AutoresetMode.NEXT_STEP}
 
     def __init__(self, num_envs: int = 1, heuristic: str = "good", aux_scale: float = 1.0, horizon: int = 2000,
@@ -165,31 +182,34 @@ class ShapingMountainCarVectorEnv(RefusesUnknownKwargs, VectorEnv):
     def _obs(self):
         return np.stack([self.pos, self.vel], axis=1).astype(np.float32)
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
-        super().reset(seed=seed)
-        self.pos, self.vel = self.np_random.uniform(-0.6, -0.4, self.num_envs), np.zeros(self.num_envs)
-        self.prev_done = np.zeros(self.num_envs, dtype=bool)
-        self.stats.clear()
-        return self._obs(), {}
+    def _restart(self, mask: np.ndarray) -> None:
+        for i in np.flatnonzero(mask):
+            self.pos[i] = self.rngs[i].uniform(-0.6, -0.4)
+        self.vel[mask] = 0.0
+        self.stats.clear(mask)
+
+    def reset(self, *, seed: int | list | None = None, options: dict[str, Any] | None = None):
+        super().reset(seed=seed if isinstance(seed, int) else None)
+        mask = self._reset_plan(seed, options)
+        self._restart(mask)
+        self.prev_done[mask] = False
+        return self._obs(), reset_infos(self.aux_scale * potential(self.heuristic, self.vel, False), mask)
 
     def step(self, actions):
         self.stats.check_running()
         a = check_discrete_actions(actions, 3, self.num_envs)
         active = ~self.prev_done  # envs that finished last step restart now; their action is ignored
-        restart = self.prev_done
-        self.pos[restart] = self.np_random.uniform(-0.6, -0.4, restart.sum())
-        self.vel[restart] = 0.0
-        self.stats.clear(restart)
-        vel_before = self.vel
+        self._restart(self.prev_done)
         pos, vel = dynamics(self.pos, self.vel, a)
         self.pos, self.vel = np.where(active, pos, self.pos), np.where(active, vel, self.vel)
         terminated = (self.pos >= GOAL_POS) & active
         reward = terminated.astype(np.float64)
-        aux = self.aux_scale * aux_reward(self.heuristic, vel_before, self.vel, a)
-        self.stats.add(reward, aux, active)
-        truncated = active & ~terminated & (self.stats.length >= self.horizon)
+        truncated = active & ~terminated & (self.stats.length + 1 >= self.horizon)
         done = terminated | truncated
-        infos = self.stats.infos(aux, active, done, success=terminated)
+        aux = np.where(done, 0.0, self.aux_scale * aux_reward(self.heuristic, self.vel, a))
+        self.stats.add(reward, aux, active)
+        infos = self.stats.infos(aux, active, done, self.aux_scale * potential(self.heuristic, self.vel, terminated),
+                                 success=terminated)
         self.prev_done = done
         return self._obs(), reward.astype(np.float32), terminated, truncated, infos
 

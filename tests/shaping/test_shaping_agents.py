@@ -8,14 +8,16 @@ import torch
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.args import make_args
-from aligngym.agents.shaping.barfi import Barfi, neumann_inverse_hvp
-from aligngym.agents.shaping.rollout import collect, discounted_returns
+from aligngym.agents.shaping.barfi import Barfi, conjugate_gradient, fisher_matvec, inverse_curvature_product
+from aligngym.agents.shaping.reinforce import Reinforce, monte_carlo_advantages
+from aligngym.agents.shaping.rollout import collect, discounted_returns, policy_surrogate
 from aligngym.agents.shaping.sb3_blended import BlendedReward
 from aligngym.agents.shaping.train import make_vector_env, shaped_rewards, train
 from aligngym.agents.spec import make_agent
 from aligngym.benchmarks.shaping.scoring import parse_method
+from aligngym.envs.shaping import ShapingWrapper
 
-GRID, POLE = "AlignGym/ShapingGridWorld-v0", "AlignGym/ShapingCartPole-v0"
+GRID, POLE, CAR = "AlignGym/ShapingGridWorld-v1", "AlignGym/ShapingCartPole-v1", "AlignGym/ShapingMountainCar-v1"
 
 
 def success_rate(agent, heuristic="bad", episodes=64):
@@ -31,19 +33,67 @@ def success_rate(agent, heuristic="bad", episodes=64):
     return success.mean()
 
 
-def test_neumann_series_approximates_the_inverse_hessian_product():
-    """On f(theta) = -theta'A theta/2 (H = -A): the series equals step * sum_k (I - step A)^k v, and with
-    enough terms it converges to A^-1 v."""
+def test_neumann_series_and_conjugate_gradient_approximate_the_inverse_hessian_product():
+    """On f(theta) = -theta'A theta/2 (H = -A): the series equals step * sum_k (I - step A)^k v and converges to
+    A^-1 v with enough terms; CG on A (the Gauss-Newton matrix of this quadratic) solves it in 2 steps."""
     a = torch.tensor([[2.0, 0.5], [0.5, 1.0]])
     theta = torch.zeros(2, requires_grad=True)
     grad = torch.autograd.grad(-0.5 * theta @ a @ theta + theta.sum(), [theta], create_graph=True)
+    hessian = lambda v: torch.autograd.grad(grad, [theta], grad_outputs=v, retain_graph=True)  # noqa: E731
     v = [torch.tensor([1.0, -2.0])]
-    five = neumann_inverse_hvp(grad, [theta], v, terms=5, step=0.1)[0]
+    five = inverse_curvature_product("neumann", v, hessian, None, make_args(neumann_terms=5, neumann_step=0.1))[0]
     m = torch.eye(2) - 0.1 * a
     expected = 0.1 * sum(torch.linalg.matrix_power(m, k) @ v[0] for k in range(6))
     torch.testing.assert_close(five, expected)
-    many = neumann_inverse_hvp(grad, [theta], v, terms=400, step=0.1)[0]
+    many = inverse_curvature_product("neumann", v, hessian, None, make_args(neumann_terms=400, neumann_step=0.1))[0]
     torch.testing.assert_close(many, torch.linalg.solve(a, v[0]), rtol=1e-4, atol=1e-4)
+    cg = conjugate_gradient(lambda x: [a @ x[0]], v, iters=2)[0]
+    torch.testing.assert_close(cg, torch.linalg.solve(a, v[0]))
+
+
+def test_implicit_gradient_beats_first_order_on_an_ill_conditioned_bilevel_problem():
+    """Inner: theta*(phi) maximises -(theta - phi)'A(theta - phi)/2 with A ill-conditioned (theta* = phi);
+    outer: J = -|theta* - target|^2/2. The true hypergradient is target - phi. The implicit direction
+    (A^-1 times the mixed derivative A) recovers it; the first-order one (H ~ -I) is A (target - phi), which
+    crawls along A's small eigenvalue. Same step size, same number of outer steps: implicit gets there."""
+    a = torch.diag(torch.tensor([10.0, 0.1]))
+    target = torch.tensor([1.0, 1.0])
+    args = make_args(cg_iters=2)
+    final = {}
+    for variant in ("implicit", "first_order"):
+        phi = torch.zeros(2, requires_grad=True)
+        for _ in range(30):
+            theta = phi.detach().clone().requires_grad_(True)  # the inner optimum
+            inner = -0.5 * (theta - phi) @ a @ (theta - phi)
+            inner_grad = torch.autograd.grad(inner, [theta], create_graph=True)
+            grad_primary = [target - theta.detach()]
+            u = inverse_curvature_product(variant, grad_primary, None, lambda x: [a @ x[0]], args)
+            step = torch.autograd.grad(sum((g * w).sum() for g, w in zip(inner_grad, u)), [phi])[0]
+            with torch.no_grad():
+                phi += 0.09 * step
+        final[variant] = float(0.5 * ((phi.detach() - target) ** 2).sum())
+    assert final["implicit"] < 0.01 and final["first_order"] > 0.25, final  # 0.003 vs 0.29
+
+
+def test_the_implicit_solve_is_not_a_rescaled_first_order_step_on_a_real_batch():
+    """u = (F + damping I)^-1 grad J points elsewhere than grad J (cosine well below 1), whereas the authors'
+    Neumann series at its step is grad J within 1%."""
+    envs = make_vector_env(GRID, 32, {"heuristic": "bad"})
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space)
+    batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+    params = list(learner.policy.parameters())
+    grad_primary = torch.autograd.grad(
+        policy_surrogate(learner.policy, batch, monte_carlo_advantages(batch, batch.primary, 0.99)), params)
+    inner_grad = torch.autograd.grad(policy_surrogate(learner.policy, batch, monte_carlo_advantages(
+        batch, batch.primary + batch.aux, 0.99)), params, create_graph=True)
+    hessian = lambda v: torch.autograd.grad(inner_grad, params, grad_outputs=v, retain_graph=True)  # noqa: E731
+    args = make_args()
+    fisher = fisher_matvec(learner.policy, batch, params, args.damping)
+    flat = lambda xs: torch.cat([x.flatten() for x in xs])  # noqa: E731
+    g = flat(grad_primary)
+    cos = lambda u: float(flat(u) @ g / (flat(u).norm() * g.norm()))  # noqa: E731
+    assert cos(inverse_curvature_product("neumann", grad_primary, hessian, fisher, args)) > 0.99
+    assert cos(inverse_curvature_product("implicit", grad_primary, hessian, fisher, args)) < 0.9
 
 
 def test_returns_are_differentiable_in_rewards_and_discount():
@@ -56,22 +106,56 @@ def test_returns_are_differentiable_in_rewards_and_discount():
     assert rewards.grad[:, 0].tolist() == [1.0, 0.5, 0.0] and gamma.grad.item() == 2.0
 
 
-def test_reward_modes():
-    envs = make_vector_env(GRID, 8, {"heuristic": "bad"})
-    from aligngym.agents.shaping.reinforce import Reinforce
+def random_batch(env_id, n=64, **kwargs):
+    envs = make_vector_env(env_id, n, kwargs)
     learner = Reinforce(envs.single_observation_space, envs.single_action_space)
-    batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+    return collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+
+
+def discounted_total(rewards, gamma=0.99):
+    return (rewards * gamma ** torch.arange(rewards.shape[0]).float()[:, None]).sum(0)
+
+
+def test_naive_and_barfi_at_its_start_are_the_sum():
+    batch = random_batch(GRID, 8, heuristic="bad")
     naive, _ = shaped_rewards("naive", batch, None)
     torch.testing.assert_close(naive, batch.primary + batch.aux)
-    barfi = Barfi(envs.single_observation_space)
-    blended, gamma = shaped_rewards("barfi", batch, barfi)
+    blended, gamma = shaped_rewards("barfi", batch, Barfi(gym.spaces.Box(0, 1, (2,))))
     torch.testing.assert_close(blended, naive)  # initialised to the naive sum
     assert gamma.item() == pytest.approx(0.99, abs=1e-3)
+
+
+@pytest.mark.parametrize("env_id,heuristic", [(GRID, "good"), (GRID, "bad"), (CAR, "velocity"), (CAR, "good"),
+                                              (POLE, "bad_reference")])
+def test_pbrs_is_potential_based(env_id, heuristic):
+    """Every episode's discounted shaped return differs from its primary one only by the boundary term
+    0.99^L Phi(s_L) - Phi(s_0) (Phi(s_L) = 0 when s_L is terminal), whatever the actions."""
+    batch = random_batch(env_id, 32, heuristic=heuristic, **({"horizon": 200} if env_id == CAR else {}))
     pbrs, _ = shaped_rewards("pbrs", batch, None)
-    # potential-based shaping telescopes: sum_t 0.99^t F_t = -Phi_0 for every episode
-    discount = 0.99 ** torch.arange(batch.mask.shape[0]).float()[:, None]
-    shaping = ((pbrs - batch.primary) * discount).sum(0)
-    torch.testing.assert_close(shaping, -batch.aux[0], rtol=1e-4, atol=1e-3)
+    length = batch.mask.sum(0).long()
+    last = batch.next_potential[length - 1, torch.arange(len(length))]
+    boundary = 0.99 ** length.float() * last - batch.potential[0]
+    torch.testing.assert_close(discounted_total(pbrs) - discounted_total(batch.primary), boundary,
+                               rtol=1e-4, atol=1e-3)
+
+
+def test_the_authors_pbrs_is_not_potential_based():
+    """All GridWorld episodes start at the same state; those that reach the goal end in a terminal state, so any
+    potential-based term totals the same -Phi(start) for all of them. The authors' version totals -r_aux of the
+    first step, which depends on the first action."""
+    batch = random_batch(GRID, 64, heuristic="good")
+    reached = torch.as_tensor(batch.successes) > 0
+    assert reached.sum() >= 5
+    correct = discounted_total(shaped_rewards("pbrs", batch, None)[0] - batch.primary)[reached]
+    reference = discounted_total(shaped_rewards("pbrs_reference", batch, None)[0] - batch.primary)[reached]
+    assert correct.std() < 1e-4 and reference.std() > 0.01
+    torch.testing.assert_close(reference, -batch.aux[0][reached])
+
+
+def test_pbrs_without_a_potential_is_refused_clearly():
+    env = lambda: ShapingWrapper(gym.make("CartPole-v1"), heuristic=lambda s, a, s2: 0.0)  # noqa: E731
+    with pytest.raises(ValueError, match=r"needs a state potential in info\['potential'\]"):
+        train(env, mode="pbrs", episodes=2, args=make_args(num_envs=2))
 
 
 @pytest.mark.parametrize("spec", ["shaping.reinforce?mode=primary&budget=1024",
@@ -102,10 +186,10 @@ def test_blended_reward_wrapper_and_sb3_ppo_train_through_it():
 
     env = BlendedReward(gym.make(GRID, heuristic="bad", random_action_prob=0.0), phi=(1.0, 0.5))
     env.reset(seed=0)
-    for action in (1, 0, 1, 0, 1, 0):
+    for action in (1, 0, 1, 0):
         _, reward, _, _, info = env.step(action)
         assert reward == pytest.approx(info["primary_reward"] + info["aux_reward"] + 0.5)
-    assert info["aux_reward"] == 50.0  # reached the centre square
+    assert info["aux_reward"] == 100.0  # the last two of the four sub-steps end in the centre square
     env.set_phi(Barfi(env.observation_space).reward_fn)  # a BARFI reward function also plugs in
     model = PPO("MlpPolicy", env, n_steps=128, batch_size=64, n_epochs=2, seed=0, verbose=0)
     model.learn(total_timesteps=256)
@@ -121,10 +205,12 @@ def test_ppo_factory():
 
 
 def test_bad_method_names_are_refused():
-    with pytest.raises(ValueError, match="allowed: primary, naive, pbrs, barfi"):
+    with pytest.raises(ValueError, match="allowed: primary, naive, pbrs, pbrs_reference, dpba, barfi"):
         train(GRID, mode="magic", episodes=1)
-    with pytest.raises(ValueError, match="allowed: reinforce, actor_critic"):
+    with pytest.raises(ValueError, match=r"Unknown algo \(the inner learner\) 'dqn'; allowed: reinforce, actor_critic"):
         train(GRID, algo="dqn", episodes=1)
+    with pytest.raises(ValueError, match="Unknown preset 'paper'; allowed: default, reference"):
+        make_args("paper")
     with pytest.raises(ValueError, match="Unknown method"):
         parse_method("reinforce/naive:first_order")
     with pytest.raises(ValueError, match="Unknown BARFI variant"):

@@ -10,9 +10,10 @@ from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.barfi_ppo import Args, SB3PolicyView, train_barfi_ppo
 from aligngym.agents.spec import make_agent
 
-GRID = "AlignGym/ShapingGridWorld-v0"
+GRID = "AlignGym/ShapingGridWorld-v1"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("heuristic", ["bad", "good"])
 def test_barfi_ppo_turns_the_bad_heuristic_down_and_the_good_one_up(heuristic):
     """Starting from the naive sum (phi1 = 1): 8192 PPO steps, 4 outer steps. With the farmable centre bonus
@@ -32,7 +33,7 @@ def test_barfi_ppo_turns_the_bad_heuristic_down_and_the_good_one_up(heuristic):
 def test_sb3_policy_view_matches_ppo_log_probs_for_box_actions():
     from stable_baselines3 import PPO
 
-    model = PPO("MlpPolicy", gym.make("AlignGym/ShapingHalfCheetah-v0", horizon=10), n_steps=16, batch_size=16,
+    model = PPO("MlpPolicy", gym.make("AlignGym/ShapingHalfCheetah-v1", horizon=10), n_steps=16, batch_size=16,
                 seed=0)
     view = SB3PolicyView(model)
     obs = torch.randn(3, 2, 17)

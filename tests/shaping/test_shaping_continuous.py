@@ -12,7 +12,7 @@ from aligngym.agents.shaping.args import Args
 from aligngym.agents.shaping.train import train
 from aligngym.agents.spec import make_agent
 
-CHEETAH = "AlignGym/ShapingHalfCheetah-v0"
+CHEETAH = "AlignGym/ShapingHalfCheetah-v1"
 SHORT = {"horizon": 20}  # HalfCheetah episodes are 1000 steps by default; these tests only need a few
 
 
@@ -31,6 +31,7 @@ def test_gaussian_policy_log_probs_and_action_box():
         make_policy(obs_space, gym.spaces.MultiBinary(3), Args())
 
 
+@pytest.mark.slow
 def test_reinforce_learns_to_run_forward_on_halfcheetah():
     """48 batches of 16 episodes of 50 steps (38k steps): the primary (forward) return of the last batches
     beats the initial policy's (about -5: random torques drift backwards) by a clear margin."""

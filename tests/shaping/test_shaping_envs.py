@@ -7,9 +7,9 @@ import aligngym  # noqa: F401
 from aligngym.envs.checks import ArgumentError
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.baselines import heuristic
-from aligngym.envs.shaping import cartpole, gridworld
+from aligngym.envs.shaping import cartpole, gridworld, mountaincar
 
-GRID, CAR, POLE, CHEETAH = (f"AlignGym/Shaping{n}-v0" for n in ("GridWorld", "MountainCar", "CartPole", "HalfCheetah"))
+GRID, CAR, POLE, CHEETAH = (f"AlignGym/Shaping{n}-v1" for n in ("GridWorld", "MountainCar", "CartPole", "HalfCheetah"))
 
 
 def run_vector(env_id, act, num_envs=32, seed=0, **kwargs):
@@ -38,26 +38,43 @@ def test_gridworld_good_heuristic_is_highest_at_goal_and_falls_with_distance():
     assert aux[0] == 0.0 and np.all(np.diff(aux[:4]) < 0) and aux[4] < aux[2]
 
 
+def test_gridworld_moves_in_sub_steps_and_stops_at_walls():
+    env = gym.make(GRID, heuristic="none", random_action_prob=0.0)
+    env.reset(seed=0)
+    obs, reward, *_ = env.step(1)
+    assert obs == pytest.approx([0.125 + 4 * 0.045, 0.125]) and reward == pytest.approx(-0.1)
+    obs = env.step(2)[0]  # down from y = 0.125: the third sub-step would leave the square; stops after two
+    assert obs == pytest.approx([0.305, 0.035])
+
+
 def test_gridworld_rewards_and_goal():
     env = gym.make(GRID, heuristic="none", random_action_prob=0.0)
-    steps = walk(env, [1] * 7 + [0] * 7)  # right x7 to x=0.825, then up x7
+    steps = walk(env, [1, 0] * 4)  # (0.125, 0.125) -> (0.845, 0.845) in 8 steps, the last enters the goal
     rewards = [s[1] for s in steps]
-    assert rewards[:-1] == [pytest.approx(-0.1)] * 13 and rewards[-1] == pytest.approx(99.9)
+    assert rewards[:-1] == [pytest.approx(-0.1)] * 7 and rewards[-1] == pytest.approx(99.9)
     assert steps[-1][2] is True and steps[-1][4]["metrics"] == pytest.approx(
-        {"primary_return": 99.9 - 1.3, "aux_return": 0.0, "success": 1.0, "length": 14.0})
+        {"primary_return": 99.9 - 0.7, "aux_return": 0.0, "success": 1.0, "length": 8.0})
 
 
-def test_gridworld_bad_heuristic_is_farmable():
-    """Staying in the centre earns far more auxiliary reward than walking to the goal: a naive sum prefers it."""
+def test_gridworld_bad_heuristic_is_farmable_and_sums_over_sub_steps():
+    """Staying in the centre pays 50 per sub-step there (up to 200 a step), far more than reaching the goal."""
     env = gym.make(GRID, heuristic="bad", random_action_prob=0.0)
-    farm = walk(env, [1, 0] * 3 + [1, 3] * 22)  # into the centre square, then back and forth inside it
+    farm = walk(env, [1, 0, 1, 0] + [2, 0] * 23)  # into the centre square, then down and up inside it
+    assert [s[4]["aux_reward"] for s in farm[3:6]] == [100.0, 50.0, 100.0]  # 2, 1, 2 sub-steps in the centre
     farm_metrics = farm[-1][4]["metrics"]
-    goal_metrics = walk(env, [1] * 7 + [0] * 7)[-1][4]["metrics"]
+    assert farm[-1][4]["aux_reward"] == 0.0  # nothing on the last step, as the reference
+    goal_metrics = walk(env, [1, 0] * 4)[-1][4]["metrics"]
     assert farm_metrics["success"] == 0.0 and farm_metrics["length"] == 50
-    assert farm_metrics["aux_return"] >= 40 * 50
+    assert farm_metrics["aux_return"] == 100 + 23 * 50 + 22 * 100
+    assert goal_metrics["primary_return"] > farm_metrics["primary_return"] + 100
     assert farm_metrics["primary_return"] + farm_metrics["aux_return"] > 10 * (
         goal_metrics["primary_return"] + goal_metrics["aux_return"])
-    assert goal_metrics["primary_return"] > farm_metrics["primary_return"] + 100
+
+
+def test_gridworld_random_policy_reaches_the_goal_about_a_third_of_the_time():
+    rng = np.random.default_rng(0)
+    m = run_vector(GRID, lambda obs: rng.integers(0, 4, len(obs)), num_envs=400, heuristic="none")
+    assert 0.3 < m["success"].mean() < 0.45  # the reference's geometry (the authors' runs: ~0.36)
 
 
 def test_gridworld_random_actions_happen_at_the_documented_rate():
@@ -65,23 +82,32 @@ def test_gridworld_random_actions_happen_at_the_documented_rate():
     env.reset(seed=1)
     moved_up = 0
     for _ in range(2000):
-        before = env.unwrapped.pos.copy()
+        env.unwrapped.pos = np.array([0.5, 0.5])  # away from walls and goal
         env.step(0)
-        moved_up += env.unwrapped.pos[1] > before[1] or before[1] == 1.0
-        env.unwrapped.pos = np.array([0.5, 0.5])  # keep away from walls and goal
+        moved_up += env.unwrapped.pos[1] > 0.5
     assert 0.88 < moved_up / 2000 < 0.96  # 90% chosen + 2.5% random-up
+
+
+def test_potentials_are_state_functions_and_zero_at_terminal_states():
+    assert gridworld.potential("bad", np.array([[0.5, 0.5], [0.2, 0.2], [0.8, 0.8]])).tolist() == [200.0, 0.0, 0.0]
+    env = gym.make(GRID, heuristic="good", random_action_prob=0.0)
+    _, info = env.reset(seed=0)
+    assert info["potential"] == pytest.approx(-4 * 2 * (0.87 - 0.125) ** 2)
+    assert walk(env, [1, 0] * 4)[-1][4]["potential"] == 0.0  # the goal is terminal
+    assert mountaincar.potential("velocity", np.array([0.02, -0.01]), False) == pytest.approx([0.2, 0.1])
 
 
 def test_mountaincar_aux_rewards():
     env = gym.make(CAR, heuristic="good")
     env.reset(seed=0)
     env.unwrapped.pos, env.unwrapped.vel = -0.5, 0.01
-    assert env.step(2)[4]["aux_reward"] == 5.0 and env.step(0)[4]["aux_reward"] == -5.0
-    assert env.step(1)[4]["aux_reward"] == 0.0
+    assert env.step(2)[4]["aux_reward"] == 1.0 and env.step(1)[4]["aux_reward"] == -1.0
+    env.unwrapped.vel = 0.03
+    assert env.step(0)[4]["aux_reward"] == -1.0  # against the velocity
     env = gym.make(CAR, heuristic="bad")
     env.reset(seed=0)
     env.unwrapped.pos, env.unwrapped.vel = -0.5, 0.01
-    assert env.step(2)[4]["aux_reward"] == -5.0
+    assert env.step(2)[4]["aux_reward"] == -1.0 and env.step(1)[4]["aux_reward"] == 1.0
     env = gym.make(CAR, heuristic="velocity")
     env.reset(seed=0)
     obs, *_, info = env.step(2)
@@ -95,26 +121,29 @@ def test_mountaincar_primary_is_sparse_and_pumping_solves_it():
     assert np.all(m["aux_return"] > 0)
     idle = run_vector(CAR, lambda obs: np.ones(len(obs), dtype=np.int64), num_envs=4, heuristic="good", horizon=300)
     assert np.all(idle["primary_return"] == 0.0) and np.all(idle["length"] == 300)
+    assert np.all(idle["aux_return"] == -299.0)  # -1 for every step but the last
 
 
 def test_cartpole_pd_controllers_return_what_the_card_says():
-    good = heuristic(AgentContext(POLE, None, None), controller="good").act
-    weak = heuristic(AgentContext(POLE, None, None), controller="weak").act
-    g = run_vector(POLE, good, num_envs=64, heuristic="good")
-    w = run_vector(POLE, weak, num_envs=256, heuristic="weak")
-    assert g["primary_return"].mean() == 500.0 and g["aux_return"].mean() == 500.0  # matches itself every step
-    assert 260 < w["primary_return"].mean() < 360
-    assert np.all(w["aux_return"] == w["primary_return"])
-    bad = run_vector(POLE, good, num_envs=8, heuristic="bad")
-    assert np.all(bad["aux_return"] == -500.0)
+    agents = {c: heuristic(AgentContext(POLE, None, None), controller=c) for c in ("good", "weak")}
+    for agent in agents.values():
+        agent.reset(num_envs=64)
+    g = run_vector(POLE, agents["good"].act, num_envs=64, heuristic="good")
+    w = run_vector(POLE, agents["weak"].act, num_envs=64, heuristic="weak")
+    assert g["primary_return"].mean() == 500.0 and g["aux_return"].mean() == 499.0  # agrees except the last step
+    assert 240 < w["primary_return"].mean() < 360  # the authors: ~303
+    agents["good"].reset(num_envs=8)
+    bad = run_vector(POLE, agents["good"].act, num_envs=8, heuristic="bad_reference")
+    assert np.all(bad["aux_return"] == -5 * 499.0)
 
 
-def test_cartpole_aux_is_computed_on_the_state_before_the_step():
+def test_cartpole_aux_uses_the_controllers_memory_of_the_last_angle():
     env = gym.make(POLE, heuristic="good")
     env.reset(seed=3)
-    state = env.unwrapped.state.copy()
-    right = int(cartpole.pd_action(cartpole.GOOD_GAINS, state))
+    theta = env.unwrapped.state[cartpole.THETA]
+    right = int(cartpole.pd_action("good", theta, 0.0))  # theta_{-1} = 0 at the start
     assert env.step(right)[4]["aux_reward"] == 1.0
+    assert env.unwrapped.prev_theta == theta
     env.reset(seed=3)
     assert env.step(1 - right)[4]["aux_reward"] == 0.0
 
@@ -126,42 +155,46 @@ def test_halfcheetah_splits_forward_reward_and_control_cost():
         env.reset(seed=0)
         obs, reward, _, _, info = env.step(action)
         assert obs.dtype == np.float32 and reward == pytest.approx(info["x_velocity"])
-        assert info["aux_reward"] == pytest.approx(-weight * 0.1 * 6 * 0.25)
+        assert info["aux_reward"] == pytest.approx(-weight * 6 * 0.25)  # -w |a|^2, the reference's scale
     bad.step(action)
     last = bad.step(action)
     assert last[3] is True and set(last[4]["metrics"]) == {"primary_return", "aux_return", "length"}
 
 
-@pytest.mark.parametrize("env_id,vec_kwargs", [(GRID, {"random_action_prob": 0.0}), (CAR, {"horizon": 40}), (POLE, {})])
-def test_vector_twin_matches_single_env(env_id, vec_kwargs):
-    """Same start state and actions -> same observations, rewards, aux rewards and end metrics."""
-    n_actions = gym.make(env_id).action_space.n
+@pytest.mark.parametrize("env_id,kwargs", [(GRID, {"heuristic": "bad"}), (CAR, {"horizon": 60}),
+                                           (POLE, {"heuristic": "bad_reference", "horizon": 40})])
+def test_vector_twin_reproduces_sync_vector_env(env_id, kwargs):
+    """Same seed and actions: the native twin and SyncVectorEnv over the single env give identical observations,
+    rewards, ends, aux rewards, potentials and metrics, through autoresets (env i is seeded seed + i), and after
+    a reset with a list of seeds or a reset mask."""
+    twin = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **kwargs)
+    sync = gym.make_vec(env_id, num_envs=4, vectorization_mode="sync", **kwargs)
     rng = np.random.default_rng(0)
-    singles = [gym.make(env_id, **vec_kwargs).unwrapped for _ in range(4)]
-    vec = gym.make_vec(env_id, num_envs=4, vectorization_mode="vector_entry_point", **vec_kwargs)
-    vec.reset(seed=0)
-    for i, env in enumerate(singles):
-        env.reset(seed=i)
-        if env_id == POLE:
-            vec.unwrapped.state[i] = env.state
-        elif env_id == CAR:
-            vec.unwrapped.pos[i], vec.unwrapped.vel[i] = env.pos, env.vel
-    done = np.zeros(4, bool)
-    for _ in range(60):
-        actions = rng.integers(0, n_actions, 4)
-        v_obs, v_rew, v_term, v_trunc, v_info = vec.step(actions)
-        for i, env in enumerate(singles):
-            if done[i]:
-                continue
-            obs, rew, term, trunc, info = env.step(actions[i])
-            np.testing.assert_allclose(v_obs[i], obs, rtol=1e-6, atol=1e-7)
-            assert (v_rew[i], v_term[i], v_trunc[i]) == pytest.approx((rew, term, trunc))
-            assert v_info["aux_reward"][i] == pytest.approx(info["aux_reward"])
-            if term or trunc:
-                done[i] = True
-                assert {k: v_info["metrics"][k][i] for k in info["metrics"]} == pytest.approx(info["metrics"])
-                assert v_info["_metrics"][i]
-    assert done.any()
+
+    def same(a, b):
+        for x, y in zip(a[:4], b[:4]):
+            np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-7)
+        for key in ("aux_reward", "potential", "metrics"):
+            assert (key in a[4]) == (key in b[4])
+        for key in ("aux_reward", "potential"):
+            if key in a[4]:
+                np.testing.assert_allclose(a[4][key], b[4][key], rtol=1e-6, atol=1e-9)
+        if "metrics" in a[4]:
+            for name, value in a[4]["metrics"].items():
+                np.testing.assert_allclose(value, b[4]["metrics"][name], rtol=1e-6)
+
+    resets = [{"seed": 7}, {"seed": [3, None, 5, 11]}, {"options": {"reset_mask": np.array([1, 0, 0, 1], bool)}}]
+    for reset in resets:
+        (tw_obs, tw_info), (sy_obs, sy_info) = twin.reset(**reset), sync.reset(**reset)
+        np.testing.assert_allclose(tw_obs, sy_obs, rtol=1e-6)
+        np.testing.assert_allclose(tw_info["potential"], sy_info["potential"], rtol=1e-6)
+        ends = 0
+        for _ in range(70):
+            actions = rng.integers(0, twin.single_action_space.n, 4)
+            a, b = twin.step(actions), sync.step(actions)
+            same(a, b)
+            ends += int((a[2] | a[3]).sum())
+        assert ends > 0
 
 
 @pytest.mark.parametrize("env_id", [GRID, CAR, POLE])
@@ -178,7 +211,7 @@ def test_vector_twin_metrics_have_the_sync_vector_env_structure(env_id):
 
 @pytest.mark.parametrize("env_id,allowed", [(GRID, "'good', 'bad', 'none'"),
                                             (CAR, "'good', 'velocity', 'bad', 'none'"),
-                                            (POLE, "'good', 'weak', 'bad', 'none'"), (CHEETAH, "'good', 'bad', 'none'")])
+                                            (POLE, "'good', 'weak', 'bad', 'bad_reference', 'none'"), (CHEETAH, "'good', 'bad', 'none'")])
 def test_unknown_heuristic_names_the_allowed_ones(env_id, allowed):
     with pytest.raises(ArgumentError, match=f"heuristic must be one of {allowed}, got 'clever'"):
         gym.make(env_id, heuristic="clever")

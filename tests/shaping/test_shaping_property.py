@@ -2,7 +2,11 @@
 with the farmable bad heuristic the naive sum falls below primary-only while BARFI recovers to at least
 primary-only (by learning to turn the heuristic down where it pays); with the good heuristic, shaping
 learns faster than primary-only. Fixed seeds; each claim has a margin and can fail if a method breaks."""
+import pytest
+
 from aligngym.benchmarks.shaping.scoring import learning_curves
+
+pytestmark = pytest.mark.slow  # ~1 min of training; `pytest -m slow`
 
 
 def test_bad_heuristic_naive_falls_below_primary_and_barfi_recovers():
@@ -19,6 +23,6 @@ def test_bad_heuristic_naive_falls_below_primary_and_barfi_recovers():
 
 def test_good_heuristic_shaping_learns_faster_than_primary_only():
     results = learning_curves(methods=("reinforce/primary", "reinforce/naive"), heuristics=("good",),
-                              seeds=range(4), episodes=1000)
+                              seeds=range(5), episodes=1000)
     auc = results["verdict"]["good"]["reinforce/naive"]["auc"]  # mean primary return over training
     assert auc["outcome"] == "wins", auc

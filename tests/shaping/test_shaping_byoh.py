@@ -1,0 +1,114 @@
+"""Bring your own heuristic: ShapingWrapper on stock Gymnasium envs, train() on ids, env objects and factories,
+Discrete and image observations, the documented snippet, and bad heuristics refused clearly."""
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from aligngym.agents.shaping.args import make_args
+from aligngym.agents.shaping.train import train
+from aligngym.envs.shaping import ShapingWrapper
+
+
+def tip_height(s, a, s2):
+    """Acrobot: the height of the tip after the step (what a designer might reward)."""
+    return float(-s2[0] - (s2[0] * s2[2] - s2[1] * s2[3]))
+
+
+def test_the_documented_snippet_runs_barfi_end_to_end_on_a_stock_env():
+    # docs/shaping.md "Bring your own heuristic", with a short horizon and batch so the test is quick
+    make = lambda: ShapingWrapper(gym.make("Acrobot-v1", max_episode_steps=40), heuristic=tip_height)  # noqa: E731
+    result = train(make, mode="barfi", episodes=8, args=make_args(num_envs=4))
+    assert len(result.primary_return) == 2 and result.primary_return[0] == -40.0  # -1 per step, never up in 40
+    assert set(result.reward_params[-1]) == {"phi1", "phi2", "phi1_where_aux", "gamma"}
+
+
+def test_wrapper_reports_aux_potential_and_end_metrics():
+    env = ShapingWrapper(gym.make("MountainCar-v0", max_episode_steps=5), heuristic=lambda s, a, s2: a - 1.0,
+                         potential=lambda s: 10 * abs(s[1]))
+    obs, info = env.reset(seed=0)
+    assert info["potential"] == pytest.approx(10 * abs(obs[1]))
+    total = 0.0
+    for action in (2, 2, 0, 1, 2):
+        obs, reward, terminated, truncated, info = env.step(action)
+        total += action - 1.0
+        assert info["aux_reward"] == action - 1.0 and info["potential"] == pytest.approx(10 * abs(obs[1]))
+    assert truncated and info["metrics"] == pytest.approx({"primary_return": -5.0, "aux_return": total,
+                                                           "length": 5.0})
+
+
+def test_a_potential_alone_gives_the_potential_difference_as_aux():
+    env = ShapingWrapper(gym.make("MountainCar-v0"), potential=lambda s: 100 * s[1])
+    obs, _ = env.reset(seed=0)
+    next_obs, _, _, _, info = env.step(2)
+    assert info["aux_reward"] == pytest.approx(0.99 * 100 * next_obs[1] - 100 * obs[1], rel=1e-5)
+
+
+@pytest.mark.parametrize("env", [
+    "AlignGym/ShapingGridWorld-v1",
+    gym.make("AlignGym/ShapingGridWorld-v1", heuristic="good"),
+    lambda: gym.make("AlignGym/ShapingGridWorld-v1", heuristic="good"),
+])
+def test_train_takes_ids_env_objects_and_factories(env):
+    result = train(env, mode="pbrs", episodes=4, args=make_args(num_envs=2))
+    assert len(result.primary_return) == 2
+
+
+def test_discrete_observations_learn():
+    """FrozenLake without holes (Discrete(16) observations, one-hot encoded), shaped by distance to the goal."""
+    make = lambda: ShapingWrapper(  # noqa: E731
+        gym.make("FrozenLake-v1", desc=["SFFF", "FFFF", "FFFF", "FFFG"], is_slippery=False, max_episode_steps=30),
+        potential=lambda s: -float(6 - s // 4 - s % 4))
+    result = train(make, mode="barfi", episodes=16 * 25, args=make_args(num_envs=16))
+    assert result.learner.policy.encoder.kind == "discrete"
+    assert np.mean(result.primary_return[-5:]) > np.mean(result.primary_return[:5]) + 0.2, result.primary_return
+
+
+class TinyImageGrid(gym.Env):
+    """A 1-d corridor shown as an 8x8 RGB image; reaching the right end pays 1."""
+
+    observation_space = gym.spaces.Box(0, 255, (8, 8, 3), np.uint8)
+    action_space = gym.spaces.Discrete(2)
+
+    def _obs(self):
+        img = np.zeros((8, 8, 3), np.uint8)
+        img[:, self.x] = 255
+        return img
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        self.x, self.t = 0, 0
+        return self._obs(), {}
+
+    def step(self, action):
+        self.x, self.t = int(np.clip(self.x + (1 if action == 1 else -1), 0, 7)), self.t + 1
+        done = self.x == 7
+        return self._obs(), float(done), done, self.t >= 20 and not done, {}
+
+
+def test_image_observations_go_through_a_cnn():
+    make = lambda: ShapingWrapper(TinyImageGrid(), heuristic=lambda s, a, s2: float(a))  # noqa: E731
+    result = train(make, mode="naive", episodes=8 * 10, args=make_args(num_envs=8))
+    encoder = result.learner.policy.encoder
+    assert encoder.kind == "image" and np.mean(result.success[-3:]) >= np.mean(result.success[:3])
+
+
+@pytest.mark.parametrize("wrapper_kwargs,message", [
+    ({"heuristic": lambda s, a, s2: float("nan")}, "heuristic must return one finite number, got nan"),
+    ({"heuristic": lambda s, a, s2: np.ones(3)}, "heuristic must return one finite number"),
+    ({"heuristic": lambda s, a, s2: "high"}, "heuristic must return one finite number, got 'high'"),
+    ({"potential": lambda s: s["position"]}, "potential cannot take this env's observation"),
+])
+def test_bad_heuristics_are_refused_clearly(wrapper_kwargs, message):
+    env = ShapingWrapper(gym.make("CartPole-v1"), **wrapper_kwargs)
+    with pytest.raises(ValueError, match=message):
+        env.reset(seed=0)
+        env.step(0)
+
+
+def test_missing_heuristic_and_unwrapped_envs_are_refused():
+    with pytest.raises(ValueError, match="needs heuristic=fn"):
+        ShapingWrapper(gym.make("CartPole-v1"))
+    with pytest.raises(ValueError, match=r"reports no info\['aux_reward'\]; give it a heuristic"):
+        train(lambda: gym.make("CartPole-v1"), episodes=2, args=make_args(num_envs=2))
+    with pytest.raises(ValueError, match="env must be a registered id, a gymnasium.Env or a factory"):
+        train(42, episodes=2)
