@@ -2,10 +2,11 @@
 many seeds. Writes the curves, per-seed summaries and a win/tie/lose verdict against primary-only (JSON),
 and one learning-curve PNG per heuristic.
 
-Run: python benchmarks/bench_shaping_comparison.py   (about 5 minutes on 2 cores when they are free)
+Run: python -m aligngym.benchmarks.bench_shaping_comparison [--quick]   (about 10 minutes on 2 free cores)
 """
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 
@@ -13,9 +14,10 @@ from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save, tab
 
 ENV_ID = "AlignGym/ShapingGridWorld-v1"
 METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi", "reinforce/barfi:first_order",
-           "actor_critic/primary", "actor_critic/naive", "actor_critic/pbrs", "actor_critic/barfi")
+           "reinforce/barfi:neumann", "actor_critic/primary", "actor_critic/naive", "actor_critic/pbrs",
+           "actor_critic/barfi")
 EPISODES, SEEDS, WORKERS = 3000, 10, 2
-QUICK = {"methods": METHODS[:4], "episodes": 1000, "seeds": 2}
+QUICK = {"methods": METHODS[:4], "episodes": 1000, "seeds": 5}
 
 
 def main(out_dir: Path, quick: bool = False) -> dict:
@@ -33,6 +35,10 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 if __name__ == "__main__":
     from rich.console import Console
 
-    out = main(Path("reports/bench"))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("reports/bench"))
+    parser.add_argument("--quick", action="store_true", help="4 methods, 1000 episodes, 5 seeds.")
+    args = parser.parse_args()
+    out = main(args.out, args.quick)
     Console().print(table(out))
     print(json.dumps(out["verdict"], indent=1))

@@ -5,10 +5,11 @@
 2. BARFI's outer step (implicit gradient with 5 Neumann terms, and the first-order variant) as a multiple
    of one inner REINFORCE step on the same batch of 64 GridWorld episodes.
 
-Run: python benchmarks/bench_shaping_speed.py   (writes reports/bench/bench_shaping_speed.json)
+Run: python -m aligngym.benchmarks.bench_shaping_speed [--quick]   (writes reports/bench/bench_shaping_speed.json)
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from pathlib import Path
@@ -87,4 +88,8 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(Path("reports/bench")), indent=2))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("reports/bench"))
+    parser.add_argument("--quick", action="store_true", help="Shorter timings, for a smoke run.")
+    args = parser.parse_args()
+    print(json.dumps(main(args.out, args.quick), indent=2))

@@ -1,10 +1,12 @@
 """Scoring for the shaping family: train each method on each heuristic over several seeds and report the
 primary return as learning curves with bootstrap confidence intervals.
 
-A method is `algo/mode` or `algo/barfi:first_order`, e.g. `reinforce/primary`, `reinforce/naive`,
-`reinforce/pbrs`, `reinforce/barfi`, `actor_critic/barfi:first_order`. Two summaries per run:
+A method is `algo/mode` or `algo/barfi:VARIANT`, e.g. `reinforce/primary`, `reinforce/naive`,
+`reinforce/pbrs`, `reinforce/dpba`, `reinforce/barfi`, `actor_critic/barfi:first_order`. Two summaries per run:
 `auc` (the mean primary return over the whole training curve: how fast it learns) and `final` (the mean
-over the last fifth of the curve: where it ends up).
+over the last fifth of the curve: where it ends up). Verdicts against primary-only need at least
+`MIN_SEEDS_FOR_VERDICT` seeds. BARFI runs also keep phi1, phi2 and the discount over training and, on envs with
+2-d observations, phi1(s) and phi2(s) on a grid at the end (plotted as heat maps).
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ import numpy as np
 from aligngym.benchmarks.stats import bootstrap_ci, format_cell
 
 DEFAULT_METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi")
+MIN_SEEDS_FOR_VERDICT = 5
+GRID_POINTS = 25  # phi heat maps: GRID_POINTS x GRID_POINTS states
 
 
 def parse_method(method: str) -> dict:
@@ -39,6 +43,19 @@ def summarise(per_seed: np.ndarray) -> dict:
             "per_seed": [float(v) for v in per_seed]}
 
 
+def phi_grid(reward_fn, obs_space) -> dict | None:
+    """phi1(s) and phi2(s) on a grid over a 2-d Box observation space (None for other spaces)."""
+    import torch
+
+    if len(getattr(obs_space, "shape", ())) != 1 or obs_space.shape[0] != 2:
+        return None
+    xs, ys = (np.linspace(obs_space.low[i], obs_space.high[i], GRID_POINTS) for i in range(2))
+    points = np.stack(np.meshgrid(xs, ys), -1).astype(np.float32)  # (y, x, 2)
+    with torch.no_grad():
+        phi = reward_fn.phi(torch.as_tensor(points)).numpy()
+    return {"x": xs.tolist(), "y": ys.tolist(), "phi1": phi[..., 0].tolist(), "phi2": phi[..., 1].tolist()}
+
+
 def _run(job: tuple) -> tuple:
     from aligngym.agents.shaping.args import Args
     from aligngym.agents.shaping.train import train
@@ -48,7 +65,13 @@ def _run(job: tuple) -> tuple:
     result = train(env_id, parsed["algo"], parsed["mode"], episodes=episodes, seed=seed,
                    env_kwargs={**env_kwargs, "heuristic": heuristic},
                    args=Args(num_envs=num_envs, variant=parsed["variant"]))
-    return job, result.episodes, result.primary_return, result.success, result.reward_params[-1:]
+    grid = None
+    if result.barfi is not None:
+        import gymnasium as gym
+
+        import aligngym  # noqa: F401  (registers the ids)
+        grid = phi_grid(result.barfi.reward_fn, gym.spec(env_id).make().observation_space)
+    return job, result.episodes, result.primary_return, result.success, result.reward_params, grid
 
 
 def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAULT_METHODS,
@@ -66,8 +89,8 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
     else:
         outputs = list(_progress(map(_run, jobs), len(jobs), progress))
     runs = {}
-    for (_, h, m, s, *_), xs, returns, success, reward_params in outputs:
-        runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success, reward_params))
+    for (_, h, m, s, *_), xs, returns, success, reward_params, grid in outputs:
+        runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success, reward_params, grid))
     out = {"env_id": env_id, "episodes": episodes, "num_envs": num_envs, "seeds": list(seeds),
            "methods": list(methods), "env_kwargs": dict(env_kwargs or {}), "seconds": round(time.time() - start, 1),
            "heuristics": {}}
@@ -82,9 +105,17 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
                 "ci_high": high.tolist(), "auc": summarise(curves.mean(1)),
                 "final": summarise(curves[:, -tail:].mean(1)),
                 "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1))}
-            if rs[0][3]:  # BARFI: the learned phi1 (overall and where r_aux != 0), phi2 and discount at the end
-                out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][0][k] for r in rs]))
-                                                            for k in rs[0][3][0]}
+            if rs[0][3]:  # BARFI: the learned phi1 (overall and where r_aux != 0), phi2 and discount
+                names = list(rs[0][3][0])
+                out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][-1][k] for r in rs]))
+                                                            for k in names}
+                out["heuristics"][h][m]["reward_params_curve"] = {  # mean over seeds, per batch
+                    k: np.mean([[p[k] for p in r[3]] for r in rs], 0).tolist() for k in names}
+            if rs[0][4]:
+                grids = rs[0][4]
+                out["heuristics"][h][m]["phi_grid"] = {
+                    "x": grids["x"], "y": grids["y"],
+                    **{k: np.mean([r[4][k] for r in rs], 0).tolist() for k in ("phi1", "phi2")}}
     out["verdict"] = verdict(out)
     return out
 
@@ -99,7 +130,9 @@ def _progress(iterable, total: int, show: bool):
 def verdict(results: dict) -> dict:
     """For each heuristic and method: does it beat, tie or lose to primary-only with the same learner
     (`algo/primary`)? Judged on `auc` (learning speed) and on `final`, by whether the 95% bootstrap CI of
-    the mean per-seed difference excludes 0 (runs with the same seed share the env and policy seeds)."""
+    the mean per-seed difference excludes 0 (runs with the same seed share the env and policy seeds). With fewer
+    than MIN_SEEDS_FOR_VERDICT seeds the outcome is "too few seeds": a bootstrap CI over 2-3 values is no CI."""
+    enough = len(results["seeds"]) >= MIN_SEEDS_FOR_VERDICT
     out = {}
     for h, by_method in results["heuristics"].items():
         out[h] = {}
@@ -112,7 +145,8 @@ def verdict(results: dict) -> dict:
                 diff = np.array(r[key]["per_seed"]) - np.array(by_method[baseline][key]["per_seed"])
                 low, high = bootstrap_ci(diff)
                 out[h][m][key] = {"difference": float(diff.mean()), "ci_low": float(low), "ci_high": float(high),
-                                  "outcome": "wins" if low > 0 else "loses" if high < 0 else "ties"}
+                                  "outcome": ("too few seeds" if not enough else "wins" if low > 0
+                                              else "loses" if high < 0 else "ties")}
     return out
 
 
@@ -142,7 +176,36 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
         fig.savefig(path, dpi=110)
         plt.close(fig)
         paths.append(path)
+        for m, r in by_method.items():
+            if "reward_params_curve" in r:
+                paths.append(_plot_phi(r, f"{name}, heuristic={h}, {m}",
+                                       out_dir / f"shaping_phi_{name}_{h}_{m.replace('/', '_')}.png", plt))
     return paths
+
+
+def _plot_phi(run: dict, title: str, path: Path, plt) -> Path:
+    """phi1 (where the aux reward is paid), phi2 and the learned discount over training, mean over seeds; and
+    phi1(s), phi2(s) at the end as heat maps when the observation is 2-d."""
+    grid = run.get("phi_grid")
+    fig, axes = plt.subplots(1, 3 if grid else 1, figsize=(15 if grid else 5.5, 4), squeeze=False)
+    curve = run["reward_params_curve"]
+    ax = axes[0][0]
+    for key in ("phi1_where_aux", "phi1", "phi2"):
+        ax.plot(run["episodes"], curve[key], label=key)
+    ax.plot(run["episodes"], np.array(curve["gamma"]) * 10 - 9, "--", label="10 gamma - 9")
+    ax.set(xlabel="training episodes", title="phi over training (mean over seeds)")
+    ax.legend(fontsize=8)
+    if grid:
+        extent = (grid["x"][0], grid["x"][-1], grid["y"][0], grid["y"][-1])
+        for ax, key in zip(axes[0][1:], ("phi1", "phi2")):
+            image = ax.imshow(grid[key], origin="lower", extent=extent, aspect="auto", cmap="coolwarm")
+            fig.colorbar(image, ax=ax)
+            ax.set(title=f"{key}(s) at the end", xlabel="obs[0]", ylabel="obs[1]")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
 
 
 def ppo_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budget: int = 24576,

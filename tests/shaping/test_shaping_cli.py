@@ -15,7 +15,8 @@ def test_curves_command_writes_json_and_png(tmp_path):
     data = json.loads((tmp_path / "shaping_curves_ShapingGridWorld-v1.json").read_text())
     curve = data["heuristics"]["bad"]["reinforce/naive"]
     assert curve["episodes"] == [32, 64] and len(curve["mean"]) == 2 and len(curve["auc"]["per_seed"]) == 2
-    assert data["verdict"]["bad"]["reinforce/naive"]["auc"]["outcome"] in ("wins", "ties", "loses")
+    assert data["verdict"]["bad"]["reinforce/naive"]["auc"]["outcome"] == "too few seeds"  # a verdict needs 5
+    assert "too few seeds" in result.output
     assert (tmp_path / "shaping_curves_ShapingGridWorld-v1_bad.png").stat().st_size > 1000
 
 
@@ -25,7 +26,7 @@ def test_curves_command_refuses_unknown_methods(tmp_path):
 
 
 def test_ppo_command_runs_primary_naive_and_barfi(tmp_path):
-    result = CliRunner().invoke(app, ["ppo", "--seeds", "1", "--budget", "2048", "--heuristic", "bad",
+    result = CliRunner().invoke(app, ["ppo", "--seeds", "1", "--budget", "1024", "--heuristic", "bad",
                                       "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     runs = json.loads((tmp_path / "shaping_ppo_ShapingGridWorld-v1.json").read_text())["runs"]
