@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: install
-	MUJOCO_GL=egl $(VENV)/bin/aligngym suite --out reports/demo
+	MUJOCO_GL=egl $(VENV)/bin/aligngym run quick --out reports/demo
 
 test: install
 	MUJOCO_GL=egl $(PY) -m pytest -q
