@@ -14,7 +14,6 @@ from inspect_ai import eval as inspect_eval  # noqa: E402
 from inspect_ai.model import ModelOutput, ModelUsage, get_model  # noqa: E402
 
 import aligngym.inspect_tasks as tasks  # noqa: E402
-from aligngym.benchmarks.harness import evaluate  # noqa: E402
 from aligngym.envs import registry  # noqa: E402
 from aligngym.llm import load  # noqa: E402
 from aligngym.llm.base import ScriptedLLM  # noqa: E402
@@ -56,7 +55,7 @@ def test_a_task_runs_against_the_aligngym_server_through_inspects_openai_provide
     assert metrics["parse_failure"] == 0
 
 
-def test_the_inspect_backend_drives_an_aligngym_agent_in_the_harness():
+def test_the_inspect_backend_answers_batches_and_refuses_what_it_cannot_do():
     llm = load("inspect:mockllm/model", custom_outputs=replying(CHOOSE_FIRST))
     assert llm.generate(["a", "b"]) == [CHOOSE_FIRST] * 2
     with pytest.raises(ValueError, match="inspect:<provider>/<model>"):
