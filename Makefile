@@ -27,7 +27,7 @@ test: install
 	MUJOCO_GL=egl $(PY) -m pytest -q
 
 bench: install
-	MUJOCO_GL=egl $(PY) -m aligngym.benchmarks.run_all --out reports/bench
+	MUJOCO_GL=egl $(VENV)/bin/aligngym bench --out reports/bench
 
 clean:
 	rm -rf $(VENV) reports

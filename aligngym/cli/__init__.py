@@ -155,6 +155,20 @@ def run_cmd(suite: str = typer.Argument("quick", help="quick (every id, small bu
         raise typer.Exit(1)
 
 
+@app.command("bench")
+def bench_cmd(out: Path = typer.Option(Path("reports/bench"), help="Folder for the JSON results and report.md."),
+              quick: bool = typer.Option(False, "--quick", help="Smaller sizes, for a smoke run."),
+              only: List[str] = typer.Option([], "--only", help="Only benchmarks whose name contains this (repeat).")):
+    """Run every throughput benchmark of every family; writes one JSON per benchmark and a Markdown report."""
+    from aligngym.benchmarks.run_all import run_all
+
+    summary = run_all(out, quick, only)
+    failed = [name for name, result in summary.items() if "error" in result]
+    console.print(f"{len(summary) - len(failed)}/{len(summary)} benchmarks ran; report: {out / 'report.md'}")
+    if failed:
+        fail(f"failed: {', '.join(failed)} (tracebacks in {out / 'summary.json'})")
+
+
 def _add_commands(module_name: str, name: str) -> None:
     try:
         module = importlib.import_module(module_name)
