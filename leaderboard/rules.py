@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aligngym.envs import registry
+from aligngym.envs.metrics import Metric
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,6 @@ def rules_for(env_id: str) -> Rule:
     return OVERRIDES.get(registry.row(env_id).id, DEFAULT)
 
 
-def primary_metric(row: registry.Row) -> registry.Metric:
-    """The metric a table ranks by: the row's declared primary metric, else its first metric with a direction."""
-    name = getattr(row, "primary_metric", None)
-    for m in row.metrics:
-        if m.name == name or (name is None and m.higher_is_better is not None):
-            return m
-    return registry.Metric("return", "episode return (measured by the harness)", True)
+def primary_metric(row: registry.Row) -> Metric:
+    """The metric a table ranks by: the row's declared primary metric."""
+    return next(m for m in row.metrics if m.name == row.primary_metric)

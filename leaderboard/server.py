@@ -141,7 +141,6 @@ def create_app(board: Board, max_body: int = MAX_BODY, rate: int = 30, window: f
         return {"entry_id": entry.id, "score": entry.score, "metric": entry.primary_metric,
                 "url": f"/entry-{entry.id}.html"}
 
-    app.openapi_schema = None
     original = app.openapi
 
     def openapi():
