@@ -9,6 +9,7 @@ model, a random policy and any callable. PettingZoo envs take a dict {agent name
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -28,10 +29,19 @@ class Agent:
     def act(self, obs_batch: Any) -> Any:
         raise NotImplementedError
 
+    def content_hash(self) -> str | None:
+        """A SHA-256 of what the agent is made of (weights, a model file), or None when it has no such content.
+        The leaderboard tells two agents of the same class apart by it."""
+        return None
+
     def describe(self) -> dict[str, Any]:
         """What a RunRecord stores about this agent."""
-        return {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
-                "hyperparameters": dict(self.hyperparameters)}
+        out = {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
+               "hyperparameters": dict(self.hyperparameters)}
+        digest = self.content_hash()
+        if digest is not None:
+            out["content_hash"] = digest
+        return out
 
 
 @dataclass
@@ -93,6 +103,15 @@ class SB3Agent(Agent):
     def act(self, obs_batch: Any) -> Any:
         actions, _ = self.model.predict(obs_batch, deterministic=self.deterministic)
         return actions
+
+    def content_hash(self) -> str:
+        """SHA-256 over the policy's parameters (names, shapes, dtypes and values, in name order)."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.policy.state_dict().items()):
+            array = tensor.detach().cpu().numpy()
+            digest.update(f"{name}|{array.dtype}|{array.shape}|".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
 
 def _plain(value):
