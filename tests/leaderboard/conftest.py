@@ -27,10 +27,11 @@ RANDOM, GOOD = "random", "shaping.heuristic?controller=good"
 
 @pytest.fixture(scope="session")
 def records() -> dict[str, dict]:
-    """One valid record per agent: random (low primary return) and the good heuristic controller (high)."""
+    """One valid record per agent: random (low primary return; 8 episodes per seed, twice the minimum, so a
+    cheater can drop half) and the good heuristic controller (high; the minimum)."""
     rule = rules_for(ENV)
-    return {spec: evaluate(ENV, spec, episodes=rule.min_episodes, seeds=rule.seeds).to_dict()
-            for spec in (RANDOM, GOOD)}
+    return {spec: evaluate(ENV, spec, episodes=n, seeds=rule.seeds).to_dict()
+            for spec, n in ((RANDOM, 2 * rule.min_episodes), (GOOD, rule.min_episodes))}
 
 
 def make(record: dict, name: str = "Test entry", description: str = "a test submission",
