@@ -123,7 +123,7 @@ class Board:
     def record_of(self, entry: Entry) -> dict:
         """The stored RunRecord; ValueError when the row is corrupt (its text no longer matches its hash)."""
         if sha256(entry.record) != entry.content_hash:
-            raise ValueError(f"entry {entry.id}: the stored record does not match its content hash")
+            raise ValueError("the stored record does not match its content hash")
         return json.loads(entry.record)
 
     def tables(self, family: str | None = None) -> tuple[list[Table], list[str]]:
@@ -224,7 +224,8 @@ def baseline_agent(spec: str) -> str | dict[str, str]:
     PettingZoo envs), else SubmissionError: the board never imports submitted code."""
     from aligngym.agents.spec import BASELINES, parse
 
-    parts = dict(p.split("=", 1) for p in spec.split(";")) if ";" in spec or "=" in spec.split("?")[0] else None
+    pieces = [p.partition("=") for p in spec.split(";")]
+    parts = {name: target for name, _, target in pieces} if ";" in spec or "=" in spec.split("?")[0] else None
     targets = list(parts.values()) if parts else [spec]
     if not all(parse(t)[0] in BASELINES for t in targets):
         raise SubmissionError("not_verifiable", f"Agent {spec!r} is not a registered baseline spec; only those "

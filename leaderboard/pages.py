@@ -144,7 +144,7 @@ def entry(board: Board, entry_id: int) -> str | None:
     try:
         record = board.record_of(x)
     except ValueError as err:
-        return _page(f"entry {entry_id}", f"<h1>Entry {entry_id}</h1>{_problems([str(err)])}")
+        return _page(f"entry {entry_id}", f"<h1>Entry {entry_id}</h1>{_problems([f'entry {entry_id}: {err}'])}")
     agent = record["agent"]
     facts = [("environment", f"<a href='{e(x.family)}.html'>{e(x.env_id)}</a>"),
              ("env kwargs", f"<code>{e(x.env_kwargs)}</code>"),

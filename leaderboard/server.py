@@ -62,7 +62,9 @@ def create_app(board: Board, max_body: int = MAX_BODY, rate: int = 30, window: f
 
     @app.exception_handler(SubmissionError)
     async def _refused(_request, err: SubmissionError):
-        return JSONResponse(err.to_json(), status_code=err.status)
+        # after a cut body the rest of it is still on the wire: close rather than drain it
+        headers = {"Connection": "close"} if err.status == 413 else None
+        return JSONResponse(err.to_json(), status_code=err.status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request, err: StarletteHTTPException):

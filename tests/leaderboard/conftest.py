@@ -100,7 +100,7 @@ def board(request, tmp_path):
     b.close()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(tmp_path_factory):
     """`aligngym leaderboard serve` as a user runs it, on a loopback port, with one token."""
     db = tmp_path_factory.mktemp("live") / "board.sqlite3"
