@@ -123,7 +123,9 @@ def _distribution(episodes: list[dict], metric: str, seeds: list[int]) -> str:
     if not values:
         return "<p>No episode reports this metric.</p>"
     lo, hi = min(v for _, v in values), max(v for _, v in values)
-    span = (hi - lo) or 1.0
+    if hi == lo:  # all equal: one column of dots in the middle
+        lo, hi = lo - 1, hi + 1
+    span = hi - lo
     width, row_h, left = 480, 22, 70
     height = row_h * len(seeds) + 30
     dots = "".join(f"<circle cx='{left + 10 + (width - left - 20) * (v - lo) / span:.1f}' "
@@ -156,7 +158,7 @@ def entry(board: Board, entry_id: int) -> str | None:
              ("hyperparameters", f"<code>{e(json.dumps(agent.get('hyperparameters', {}), sort_keys=True))}</code>"),
              ("evaluation seeds", e(", ".join(map(str, record["eval_seeds"])))),
              ("episodes", f"{len(record['episodes'])} ({record['episodes_per_seed']} per seed, "
-                          f"{record['num_envs']} envs at a time)"),
+                          f"{record['num_envs']} run side by side)"),
              ("suite version", e(record["suite_version"])),
              ("git hash", f"<code>{e(str(record['git_hash']))}</code>"),
              ("packages", e(", ".join(f"{k} {v}" for k, v in record["system"].get("packages", {}).items()
