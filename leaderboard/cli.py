@@ -25,8 +25,10 @@ BASELINE_URL = "https://pypi.org/project/aligngym/"  # where the suite (and its 
 
 
 def _board(db: Optional[str]):
-    from aligngym.leaderboard.board import Board
-
+    try:
+        from aligngym.leaderboard.board import Board
+    except ImportError as e:
+        fail(f"The leaderboard needs its extra: pip install 'aligngym[leaderboard]' ({e}).")
     return Board.open(db)
 
 
