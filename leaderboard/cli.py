@@ -43,7 +43,7 @@ def submit(records: List[Path] = typer.Argument(..., help="RunRecord JSON files 
            db: Optional[str] = DB):
     """Check and store each record; a refused one is named with its reason (code) and the others still go in."""
     from aligngym.leaderboard.board import submission
-    from aligngym.leaderboard.submission import SubmissionError
+    from aligngym.leaderboard.submission import MAX_BODY, SubmissionError
 
     if server and not token:
         fail("--server needs --token (or $ALIGNGYM_LEADERBOARD_TOKEN); an admin creates one with "
@@ -52,6 +52,8 @@ def submit(records: List[Path] = typer.Argument(..., help="RunRecord JSON files 
     refused = 0
     for path in records:
         try:
+            if path.stat().st_size > MAX_BODY:  # never read a huge file whole
+                raise OSError(f"larger than the {MAX_BODY} bytes a submission may have")
             data = submission(json.loads(path.read_text()), name, description, url)
         except (OSError, json.JSONDecodeError) as e:
             refused += 1
@@ -144,7 +146,7 @@ def export(out: Path = typer.Option(Path("leaderboard-site"), help="Folder for t
 @app.command()
 def serve(host: str = typer.Option("127.0.0.1", help="Interface to listen on (loopback by default)."),
           port: int = typer.Option(8000), db: Optional[str] = DB,
-          max_body: int = typer.Option(8 * 1024 * 1024, help="Largest accepted request body, bytes."),
+          max_body: int = typer.Option(8 * 1024 * 1024, help="Largest accepted request body, bytes (8 MiB)."),
           rate: int = typer.Option(30, help="Submissions per token per minute.")):
     """Serve the pages, the JSON API and `POST /api/submissions` (OpenAPI at /docs)."""
     from aligngym.leaderboard.server import serve as run

@@ -20,7 +20,7 @@ from aligngym.leaderboard.board import Board, Table
 CSS = """body{font-family:system-ui,sans-serif;margin:2em auto;max-width:72em;color:#222;background:#fff}
 a{color:#1f5fa8}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px}
 th{background:#f0f3f7;cursor:pointer;user-select:none}th[aria-sort]::after{content:" \\2195";color:#888}
-.num{text-align:right;font-variant-numeric:tabular-nums}.verified{color:#176d2c;font-weight:bold}
+.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.verified{color:#176d2c;font-weight:bold}
 .mismatch{color:#a11}.self-reported{color:#666}.problems{background:#fff4e5;padding:.5em 1em}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:bold}code{font-size:90%}
 """

@@ -23,9 +23,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from aligngym.envs import registry
 from aligngym.leaderboard import pages
 from aligngym.leaderboard.board import Board
-from aligngym.leaderboard.submission import SubmissionError
+from aligngym.leaderboard.submission import MAX_BODY, SubmissionError
 
-MAX_BODY = 8 * 1024 * 1024
 SUBMISSION_SCHEMA = {
     "type": "object", "required": ["name", "description", "url", "record"], "additionalProperties": False,
     "properties": {"name": {"type": "string", "maxLength": 80}, "description": {"type": "string", "maxLength": 200},

@@ -24,6 +24,7 @@ from aligngym.envs import registry
 from aligngym.leaderboard.rules import primary_metric, rules_for
 
 NAME_MAX, DESCRIPTION_MAX, URL_MAX = 80, 200, 500
+MAX_BODY = 8 * 1024 * 1024  # bytes of one submission; a record of 1000 episodes x 10 metrics is about 1 MB
 TOLERANCE = 1e-6
 _MARKUP = re.compile(r"[<>]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
