@@ -144,13 +144,16 @@ def _env_row(env_id: str) -> registry.Row:
 def check(body: bytes | str | dict) -> Checked:
     """Every check, in order of cost; the first failure raises SubmissionError."""
     data = body if isinstance(body, dict) else parse_json(body)
+    if isinstance(body, dict):
+        _check_finite(data)  # a Python caller's dict may hold float("nan") that JSON text cannot
     if not isinstance(data, dict):
         raise SubmissionError("schema_violation", "A submission is a JSON object with name, description, url "
                                                   "and record.")
     extra = sorted(set(data) - {"name", "description", "url", "record"})
     if extra or "record" not in data:
+        problem = f"unexpected: {', '.join(extra)}" if extra else "record is missing"
         raise SubmissionError("schema_violation", "A submission has exactly the keys name, description, url and "
-                                                  f"record; {'unexpected: ' + ', '.join(extra) if extra else 'record is missing'}.")
+                                                  f"record; {problem}.")
     name, description = _text(data, "name", NAME_MAX), _text(data, "description", DESCRIPTION_MAX)
     url = _url(data)
     raw = data["record"]

@@ -274,3 +274,14 @@ def test_the_battery_has_at_least_30_kinds_and_the_docs_list_them():
     assert len(CASES) + len(named) >= 30
     doc = (Path(__file__).resolve().parents[2] / "docs" / "leaderboard.md").read_text()
     assert [k for k in CASES if f"| `{k}` |" not in doc] == []
+
+
+def test_bad_input_nan_in_a_python_dict(tmp_path, records, make_submission):
+    """Board.submit with a dict (no JSON text on the way) refuses NaN as well."""
+    from aligngym.leaderboard import SubmissionError
+
+    sub = make_submission(records["random"])
+    sub["record"]["episodes"][0]["metrics"][PRIMARY] = float("nan")
+    with pytest.raises(SubmissionError) as refused:
+        Board.open(str(tmp_path / "b.sqlite3"), shipped=False).submit(sub)
+    assert refused.value.code == "non_finite_number"
