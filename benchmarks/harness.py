@@ -321,8 +321,11 @@ def _build_agents(agent, ctx: AgentContext):
 
 def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int], num_envs: int):
     """Yields, per batch of up to num_envs episodes, a list of {"episode", "seed", "metrics"}."""
+    if num_envs == 1:
+        yield from _run_single_env(env_id, env_kwargs, agent, eval_seed, episode_indices)
+        return
     spec = gym.spec(env_id)
-    mode = "vector_entry_point" if spec.vector_entry_point is not None and num_envs > 1 else "sync"
+    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **env_kwargs)
     try:
         for start in range(0, len(episode_indices), num_envs):
@@ -350,6 +353,26 @@ def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_in
             yield [results[i] for i in range(len(batch))]
     finally:
         envs.close()
+
+
+def _run_single_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int]):
+    """num_envs=1 without a vector wrapper (the same episodes as SyncVectorEnv of one env, at a bare loop's cost)."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        for k in episode_indices:
+            seed = episode_seed(eval_seed, k)
+            agent.reset(1, seed=seed)
+            obs, _ = env.reset(seed=seed)
+            total, length, done = 0.0, 0, False
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(_unbatch(agent.act(_batch_of_one(obs))))
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            metrics = {m: _float(v) for m, v in info.get("metrics", {}).items()}
+            yield [{"episode": k, "seed": seed, "metrics": {"return": total, "length": float(length), **metrics}}]
+    finally:
+        env.close()
 
 
 def _metrics_at(infos: dict, i: int) -> dict[str, float]:

@@ -339,3 +339,22 @@ def test_sb3_algorithms_learn_a_few_steps(row):
         action, _ = model.predict(env.observation_space.sample(), deterministic=True)
         assert env.action_space.contains(action if not discrete else int(action)), (algo.__name__, action)
     env.close()
+
+
+@pytest.mark.parametrize("row", MULTI, ids=ids(MULTI))
+def test_pettingzoo_step_dict_must_name_every_live_agent_and_no_other(row):
+    env = pettingzoo.make("parallel", row.id)
+    env.reset(seed=0)
+    actions = {a: env.action_space(a).sample() for a in env.agents}
+    missing = dict(list(actions.items())[1:])
+    with pytest.raises(ValueError, match=env.agents[0]):
+        env.step(missing)
+    with pytest.raises(ValueError, match="nobody"):
+        env.step({**actions, "nobody": 0})
+    env.step(actions)  # the refused steps changed nothing
+
+
+def test_gym_make_on_a_multi_agent_id_points_to_pettingzoo():
+    for r in MULTI:
+        with pytest.raises(TypeError, match="pettingzoo.make"):
+            gym.make(r.id)

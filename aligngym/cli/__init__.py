@@ -133,15 +133,22 @@ def validate_cmd(record: Path = typer.Argument(..., help="A RunRecord JSON file.
     console.print(f"{record}: valid RunRecord for {r.env_id}, {len(r.episodes)} episodes.")
 
 
-@app.command("suite")
-def suite_cmd(out: Path = typer.Option(Path("reports/demo"), help="Folder for records and the report."),
-              families: List[str] = typer.Option([], "--family", help="Only these families (repeat)."),
-              episodes: Optional[int] = typer.Option(None, help="Override each row's quick episode count.")):
-    """The quick suite: every family's baselines on the embedded defaults; a results table and a report."""
+@app.command("run")
+def run_cmd(suite: str = typer.Argument("quick", help="quick (every id, small budgets) or full (5 seeds, 4x episodes)."),
+            out: Path = typer.Option(Path("reports/demo"), help="Folder for records and the report."),
+            families: List[str] = typer.Option([], "--family", help="Only these families (repeat)."),
+            episodes: Optional[int] = typer.Option(None, help="Override each job's episodes per seed."),
+            backend: str = typer.Option("local", help="local (in this process), process (a pool, one worker per "
+                                        "core) or ray (`pip install 'aligngym[ray]'`)."),
+            address: Optional[str] = typer.Option(None, help="Ray cluster address to join (default: a local Ray)."),
+            resume: bool = typer.Option(False, "--resume", help="Keep finished records of the same jobs and resume "
+                                        "unfinished ones.")):
+    """Run a named suite: every family's baselines; RunRecords, a results table, plots and a report."""
     from aligngym.benchmarks.suite import run_suite
 
     try:
-        results = run_suite(out, families=families or None, episodes=episodes, console=console)
+        results = run_suite(out, suite, families=families or None, episodes=episodes, backend=backend,
+                            resume=resume, address=address, console=console)
     except ValueError as e:
         fail(str(e))
     if any("error" in r for r in results):
