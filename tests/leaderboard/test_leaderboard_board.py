@@ -156,3 +156,13 @@ def test_rules_cover_every_registered_id():
     for row in registry.ROWS:
         rule = rules_for(row.id)
         assert rule.seeds and rule.min_episodes >= 1 and rule.suite_versions
+
+
+@pytest.mark.slow
+def test_every_shipped_baseline_reproduces(tmp_path):
+    """Reruns all shipped baselines (minutes): rerun `aligngym leaderboard baselines --ship` when one drifts."""
+    b = Board.open(str(tmp_path / "fresh.sqlite3"))
+    tables, _ = b.tables()
+    drifted = [(r.entry.env_id, r.entry.agent_spec, b.verify(r.entry.id).verification_note)
+               for t in tables for r in t.entries]
+    assert [d for d in drifted if not d[2].startswith("rerun of")] == []
