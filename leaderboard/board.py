@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import secrets
 from dataclasses import dataclass, field
 from importlib import resources
@@ -230,6 +231,10 @@ def baseline_agent(spec: str) -> str | dict[str, str]:
     if not all(parse(t)[0] in BASELINES for t in targets):
         raise SubmissionError("not_verifiable", f"Agent {spec!r} is not a registered baseline spec; only those "
                                                 "are rerun (a board never runs submitted code).")
+    # a kwarg naming a file or URL (a model path, an LLM endpoint) would make the rerun load or fetch it
+    if any(re.search(r"[/\\]", str(v)) for t in targets for v in parse(t)[1].values()):
+        raise SubmissionError("not_verifiable", f"Agent {spec!r} names a path or URL in its kwargs; the board "
+                                                "reruns baselines only on what ships with the suite.")
     return parts or spec
 
 

@@ -79,7 +79,8 @@ def test_verify_marks_a_matching_rerun_and_refuses_non_baselines(filled, records
     forged_id = b.submit(make_submission(consistent(forged), name="Forged")).id
     checked = b.verify(forged_id)
     assert checked.status == "mismatch" and PRIMARY in checked.verification_note
-    for spec in ("my_package.agents:make", "python:aligngym.agents.base.SB3Agent", "random;x=my:thing"):
+    for spec in ("my_package.agents:make", "python:aligngym.agents.base.SB3Agent", "random;x=my:thing",
+                 "shopping.llm?llm=hf:/tmp/model-with-pickles", "shopping.llm?llm=openai:http://example.org/v1"):
         with pytest.raises(SubmissionError) as refused:
             baseline_agent(spec)
         assert refused.value.code == "not_verifiable"
