@@ -29,16 +29,13 @@ class Agent:
     def act(self, obs_batch: Any) -> Any:
         raise NotImplementedError
 
-    def content_hash(self) -> str | None:
-        """A SHA-256 of what the agent is made of (weights, a model file), or None when it has no such content.
-        The leaderboard tells two agents of the same class apart by it."""
-        return None
-
     def describe(self) -> dict[str, Any]:
-        """What a RunRecord stores about this agent."""
+        """What a RunRecord stores about this agent; with `content_hash` when the agent defines
+        `content_hash()` (a SHA-256 of its weights or model file), so two agents of one class are told apart."""
         out = {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
                "hyperparameters": dict(self.hyperparameters)}
-        digest = self.content_hash()
+        hasher = getattr(self, "content_hash", None)
+        digest = hasher() if callable(hasher) else None
         if digest is not None:
             out["content_hash"] = digest
         return out
