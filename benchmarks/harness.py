@@ -136,21 +136,13 @@ def _identity(settings: dict, content: dict | None) -> dict:
 
 
 def _agent_content(agent) -> dict:
-    """An agent object's description plus the hash of its weights (SB3 models, or `agent.content_hash()`)."""
+    """An agent object's description, with the hash of its weights where it defines `content_hash()` (SB3Agent)."""
     if isinstance(agent, dict):
         parts = {name: _agent_content(a) for name, a in sorted(agent.items())}
         hashes = [p["content_hash"] for p in parts.values()]
         return {"agents": parts, "content_hash": None if None in hashes else "+".join(hashes)}
-    content_hash = None
-    if callable(getattr(agent, "content_hash", None)):
-        content_hash = agent.content_hash()
-    elif hasattr(getattr(agent, "model", None), "policy"):  # a stable-baselines3 model
-        digest = hashlib.sha256()
-        for name, tensor in sorted(agent.model.policy.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().numpy().tobytes())
-        content_hash = digest.hexdigest()[:16]
-    return {"describe": agent.describe(), "content_hash": content_hash}
+    description = agent.describe()
+    return {"describe": description, "content_hash": description.get("content_hash")}
 
 
 def _differences(old_settings: dict, identity: dict) -> str:
