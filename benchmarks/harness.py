@@ -118,7 +118,7 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
     record.finished = True
     record.duration_s = time.perf_counter() - started
     without = [e for e in record.episodes if not set(e["metrics"]) - {"return", "length"}]
-    if row is not None and without:  # e.g. an outer TimeLimit cut episodes short: say so, never hide it
+    if without:  # e.g. an outer TimeLimit cut episodes short: say so in the record, never hide it
         record.extra["episodes_without_env_metrics"] = len(without)
     record.recompute_aggregates()
     if out is not None:
