@@ -6,11 +6,10 @@ Run: python -m aligngym.benchmarks.bench_shaping_comparison [--quick]   (about 1
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
-from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save, table
+from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save
 
 ENV_ID = "AlignGym/ShapingGridWorld-v1"
 METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi", "reinforce/barfi:first_order",
@@ -33,12 +32,6 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    from rich.console import Console
+    from aligngym.benchmarks.run_all import script_main
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("reports/bench"))
-    parser.add_argument("--quick", action="store_true", help="4 methods, 1000 episodes, 5 seeds.")
-    args = parser.parse_args()
-    out = main(args.out, args.quick)
-    Console().print(table(out))
-    print(json.dumps(out["verdict"], indent=1))
+    raise SystemExit(script_main(main, __doc__))

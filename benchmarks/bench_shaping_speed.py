@@ -9,7 +9,6 @@ Run: python -m aligngym.benchmarks.bench_shaping_speed [--quick]   (writes repor
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -88,8 +87,6 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("reports/bench"))
-    parser.add_argument("--quick", action="store_true", help="Shorter timings, for a smoke run.")
-    args = parser.parse_args()
-    print(json.dumps(main(args.out, args.quick), indent=2))
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

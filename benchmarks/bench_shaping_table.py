@@ -6,7 +6,6 @@ Run: python -m aligngym.benchmarks.bench_shaping_table [--quick]   (writes repor
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 from aligngym.benchmarks.shaping import table
@@ -19,9 +18,6 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("reports/bench"))
-    parser.add_argument("--quick", action="store_true", help="The smoke budget.")
-    args = parser.parse_args()
-    main(args.out, args.quick)
-    print((args.out / "shaping_table.md").read_text())
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))
