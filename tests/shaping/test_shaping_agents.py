@@ -10,7 +10,8 @@ from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.args import make_args
 from aligngym.agents.shaping.barfi import Barfi, conjugate_gradient, fisher_matvec, inverse_curvature_product
 from aligngym.agents.shaping.reinforce import Reinforce, monte_carlo_advantages
-from aligngym.agents.shaping.rollout import collect, discounted_returns, policy_surrogate
+from aligngym.agents.shaping.dpba import DPBA
+from aligngym.agents.shaping.rollout import Batch, collect, discounted_returns, policy_surrogate
 from aligngym.agents.shaping.sb3_blended import BlendedReward
 from aligngym.agents.shaping.train import make_vector_env, shaped_rewards, train
 from aligngym.agents.spec import make_agent
@@ -219,3 +220,36 @@ def test_bad_method_names_are_refused():
         make_args(learning_rat=0.1)
     with pytest.raises(ValueError, match="CartPole controller"):
         make_agent("shaping.heuristic?controller=perfect", AgentContext(POLE, None, None))
+
+
+def test_dpba_shaping_is_potential_based_for_its_current_potential():
+    """With Phi(s, a) fixed during a batch, each episode's discounted shaping total is -Phi(s_0, a_0) (Phi is 0
+    after the last step); TD steps make Phi low where the (bad) heuristic pays."""
+    batch = random_batch(GRID, 8, heuristic="bad")
+    dpba = DPBA(gym.spaces.Box(0, 1, (2,)), gym.spaces.Discrete(4), make_args())
+    dpba.update(batch)  # sets the scale; Phi is no longer zero
+    phi, _ = dpba.potentials(batch)
+    shaping = discounted_total(dpba.rewards(batch) - batch.primary)
+    torch.testing.assert_close(shaping, -phi[0].detach(), rtol=1e-4, atol=1e-3)
+    for _ in range(20):
+        dpba.update(batch)
+    with torch.no_grad():
+        phi, _ = dpba.potentials(batch)
+    paid, unpaid = (batch.aux > 0) & (batch.mask > 0), (batch.aux == 0) & (batch.mask > 0)
+    assert paid.any() and phi[paid].mean() < phi[unpaid].mean() < 0  # Phi ~ -(discounted future aux)
+
+
+def test_the_reference_schedule_takes_15_inner_steps_per_batch_of_3_episodes_with_replay():
+    result = train(GRID, mode="barfi", episodes=9, env_kwargs={"heuristic": "bad"}, args=make_args("reference"))
+    assert result.episodes == [3, 6, 9] and len(result.reward_params) == 3
+    steps = {int(s["step"]) for s in result.learner.optimizer.state.values()}
+    assert steps == {45}
+
+
+def test_joined_batches_pad_time_and_keep_every_episode():
+    short, long = random_batch(GRID, 3, heuristic="none"), random_batch(CAR, 2, horizon=60)
+    long.obs = long.obs[..., :2]
+    joined = Batch.join([short, long])
+    assert joined.mask.shape == (max(short.mask.shape[0], 60), 5)
+    assert joined.mask.sum() == short.mask.sum() + long.mask.sum()
+    assert list(joined.primary_returns) == [*short.primary_returns, *long.primary_returns]
