@@ -1,6 +1,6 @@
 """Submission rules per environment id: what a RunRecord must contain to be ranked.
 
-    rules_for("AlignGym/ShapingGridWorld-v0")  ->  Rule(seeds=(0, 1, 2, 3, 4), min_episodes=4, ...)
+    rules_for("AlignGym/ShapingGridWorld-v1")  ->  Rule(seeds=(0, 1, 2, 3, 4), min_episodes=4, ...)
 
 Every registered id gets `DEFAULT`; `OVERRIDES` (keyed by id) relaxes or tightens it where an env's episodes are
 expensive (an LLM text face, MuJoCo) or noisy. Everyone evaluates on the same seeds, so runs are comparable and a
@@ -37,7 +37,7 @@ OVERRIDES: dict[str, Rule] = {
     "AlignGym/ProgressPredictText-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
     "AlignGym/ProgressCoevolveText-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
     "AlignGym/ShoppingText-v0": Rule(seeds=(0, 1, 2), min_episodes=4),
-    "AlignGym/ShapingHalfCheetah-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
+    "AlignGym/ShapingHalfCheetah-v1": Rule(seeds=(0, 1, 2), min_episodes=2),
 }
 
 

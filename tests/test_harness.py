@@ -135,7 +135,7 @@ def noisy(ctx):
     return Noisy()
 
 
-@pytest.mark.parametrize("env_id,num_envs", [(ADAPTED, 1), ("AlignGym/ShapingCartPole-v0", 3)])
+@pytest.mark.parametrize("env_id,num_envs", [(ADAPTED, 1), ("AlignGym/ShapingCartPole-v1", 3)])
 def test_resumed_run_equals_an_uninterrupted_one(tmp_path, env_id, num_envs):
     """Interrupted and resumed, a stochastic agent gives exactly the episodes of an uninterrupted run (single env
     and a native vector twin)."""

@@ -21,7 +21,7 @@ from aligngym.benchmarks.harness import evaluate
 from aligngym.leaderboard import Board, submission
 from aligngym.leaderboard.rules import rules_for
 
-ENV = "AlignGym/ShapingCartPole-v0"
+ENV = "AlignGym/ShapingCartPole-v1"
 RANDOM, GOOD = "random", "shaping.heuristic?controller=good"
 
 

@@ -115,7 +115,7 @@ def test_a_new_board_starts_with_the_shipped_verified_baselines(tmp_path):
     assert {e.status for e in entries} == {"verified"}
     assert {t.row.family for t in tables} >= {"shaping"}
     assert Board.open(str(tmp_path / "fresh.sqlite3")).count() == len(entries)  # loaded once, not per opening
-    shipped = next(e for e in entries if e.env_id == "AlignGym/ShapingCartPole-v0" and e.agent_spec == "random")
+    shipped = next(e for e in entries if e.env_id == "AlignGym/ShapingCartPole-v1" and e.agent_spec == "random")
     assert b.verify(shipped.id).status == "verified"  # the shipped runs are what this code reproduces
 
 

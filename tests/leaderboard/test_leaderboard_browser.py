@@ -14,7 +14,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 pytestmark = pytest.mark.skipif(not (CHROMIUM and DRIVER), reason="Debian's chromium and chromium-driver are not "
                                 "installed (`apt-get install chromium chromium-driver`; make test does it)")
-TABLE = "AlignGym/ShapingCartPole-v0"
+TABLE = "AlignGym/ShapingCartPole-v1"
 
 
 @pytest.fixture(scope="module")

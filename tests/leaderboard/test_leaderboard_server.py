@@ -66,7 +66,7 @@ def test_pages_api_and_openapi(live_server, records, make_submission):
     assert get("/style.css").headers["content-type"].startswith("text/css")
     assert "evaluation seeds" in get(f"/entry-{entry_id}.html").text
     detail = get(f"/api/entries/{entry_id}").json()
-    assert detail["record"]["env_id"] == "AlignGym/ShapingCartPole-v0" and len(detail["content_hash"]) == 64
+    assert detail["record"]["env_id"] == "AlignGym/ShapingCartPole-v1" and len(detail["content_hash"]) == 64
     for path in ("/nope.html", "/api/entries/999999", "/entry-999999.html"):
         answer = get(path)
         assert (answer.status_code, answer.json()["error"]["code"]) == (404, "not_found")
