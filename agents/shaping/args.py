@@ -67,6 +67,8 @@ class Args:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+        if not isinstance(self.replay, int) or isinstance(self.replay, bool) or self.replay < 0:
+            raise ValueError(f"replay must be an integer >= 0, got {self.replay!r}.")
         if not 0 < self.primary_gamma <= 1:
             raise ValueError(f"primary_gamma must lie in (0, 1], got {self.primary_gamma!r}.")
 

@@ -6,8 +6,8 @@ phi1 where the heuristic pays, with the paper's result beside ours.
     python -m aligngym.benchmarks.shaping.table --out reports/shaping_table [--budget authors] [--env GridWorld]
 
 `--budget here` (default) is what fits on a shared 2-core machine: GridWorld 5 x 2000 with all six methods and
-both heuristics; CartPole 5 x 1000 (bad heuristic) and MountainCar 5 x 1000 at horizon 500 (good heuristic) with
-primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (bad heuristic) with primary, naive
+both heuristics; CartPole 5 x 1000 (bad heuristic) and MountainCar 5 x 1000 at horizon 500 (good heuristic) in
+batches of 16 episodes with primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (bad heuristic) with primary, naive
 and barfi. `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole
 20 x 1000, MountainCar 40 x 500, HalfCheetah 15 x 10000: many hours on 2 cores); `make bench` runs it through
 `benchmarks/bench_shaping_table.py`.
@@ -42,13 +42,16 @@ BUDGETS = {
     "authors": {"GridWorld": Budget(2000, 40), "CartPole": Budget(1000, 20), "MountainCar": Budget(500, 40),
                 "HalfCheetah": Budget(10000, 15)},
     "here": {"GridWorld": Budget(2000, 5),
-             "CartPole": Budget(1000, 5, methods=FEWER, heuristics=("bad",)),
-             "MountainCar": Budget(1000, 5, {"horizon": 500}, methods=FEWER, heuristics=("good",)),
+             # batches of 16 episodes: 1000 episodes are then 62 policy updates (64-episode batches: 16, too few)
+             "CartPole": Budget(1000, 5, num_envs=16, methods=FEWER, heuristics=("bad",)),
+             "MountainCar": Budget(1000, 5, {"horizon": 500}, 16, FEWER, ("good",)),
              # pbrs is primary-only here (Phi = 0), so it is left out
              "HalfCheetah": Budget(1280, 5, {"horizon": 100}, num_envs=16, methods=FEWER[:2] + FEWER[3:],
                                    heuristics=("bad",))},
-    "quick": {"GridWorld": Budget(128, 5), "CartPole": Budget(64, 5, {"horizon": 100}),
-              "MountainCar": Budget(64, 5, {"horizon": 200}), "HalfCheetah": Budget(32, 5, {"horizon": 20}, 16)},
+    "quick": {"GridWorld": Budget(64, 2, num_envs=32, methods=FEWER),  # a smoke run: no verdicts
+              "CartPole": Budget(16, 2, {"horizon": 50}, 16, FEWER, ("bad",)),
+              "MountainCar": Budget(16, 2, {"horizon": 50}, 16, FEWER, ("good",)),
+              "HalfCheetah": Budget(8, 2, {"horizon": 10}, 8, FEWER, ("bad",))},
 }
 # What the paper reports (Gupta et al. 2023, Figures 2-4, learning curves; no table of numbers), per env
 PAPER = {
