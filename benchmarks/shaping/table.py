@@ -85,8 +85,9 @@ def markdown(all_results: dict[str, dict]) -> str:
                 params = r.get("reward_params", {}).get("phi1_where_aux")
                 versus = f"{v['auc']['outcome']} / {v['final']['outcome']}" if v else "baseline"
                 paper = PAPER[env] if m.endswith("primary") and h == "good" else ""
+                success = "-" if env == "HalfCheetah" else format_cell(r["final_success"], ".2f")  # never ends
                 lines.append(f"| {size} | {h} | {m.split('/', 1)[1]} | {format_cell(r['auc'], '.1f')} | "
-                             f"{format_cell(r['final'], '.1f')} | {format_cell(r['final_success'], '.2f')} | "
+                             f"{format_cell(r['final'], '.1f')} | {success} | "
                              f"{versus} | {format_cell(params, '.2f') if params else ''} | {paper} |")
     return "\n".join(lines) + "\n"
 
