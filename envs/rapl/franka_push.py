@@ -87,8 +87,9 @@ import numpy as np  # noqa: E402
 from gymnasium import spaces  # noqa: E402
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs  # noqa: E402
+from aligngym.envs.checks import Bool, Choice, Int, check_render_mode  # noqa: E402
+from aligngym.envs.metrics import Metric  # noqa: E402
 from aligngym.envs.rapl import mj_scene  # noqa: E402
-from aligngym.envs.registry import Metric  # noqa: E402
 
 PREFERENCES = ("group", "clutter")
 OBS_MODES = ("state", "pixels", "both")
@@ -115,35 +116,18 @@ METRICS = (
 )
 
 
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, allowed))}; got {value!r}.")
-
-
-def _check_int(name: str, value, low: int, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low or (
-            high is not None and value > high):
-        allowed = f"an integer >= {low}" if high is None else f"an integer in [{low}, {high}]"
-        raise ValueError(f"{name} must be {allowed}; got {value!r}.")
-    return int(value)
-
-
 class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["rgb_array"], "render_fps": 25}
+    ARGS = {"preference": Choice(PREFERENCES), "robot": Choice(mj_scene.ROBOTS), "obs_mode": Choice(OBS_MODES),
+            "image_size": Int(84, 128), "horizon": Int(1), "fast_render": Bool()}
 
     def __init__(self, preference: str = "group", robot: str = "franka", obs_mode: str = "state",
                  image_size: int = 112, horizon: int = 45, fast_render: bool = True, render_mode: str | None = None):
-        _check_choice("preference", preference, PREFERENCES)
-        _check_choice("robot", robot, mj_scene.ROBOTS)
-        _check_choice("obs_mode", obs_mode, OBS_MODES)
-        _check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        if not isinstance(fast_render, bool):
-            raise ValueError(f"fast_render must be True or False; got {fast_render!r}.")
+        check_render_mode(render_mode, self.metadata)
         self.kwargs = dict(preference=preference, robot=robot, obs_mode=obs_mode, image_size=image_size,
                            horizon=horizon, fast_render=fast_render, render_mode=render_mode)
         self.preference, self.robot, self.obs_mode = preference, robot, obs_mode
-        self.image_size = _check_int("image_size", image_size, 84, 128)
-        self.horizon = _check_int("horizon", horizon, 1)
+        self.image_size, self.horizon = image_size, horizon
         self.fast_render, self.render_mode = fast_render, render_mode
         self.n_clutter = mj_scene.N_CLUTTER if preference == "clutter" else 0
         self.scene = mj_scene.load_scene(robot, self.n_clutter)
