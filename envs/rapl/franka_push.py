@@ -16,7 +16,7 @@ scene with MuJoCo's `MjSpec` (see `mj_scene.py`):
   stands in for the paper's Kuka (a learned reward trained on Franka videos is tested on it).
 
 ## Action Space
-`Box(-1, 1, (3,), float32)`: end-effector displacement (dx, dy, dz), 2.5 cm per unit per step. The commanded
+`Box(-1, 1, (3,), float32)`: end-effector displacement (dx, dy, dz), 3 cm per unit per step. The commanded
 position is clipped to a box above the table. End-effector deltas rather than the reference's 9 joint-position
 deltas because (i) the same action means the same motion on both robots, so a policy class and a training recipe
 carry over to the cross-embodiment robot, and (ii) a 3-D action is learnable by PPO/SAC in the small budgets that
@@ -61,8 +61,8 @@ default True: shadows, reflections and skybox off, ~4x faster on CPU), `render_m
 
 ## Metrics
 At episode end, in `info["metrics"]`: `preference_success` (the preference met at the end: `group`: task success
-and the cubes within 0.08 m of each other; `clutter`: task success and no extra object within 0.04 of the line,
-the reference's success), `task_success` (max_k (x_k - 0.4) <= 0.08 at the end, the reference's Group success),
+and the cube centres within 0.06 m (touching is 0.05); `clutter`: task success and no extra object within 0.04 of
+the line, the reference's success), `task_success` (max_k (x_k - 0.4) <= 0.08 at the end, the reference's Group success),
 `preference_cost` (episode mean of the per-step preference cost), `task_return`, `arm_contact_rate` (share of steps
 with arm contact). The primary metric is `preference_success`: what the end user wants is the point of the family.
 
@@ -94,11 +94,11 @@ from aligngym.envs.rapl import mj_scene  # noqa: E402
 PREFERENCES = ("group", "clutter")
 OBS_MODES = ("state", "pixels", "both")
 SUBSTEPS = 20  # physics steps of 2 ms per control step
-STEP_SIZE = 0.025  # metres of end-effector motion per unit action
+STEP_SIZE = 0.03  # metres of end-effector motion per unit action
 WORKSPACE = (np.array([0.25, -0.45, 0.0]), np.array([0.95, 0.45, mj_scene.TABLE_TOP + 0.3]))
 TIP_CLEARANCE = 0.01  # lowest commanded fingertip height above the table
 SUCCESS_MARGIN = 0.08  # max_k (x_k - 0.4) <= 0.08
-GROUP_TOLERANCE = 0.08  # cubes count as together within this distance
+GROUP_TOLERANCE = 0.06  # cubes count as together within this distance (touching: 0.05)
 CLUTTER_BAND = 0.04  # an extra object within this of the line is on it
 LIFT_HEIGHT = 0.005
 CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the uniform y
