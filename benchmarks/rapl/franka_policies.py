@@ -1,7 +1,7 @@
 """Scripted policies for the rapl MuJoCo push envs (`envs/rapl/franka_push.py`), read off the state observation.
 
-- `expert`: what the end user wants: push the far cube against the near one, then push the pair to the line as
-  one (cubes at the line and together; the clutter is never pushed on purpose).
+- `expert`: what the end user wants: push the far cube sideways into line with the near one, then push it to the
+  line so that it drives the near cube ahead of it (cubes at the line and together; no clutter pushed on purpose).
 - `task_only`: what the task reward asks and nothing more: each cube straight to the line along its own y, so
   the cubes end apart unless they started aligned (the "cheater" with respect to the hidden preference).
 - `constant`: the same action every step (content-free); `random`: uniform actions.
@@ -61,7 +61,8 @@ class ScriptedPusher:
         line, width = mj_scene.LINE_X, 2 * mj_scene.CUBE_HALF
         if self.kind == "task_only":  # far cube first: the pusher starts behind it
             return [(far, np.array([line + 0.03, cubes[far, 1]])), (near, np.array([line + 0.03, cubes[near, 1]]))]
-        return [(far, np.array([cubes[near, 0] + width, cubes[near, 1]])),
+        # pushes along one axis at a time: diagonal pushes make a cube spin and slide off the pusher
+        return [(far, np.array([cubes[far, 0], cubes[near, 1]])),
                 (far, np.array([line + 0.01 + width, cubes[near, 1]]))]
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:

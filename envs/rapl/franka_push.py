@@ -75,6 +75,7 @@ with arm contact). The primary metric is `preference_success`: what the end user
 """
 from __future__ import annotations
 
+import math
 import os
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # offscreen rendering without a display
@@ -137,13 +138,16 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self.n_objects = 2 + self.n_clutter
         self._obj_qpos = np.array([np.arange(a, a + 3) for a in self.scene.cube_qpos])
         self._fingers = np.array(self.arm.finger_bodies)
-        self._ctrl_range = self.model.actuator_ctrlrange[:7] if self.arm.control == "joint_ik" else None
+        self._clutter_x = self._obj_qpos[2:, 0].copy()
+        self._obs = np.zeros(7 + 6 * 2 + 3 * self.n_clutter, np.float32)
+        self._ctrl_low, self._ctrl_high = self.model.actuator_ctrlrange[:7].T.copy() if self.model.nu else (None, None)
         self._renderer = None
+        self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
         self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
         self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
 
         self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
-        state = spaces.Box(-np.inf, np.inf, (7 + 6 * 2 + 3 * self.n_clutter,), np.float32)
+        state = spaces.Box(-np.inf, np.inf, self._obs.shape, np.float32)
         pixels = spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
         self.observation_space = {"state": state, "pixels": pixels,
                                   "both": spaces.Dict({"state": state, "pixels": pixels})}[obs_mode]
@@ -171,7 +175,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             self.data.mocap_quat[0] = self.arm.ee_quat
         self._prev_ee = self._target.copy()
         self._t = 0
-        self._sums = np.zeros(3)  # preference cost, task reward, arm-contact steps
+        self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
         self._last = self._terms(np.zeros(3), contact=False)
         return self._observation(), {}
@@ -223,20 +227,26 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self._over:
             raise RuntimeError("The episode is over; call reset().")
         a = np.asarray(action, dtype=np.float64)
-        if a.shape != (3,) or not np.all(np.isfinite(a)) or np.any(np.abs(a) > 1.0):
+        if a.shape != (3,) or not (np.abs(a) <= 1.0).all():  # NaN fails the comparison too
             raise ValueError(f"Action must be 3 finite numbers in [-1, 1] (end-effector dx, dy, dz); got {action!r}.")
-        self._target = np.clip(self._target + STEP_SIZE * a, *self._workspace)
+        self._target = np.minimum(np.maximum(self._target + STEP_SIZE * a, self._workspace[0]), self._workspace[1])
         self._drive()
-        warnings_before = [w.number for w in self.data.warning]
+        warnings_before = self.data.warning.number.copy()
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
         reason = self._instability(warnings_before)
         if reason is None:
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
             mujoco.mj_comPos(self.model, self.data)
-            self._last = self._terms(a, contact=self._arm_contact())
-        terms = self._last
-        self._sums += (terms["preference_cost"], terms["task_reward"], terms["arm_contact"])
+            terms = self._terms(a, contact=self._arm_contact())
+            if math.isfinite(terms["preference_cost"]):
+                self._last = terms
+            else:
+                reason = f"unstable simulation: non-finite state at step {self._t}"
+        terms = self._last  # on instability: the last sound state's
+        self._sums[0] += terms["preference_cost"]
+        self._sums[1] += terms["task_reward"]
+        self._sums[2] += terms["arm_contact"]
         truncated = reason is not None or self._t >= self.horizon
         info = {"preference_cost": terms["preference_cost"], "task_reward": terms["task_reward"],
                 "arm_contact": terms["arm_contact"]}
@@ -252,17 +262,19 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self.arm.control == "mocap":
             self.data.mocap_pos[0] = self._target
             return
-        dq = mj_scene.ik_step(self.model, self.data, self.arm, self._target)
+        dq = self._ik(self.data, self._target)
         q = self.data.qpos[self.arm.arm_qpos]
-        self.data.ctrl[:7] = np.clip(q + dq, self._ctrl_range[:, 0], self._ctrl_range[:, 1])
+        self.data.ctrl[:7] = np.minimum(np.maximum(q + dq, self._ctrl_low), self._ctrl_high)
         self.data.ctrl[7:] = 0.0  # gripper closed: a pusher
 
     def _instability(self, warnings_before) -> str | None:
-        for kind, (before, w) in enumerate(zip(warnings_before, self.data.warning)):
-            if w.number > before:
-                return f"unstable simulation: MuJoCo warning {mujoco.mjtWarning(kind).name} at step {self._t}"
-        if not (np.all(np.isfinite(self.data.qpos)) and np.all(np.isfinite(self.data.qvel))):
-            return f"unstable simulation: non-finite state at step {self._t}"
+        """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
+        non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
+        too."""
+        if (self.data.warning.number > warnings_before).any():
+            raised = np.flatnonzero(self.data.warning.number > warnings_before)
+            names = ", ".join(mujoco.mjtWarning(int(k)).name for k in raised)
+            return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
         return None
 
     def _arm_contact(self) -> bool:
@@ -272,24 +284,26 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         geoms = self.data.contact.geom[:n]
         arm = self.arm.arm_geom_mask[geoms]
         # an arm link against something that is neither the arm itself nor the floor the robot stands on
-        return bool(np.any((arm[:, 0] ^ arm[:, 1]) & np.all(geoms != self.scene.floor_geom, axis=1)))
+        return bool(((arm[:, 0] ^ arm[:, 1]) & (geoms != self.scene.floor_geom).all(axis=1)).any())
 
     def _terms(self, a: np.ndarray, contact: bool) -> dict:
-        d = self.data
-        objects = d.qpos[self._obj_qpos]
-        cubes = objects[:2]
-        goal = float(np.max(np.abs(cubes[:, 0] - mj_scene.LINE_X)))
-        group = float(np.linalg.norm(cubes[0] - cubes[1]))
-        grasp = d.xpos[self._fingers] + self.arm.finger_offset * d.xmat[self._fingers][:, 6:9]  # along finger z
-        fingers = np.maximum(np.linalg.norm(grasp - cubes[0], axis=1), 0.02)
+        # plain floats: a handful of numbers, where numpy's per-call overhead would dominate the step
+        d, line = self.data, mj_scene.LINE_X
+        (x0, y0, z0), (x1, y1, z1) = d.qpos[self._obj_qpos[:2]].tolist()
+        goal = max(abs(x0 - line), abs(x1 - line))
+        group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
+        fingers = 0.0
+        for (px, py, pz), (ux, uy, uz) in zip(d.xpos[self._fingers].tolist(), d.xmat[self._fingers, 6:9].tolist()):
+            k = self.arm.finger_offset  # grasp point along the finger's z axis
+            fingers += max(math.sqrt((px + k * ux - x0) ** 2 + (py + k * uy - y0) ** 2 + (pz + k * uz - z0) ** 2), 0.02)
         effort = 0.01 * float(a @ a)
-        lifted = bool(np.any(cubes[:, 2] - mj_scene.CUBE_Z > LIFT_HEIGHT))
-        on_line = bool(self.n_clutter and np.any(np.abs(objects[2:, 0] - mj_scene.LINE_X) < CLUTTER_BAND))
-        task = -3.0 * goal - 0.5 * float(fingers.sum()) - effort
+        lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
+        on_line = bool(self.n_clutter) and bool((np.abs(d.qpos[self._clutter_x] - line) < CLUTTER_BAND).any())
+        task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
         return {"task_reward": task, "preference_cost": -preference, "arm_contact": float(contact),
-                "reached": float(np.max(cubes[:, 0] - mj_scene.LINE_X)) <= SUCCESS_MARGIN,
-                "grouped": group <= GROUP_TOLERANCE, "on_line": on_line}
+                "reached": max(x0, x1) - line <= SUCCESS_MARGIN, "grouped": group <= GROUP_TOLERANCE,
+                "on_line": on_line}
 
     def _metrics(self, terms) -> dict[str, float]:
         wanted = terms["reached"] and (not terms["on_line"] if self.n_clutter else terms["grouped"])
@@ -300,11 +314,16 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
     # --- observations and rendering ------------------------------------------------------------------------------
     def _state(self) -> np.ndarray:
         ee = self.data.site_xpos[self.arm.ee_site]
-        objects = self.data.qpos[self._obj_qpos]
-        vel = (ee - self._prev_ee) / self.dt
+        obs = self._obs  # filled in place: end effector, its velocity, cubes, cubes minus end effector, clutter, time
+        obs[0:3] = ee
+        obs[3:6] = (ee - self._prev_ee) / self.dt
         self._prev_ee = ee.copy()
-        return np.concatenate([ee, vel, objects[:2].ravel(), (objects[:2] - ee).ravel(), objects[2:].ravel(),
-                               [self._t / self.horizon]]).astype(np.float32)
+        objects = self.data.qpos[self._obj_qpos]
+        obs[6:12] = objects[:2].ravel()
+        obs[12:18] = (objects[:2] - ee).ravel()
+        obs[18:-1] = objects[2:].ravel()
+        obs[-1] = self._t / self.horizon
+        return obs.copy()
 
     def _observation(self):
         obs = {"state": self._state() if self.obs_mode != "pixels" else None,
@@ -329,6 +348,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
+        self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
         self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
         self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
 

@@ -87,7 +87,10 @@ def _franka_spec() -> mujoco.MjSpec:
         # the kitchen model's shoulder/elbow damping (100) caps joint speed near 0.9 rad/s at the 87 Nm force
         # limit, too slow for 45-step pushes; 40 keeps the servo well damped and allows ~2.2 rad/s (the real
         # Panda's joint speed limit is 2.175 rad/s)
-        spec.joint(f"robot:panda0_joint{i}").damping[0] = 40.0
+        joint = spec.joint(f"robot:panda0_joint{i}")
+        damping = np.array(joint.damping, dtype=float, ndmin=1)  # a scalar before mujoco 4, an array from 4 on
+        damping[0] = 40.0
+        joint.damping = damping if damping.size > 1 else float(damping[0])
     return spec
 
 
@@ -237,25 +240,32 @@ def _tip_depth(model, arm: ArmParts, qpos: np.ndarray) -> float:
     return float(data.site_xpos[arm.ee_site][2] - lowest)
 
 
-def orientation_error(model, data, site: int, quat: np.ndarray) -> np.ndarray:
-    """Rotation vector taking the site's current orientation to `quat` (world frame)."""
-    current = np.empty(4)
-    mujoco.mju_mat2Quat(current, data.site_xmat[site])
-    err = np.empty(3)
-    mujoco.mju_subQuat(err, quat, current)  # in the site's own frame
-    return data.site_xmat[site].reshape(3, 3) @ err
+class ArmIK:
+    """Damped-least-squares inverse kinematics of an arm: the joint increment toward a target position with
+    `arm.ee_quat` held. Buffers are kept between calls (this runs every control step)."""
 
+    def __init__(self, model, arm: ArmParts, damping: float = 0.05):
+        self.model, self.arm = model, arm
+        self.jac = np.zeros((6, model.nv))
+        dofs = arm.arm_dofs  # contiguous in both arms that use it: a slice is cheaper than a gather
+        self.cols = slice(dofs[0], dofs[-1] + 1) if np.array_equal(dofs, np.arange(dofs[0], dofs[-1] + 1)) else dofs
+        self.err = np.zeros(6)
+        self.reg = damping**2 * np.eye(6)
+        self._quat, self._rot, self._sol = np.empty(4), np.empty(3), np.empty(6)
 
-def ik_step(model, data, arm: ArmParts, target: np.ndarray, damping: float = 0.05) -> np.ndarray:
-    """Joint increment of the arm (damped least squares) toward `target` position with `arm.ee_quat` held.
-    Needs `data`'s kinematics (xpos, site frames, cdof) up to date."""
-    jacp = np.empty((3, model.nv))
-    jacr = np.empty((3, model.nv))
-    mujoco.mj_jacSite(model, data, jacp, jacr, arm.ee_site)
-    jac = np.vstack([jacp[:, arm.arm_dofs], jacr[:, arm.arm_dofs]])
-    err = np.concatenate([target - data.site_xpos[arm.ee_site], orientation_error(model, data, arm.ee_site,
-                                                                                 arm.ee_quat)])
-    return jac.T @ np.linalg.solve(jac @ jac.T + damping**2 * np.eye(6), err)
+    def __call__(self, data, target: np.ndarray) -> np.ndarray:
+        """Needs `data`'s kinematics (xpos, site frames, cdof) up to date."""
+        arm, site = self.arm, self.arm.ee_site
+        mujoco.mj_jacSite(self.model, data, self.jac[:3], self.jac[3:], site)
+        jac = self.jac[:, self.cols]
+        self.err[:3] = target - data.site_xpos[site]
+        mujoco.mju_mat2Quat(self._quat, data.site_xmat[site])
+        mujoco.mju_subQuat(self._rot, arm.ee_quat, self._quat)  # in the site's own frame
+        self.err[3:] = data.site_xmat[site].reshape(3, 3) @ self._rot
+        system = jac @ jac.T + self.reg
+        mujoco.mju_cholFactor(system, 0.0)  # MuJoCo's own 6x6 solve: far less overhead than numpy.linalg
+        mujoco.mju_cholSolve(self._sol, system, self.err)
+        return jac.T @ self._sol
 
 
 def solve_ik(model, arm: ArmParts, qpos: np.ndarray, target: np.ndarray, iterations: int = 200) -> np.ndarray:
@@ -263,10 +273,11 @@ def solve_ik(model, arm: ArmParts, qpos: np.ndarray, target: np.ndarray, iterati
     data = mujoco.MjData(model)
     data.qpos[:] = qpos
     low, high = model.jnt_range[[model.dof_jntid[d] for d in arm.arm_dofs]].T
+    ik = ArmIK(model, arm)
     for _ in range(iterations):
         mujoco.mj_kinematics(model, data)
         mujoco.mj_comPos(model, data)
-        data.qpos[arm.arm_qpos] = np.clip(data.qpos[arm.arm_qpos] + ik_step(model, data, arm, target), low, high)
+        data.qpos[arm.arm_qpos] = np.clip(data.qpos[arm.arm_qpos] + ik(data, target), low, high)
     mujoco.mj_kinematics(model, data)
     if np.linalg.norm(data.site_xpos[arm.ee_site] - target) > 1e-3:
         raise RuntimeError(f"The arm cannot reach its start pose {target}.")

@@ -1,0 +1,118 @@
+"""Speed of the rapl MuJoCo push envs, as ratios against bare MuJoCo measured in the same run:
+
+1. state observations: env steps per second (random actions) vs a bare `mujoco.mj_step(model, data, nstep=20)`
+   loop over the same model (the env's 20 physics steps per control step); target >= 0.9x;
+2. pixels: `env.render()` frames per second vs a bare `mujoco.Renderer` at the same size, camera and scene flags
+   (fast flags: shadows, reflections and skybox off); target >= 0.8x; also the fast flags vs MuJoCo's defaults.
+
+Each number is the best of several alternating rounds (the machine is shared).
+Run: python -m aligngym.benchmarks.rapl.bench_franka_speed [--quick]
+   (writes benchmarks/results/bench_rapl_franka_speed.json)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import aligngym  # noqa: F401,I001  (first: headless GL for MuJoCo)
+import mujoco
+import numpy as np
+
+from aligngym.envs.rapl import mj_scene
+from aligngym.envs.rapl.franka_push import SUBSTEPS, FrankaPushEnv
+
+OUT = Path(__file__).resolve().parents[1] / "results" / "bench_rapl_franka_speed.json"
+
+
+def rate(fn, seconds: float) -> float:
+    """Calls of `fn` per second over at least `seconds`."""
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds or n < 3:
+        fn()
+        n += 1
+    return n / (time.perf_counter() - start)
+
+
+def best(fns: dict, rounds: int, seconds: float) -> dict:
+    """Best rate of each function over alternating rounds."""
+    out = {k: 0.0 for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            out[k] = max(out[k], rate(fn, seconds))
+    return out
+
+
+def state_speed(preference: str, robot: str, rounds: int, seconds: float, episodes: int = 4) -> dict:
+    """The env over `episodes` random-action episodes vs bare MuJoCo replaying exactly the same physics (each
+    episode's start state and the controls the env sent), so that both simulate the same contacts."""
+    env = FrankaPushEnv(preference=preference, robot=robot)
+    actions = np.random.default_rng(0).uniform(-1, 1, (episodes, env.horizon, 3)).astype(np.float32)
+    model, kind = env.model, mujoco.mjtState.mjSTATE_INTEGRATION
+    starts, controls, mocaps = [], [], []
+    for e in range(episodes):
+        env.reset(seed=e)
+        starts.append(np.empty(mujoco.mj_stateSize(model, kind)))
+        mujoco.mj_getState(model, env.data, starts[-1], kind)
+        for a in actions[e]:
+            env.step(a)
+            controls.append(env.data.ctrl.copy())
+            mocaps.append(env.data.mocap_pos.copy())
+    data = mujoco.MjData(model)
+
+    def env_pass():
+        for e in range(episodes):
+            env.reset(seed=e)
+            for a in actions[e]:
+                env.step(a)
+
+    def bare_pass():
+        for e in range(episodes):
+            mujoco.mj_setState(model, data, starts[e], kind)
+            for t in range(env.horizon):
+                i = e * env.horizon + t
+                data.ctrl[:] = controls[i]
+                data.mocap_pos[:] = mocaps[i]
+                mujoco.mj_step(model, data, nstep=SUBSTEPS)
+
+    r = best({"env": env_pass, "bare": bare_pass}, rounds, seconds)
+    steps = episodes * env.horizon
+    return {"env_steps_per_s": round(r["env"] * steps), "bare_mj_step_x20_per_s": round(r["bare"] * steps),
+            "ratio": round(r["env"] / r["bare"], 3), "target": 0.9}
+
+
+def pixel_speed(size: int, rounds: int, seconds: float) -> dict:
+    env = FrankaPushEnv(render_mode="rgb_array", image_size=size)
+    env.reset(seed=0)
+    bare = mj_scene.make_renderer(env.model, size, fast=True)
+    slow = mj_scene.make_renderer(env.model, size, fast=False)
+
+    def bare_render(renderer=bare):
+        renderer.update_scene(env.data, camera="view")
+        renderer.render()
+
+    r = best({"env": env.render, "bare": bare_render, "default_flags": lambda: bare_render(slow)}, rounds, seconds)
+    return {"size": size, "env_frames_per_s": round(r["env"], 1), "bare_renderer_frames_per_s": round(r["bare"], 1),
+            "ratio": round(r["env"] / r["bare"], 3), "target": 0.8,
+            "default_flags_frames_per_s": round(r["default_flags"], 1),
+            "fast_flags_speedup": round(r["bare"] / r["default_flags"], 2)}
+
+
+def main(quick: bool = False) -> dict:
+    rounds, seconds = (2, 0.5) if quick else (5, 2.0)
+    result = {"machine": f"{platform.processor() or platform.machine()}, mujoco {mujoco.__version__}",
+              "state": {f"{robot}/{pref}": state_speed(pref, robot, rounds, seconds)
+                        for robot, pref in [("franka", "group"), ("franka", "clutter"), ("fetch", "group")]},
+              "pixels": [pixel_speed(size, rounds, seconds) for size in (84, 112)]}
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    OUT.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="short rounds (a smoke test)")
+    main(parser.parse_args().quick)
