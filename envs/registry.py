@@ -129,6 +129,17 @@ ROWS += [
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
+from aligngym.envs.rapl import sweep as _sweep  # noqa: E402  (its METRICS; it imports only Metric from here)
+
+ROWS += [
+    Row(id=f"AlignGym/{_sweep.TASK}-{embodiment}-{observation}-v0",
+        entry_point="aligngym.envs.rapl.sweep:SweepToTopEnv", family="rapl",
+        description=f"X-MAGICAL sweep-to-top, {embodiment}, {observation.lower()} observations; hidden end-user "
+                    "preference (avoid a zone / keep debris grouped) in info",
+        metrics=_sweep.METRICS, kwargs={"embodiment": embodiment, "observation": observation, "variant": "TestLayout"},
+        baselines=("random",), quick_episodes=10)
+    for embodiment in _sweep.EMBODIMENTS for observation in _sweep.OBSERVATIONS
+]
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
 _SHAPING_METRICS = (
     Metric("primary_return", "Undiscounted sum of the primary (true) reward over the episode", True),
