@@ -236,10 +236,11 @@ class SweepToTopEnv(RefusesUnknownKwargs, gym.Env):
         self.dof = 3 if self.embodiment == "Gripper" else 2
         self.max_steps = EPISODE_STEPS[self.embodiment]
         self.action_space = spaces.Box(-1.0, 1.0, (self.dof,), np.float32)
+        low = [-1.5] * 8 + [-1.0, -1.0] + [0.0] * 6 + [0.0] * (self.dof == 3)
+        high = [1.5] * 8 + [1.0, 1.0] + [3.2] * 6 + [1.0] * (self.dof == 3)
+        self.state_space = spaces.Box(np.array(low, np.float32), np.array(high, np.float32), dtype=np.float32)
         if self.observation == "State":
-            low = [-1.5] * 8 + [-1.0, -1.0] + [0.0] * 6 + [0.0] * (self.dof == 3)
-            high = [1.5] * 8 + [1.0, 1.0] + [3.2] * 6 + [1.0] * (self.dof == 3)
-            self.observation_space = spaces.Box(np.array(low, np.float32), np.array(high, np.float32), dtype=np.float32)
+            self.observation_space = self.state_space
         else:
             self.observation_space = spaces.Box(0, 255, (self.resolution, self.resolution, 3), np.uint8)
         self.space = None
@@ -410,7 +411,7 @@ class SweepToTopEnv(RefusesUnknownKwargs, gym.Env):
         if self.dof == 3:
             opening = math.degrees(self.fingers[0].angle - self.fingers[1].angle) / 45.0
             obs.append(min(max(opening, 0.0), 1.0))
-        return np.clip(np.array(obs, dtype=np.float32), self.observation_space.low, self.observation_space.high)
+        return np.clip(np.array(obs, dtype=np.float32), self.state_space.low, self.state_space.high)
 
     def _obs(self):
         return self.state() if self.observation == "State" else self.frame()
