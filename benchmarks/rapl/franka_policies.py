@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from aligngym.agents.rapl.episodes import per_episode, smooth_random_policy
 from aligngym.envs.rapl import mj_scene
 from aligngym.envs.rapl.franka_push import STEP_SIZE
 
@@ -75,3 +76,25 @@ class ScriptedPusher:
                 return action
             self.stage += 1
         return _toward(ee, np.array([*ee[:2], self.z_low + HIGH]))  # done: lift clear
+
+
+def noisy_scripted(kind: str, max_noise: float):
+    """A per-episode policy factory for `collect_episodes`: the scripted pusher `kind` ("expert", "task_only") or
+    none ("random": smooth random motion), plus Gaussian action noise whose scale is drawn per episode from
+    [0, max_noise], so that a pool of videos spans good to bad by the user's hidden preference."""
+
+    @per_episode
+    def factory(env, rng: np.random.Generator):
+        std = rng.uniform(0.0, max_noise)
+        if kind == "random":
+            base = smooth_random_policy(env.action_space, rng)
+        else:
+            pusher = ScriptedPusher(env, kind)
+            base = lambda obs, rng: pusher(obs)  # noqa: E731
+        return lambda obs, rng: np.clip(base(obs, rng) + rng.normal(0.0, std, 3), -1.0, 1.0).astype(np.float32)
+
+    return factory
+
+
+POOL = (("expert", 0.3), ("expert", 1.0), ("task_only", 0.3), ("task_only", 1.0), ("random", 0.0))
+"""The mix of policies a preference pool is drawn from: (kind, max_noise), equal shares."""
