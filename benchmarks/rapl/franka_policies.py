@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from aligngym.agents.base import Agent
 from aligngym.agents.rapl.episodes import per_episode, smooth_random_policy
 from aligngym.envs.rapl import mj_scene
 from aligngym.envs.rapl.franka_push import STEP_SIZE
@@ -67,6 +68,8 @@ class ScriptedPusher:
                 (far, np.array([line + 0.01 + width, cubes[near, 1]]))]
 
     def __call__(self, obs: np.ndarray) -> np.ndarray:
+        if obs[-1] == 0.0:  # the elapsed fraction of the episode: 0 right after a reset
+            self.reset()
         ee, cubes = obs[:3], obs[6:12].reshape(2, 3)
         plan = self.goals(cubes)
         while self.stage < len(plan):
@@ -98,3 +101,27 @@ def noisy_scripted(kind: str, max_noise: float):
 
 POOL = (("expert", 0.3), ("expert", 1.0), ("task_only", 0.3), ("task_only", 1.0), ("random", 0.0))
 """The mix of policies a preference pool is drawn from: (kind, max_noise), equal shares."""
+
+
+class ScriptedAgent(Agent):
+    """The harness's face of the scripted policies: `expert`, `task_only` or `constant` (the zero action: stand
+    still) on a batch of state observations."""
+
+    def __init__(self, make_env, kind: str):
+        if kind not in ("expert", "task_only", "constant"):
+            raise ValueError(f"kind must be 'expert', 'task_only' or 'constant'; got {kind!r}.")
+        self.kind, self.name = kind, f"franka-{kind}"
+        self.hyperparameters = {"kind": kind}
+        env = make_env()
+        self._template = env
+        self.pushers: list[ScriptedPusher] = []
+
+    def reset(self, num_envs: int = 1, seed: int | None = None) -> None:
+        super().reset(num_envs, seed)
+        self.pushers = [ScriptedPusher(self._template, self.kind) for _ in range(num_envs)] if self.kind != \
+            "constant" else []
+
+    def act(self, obs_batch):
+        if self.kind == "constant":
+            return np.zeros((len(obs_batch), 3), np.float32)
+        return np.stack([p(o) for p, o in zip(self.pushers, obs_batch)])

@@ -263,7 +263,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             self.data.mocap_pos[0] = self._target
             return
         dq = self._ik(self.data, self._target)
-        q = self.data.qpos[self.arm.arm_qpos]
+        q = self.data.qpos[self._ik.qpos]
         self.data.ctrl[:7] = np.minimum(np.maximum(q + dq, self._ctrl_low), self._ctrl_high)
         self.data.ctrl[7:] = 0.0  # gripper closed: a pusher
 
@@ -326,9 +326,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         return obs.copy()
 
     def _observation(self):
-        obs = {"state": self._state() if self.obs_mode != "pixels" else None,
-               "pixels": self._frame() if self.obs_mode != "state" else None}
-        self._last_obs = obs[self.obs_mode] if self.obs_mode != "both" else obs
+        if self.obs_mode == "state":
+            self._last_obs = self._state()
+        elif self.obs_mode == "pixels":
+            self._last_obs = self._frame()
+        else:
+            self._last_obs = {"state": self._state(), "pixels": self._frame()}
         return self._last_obs
 
     def _frame(self) -> np.ndarray:

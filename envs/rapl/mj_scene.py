@@ -240,6 +240,11 @@ def _tip_depth(model, arm: ArmParts, qpos: np.ndarray) -> float:
     return float(data.site_xpos[arm.ee_site][2] - lowest)
 
 
+def _as_slice(index: np.ndarray):
+    contiguous = len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index)))
+    return slice(int(index[0]), int(index[0]) + len(index)) if contiguous else index
+
+
 class ArmIK:
     """Damped-least-squares inverse kinematics of an arm: the joint increment toward a target position with
     `arm.ee_quat` held. Buffers are kept between calls (this runs every control step)."""
@@ -247,8 +252,7 @@ class ArmIK:
     def __init__(self, model, arm: ArmParts, damping: float = 0.05):
         self.model, self.arm = model, arm
         self.jac = np.zeros((6, model.nv))
-        dofs = arm.arm_dofs  # contiguous in both arms that use it: a slice is cheaper than a gather
-        self.cols = slice(dofs[0], dofs[-1] + 1) if np.array_equal(dofs, np.arange(dofs[0], dofs[-1] + 1)) else dofs
+        self.cols, self.qpos = _as_slice(arm.arm_dofs), _as_slice(arm.arm_qpos)  # slices: cheaper than gathers
         self.err = np.zeros(6)
         self.reg = damping**2 * np.eye(6)
         self._quat, self._rot, self._sol = np.empty(4), np.empty(3), np.empty(6)
