@@ -91,11 +91,12 @@ def pool(cache: VideoCache, env_id: str, per_policy: int, offset: int) -> list:
 def learn_rewards(train: list, args: Args, seed: int) -> dict:
     user = SimulatedUser(args.teacher, budget=3 * args.queries, seed=seed)
     backbone = pretrain_backbone([e.frames for e in train], EncoderArgs(pretrain_steps=args.pretrain_steps,
-                                                                        seed=seed))
+                                                                        seed=seed), progress=True)
     demos = preferred_demos(train, user)
     rapl = RAPLReward(backbone, RAPLArgs(epochs=args.epochs, seed=seed)).fit(train, user.label(train, args.queries),
-                                                                           demos)
-    rlhf = BTReward(backbone, RLHFArgs(epochs=args.epochs, seed=seed)).fit(train, user.label(train, 2 * args.queries))
+                                                                           demos, progress=True)
+    rlhf = BTReward(backbone, RLHFArgs(epochs=args.epochs, seed=seed)).fit(train, user.label(train, 2 * args.queries),
+                                                                         progress=True)
     return {"RAPL": rapl, "RLHF": rlhf, "GT": GTReward()}
 
 
@@ -132,7 +133,9 @@ def run(args: Args, cache: VideoCache) -> dict:
             for method, model in models[label].items():
                 rho = spearman_within(model.rewards(held_out[label]), held_out[label])
                 result["rho"].setdefault(label, {}).setdefault(method, []).append(rho["rho_within"])
+                print(f"{label} {method}: rho_within {rho['rho_within']:.3f}", flush=True)
                 if args.ppo_steps:
+                    print(f"{label} {method}: PPO for {args.ppo_steps} steps", flush=True)
                     policy = train_policy(env_id, model, args, seed)
                     record = evaluate(env_id, SB3Agent(policy), episodes=args.eval_episodes, seeds=[seed],
                                       agent_spec=f"ppo-{method}")
