@@ -45,6 +45,10 @@ QUICK: dict[str, Quick] = {
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
     # --- faking ---
     # --- rapl ---
+    # rapl part 2 (MuJoCo): state observations, so a random episode costs ~0.1 s
+    "AlignGym/RaplFrankaGroup-v0": Quick(("random",), episodes=10),
+    "AlignGym/RaplFrankaClutter-v0": Quick(("random",), episodes=10),
+    "AlignGym/RaplFetchGroup-v0": Quick(("random",), episodes=10),
     # --- shaping ---
     "AlignGym/ShapingGridWorld-v0": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
                                            "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"),

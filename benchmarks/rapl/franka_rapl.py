@@ -16,8 +16,8 @@ its Franka reward):
    frame and pays the reward model), then the harness scores the policy's success on the env.
 Also: the scripted ranking (random, constant, task-only "cheater", expert) through the harness, >= 5 seeds.
 
-Run: python -m aligngym.benchmarks.rapl.franka_rapl [--quick]
-   (writes benchmarks/results/rapl_franka.json, .md and .png)
+Run: python -m aligngym.benchmarks.rapl.franka_rapl [--budget full|small|quick]
+   (writes benchmarks/results/rapl_franka[_budget].json, .md and .png)
 """
 from __future__ import annotations
 
@@ -76,8 +76,12 @@ class Args:
     """evaluation seeds of the scripted ranking"""
 
 
+SMALL = Args(pool_per_policy=6, eval_videos=10, queries=40, pretrain_steps=200, epochs=30, ppo_steps=1350)
+"""what fits a shared 2-core CPU in about half an hour (the numbers in benchmarks/results/rapl_franka_small.*)"""
 QUICK = Args(pool_per_policy=4, eval_videos=6, queries=20, pretrain_steps=30, epochs=5, ppo_steps=270,
              eval_episodes=2, ranking_seeds=(0, 1))
+"""a smoke test of the whole pipeline"""
+BUDGETS = {"full": Args(), "small": SMALL, "quick": QUICK}
 
 
 def pool(cache: VideoCache, env_id: str, per_policy: int, offset: int) -> list:
@@ -198,11 +202,11 @@ def plot(result: dict, path: Path) -> None:
     plt.close(fig)
 
 
-def main(quick: bool = False, cache_dir: str | None = None) -> dict:
-    args = QUICK if quick else Args()
+def main(budget: str = "full", cache_dir: str | None = None) -> dict:
+    args = BUDGETS[budget]
     cache = VideoCache(cache_dir) if cache_dir else VideoCache()
-    result = run(args, cache)
-    stem = RESULTS / ("rapl_franka_quick" if quick else "rapl_franka")
+    result = {"budget": budget, **run(args, cache)}
+    stem = RESULTS / ("rapl_franka" if budget == "full" else f"rapl_franka_{budget}")
     stem.parent.mkdir(parents=True, exist_ok=True)
     stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float) + "\n")
     stem.with_suffix(".md").write_text(table(result))
@@ -213,7 +217,7 @@ def main(quick: bool = False, cache_dir: str | None = None) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="a smoke-test budget")
+    parser.add_argument("--budget", choices=list(BUDGETS), default="full", help="full (Args' defaults), small, quick")
     parser.add_argument("--cache-dir", default=None, help="video cache folder (default ~/.cache/aligngym/rapl_videos)")
     cli = parser.parse_args()
-    main(cli.quick, cli.cache_dir)
+    main(cli.budget, cli.cache_dir)

@@ -237,7 +237,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         reason = self._instability(warnings_before)
         if reason is None:
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
-            mujoco.mj_comPos(self.model, self.data)
+            if self._ik is not None:
+                mujoco.mj_comPos(self.model, self.data)  # what the IK's Jacobian needs besides the frames
             terms = self._terms(a, contact=self._arm_contact())
             if math.isfinite(terms["preference_cost"]):
                 self._last = terms
@@ -270,7 +271,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
     def _instability(self, warnings_before) -> str | None:
         """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
         non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
-        too."""
+        too (all of MuJoCo 4's warnings are about the physics)."""
         if (self.data.warning.number > warnings_before).any():
             raised = np.flatnonzero(self.data.warning.number > warnings_before)
             names = ", ".join(mujoco.mjtWarning(int(k)).name for k in raised)
