@@ -153,7 +153,8 @@ def table(result: dict) -> str:
     seeds = len(result["args"]["seeds"])
     note = " (too few seeds: < 5)" if seeds < 5 else ""
     lines = [f"Within-trajectory Spearman rho, mean over {seeds} seed(s){note}; paper's Table 1 beside.", "",
-             "| env | RAPL (ours) | RLHF (ours) | GT (ours) | RAPL (paper) | RLHF (paper) |", "|---|---|---|---|---|---|"]
+             "| env | RAPL (ours) | RLHF (ours) | GT (ours) | RAPL (paper) | RLHF (paper) |",
+             "|---|---|---|---|---|---|"]
     for label, paper in PAPER.items():
         ours = {m: np.nanmean(v) for m, v in result["rho"].get(label, {}).items()}
         lines.append(f"| {label} | {ours.get('RAPL', float('nan')):.2f} | {ours.get('RLHF', float('nan')):.2f} | "

@@ -38,7 +38,8 @@ The hidden **preference** is the reference's full ground-truth reward
 - 5 [an arm link touches anything]`, and for `clutter` also `- 3 [an extra object within 0.04 of x = 0.4]` (the
 reference adds 1 to its preference term, which enters the reward times -3). `info["preference_cost"] = -r`, per
 step, lower is better; training on `-preference_cost` is the paper's GT baseline. `info["task_reward"]` repeats
-the reward. Arm contact counts contacts of the arm links (not the hand or fingers) at the end of the control step.
+the reward. Arm contact counts contacts of the arm links (not the hand or fingers, not the floor the robot stands
+on) at the end of the control step (the reference: a contact force above 1 N on a link).
 
 ## Starting State
 The arm's end effector above the table at (0.78, 0, 0.47), pointing down (fixed, as the reference's zero joint
@@ -56,22 +57,28 @@ Never terminated; truncated after `horizon` steps (45, as the paper's videos). A
 ## Arguments
 `preference` ("group" | "clutter"), `robot` ("franka" | "fetch"), `obs_mode` ("state" | "pixels" | "both"),
 `image_size` (84-128, default 112: the paper's frame size), `horizon` (>= 1, default 45), `fast_render` (bool,
-default True: shadows, reflections and skybox off, ~4x faster on CPU), `render_mode` (None | "rgb_array": frames of
-`image_size` pixels from the same camera). Control step 0.04 s (20 physics steps of 2 ms).
+default True: shadows, reflections and skybox off, several times faster on CPU), `render_mode` (None |
+"rgb_array": frames of `image_size` pixels from the same camera). Control step 0.04 s (20 physics steps of 2 ms).
 
 ## Metrics
 At episode end, in `info["metrics"]`: `preference_success` (the preference met at the end: `group`: task success
 and the cube centres within 0.06 m (touching is 0.05); `clutter`: task success and no extra object within 0.04 of
-the line, the reference's success), `task_success` (max_k (x_k - 0.4) <= 0.08 at the end, the reference's Group success),
+the line, the reference's success), `task_success` (max_k (x_k - 0.4) <= 0.08 at the end, the reference's Group
+success),
 `preference_cost` (episode mean of the per-step preference cost), `task_return`, `arm_contact_rate` (share of steps
 with arm contact). The primary metric is `preference_success`: what the end user wants is the point of the family.
 
 ## Version History
 - v0: first MuJoCo version. Deviations from the reference: MuJoCo instead of IsaacGym (PhysX); the gymnasium-robotics
-  Franka model with gravity compensation (the reference disables gravity on the arm); end-effector instead of joint
-  deltas (see Action Space); control at 25 Hz instead of 60 Hz; the reference's Clutter start positions moved apart
-  (they overlap and rely on PhysX depenetration); Fetch instead of Kuka for the cross-embodiment robot (no Kuka
-  model ships offline); clutter objects are 5 cm cubes; "lifted" looks at both cubes (the reference: the first).
+  Franka model (not the reference's URDF) with gravity compensation (the reference disables gravity on the arm) and
+  shoulder/elbow joint damping lowered from 100 to 40 (100 caps those joints near 0.9 rad/s at their 87 Nm limit);
+  end-effector instead of joint deltas (see Action Space); the gripper held closed; control at 25 Hz (20 x 2 ms)
+  instead of 60 Hz, so an episode lasts 1.8 s; the reference's Clutter start positions moved apart (they overlap
+  and rely on PhysX depenetration); Fetch instead of Kuka for the cross-embodiment robot (no Kuka model ships
+  offline), its mocap weld given a zero relative pose as gymnasium-robotics' own setup does; cubes 5 cm on all sides
+  (the reference's first cube is 6 cm tall); clutter objects are 5 cm cubes; "lifted" looks at both cubes (the
+  reference: the first); arm contact is a contact, not a force above 1 N; `preference_success` for `group` adds
+  "cubes together" to the reference's success, which only asks for the line.
 """
 from __future__ import annotations
 

@@ -120,8 +120,8 @@ def _add_task_objects(spec: mujoco.MjSpec, n_clutter: int) -> None:
     spec.visual.global_.offheight = max(spec.visual.global_.offheight, 480)
     world = spec.worldbody
     world.add_geom(name="floor", type=mujoco.mjtGeom.mjGEOM_PLANE, size=[3, 3, 0.1], rgba=[0.3, 0.33, 0.38, 1])
-    world.add_light(pos=[0.5, 0.0, 2.5], dir=[0, 0, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL, diffuse=[0.7, 0.7, 0.7],
-                    ambient=[0.3, 0.3, 0.3])
+    world.add_light(pos=[0.5, 0.0, 2.5], dir=[0, 0, -1], type=mujoco.mjtLightType.mjLIGHT_DIRECTIONAL,
+                    diffuse=[0.7, 0.7, 0.7], ambient=[0.3, 0.3, 0.3])
     table = world.add_body(name="table", pos=[TABLE_CENTER_X, 0, TABLE_HALF[2]])
     table.add_geom(name="table", type=mujoco.mjtGeom.mjGEOM_BOX, size=list(TABLE_HALF), rgba=[0.62, 0.5, 0.38, 1])
     # the goal line, drawn on the table (visual only)
