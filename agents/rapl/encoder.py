@@ -100,6 +100,24 @@ class Backbone(nn.Module):
         return cls(net, sig["kind"], sig["image_size"], sig["feature_dim"], state.get("args"))
 
 
+class Standardise(nn.Module):
+    """Per-feature standardisation with statistics of the episodes a reward is fitted on (stored with the model).
+    Frozen features share a large common component; without this, cosine costs between frames barely differ
+    and the OT preference loss hardly moves."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.register_buffer("mean", torch.zeros(dim))
+        self.register_buffer("std", torch.ones(dim))
+
+    def fit(self, features: torch.Tensor) -> None:
+        self.mean.copy_(features.mean(0))
+        self.std.copy_(features.std(0) + 1e-6)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self.mean) / self.std
+
+
 def _shift(x: torch.Tensor, pad: int, gen: torch.Generator) -> torch.Tensor:
     """DrQ's random shift: pad by replication and crop back at a random offset per image."""
     if pad == 0:

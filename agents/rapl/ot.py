@@ -47,9 +47,19 @@ def sinkhorn(cost: torch.Tensor, reg: float = 1.0, max_iter: int = 1000, tol: fl
     return torch.exp(log_k + f.unsqueeze(-1) + g.unsqueeze(-2))
 
 
-def ot_similarity(x: torch.Tensor, y: torch.Tensor, reg: float = 1.0, max_iter: int = 1000) -> torch.Tensor:
-    """s(x, y) = -<P*, C> for embeddings [..., T, D] and [..., T', D]."""
-    cost = cosine_cost(x, y)
+def euclidean_cost(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """[..., T, D] x [..., T', D] -> [..., T, T'] of Euclidean distances (RAPL's encoder training at its
+    submission commit)."""
+    return torch.cdist(x, y)
+
+
+COSTS = {"cosine": cosine_cost, "euclidean": euclidean_cost}
+
+
+def ot_similarity(x: torch.Tensor, y: torch.Tensor, reg: float = 1.0, max_iter: int = 1000,
+                  cost: str = "cosine") -> torch.Tensor:
+    """s(x, y) = -<P*, C> for embeddings [..., T, D] and [..., T', D], C by `cost` (cosine or euclidean)."""
+    cost = COSTS[cost](x, y)
     return -(sinkhorn(cost, reg, max_iter) * cost).sum(dim=(-1, -2))
 
 

@@ -22,9 +22,9 @@ import torch
 import torch.nn as nn
 from tqdm.auto import tqdm
 
-from aligngym.agents.rapl.encoder import Backbone
+from aligngym.agents.rapl.encoder import Backbone, Standardise
 from aligngym.agents.rapl.episodes import Episode
-from aligngym.agents.rapl.ot import ot_similarity, ot_step_costs
+from aligngym.agents.rapl.ot import COSTS, ot_similarity, ot_step_costs
 from aligngym.agents.rapl.teacher import Triplet
 
 
@@ -46,6 +46,8 @@ class Args:
     """entropic regularisation of Sinkhorn (RAPL: 1)"""
     sinkhorn_iters: int = 1000
     """Sinkhorn iteration cap (RAPL: 1000; it stops earlier when the marginals are met)"""
+    train_cost: str = "cosine"
+    """frame cost while fitting: "cosine" (RAPL's reward and later code) or "euclidean" (its submission commit)"""
     loss: str = "reference"
     """"reference": 1 - P (+ (0.5 - P)^2 on equal triplets), as RAPL's code; "logp": -log P instead of 1 - P"""
     n_demos: int = 6
@@ -64,8 +66,13 @@ class RewardModel:
 
     name = "reward"
     uses_env_cost = False  # True only for the ground truth, which reads info["preference_cost"]
+    backbone = None
 
     def reward(self, frames: np.ndarray) -> np.ndarray:
+        return self.reward_features(self.backbone.features(frames))
+
+    def reward_features(self, features) -> np.ndarray:
+        """The reward from backbone features [T, F] (lets a caller embed frames once for several models)."""
         raise NotImplementedError
 
     def rewards(self, episodes: Sequence[Episode]) -> list[np.ndarray]:
@@ -94,7 +101,8 @@ class OTReward(RewardModel):
     def __init__(self, backbone: Backbone, args: Args = Args()):
         self.backbone, self.args = backbone, args
         torch.manual_seed(args.seed)
-        self.head: nn.Module = nn.Identity()
+        self.head: nn.Module = nn.Sequential(Standardise(backbone.feature_dim))
+        self.fitted = False
         self.demo_features: list[torch.Tensor] = []
         self.history: list[dict] = []
 
@@ -105,6 +113,8 @@ class OTReward(RewardModel):
         if not demos:
             raise ValueError("The OT reward needs at least one preferred demonstration.")
         self.demo_features = [self.backbone.features(d.frames) for d in demos]
+        if not self.fitted:  # the untuned baseline standardises with its demos' statistics
+            self.head[0].fit(torch.cat(self.demo_features))
         return self
 
     def _costs(self, feats: torch.Tensor, demos: list[torch.Tensor]) -> torch.Tensor:
@@ -120,10 +130,10 @@ class OTReward(RewardModel):
             sims = [float(ot_similarity(x, self.embed(d), self.args.ot_reg, self.args.sinkhorn_iters)) for d in demos]
             return ot_step_costs(x, self.embed(demos[int(np.argmax(sims))]), self.args.ot_reg, self.args.sinkhorn_iters)
 
-    def reward(self, frames: np.ndarray) -> np.ndarray:
+    def reward_features(self, features: torch.Tensor) -> np.ndarray:
         if not self.demo_features:
             raise RuntimeError("Call set_demos(...) (or fit) before asking for rewards.")
-        return -self._costs(self.backbone.features(frames), self.demo_features).numpy().astype(np.float64)
+        return -self._costs(features, self.demo_features).numpy().astype(np.float64)
 
     def online_reward(self, frames: Sequence[np.ndarray]) -> float:
         """Prefix OT: the episode so far against the same-length prefix of each demo (the full episode is not
@@ -151,7 +161,9 @@ class RAPLReward(OTReward):
         super().__init__(backbone, args)
         if args.loss not in ("reference", "logp"):
             raise ValueError(f"Unknown loss {args.loss!r}; allowed: reference, logp.")
-        self.head = nn.Linear(backbone.feature_dim, args.head_dim)
+        if args.train_cost not in COSTS:
+            raise ValueError(f"Unknown train_cost {args.train_cost!r}; allowed: {', '.join(COSTS)}.")
+        self.head = nn.Sequential(Standardise(backbone.feature_dim), nn.Linear(backbone.feature_dim, args.head_dim))
 
     def fit(self, episodes: Sequence[Episode], triplets: Sequence[Triplet], demos: Sequence[Episode],
             progress: bool = False) -> "RAPLReward":
@@ -161,6 +173,8 @@ class RAPLReward(OTReward):
         torch.manual_seed(a.seed)
         used = sorted({i for t in triplets for i in t[:3]})
         feats = {i: self.backbone.features(episodes[i].frames[resample(a.n_frames, len(episodes[i]))]) for i in used}
+        self.head[0].fit(torch.cat(list(feats.values())))
+        self.fitted = True
         order = torch.randperm(len(triplets)).tolist()
         n_val = max(1, int(round(a.val_fraction * len(triplets))))
         val, train = [triplets[i] for i in order[:n_val]], [triplets[i] for i in order[n_val:]]
@@ -184,8 +198,9 @@ class RAPLReward(OTReward):
 
     def _loss(self, batch: Sequence[Triplet], feats: dict) -> torch.Tensor:
         pos, neu, neg = (self.head(torch.stack([feats[t[j]] for t in batch])) for j in range(3))
-        s_pn = ot_similarity(pos, neu, self.args.ot_reg, self.args.sinkhorn_iters)
-        s_pm = ot_similarity(pos, neg, self.args.ot_reg, self.args.sinkhorn_iters)
+        a = self.args
+        s_pn = ot_similarity(pos, neu, a.ot_reg, a.sinkhorn_iters, a.train_cost)
+        s_pm = ot_similarity(pos, neg, a.ot_reg, a.sinkhorn_iters, a.train_cost)
         p = torch.sigmoid(s_pn - s_pm)  # = exp s(+,0) / (exp s(+,0) + exp s(+,-))
         equal = torch.tensor([t.equal for t in batch])
         ranked = -torch.log(p.clamp_min(1e-8)) if self.args.loss == "logp" else 1.0 - p
@@ -218,7 +233,7 @@ def load_reward_model(path: str | Path, backbone: Backbone | None = None) -> Rew
         model.head.load_state_dict(state["head"])
     except RuntimeError as err:
         raise ValueError(f"{path}: its reward head does not fit its encoder ({err}).") from None
-    model.demo_features = state.get("demo_features", [])
+    model.demo_features, model.fitted = state.get("demo_features", []), True
     model.history = state.get("history", [])
     return model
 

@@ -14,7 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from tqdm.auto import tqdm
 
-from aligngym.agents.rapl.encoder import Backbone
+from aligngym.agents.rapl.encoder import Backbone, Standardise
 from aligngym.agents.rapl.episodes import Episode
 from aligngym.agents.rapl.rapl import RewardModel, resample
 from aligngym.agents.rapl.teacher import Triplet
@@ -44,7 +44,8 @@ class BTReward(RewardModel):
     def __init__(self, backbone: Backbone, args: RLHFArgs = RLHFArgs()):
         self.backbone, self.args = backbone, args
         torch.manual_seed(args.seed)
-        self.head = nn.Sequential(nn.Linear(backbone.feature_dim, args.hidden), nn.ReLU(), nn.Linear(args.hidden, 1))
+        self.head = nn.Sequential(Standardise(backbone.feature_dim), nn.Linear(backbone.feature_dim, args.hidden),
+                                  nn.ReLU(), nn.Linear(args.hidden, 1))
         self.history: list[dict] = []
 
     def fit(self, episodes: Sequence[Episode], triplets: Sequence[Triplet], progress: bool = False) -> "BTReward":
@@ -54,6 +55,7 @@ class BTReward(RewardModel):
         torch.manual_seed(a.seed)
         used = sorted({i for t in triplets for i in t[:3]})
         feats = {i: self.backbone.features(episodes[i].frames[resample(a.n_frames, len(episodes[i]))]) for i in used}
+        self.head[0].fit(torch.cat(list(feats.values())))
         order = torch.randperm(len(triplets)).tolist()
         n_val = max(1, int(round(a.val_fraction * len(triplets))))
         val, train = [triplets[i] for i in order[:n_val]], [triplets[i] for i in order[n_val:]]
@@ -81,9 +83,9 @@ class BTReward(RewardModel):
         logits = torch.cat([u[0] - u[1], u[1] - u[2], u[0] - u[2]])
         return F.binary_cross_entropy_with_logits(logits, target.repeat(3))
 
-    def reward(self, frames: np.ndarray) -> np.ndarray:
+    def reward_features(self, features: torch.Tensor) -> np.ndarray:
         with torch.no_grad():
-            return self.head(self.backbone.features(frames)).squeeze(-1).numpy().astype(np.float64)
+            return self.head(features).squeeze(-1).numpy().astype(np.float64)
 
     def online_reward(self, frames) -> float:
         return float(self.reward(np.stack(frames[-1:]))[0])
