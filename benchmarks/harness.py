@@ -118,7 +118,7 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
     record.finished = True
     record.duration_s = time.perf_counter() - started
     without = [e for e in record.episodes if not set(e["metrics"]) - {"return", "length"}]
-    if row is not None and without:  # e.g. an outer TimeLimit cut episodes short: say so, never hide it
+    if without:  # e.g. an outer TimeLimit cut episodes short: say so in the record, never hide it
         record.extra["episodes_without_env_metrics"] = len(without)
     record.recompute_aggregates()
     if out is not None:
@@ -136,21 +136,13 @@ def _identity(settings: dict, content: dict | None) -> dict:
 
 
 def _agent_content(agent) -> dict:
-    """An agent object's description plus the hash of its weights (SB3 models, or `agent.content_hash()`)."""
+    """An agent object's description, with the hash of its weights where it defines `content_hash()` (SB3Agent)."""
     if isinstance(agent, dict):
         parts = {name: _agent_content(a) for name, a in sorted(agent.items())}
         hashes = [p["content_hash"] for p in parts.values()]
         return {"agents": parts, "content_hash": None if None in hashes else "+".join(hashes)}
-    content_hash = None
-    if callable(getattr(agent, "content_hash", None)):
-        content_hash = agent.content_hash()
-    elif hasattr(getattr(agent, "model", None), "policy"):  # a stable-baselines3 model
-        digest = hashlib.sha256()
-        for name, tensor in sorted(agent.model.policy.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().numpy().tobytes())
-        content_hash = digest.hexdigest()[:16]
-    return {"describe": agent.describe(), "content_hash": content_hash}
+    description = agent.describe()
+    return {"describe": description, "content_hash": description.get("content_hash")}
 
 
 def _differences(old_settings: dict, identity: dict) -> str:

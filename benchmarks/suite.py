@@ -9,7 +9,7 @@ import json
 import os
 import re
 import traceback
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from rich.console import Console
@@ -84,8 +84,14 @@ class Job:
 
     @property
     def needs_llm(self) -> bool:
-        """Jobs whose agent loads a language model stay in the process that holds it (one copy of the weights)."""
+        """Jobs whose agent loads a language model stay in the process that holds it (one copy of the weights),
+        unless the suite is given an endpoint that serves the model (`llm_url`)."""
         return "llm" in self.agent
+
+    def through(self, llm_url: str) -> "Job":
+        """The job with its local model replaced by the same model behind an OpenAI-compatible endpoint
+        (`aligngym llm serve`, or vLLM serving the model as `local`)."""
+        return replace(self, agent=self.agent.replace("llm=local", f"llm=openai:local@{llm_url}"))
 
 
 def quick_jobs(families: list[str] | None = None, episodes: int | None = None) -> list[Job]:
@@ -137,17 +143,20 @@ def run_job(job: Job, records: Path, resume: bool) -> dict:
 
 
 def run_jobs(jobs: list[Job], records: Path, backend: str = "local", resume: bool = False,
-             address: str | None = None, console: Console | None = None) -> list[dict]:
+             address: str | None = None, console: Console | None = None, llm_url: str | None = None) -> list[dict]:
     """Runs the jobs on a backend and returns their entries in job order. `local`: one after another in this
     process; `process`: a pool of worker processes (one per core); `ray`: Ray tasks (`ray.init()` locally, or
-    `address` to join a cluster). Jobs that load a language model run in this process on every backend."""
+    `address` to join a cluster). Jobs that load a language model run in this process, unless `llm_url` names an
+    OpenAI-compatible endpoint serving it: then they run on the workers against that endpoint."""
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; backends: {', '.join(BACKENDS)}.")
+    if llm_url:
+        jobs = [j.through(llm_url) if j.needs_llm else j for j in jobs]
     console = console or Console()
     records = Path(records)
     records.mkdir(parents=True, exist_ok=True)
     entries: dict[int, dict] = {}
-    remote = [i for i, j in enumerate(jobs) if backend != "local" and not j.needs_llm]
+    remote = [i for i, j in enumerate(jobs) if backend != "local" and (llm_url or not j.needs_llm)]
     here = [i for i in range(len(jobs)) if i not in remote]
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
                   TimeElapsedColumn(), console=console, transient=False) as bar:
@@ -194,7 +203,7 @@ def _run_remote(jobs, indices, records, resume, backend, address):
 
 def run_suite(out: Path, suite: str = "quick", families: list[str] | None = None, episodes: int | None = None,
               backend: str = "local", resume: bool = False, address: str | None = None,
-              console: Console | None = None) -> list[dict]:
+              console: Console | None = None, llm_url: str | None = None) -> list[dict]:
     """Runs a named suite: RunRecords in `out/records`, `results.json`, a Markdown report with plots, a table.
     With `resume`, finished records of the same jobs are kept and unfinished ones resume from their journals."""
     console = console or Console()
@@ -202,7 +211,7 @@ def run_suite(out: Path, suite: str = "quick", families: list[str] | None = None
     if backend not in BACKENDS:
         raise ValueError(f"Unknown backend {backend!r}; backends: {', '.join(BACKENDS)}.")
     out = Path(out)
-    results = run_jobs(jobs, out / "records", backend, resume, address, console)
+    results = run_jobs(jobs, out / "records", backend, resume, address, console, llm_url)
     wanted = families or list(registry.FAMILIES)
     rows = [r for r in registry.ROWS if r.id in {j.env_id for j in jobs}]
     missing = [f for f in wanted if not any(r.family == f for r in registry.ROWS)]
