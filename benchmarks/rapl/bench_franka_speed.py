@@ -6,12 +6,11 @@
    (fast flags: shadows, reflections and skybox off); target >= 0.8x; also the fast flags vs MuJoCo's defaults.
 
 Each number is the best of several alternating rounds (the machine is shared).
-Run: python -m aligngym.benchmarks.rapl.bench_franka_speed [--quick]
-   (writes benchmarks/results/bench_rapl_franka_speed.json)
+Run: python -m aligngym.benchmarks.rapl.bench_franka_speed [--quick] [--out DIR]
+   (writes DIR/bench_rapl_franka_speed.json; the committed one is in benchmarks/results/)
 """
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
@@ -21,10 +20,9 @@ import aligngym  # noqa: F401,I001  (first: headless GL for MuJoCo)
 import mujoco
 import numpy as np
 
+from aligngym.benchmarks.run_all import script_main
 from aligngym.envs.rapl import mj_scene
 from aligngym.envs.rapl.franka_push import SUBSTEPS, FrankaPushEnv
-
-OUT = Path(__file__).resolve().parents[1] / "results" / "bench_rapl_franka_speed.json"
 
 
 def rate(fn, seconds: float) -> float:
@@ -100,19 +98,16 @@ def pixel_speed(size: int, rounds: int, seconds: float) -> dict:
             "fast_flags_speedup": round(r["bare"] / r["default_flags"], 2)}
 
 
-def main(quick: bool = False) -> dict:
+def main(out_dir: Path, quick: bool = False) -> dict:
     rounds, seconds = (2, 0.5) if quick else (5, 2.0)
     result = {"machine": f"{platform.processor() or platform.machine()}, mujoco {mujoco.__version__}",
               "state": {f"{robot}/{pref}": state_speed(pref, robot, rounds, seconds)
                         for robot, pref in [("franka", "group"), ("franka", "clutter"), ("fetch", "group")]},
               "pixels": [pixel_speed(size, rounds, seconds) for size in (84, 112)]}
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    (Path(out_dir) / "bench_rapl_franka_speed.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="short rounds (a smoke test)")
-    main(parser.parse_args().quick)
+    raise SystemExit(script_main(main, __doc__))
