@@ -76,7 +76,7 @@ class Args:
     """evaluation seeds of the scripted ranking"""
 
 
-SMALL = Args(pool_per_policy=6, eval_videos=10, queries=40, pretrain_steps=200, epochs=30, ppo_steps=1350)
+SMALL = Args(pool_per_policy=6, eval_videos=10, queries=40, pretrain_steps=200, epochs=30, ppo_steps=540)
 """what fits a shared 2-core CPU in about half an hour (the numbers in benchmarks/results/rapl_franka_small.*)"""
 QUICK = Args(pool_per_policy=4, eval_videos=6, queries=20, pretrain_steps=30, epochs=5, ppo_steps=270,
              eval_episodes=2, ranking_seeds=(0, 1))
@@ -123,27 +123,36 @@ def ranking(args: Args) -> dict:
     return out
 
 
-def run(args: Args, cache: VideoCache) -> dict:
+def run(args: Args, cache: VideoCache, save) -> dict:
+    """Rewards and their Spearman rho for every env first, then PPO on each reward; `save(result)` after each
+    stage, so that an interrupted run keeps what it finished."""
     started = time.time()
     result = {"args": asdict(args), "paper_rho_within": PAPER, "ranking": ranking(args), "rho": {}, "policy": {}}
+    save(result)
     train = {label: pool(cache, env_id, args.pool_per_policy, 0) for label, env_id in ENVS.items()
              if "Fetch" not in env_id}
     held_out = {label: pool(cache, env_id, max(1, args.eval_videos // len(POOL)), 100_000)
                 for label, env_id in ENVS.items()}
+    models = {}
     for seed in args.seeds:
-        models = {label: learn_rewards(episodes, args, seed) for label, episodes in train.items()}
-        models["Kuka (ours: Fetch)"] = models["Group"]  # cross-embodiment: the Franka Group reward on Fetch videos
-        for label, env_id in ENVS.items():
-            for method, model in models[label].items():
+        models[seed] = {label: learn_rewards(episodes, args, seed) for label, episodes in train.items()}
+        models[seed]["Kuka (ours: Fetch)"] = models[seed]["Group"]  # cross-embodiment: Franka Group's reward
+        for label in ENVS:
+            for method, model in models[seed][label].items():
                 rho = spearman_within(model.rewards(held_out[label]), held_out[label])
                 result["rho"].setdefault(label, {}).setdefault(method, []).append(rho["rho_within"])
                 print(f"{label} {method}: rho_within {rho['rho_within']:.3f}", flush=True)
-                if args.ppo_steps:
-                    print(f"{label} {method}: PPO for {args.ppo_steps} steps", flush=True)
-                    policy = train_policy(env_id, model, args, seed)
-                    record = evaluate(env_id, SB3Agent(policy), episodes=args.eval_episodes, seeds=[seed],
-                                      agent_spec=f"ppo-{method}")
-                    result["policy"].setdefault(label, {}).setdefault(method, []).append(record.aggregates)
+        save(result)
+    for seed in args.seeds if args.ppo_steps else ():
+        for label, env_id in ENVS.items():
+            for method, model in models[seed][label].items():
+                print(f"{label} {method}: PPO for {args.ppo_steps} steps", flush=True)
+                policy = train_policy(env_id, model, args, seed)
+                record = evaluate(env_id, SB3Agent(policy), episodes=args.eval_episodes, seeds=[seed],
+                                  agent_spec=f"ppo-{method}")
+                result["policy"].setdefault(label, {}).setdefault(method, []).append(record.aggregates)
+                result["duration_s"] = round(time.time() - started)
+                save(result)
     result["duration_s"] = round(time.time() - started)
     result["video_cache"] = {"hits": cache.hits, "misses": cache.misses}
     return result
@@ -206,12 +215,18 @@ def plot(result: dict, path: Path) -> None:
 def main(budget: str = "full", cache_dir: str | None = None) -> dict:
     args = BUDGETS[budget]
     cache = VideoCache(cache_dir) if cache_dir else VideoCache()
-    result = {"budget": budget, **run(args, cache)}
     stem = RESULTS / ("rapl_franka" if budget == "full" else f"rapl_franka_{budget}")
     stem.parent.mkdir(parents=True, exist_ok=True)
-    stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float) + "\n")
-    stem.with_suffix(".md").write_text(table(result))
-    plot(result, stem.with_suffix(".png"))
+
+    def save(result: dict) -> None:
+        result = {"budget": budget, **result}
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2, default=float) + "\n")
+        stem.with_suffix(".md").write_text(table(result))
+        if result["rho"]:
+            plot(result, stem.with_suffix(".png"))
+
+    result = run(args, cache, save)
+    save(result)
     print(table(result))
     return result
 
