@@ -13,6 +13,7 @@ Run: python -m aligngym.benchmarks.rapl.bench_franka_speed [--quick] [--out DIR]
 from __future__ import annotations
 
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -98,7 +99,8 @@ def pixel_speed(size: int, rounds: int, seconds: float) -> dict:
 
 def main(out_dir: Path, quick: bool = False) -> dict:
     rounds, seconds = (2, 0.5) if quick else (5, 2.0)
-    result = {"machine": f"{platform.processor() or platform.machine()}, mujoco {mujoco.__version__}",
+    result = {"machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, mujoco "
+                         f"{mujoco.__version__}, load average {os.getloadavg()[0]:.1f} at the start",
               "state": {f"{robot}/{pref}": state_speed(pref, robot, rounds, seconds)
                         for robot, pref in [("franka", "group"), ("franka", "clutter"), ("fetch", "group")]},
               "pixels": [pixel_speed(size, rounds, seconds) for size in (84, 112)]}
