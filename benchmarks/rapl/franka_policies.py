@@ -4,7 +4,7 @@
   line so that it drives the near cube ahead of it (cubes at the line and together; no clutter pushed on purpose).
 - `task_only`: what the task reward asks and nothing more: each cube straight to the line along its own y, so
   the cubes end apart unless they started aligned (the "cheater" with respect to the hidden preference).
-- `constant`: the same action every step (content-free); `random`: uniform actions.
+- `constant`: the zero action every step (content-free); the preference pools also use smooth random motion.
 
 Both scripted pushers are closed loops: stand behind the cube on the far side from its goal, push through, and
 lift over the cubes whenever the pusher has to get around one.
@@ -34,11 +34,10 @@ def push_action(ee: np.ndarray, cube: np.ndarray, goal_xy: np.ndarray, z_low: fl
         return None
     u = offset / dist
     behind = cube[:2] - u * BEHIND
-    if np.linalg.norm(ee[:2] - behind) > 0.035:  # not in place: go around above the cubes, then come down
-        high = np.array([*behind, z_low + HIGH])
-        if ee[2] < z_low + HIGH - 0.03 and np.linalg.norm(ee[:2] - behind) > 0.03:
+    if np.linalg.norm(ee[:2] - behind) > 0.035:  # not in place: rise, go around above the cubes (then come down)
+        if ee[2] < z_low + HIGH - 0.03:
             return _toward(ee, np.array([*ee[:2], z_low + HIGH]))
-        return _toward(ee, high if np.linalg.norm(ee[:2] - behind) > 0.01 else np.array([*behind, z_low]))
+        return _toward(ee, np.array([*behind, z_low + HIGH]))
     if ee[2] > z_low + 0.01:
         return _toward(ee, np.array([*behind, z_low]))
     # push through, slowing down near the goal so that the cube does not slide past it
