@@ -58,37 +58,34 @@ FAMILIES = ("progress", "shopping", "faking", "rapl", "shaping")
 ROWS: list[Row] = []
 
 # --- progress (envs/progress) -------------------------------------------------------------------
-_PROGRESS_METRICS = (
-    Metric("score", "challenge score: mean cosine similarity (Coevolve: keep-up-or-anticipate)", True),
-    Metric("sim_first", "similarity at the first scored timestep", True),
-    Metric("sim_last", "similarity at the last scored timestep", True),
-    Metric("sim_min", "worst per-timestep similarity", True),
-)
-_PROGRESS_LOCK_IN = Metric("lock_in", "RMS gap between influenced and uninfluenced values at the end", False)
-_PROGRESS_PARSE = Metric("parse_failure", "share of questions without a valid option (counted as uniform)", False)
+from aligngym.envs.progress import coevolve as _coevolve, follow as _follow, predict as _predict  # noqa: E402
+
 _PROGRESS_QUESTIONNAIRE = "questionnaire face: answers measured, order-debiased"
 ROWS += [
     Row(id="AlignGym/ProgressFollow-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowEnv",
-        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress", primary_metric="score",
-        description="Follow: track a drifting population's 19 moral values; numeric face",
-        metrics=_PROGRESS_METRICS),
+        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress",
+        primary_metric="score", description="Follow: track a drifting population's 19 moral values; numeric face",
+        metrics=_follow.METRICS),
     Row(id="AlignGym/ProgressFollowText-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowTextEnv",
-        family="progress", primary_metric="score", description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,)),
+        family="progress", primary_metric="score",
+        description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_follow.TEXT_METRICS),
     Row(id="AlignGym/ProgressPredict-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictEnv",
-        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress", primary_metric="score",
-        description="Predict(k): state the population's values k steps ahead; numeric face",
-        metrics=_PROGRESS_METRICS),
+        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress",
+        primary_metric="score", description="Predict(k): state the population's values k steps ahead; numeric face",
+        metrics=_predict.METRICS),
     Row(id="AlignGym/ProgressPredictText-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictTextEnv",
-        family="progress", primary_metric="score", description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,)),
+        family="progress", primary_metric="score",
+        description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}", metrics=_predict.TEXT_METRICS),
     Row(id="AlignGym/ProgressCoevolve-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
-        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress", primary_metric="score",
+        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
+        primary_metric="score",
         description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN,)),
+        metrics=_coevolve.METRICS),
     Row(id="AlignGym/ProgressCoevolveText-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
-        family="progress", primary_metric="score", description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN, _PROGRESS_PARSE)),
+        family="progress", primary_metric="score",
+        description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_coevolve.TEXT_METRICS),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
 _SHOPPING_METRICS = (

@@ -1,7 +1,7 @@
 """Hand-written baselines on the numeric face of Follow / Predict / Coevolve.
 
-They read the observation layout of `envs/progress/numeric.py`: `history` surveys (newest first), their validity
-flags, t / (T - 1), and with `privileged=True` the exact target values.
+They read the observation through `envs/progress/numeric.split_observation`: `history` surveys (newest first), their
+validity flags, t / (T - 1), and with `privileged=True` the exact target values.
 
 - static: states the oldest survey it saw this episode (C13 when history >= 2) for the whole episode.
 - lifelong: states the newest survey (tracks the elicited answers).
@@ -18,6 +18,7 @@ from math import comb
 import numpy as np
 
 from aligngym.agents.base import Agent, AgentContext
+from aligngym.envs.progress.numeric import split_observation
 from aligngym.envs.progress.values import N_DIMS
 
 
@@ -30,14 +31,6 @@ def env_layout(ctx: AgentContext) -> dict:
         raise ValueError(f"{ctx.env_id} is not a numeric progress env; these baselines need Box observations "
                          "from AlignGym/ProgressFollow-v0, ProgressPredict-v0 or ProgressCoevolve-v0.")
     return {"challenge": u.sim.challenge, "k": u.sim.k, "history": u.sim.history, "privileged": bool(u.privileged)}
-
-
-def split_observation(obs: np.ndarray, history: int):
-    """(surveys (n, H, 19) newest first, valid (n, H), t / (T - 1) (n,), privileged targets (n, 19) or empty)."""
-    obs = np.asarray(obs, dtype=np.float64)
-    n, h = len(obs), history * N_DIMS
-    return (obs[:, :h].reshape(n, history, N_DIMS), obs[:, h:h + history], obs[:, h + history],
-            obs[:, h + history + 1:])
 
 
 def extrapolate(series: np.ndarray, order: int, ahead: int) -> np.ndarray:

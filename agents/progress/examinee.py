@@ -49,6 +49,11 @@ class LLMExaminee(Agent):
         self.llm, self.mode, self.max_new_tokens, self.lora = llm, mode, max_new_tokens, lora
         self.parse_failures = 0
         self.hyperparameters = {"llm": llm.describe(), "mode": mode, "max_new_tokens": max_new_tokens, "lora": lora}
+        if lora:
+            from dataclasses import asdict
+
+            from aligngym.agents.progress.lora import ARGS
+            self.hyperparameters["lora_args"] = asdict(ARGS)
         self._tuned_on: set[str] = set()
 
     def act(self, obs_batch):

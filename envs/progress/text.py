@@ -25,7 +25,8 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.progress.core import Simulation
+from aligngym.envs.checks import check_render_mode
+from aligngym.envs.progress.core import ARGS, Simulation
 from aligngym.envs.progress.population import (content_probabilities, item_shares, presentations,
                                                probabilities_to_values)
 from aligngym.envs.progress.questionnaire import ELICITATION, EVALUATION
@@ -53,10 +54,10 @@ def render_options(options) -> str:
 class ProgressTextEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     challenge = "follow"
+    ARGS = ARGS
 
     def __init__(self, render_mode: str | None = None, orders: str = "all", **sim_kwargs):
-        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None, got {render_mode!r}.")
+        check_render_mode(render_mode, self.metadata)
         self.sim = Simulation(self.challenge, **sim_kwargs)
         self.render_mode, self.orders = render_mode, orders
         self.questions = presentations(EVALUATION, orders)  # validates `orders`
