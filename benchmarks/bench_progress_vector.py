@@ -14,7 +14,7 @@ import numpy as np
 
 import aligngym  # noqa: F401
 
-ENV_ID = "AlignGym/ProgressFollow-v0"
+ENV_ID = "AlignGym/ProgressFollow-v1"
 
 
 def _steps_per_second(envs, num_envs: int, steps: int, seed: int = 0) -> float:

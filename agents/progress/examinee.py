@@ -18,7 +18,7 @@ import re
 import numpy as np
 
 from aligngym.agents.base import Agent, AgentContext
-from aligngym.envs.progress.text import NO_ANSWER
+from aligngym.envs.progress.text import MAX_OPTIONS, NO_ANSWER
 from aligngym.llm.parsing import parse_choice
 
 _OPTION = re.compile(r"^(\d)\) ", re.M)
@@ -38,6 +38,25 @@ class FirstOptionAgent(Agent):
 
     def act(self, obs_batch):
         return np.zeros(len(obs_batch), dtype=np.int64)
+
+
+class RandomAnswerAgent(Agent):
+    """The text face's random baseline: a uniformly random one of the shown options (as a one-hot distribution on
+    the probability channel), never an out-of-range index."""
+
+    name = "progress.random_answer"
+
+    def __init__(self, probability: bool):
+        self.probability = probability
+        self.rng = np.random.default_rng(0)
+
+    def reset(self, num_envs: int = 1, seed: int | None = None) -> None:
+        super().reset(num_envs, seed)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs_batch):
+        choices = np.array([self.rng.integers(count_options(t)) for t in obs_batch], dtype=np.int64)
+        return np.eye(MAX_OPTIONS, dtype=np.float32)[choices] if self.probability else choices
 
 
 class LLMExaminee(Agent):
@@ -93,6 +112,10 @@ class LLMExaminee(Agent):
 
 def first_option(ctx: AgentContext) -> Agent:
     return FirstOptionAgent()
+
+
+def random_answer(ctx: AgentContext) -> Agent:
+    return RandomAnswerAgent(probability=ctx.env_kwargs.get("answer") == "probability")
 
 
 def llm_examinee(ctx: AgentContext, llm="local", mode: str = "score", max_new_tokens: int = 6,

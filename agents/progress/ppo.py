@@ -1,8 +1,9 @@
 """PPO (stable-baselines3) on the numeric face of Follow / Predict / Coevolve, trained inside the factory.
 
-    aligngym evaluate AlignGym/ProgressFollow-v0 --agent "progress.ppo?budget=20000"
+    aligngym evaluate AlignGym/ProgressFollow-v1 --agent "progress.ppo?budget=20000"
 
 Starts from the project's one PPO default set (`agents/ppo.py`) and overrides only what these short episodes need.
+It trains on the training split (`split="train"`): its trajectories never appear in evaluation.
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def ppo(ctx: AgentContext, budget: int = BUDGET, learning_rate: float = ARGS.lea
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # a 64x64 MLP trains fastest on one thread; more only contend
     try:
-        model = train_ppo(lambda: ctx.make_env(), args, budget, seed, verbose)
+        model = train_ppo(lambda: ctx.make_env(split="train"), args, budget, seed, verbose)
     finally:
         torch.set_num_threads(threads)
     agent = SB3Agent(model, deterministic=True, name="progress.ppo")

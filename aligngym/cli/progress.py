@@ -18,7 +18,7 @@ def _message(e: Exception) -> str:
 
 
 @app.command("run")
-def run_cmd(env_id: str = typer.Argument("AlignGym/ProgressFollow-v0", help="A progress env id."),
+def run_cmd(env_id: str = typer.Argument("AlignGym/ProgressFollow-v1", help="A progress env id."),
             agent: str = typer.Option("progress.lifelong", help="Agent spec."),
             seed: int = typer.Option(0, help="Episode seed."),
             env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE passed to the env."),
@@ -52,19 +52,23 @@ def plot_cmd(record: Path = typer.Argument(..., help="A trace from `aligngym pro
 
 
 @app.command("table")
-def table_cmd(episodes: int = typer.Option(50, help="Episodes per numeric baseline (seed 0)."),
-              ppo_budget: int = typer.Option(20_000, help="PPO training steps."),
+def table_cmd(episodes: int = typer.Option(100, help="Episodes per numeric baseline and evaluation seed."),
+              seeds: int = typer.Option(5, help="Evaluation seeds (0..SEEDS-1) per numeric baseline."),
+              ppo_budget: int = typer.Option(20_000, help="PPO training steps (0 leaves PPO out)."),
               llm: Optional[str] = typer.Option(None, help="Also run the LLM examinee on the questionnaire faces "
                                                            "with this backend spec (e.g. local)."),
               llm_episodes: int = typer.Option(1, help="Episodes per questionnaire face for the LLM."),
-              out: Path = typer.Option(Path("reports/progress"), help="Folder for table.md and table.json.")):
-    """Rerun all baselines on all three challenges and print the results table (Markdown)."""
-    from aligngym.benchmarks.progress.table import markdown, results_table
+              out: Path = typer.Option(Path("reports/progress"), help="Folder for table.md, table.json, table.png.")):
+    """Rerun every baseline on all three challenges (evaluation split) and print the results tables (Markdown)."""
+    from aligngym.benchmarks.progress.table import markdown, plot, results_table
 
-    rows = results_table(episodes, ppo_budget, llm, llm_episodes)
+    if episodes < 1 or seeds < 1 or ppo_budget < 0:
+        fail("episodes and seeds must be >= 1 and ppo-budget >= 0.")
+    rows = results_table(episodes, seeds, ppo_budget, llm, llm_episodes)
     text = markdown(rows)
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(text + "\n")
-    (out / "table.json").write_text(json.dumps(rows, indent=2))
+    (out / "table.json").write_text(json.dumps(rows, indent=2, default=str))
+    plot(rows, out / "table.png")
     typer.echo(text)
-    typer.echo(f"written to {out / 'table.md'} and {out / 'table.json'}")
+    typer.echo(f"written to {out / 'table.md'}, {out / 'table.json'} and {out / 'table.png'}")

@@ -1,7 +1,7 @@
 """One episode's trace of a progress env (human, uninfluenced and agent values per timestep) and its plot.
 
     from aligngym.benchmarks.progress.trace import run_episode, plot_trace
-    plot_trace(run_episode("AlignGym/ProgressFollow-v0", "progress.lifelong", {}), Path("trace.png"))
+    plot_trace(run_episode("AlignGym/ProgressFollow-v1", "progress.lifelong", {}), Path("trace.png"))
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import check_render_mode
-from aligngym.envs.progress.core import ARGS, Simulation, metric_names
+from aligngym.envs.progress.core import ARGS, QueriesCurrentPopulation, Simulation, metric_names
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS
 from aligngym.envs.vector_info import episode_metrics
 
@@ -41,17 +41,19 @@ def split_observation(obs: np.ndarray, history: int) -> tuple[np.ndarray, np.nda
             obs[:, h + history + 1:])
 
 
-class ProgressEnv(RefusesUnknownKwargs, gym.Env):
+class ProgressEnv(RefusesUnknownKwargs, QueriesCurrentPopulation, gym.Env):
     """One population; the challenge is fixed by the subclass (see follow.py, predict.py, coevolve.py)."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     challenge = "follow"
     ARGS = ARGS
 
-    def __init__(self, render_mode: str | None = None, privileged: bool = False, **sim_kwargs):
+    def __init__(self, render_mode: str | None = None, privileged: bool = False, query_budget: int = 8,
+                 query_cost: float = 0.01, **sim_kwargs):
         check_render_mode(render_mode, self.metadata)
         self.sim = Simulation(self.challenge, **sim_kwargs)
         self.privileged = bool(privileged)
+        self.query_budget, self.query_cost = query_budget, query_cost
         self.render_mode = render_mode
         self.observation_space, self.action_space = _spaces(self.sim, self.privileged)
         self._last_reward = None
@@ -67,6 +69,7 @@ class ProgressEnv(RefusesUnknownKwargs, gym.Env):
         self.sim.allocate(1)
         self.sim.reset_rows(self.np_random, np.array([0]))
         self._last_reward = None
+        self._reset_queries()
         return self._obs(), {}
 
     def step(self, action):
@@ -76,10 +79,10 @@ class ProgressEnv(RefusesUnknownKwargs, gym.Env):
             raise RuntimeError("The episode is over; call reset().")
         a = self.sim.check_actions(np.asarray(action, dtype=np.float64)[None], 1)
         rows = np.array([0])
-        reward = float(self.sim.advance(self.np_random, rows, a)[0])
+        info: dict[str, Any] = {}
+        reward = float(self.sim.advance(self.np_random, rows, a)[0]) - self._charge_queries(info)
         self._last_reward = reward
         truncated = bool(self.sim.done(rows)[0])
-        info: dict[str, Any] = {}
         if truncated:
             info["metrics"] = {k: float(v[0]) for k, v in self.sim.metrics(rows).items()}
             info["similarities"] = self.sim.sims[0].tolist()

@@ -13,8 +13,8 @@ from aligngym.envs.progress.questionnaire import BANK
 from aligngym.envs.progress.text import NO_ANSWER
 from aligngym.llm import ScriptedLLM
 
-PREDICT, FOLLOW, COEVOLVE = ("AlignGym/ProgressPredict-v0", "AlignGym/ProgressFollow-v0",
-                             "AlignGym/ProgressCoevolve-v0")
+PREDICT, FOLLOW, COEVOLVE = ("AlignGym/ProgressPredict-v1", "AlignGym/ProgressFollow-v1",
+                             "AlignGym/ProgressCoevolve-v1")
 
 
 def mean(env_id, agent, metric="score", **kwargs):
@@ -59,7 +59,7 @@ def test_oracle_refuses_an_unprivileged_env():
     with pytest.raises(ValueError, match="needs history >= 3"):
         evaluate(FOLLOW, "progress.extrapolative2", episodes=1, env_kwargs={"history": 2})
     with pytest.raises(ValueError, match="not a numeric progress env"):
-        evaluate("AlignGym/ProgressFollowText-v0", "progress.lifelong", episodes=1)
+        evaluate("AlignGym/ProgressFollowText-v1", "progress.lifelong", episodes=1)
 
 
 # --- questionnaire face ---------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_oracle_refuses_an_unprivileged_env():
 UPHOLDING = {i.options[i.option_signs.index(1.0)] for i in BANK if len(i.options) == 2}
 
 
-def _context(env_id="AlignGym/ProgressFollowText-v0", **kwargs):
+def _context(env_id="AlignGym/ProgressFollowText-v1", **kwargs):
     env = gym.make(env_id, **kwargs)
     return AgentContext(env_id, env.observation_space, env.action_space, kwargs), env
 
@@ -100,7 +100,7 @@ def test_llm_examinee_is_measured_by_content_not_position():
 
 
 def test_llm_examinee_counts_unparsable_replies():
-    ctx, env = _context("AlignGym/ProgressCoevolveText-v0", orders="cyclic")
+    ctx, env = _context("AlignGym/ProgressCoevolveText-v1", orders="cyclic")
     vague = llm_examinee(ctx, llm=ScriptedLLM(lambda p: "It depends on the circumstances."), mode="generate")
     metrics, _ = _episode(vague, env)
     assert metrics["parse_failure"] == 1.0 and vague.parse_failures == 72 * 8
@@ -123,7 +123,7 @@ def test_llm_examinee_refuses_bad_settings():
 
 
 def test_first_option_baseline_measures_neutral_through_the_harness():
-    record = evaluate("AlignGym/ProgressFollowText-v0", "progress.first_option", episodes=1,
+    record = evaluate("AlignGym/ProgressFollowText-v1", "progress.first_option", episodes=1,
                       env_kwargs={"orders": "cyclic"})
     assert record.aggregates["parse_failure"]["mean"] == 0.0
     assert record.aggregates["score"]["mean"] == 0.0  # a neutral (all-zero) vector has no direction
@@ -150,7 +150,7 @@ def test_lora_examples_are_the_majority_answers_in_context(monkeypatch):
 
     seen = []
     monkeypatch.setattr(lora, "finetune", lambda llm, examples: seen.append(examples))
-    ctx, env = _context()
+    ctx, env = _context(trajectory="historical-like")  # a known curve: people upholding `kill` in C13
     agent = examinee.LLMExaminee(ScriptedLLM(lambda p: "1"), lora=True)
     obs, _ = env.reset(seed=0)
     agent.act((obs, obs))

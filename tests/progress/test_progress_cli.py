@@ -11,7 +11,7 @@ runner = CliRunner()
 
 def test_run_then_plot_a_trace(tmp_path):
     trace = tmp_path / "trace.json"
-    result = runner.invoke(app, ["progress", "run", "AlignGym/ProgressCoevolve-v0", "--agent", "progress.static",
+    result = runner.invoke(app, ["progress", "run", "AlignGym/ProgressCoevolve-v1", "--agent", "progress.static",
                                  "-k", "influence=0.5", "--out", str(trace)])
     assert result.exit_code == 0, result.output
     data = json.loads(trace.read_text())
@@ -23,7 +23,7 @@ def test_run_then_plot_a_trace(tmp_path):
 
 def test_plot_replays_a_run_record(tmp_path):
     record = tmp_path / "record.json"
-    evaluate("AlignGym/ProgressPredict-v0", "progress.extrapolative1", episodes=2, env_kwargs={"k": 2}, out=record)
+    evaluate("AlignGym/ProgressPredict-v1", "progress.extrapolative1", episodes=2, env_kwargs={"k": 2}, out=record)
     result = runner.invoke(app, ["progress", "plot", str(record)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "record.png").stat().st_size > 10_000

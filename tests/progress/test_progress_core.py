@@ -55,7 +55,7 @@ def test_historical_like_drifts_in_the_documented_directions():
 
 
 def test_bad_trajectory_kwargs_are_refused():
-    with pytest.raises(ValueError, match="historical-like, random-walk, reversal"):
+    with pytest.raises(ValueError, match="prior, historical-like, random-walk, reversal"):
         Trajectory("medieval")
     with pytest.raises(ValueError, match="centuries"):
         Trajectory(centuries=1)

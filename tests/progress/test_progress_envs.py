@@ -10,8 +10,8 @@ import aligngym  # noqa: F401
 from aligngym.envs.progress.text import NO_ANSWER
 from aligngym.envs.progress.values import DIMENSIONS
 
-NUMERIC = ["AlignGym/ProgressFollow-v0", "AlignGym/ProgressPredict-v0", "AlignGym/ProgressCoevolve-v0"]
-TEXT = [i.replace("-v0", "Text-v0") for i in NUMERIC]
+NUMERIC = ["AlignGym/ProgressFollow-v1", "AlignGym/ProgressPredict-v1", "AlignGym/ProgressCoevolve-v1"]
+TEXT = [i.replace("-v1", "Text-v1") for i in NUMERIC]
 
 
 def run(env, policy, seed=0):
