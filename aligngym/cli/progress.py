@@ -51,6 +51,22 @@ def plot_cmd(record: Path = typer.Argument(..., help="A trace from `aligngym pro
     typer.echo(f"plot written to {path}")
 
 
+@app.command("export")
+def export_cmd(trace_path: Path = typer.Argument(..., help="A trace from `aligngym progress run`."),
+               out: Optional[Path] = typer.Option(None, help="JSON to write (default: TRACE with .progressgym.json).")):
+    """Write one episode in ProgressGym's leaderboard format (examinee/actual or simulated/actual vectors, score)."""
+    from aligngym.benchmarks.progress.export import to_progressgym
+    from aligngym.benchmarks.progress.trace import load_trace
+
+    try:
+        result = to_progressgym(load_trace(trace_path))
+    except (OSError, KeyError, ValueError) as e:
+        fail(_message(e))
+    path = out or trace_path.with_suffix(".progressgym.json")
+    path.write_text(json.dumps(result))
+    typer.echo(f"ProgressGym score {result['score']:.4f}; written to {path}")
+
+
 @app.command("table")
 def table_cmd(episodes: int = typer.Option(100, help="Episodes per numeric baseline and evaluation seed."),
               seeds: int = typer.Option(5, help="Evaluation seeds (0..SEEDS-1) per numeric baseline."),

@@ -222,11 +222,7 @@ class Simulation:
 
     def query(self, rng: np.random.Generator, row: int, item_id: str) -> np.ndarray:
         """Answer shares of the population of `row`, now, on one elicitation item (listed option order)."""
-        item = ELICITATION_BY_ID.get(item_id)
-        if item is None:
-            part = " (an evaluation item: agents are scored on it, so it cannot be queried)" if item_id in BANK_IDS else ""
-            raise ValueError(f"query item must be an elicitation item id; {item_id!r} is not{part}. Allowed: "
-                             f"{', '.join(ELICITATION_BY_ID)}.")
+        item = elicitation_item(item_id)
         t = int(self.time_now(np.array([row]))[0])
         return item_shares(item, self.human[row, t], rng, self.respondents, self.temperature)
 
@@ -241,6 +237,16 @@ class Simulation:
 
 ELICITATION_BY_ID = {item.id: item for item in ELICITATION}
 BANK_IDS = {item.id for item in BANK}
+
+
+def elicitation_item(item_id: str):
+    """The elicitation item `item_id`, or ValueError naming the allowed ids."""
+    item = ELICITATION_BY_ID.get(item_id)
+    if item is None:
+        part = " (an evaluation item: agents are scored on it, so it cannot be queried)" if item_id in BANK_IDS else ""
+        raise ValueError(f"query item must be an elicitation item id; {item_id!r} is not{part}. Allowed: "
+                         f"{', '.join(ELICITATION_BY_ID)}.")
+    return item
 
 
 def reference_coevolve_score(simulated: np.ndarray, actual: np.ndarray) -> np.ndarray:
@@ -269,12 +275,12 @@ class QueriesCurrentPopulation:
             raise RuntimeError("Call reset() before query().")
         if self.sim.done(np.array([0]))[0]:
             raise RuntimeError("The episode is over; call reset() before query().")
+        item = elicitation_item(item_id)
         if self._queries >= self.query_budget:
             raise RuntimeError(f"The query budget of this episode ({self.query_budget}) is spent.")
         shares = self.sim.query(self.np_random, 0, item_id)
         self._queries += 1
         self._unpaid += self.query_cost
-        item = ELICITATION_BY_ID[item_id]
         return {"item": item_id, "text": item.text, "options": list(item.options), "shares": shares.tolist(),
                 "century": float(self.sim.traj.times[int(self.sim.time_now()[0])])}
 

@@ -37,14 +37,16 @@ def test_plot_refuses_other_files(tmp_path):
 
 
 def test_table_reruns_every_baseline_on_every_challenge(tmp_path):
-    result = runner.invoke(app, ["progress", "table", "--episodes", "4", "--ppo-budget", "256", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["progress", "table", "--episodes", "3", "--seeds", "2", "--ppo-budget", "256",
+                                 "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "table.json").read_text())
     assert {r["challenge"] for r in rows} == {"Follow", "Predict", "Coevolve"}
-    assert len(rows) == 3 * 9
+    assert len(rows) == 3 * (9 + 2)
     oracle = [r for r in rows if r["agent"].startswith("progress.oracle")]
-    assert all(r["score"] > 0.999 for r in oracle if r["challenge"] != "Coevolve")
-    assert "| Coevolve | numeric | progress.static |" in (tmp_path / "table.md").read_text()
+    assert all(r["metrics"]["rmse"]["mean"] < 1e-6 for r in oracle if r["challenge"] != "Coevolve")
+    assert "| progress.memoriser | " in (tmp_path / "table.md").read_text()
+    assert (tmp_path / "table.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_vector_benchmark_writes_json(tmp_path):
