@@ -109,48 +109,42 @@ class Simulation:
     # --- state -----------------------------------------------------------------------------------
 
     def allocate(self, n: int) -> None:
-        T, D, H = self.T, self.n_steps, self.history
+        T, D = self.T, self.n_steps
         self.n = n
         self.actual = np.zeros((n, T, N_DIMS))
         self.human = np.zeros((n, T, N_DIMS))
+        self.surveys = np.zeros((n, T, N_DIMS), dtype=np.float32)  # survey of each timestep, once taken
         self.step_idx = np.zeros(n, dtype=np.int64)
-        self.hist = np.zeros((n, H, N_DIMS))
-        self.valid = np.zeros((n, H))
         self.actions = np.zeros((n, D, N_DIMS))
         self.sims = np.zeros((n, D))
         self.trajectory_ids = np.full(n, -1, dtype=np.int64)
 
     def reset_rows(self, rng: np.random.Generator, rows: np.ndarray, survey_past: bool = True) -> None:
         """New episodes for `rows`: a fresh trajectory and (unless `survey_past` is False, as for the text face)
-        the numeric surveys up to the first decision."""
+        the numeric surveys. Follow and Predict take every timestep's survey here, in one batch (the population
+        does not depend on the agent); Coevolve surveys up to the first decision and then after each step."""
         if len(rows) == 0:
             return
         self.actual[rows], self.trajectory_ids[rows] = self.traj.draw(rng, len(rows))
         self.human[rows] = self.actual[rows]
         self.step_idx[rows] = 0
-        self.hist[rows] = 0.0
-        self.valid[rows] = 0.0
-        self.actions[rows] = 0.0
-        self.sims[rows] = 0.0
-        t0 = int(self.decision_times[0])
-        for t in range(max(0, t0 - self.history + 1), t0 + 1) if survey_past else ():
-            self._push(rows, survey(self.human[rows, t], rng, self.respondents, self.temperature))
-
-    def _push(self, rows: np.ndarray, estimate: np.ndarray) -> None:
-        self.hist[rows] = np.roll(self.hist[rows], 1, axis=1)
-        self.valid[rows] = np.roll(self.valid[rows], 1, axis=1)
-        self.hist[rows, 0] = estimate
-        self.valid[rows, 0] = 1.0
+        if survey_past:
+            last = self.T if self.challenge != "coevolve" else int(self.decision_times[0]) + 1
+            self.surveys[rows, :last] = survey(self.actual[rows, :last], rng, self.respondents, self.temperature)
 
     def time_now(self, rows: np.ndarray | None = None) -> np.ndarray:
         idx = self.step_idx if rows is None else self.step_idx[rows]
         return self.decision_times[np.minimum(idx, self.n_steps - 1)]
 
     def observation(self) -> np.ndarray:
-        """(n, obs_dim) float32: newest survey first, then validity flags, then t / (T - 1)."""
-        frac = self.time_now() / (self.T - 1)
-        obs = np.concatenate([self.hist.reshape(self.n, -1), self.valid, frac[:, None]], axis=1)
-        return obs.astype(np.float32)
+        """(n, obs_dim) float32: the surveys of t, t-1, ..., t-history+1 (zeros before C13), their validity flags,
+        then t / (T - 1)."""
+        t = self.time_now()
+        back = t[:, None] - np.arange(self.history)  # (n, history), newest first
+        valid = back >= 0
+        hist = self.surveys[np.arange(self.n)[:, None], np.maximum(back, 0)] * valid[..., None]
+        return np.concatenate([hist.reshape(self.n, -1), valid, (t / (self.T - 1))[:, None]], axis=1,
+                              dtype=np.float32)
 
     def targets(self) -> np.ndarray:
         """The values each env's next action is scored against (for coevolve: the uninfluenced next values)."""
@@ -191,10 +185,10 @@ class Simulation:
         self.actions[rows, i] = actions
         self.sims[rows, i] = reward
         self.step_idx[rows] = i + 1
-        live = rows[self.step_idx[rows] < self.n_steps]
-        if survey_next and len(live):
-            self._push(live, survey(self.human[live, self.decision_times[self.step_idx[live]]], rng,
-                                    self.respondents, self.temperature))
+        if self.challenge == "coevolve" and survey_next:  # the influenced present, surveyed after the step
+            live = rows[self.step_idx[rows] < self.n_steps]
+            now = self.decision_times[self.step_idx[live]]
+            self.surveys[live, now] = survey(self.human[live, now], rng, self.respondents, self.temperature)
         return reward
 
     def done(self, rows: np.ndarray) -> np.ndarray:

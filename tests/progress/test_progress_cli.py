@@ -49,9 +49,11 @@ def test_table_reruns_every_baseline_on_every_challenge(tmp_path):
     assert (tmp_path / "table.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_vector_benchmark_writes_json(tmp_path):
+def test_speed_benchmark_writes_ratios(tmp_path):
     from aligngym.benchmarks.bench_progress_vector import main
 
     result = main(tmp_path, quick=True)
     saved = json.loads((tmp_path / "bench_progress_vector.json").read_text())
-    assert saved["speedup"] == result["speedup"] > 0 and saved["num_envs"] == 256
+    assert saved["num_envs"] == 256 and set(saved["twins"]) == {f"AlignGym/Progress{c}-v1" for c in
+                                                                 ("Follow", "Predict", "Coevolve")}
+    assert all(t["speedup_vs_sync"] > 1 and t["single_vs_halfcheetah"] > 0 for t in result["twins"].values())
