@@ -125,12 +125,12 @@ class Simulation:
         does not depend on the agent); Coevolve surveys up to the first decision and then after each step."""
         if len(rows) == 0:
             return
-        self.actual[rows], self.trajectory_ids[rows] = self.traj.draw(rng, len(rows))
-        self.human[rows] = self.actual[rows]
+        values, self.trajectory_ids[rows] = self.traj.draw(rng, len(rows))
+        self.actual[rows] = self.human[rows] = values
         self.step_idx[rows] = 0
         if survey_past:
             last = self.T if self.challenge != "coevolve" else int(self.decision_times[0]) + 1
-            self.surveys[rows, :last] = survey(self.actual[rows, :last], rng, self.respondents, self.temperature)
+            self.surveys[rows, :last] = survey(values[:, :last], rng, self.respondents, self.temperature)
 
     def time_now(self, rows: np.ndarray | None = None) -> np.ndarray:
         idx = self.step_idx if rows is None else self.step_idx[rows]

@@ -109,38 +109,41 @@ def check_prior(name: str, value) -> None:
 
 
 def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
-    """`count` uniforms in [0, 1) per trajectory id, (n, count): splitmix64 of (id, index), so a trajectory is a pure
-    function of its id, drawn in one vectorised pass."""
-    x = ids.astype(np.uint64)[:, None] * np.uint64(0x9E3779B97F4A7C15) + np.arange(1, count + 1, dtype=np.uint64)
-    x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    x = x ^ (x >> np.uint64(31))
-    return (x >> np.uint64(11)).astype(np.float64) * 2.0 ** -53
+    """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
+    so a trajectory is a pure function of its id, drawn in one vectorised pass."""
+    x = ids.astype(np.uint64)[:, None] * 0x9E3779B97F4A7C15 + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+    x = x ^ (x >> 31)
+    u = x.view(np.int32).astype(np.float32) * np.float32(2.0 ** -32) + np.float32(0.5)
+    return np.minimum(u, np.float32(1 - 2.0 ** -24))[:, :count]
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Trajectories (n, T, 19) of the given ids (before noise and worldview centring)."""
     n, legs = len(ids), prior.reversals[1] + 1
-    u = _uniforms(np.asarray(ids), N_DIMS * (3 + 3 * legs)).reshape(n, N_DIMS, 3 + 3 * legs)
+    u = _uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, 3 + 3 * legs, N_DIMS)
     scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
-    start, end = scale(u[..., 0], prior.start), scale(u[..., 1], prior.end)
-    turns = np.floor(scale(u[..., 2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9))).astype(np.int64)
+    start, end = scale(u[:, 0], prior.start), scale(u[:, 1], prior.end)  # (n, 19)
+    turns = np.floor(scale(u[:, 2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))
     hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
-    leg = np.arange(legs)
-    active = leg <= turns[..., None]  # (n, 19, legs)
-    # waypoints: start, the turning points, then end from the last active leg on
-    points = scale(u[..., 3:3 + legs], hull)
-    points = np.where(leg < turns[..., None], points, end[..., None])
-    before = np.concatenate([start[..., None], points[..., :-1]], axis=-1)
-    amplitude = np.where(active, points - before, 0.0)
-    slot = (prior.midpoint[1] - prior.midpoint[0]) / (turns[..., None] + 1)
-    mid = prior.midpoint[0] + slot * (leg + u[..., 3 + legs:3 + 2 * legs])
-    width = scale(u[..., 3 + 2 * legs:3 + 3 * legs], prior.width)
-    sig = lambda c: 1.0 / (1.0 + np.exp(-(c - mid[..., None]) / width[..., None]))  # noqa: E731
-    s0, s1 = sig(FIRST_CENTURY), sig(LAST_CENTURY)
-    progress = (sig(np.asarray(times, dtype=np.float64)) - s0) / (s1 - s0)  # (n, 19, legs, T)
-    values = start[..., None] + np.einsum("ndl,ndlt->ndt", amplitude, progress)
-    return values.transpose(0, 2, 1)
+    values = np.empty((n, len(times), N_DIMS), dtype=np.float32)
+    values[:] = start[:, None]
+    before = start
+    c = np.asarray(times, dtype=np.float32)[None, :, None]
+    for leg in range(legs):
+        # leg `leg` runs from the previous waypoint to a turning point, or to `end` if it is the last active leg
+        after = np.where(leg < turns, scale(u[:, 3 + leg], hull), end)
+        amplitude = np.where(leg <= turns, after - before, 0.0)
+        mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[:, 3 + legs + leg])
+        half_width = 2.0 * scale(u[:, 3 + 2 * legs + leg], prior.width)
+        # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
+        lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
+        coef = amplitude / (hi - lo)
+        values += (coef[:, None] * (np.tanh((c - mid[:, None].astype(np.float32))
+                                            / half_width[:, None].astype(np.float32)) - lo[:, None]))
+        before = np.where(leg <= turns, after, before)
+    return values.astype(np.float64)
 FIRST_CENTURY, LAST_CENTURY = 13, 21
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
 
@@ -237,8 +240,8 @@ class Trajectory:
             base = _start_end()[0] + np.cumsum(steps, axis=1)
         else:
             base = np.broadcast_to(self.curve, (n, T, N_DIMS))
-        noisy = base + rng.normal(0.0, self.noise, size=(n, T, N_DIMS)) if self.noise > 0 else base
-        return centre_worldviews(noisy), ids
+        noisy = base + self.noise * rng.standard_normal((n, T, N_DIMS), dtype=np.float32) if self.noise > 0 else base
+        return centre_worldviews(noisy, inplace=noisy is not self.curve and noisy.base is None), ids
 
 
 def load_trajectory(path: str | Path) -> np.ndarray:

@@ -25,10 +25,10 @@ def dim_index(name: str) -> int:
     return DIMENSIONS.index(name)
 
 
-def centre_worldviews(values: np.ndarray) -> np.ndarray:
+def centre_worldviews(values: np.ndarray, inplace: bool = False) -> np.ndarray:
     """Clips to [-1, 1] and shifts the worldview block of each vector (last axis) to sum 0, shrinking it
-    towards 0 where the shift would leave [-1, 1]."""
-    out = np.clip(np.array(values, dtype=np.float64, copy=True), -1.0, 1.0)
+    towards 0 where the shift would leave [-1, 1]. `inplace=True` reuses `values` (a float array)."""
+    out = np.clip(values, -1.0, 1.0, out=values if inplace else None)
     wv = out[..., WORLDVIEW_DIMS]
     wv = wv - wv.mean(axis=-1, keepdims=True)
     out[..., WORLDVIEW_DIMS] = wv / np.maximum(1.0, np.abs(wv).max(axis=-1, keepdims=True))
