@@ -4,7 +4,8 @@
   Gymnasium's SyncVectorEnv over the same single env (targets: >= 1M steps/s and >= 80x), with Gymnasium's own
   CartPoleVectorEnv as a yardstick.
 - The single numeric env against MuJoCo's HalfCheetah-v5 single env (target >= 1x).
-All use uniformly random actions. Writes `bench_progress_vector.json`.
+All use uniformly random actions and are timed in this process's CPU time (`time.process_time`), so other load on
+a shared machine slows every peer alike and the ratios stay comparable. Writes `bench_progress_vector.json`.
 
     python -m aligngym.benchmarks.bench_progress_vector
 """
@@ -27,22 +28,22 @@ def _vector_steps_per_second(envs, steps: int, seed: int = 0) -> float:
     envs.reset(seed=seed)
     envs.action_space.seed(seed)
     actions = [envs.action_space.sample() for _ in range(min(steps, 32))]
-    start = time.perf_counter()
+    start = time.process_time()
     for i in range(steps):
         envs.step(actions[i % len(actions)])
-    return steps * envs.num_envs / (time.perf_counter() - start)
+    return steps * envs.num_envs / (time.process_time() - start)
 
 
 def _single_steps_per_second(env, steps: int, seed: int = 0) -> float:
     env.reset(seed=seed)
     env.action_space.seed(seed)
     actions = [env.action_space.sample() for _ in range(64)]
-    start = time.perf_counter()
+    start = time.process_time()
     for i in range(steps):
         _, _, terminated, truncated, _ = env.step(actions[i % 64])
         if terminated or truncated:
             env.reset()
-    return steps / (time.perf_counter() - start)
+    return steps / (time.process_time() - start)
 
 
 def main(out_dir: Path, quick: bool = False) -> dict:

@@ -114,6 +114,8 @@ class Simulation:
         self.actual = np.zeros((n, T, N_DIMS))
         self.human = np.zeros((n, T, N_DIMS))
         self.surveys = np.zeros((n, T, N_DIMS), dtype=np.float32)  # survey of each timestep, once taken
+        if self.challenge != "coevolve":  # the surveys do not depend on the agent: every observation at reset
+            self.observations = np.zeros((n, D, self.obs_dim), dtype=np.float32)
         self.step_idx = np.zeros(n, dtype=np.int64)
         self.actions = np.zeros((n, D, N_DIMS))
         self.sims = np.zeros((n, D))
@@ -130,7 +132,10 @@ class Simulation:
         self.step_idx[rows] = 0
         if survey_past:
             last = self.T if self.challenge != "coevolve" else int(self.decision_times[0]) + 1
-            self.surveys[rows, :last] = survey(values[:, :last], rng, self.respondents, self.temperature)
+            surveys = survey(values[:, :last], rng, self.respondents, self.temperature)
+            self.surveys[rows, :last] = surveys
+            if self.challenge != "coevolve":
+                self.observations[rows] = self._observe(surveys, self.decision_times)
 
     def time_now(self, rows: np.ndarray | None = None) -> np.ndarray:
         idx = self.step_idx if rows is None else self.step_idx[rows]
@@ -139,12 +144,24 @@ class Simulation:
     def observation(self) -> np.ndarray:
         """(n, obs_dim) float32: the surveys of t, t-1, ..., t-history+1 (zeros before C13), their validity flags,
         then t / (T - 1)."""
+        if self.challenge != "coevolve":
+            return self.observations[np.arange(self.n), np.minimum(self.step_idx, self.n_steps - 1)]
         t = self.time_now()
         back = t[:, None] - np.arange(self.history)  # (n, history), newest first
         valid = back >= 0
         hist = self.surveys[np.arange(self.n)[:, None], np.maximum(back, 0)] * valid[..., None]
         return np.concatenate([hist.reshape(self.n, -1), valid, (t / (self.T - 1))[:, None]], axis=1,
                               dtype=np.float32)
+
+    def _observe(self, surveys: np.ndarray, times: np.ndarray) -> np.ndarray:
+        """Observations (m, len(times), obs_dim) at each of `times` from surveys (m, T, 19) (Follow, Predict)."""
+        back = times[:, None] - np.arange(self.history)  # (len(times), history), newest first
+        valid = back >= 0
+        hist = surveys[:, np.maximum(back, 0)] * valid[..., None]  # (m, len(times), history, 19)
+        m, k = len(surveys), len(times)
+        flags = np.broadcast_to(valid, (m, k, self.history))
+        frac = np.broadcast_to((times / (self.T - 1))[:, None], (m, k, 1))
+        return np.concatenate([hist.reshape(m, k, -1), flags, frac], axis=2, dtype=np.float32)
 
     def targets(self) -> np.ndarray:
         """The values each env's next action is scored against (for coevolve: the uninfluenced next values)."""

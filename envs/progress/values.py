@@ -38,8 +38,6 @@ def centre_worldviews(values: np.ndarray, inplace: bool = False) -> np.ndarray:
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
-    dot = np.sum(a * b, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sim = dot / (na * nb)
-    return np.where((na > 1e-12) & (nb > 1e-12), sim, 0.0)
+    norms = np.sqrt(np.einsum("...i,...i->...", a, a) * np.einsum("...i,...i->...", b, b))
+    dot = np.einsum("...i,...i->...", a, b)
+    return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)
