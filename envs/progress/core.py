@@ -155,13 +155,14 @@ class Simulation:
 
     def _observe(self, surveys: np.ndarray, times: np.ndarray) -> np.ndarray:
         """Observations (m, len(times), obs_dim) at each of `times` from surveys (m, T, 19) (Follow, Predict)."""
-        back = times[:, None] - np.arange(self.history)  # (len(times), history), newest first
-        valid = back >= 0
-        hist = surveys[:, np.maximum(back, 0)] * valid[..., None]  # (m, len(times), history, 19)
-        m, k = len(surveys), len(times)
-        flags = np.broadcast_to(valid, (m, k, self.history))
-        frac = np.broadcast_to((times / (self.T - 1))[:, None], (m, k, 1))
-        return np.concatenate([hist.reshape(m, k, -1), flags, frac], axis=2, dtype=np.float32)
+        m, k, H = len(surveys), len(times), self.history
+        out = np.zeros((m, k, self.obs_dim), dtype=np.float32)
+        for h in range(H):  # survey of t - h, where it exists
+            ok = times >= h
+            out[:, ok, h * N_DIMS:(h + 1) * N_DIMS] = surveys[:, times[ok] - h]
+            out[:, ok, H * N_DIMS + h] = 1.0
+        out[:, :, -1] = times / (self.T - 1)
+        return out
 
     def targets(self) -> np.ndarray:
         """The values each env's next action is scored against (for coevolve: the uninfluenced next values)."""
