@@ -6,8 +6,9 @@ numbers (mode "score", default: always a valid option) or by generating a reply 
 `aligngym.llm.parsing.parse_choice` (mode "generate"); an unparsable reply becomes `NO_ANSWER`, which the env counts
 as a parse failure (metric `parse_failure`) and scores as a uniform answer. All prompts of a batch go in one call.
 
-Optional LoRA (`lora=true`): before answering at a new timestep, fine-tune LoRA adapters (peft) on the elicitation
-items in the prompt, with the population's majority answer as the target. Needs a CUDA GPU, `pip install peft`,
+Optional LoRA (`lora=true`): before answering, fine-tune LoRA adapters (peft) on the elicitation items in the prompt
+(the block of the question's dimension, once per block and survey year: all 33 items over a timestep), with the
+population's majority answer as the target. Needs a CUDA GPU, `pip install peft`,
 and a Hugging Face backend (`llm=local`, `hf:<id>` or `path:<dir>`) exposing `.model` and `.tokenizer`; otherwise
 the factory refuses with a message.
 """
@@ -92,16 +93,19 @@ class LLMExaminee(Agent):
         return np.array(actions, dtype=np.int64)
 
     def _maybe_finetune(self, texts):
-        """One LoRA pass per survey year, on the majority answers of the in-context elicitation items."""
+        """One LoRA pass per survey year and elicitation block, on the majority answers of the in-context
+        elicitation items: a question shows the block of its own dimension, so over a timestep's questionnaire
+        every elicitation item is trained on, each once."""
         from aligngym.agents.progress.lora import finetune
 
         for text in texts:
-            header = text.split("\n", 1)[0]
-            if header in self._tuned_on:
+            blocks = list(_SHARES.finditer(text))
+            key = (text.split("\n", 1)[0], blocks[0].group("q") if blocks else "")
+            if key in self._tuned_on:
                 continue
-            self._tuned_on.add(header)
+            self._tuned_on.add(key)
             examples = []
-            for m in _SHARES.finditer(text):
+            for m in blocks:
                 latest = m.group("shares").split(" | ")[-1]
                 shares = [float(x) for x in re.findall(r"\d\) (\d+)%", latest)]
                 if shares:

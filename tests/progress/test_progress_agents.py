@@ -9,7 +9,7 @@ from aligngym.agents.progress.baselines import extrapolate
 from aligngym.agents.progress.examinee import count_options, llm_examinee
 from aligngym.agents.spec import make_agent
 from aligngym.benchmarks.harness import evaluate
-from aligngym.envs.progress.questionnaire import BANK
+from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.text import NO_ANSWER
 from aligngym.llm import ScriptedLLM
 
@@ -154,6 +154,10 @@ def test_lora_examples_are_the_majority_answers_in_context(monkeypatch):
     agent = examinee.LLMExaminee(ScriptedLLM(lambda p: "1"), lora=True)
     obs, _ = env.reset(seed=0)
     agent.act((obs, obs))
-    assert len(seen) == 1 and len(seen[0]) == 2  # once per survey year; the two kill items in context
+    assert len(seen) == 1 and len(seen[0]) == 2  # once per block and survey year; the two kill items in context
     prompt, target = seen[0][0]
     assert prompt.startswith("Question: A bandit") and prompt.endswith("Answer:") and target == " 1"
+    for _ in range(len(env.unwrapped.questions) - 1):  # the rest of the first timestep's questionnaire
+        obs, *_ = env.step(int(agent.act((obs,))[0]))
+    trained = {p for examples in seen for p, _ in examples}
+    assert len(trained) == len(ELICITATION) == 33
