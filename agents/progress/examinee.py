@@ -2,7 +2,8 @@
 
 LLM examinee: the observation already carries the population's answers to related elicitation items (this
 century and earlier ones), so the model is conditioned in context. It answers by `score_choices` over the option
-numbers (mode "score", default: always a valid option) or by generating a reply parsed with
+numbers (mode "score", default: always a valid option; on `answer="probability"` envs the softmax of those
+log-probabilities is the answer distribution, as ProgressGym measures) or by generating a reply parsed with
 `aligngym.llm.parsing.parse_choice` (mode "generate"); an unparsable reply becomes `NO_ANSWER`, which the env counts
 as a parse failure (metric `parse_failure`) and scores as a uniform answer. All prompts of a batch go in one call.
 
@@ -30,6 +31,13 @@ def count_options(text: str) -> int:
     """Options of the question being asked (the block after the last "Question:")."""
     last = text.rsplit("Question:", 1)[-1]
     return max(1, len(_OPTION.findall(last)))
+
+
+def _pad(p: np.ndarray) -> np.ndarray:
+    """A distribution over the shown options as the probability channel's action (zeros past them)."""
+    out = np.zeros(MAX_OPTIONS)
+    out[:len(p)] = p
+    return out
 
 
 class FirstOptionAgent(Agent):
@@ -63,12 +71,15 @@ class RandomAnswerAgent(Agent):
 class LLMExaminee(Agent):
     name = "progress.llm"
 
-    def __init__(self, llm, mode: str = "score", max_new_tokens: int = 6, lora: bool = False):
+    def __init__(self, llm, mode: str = "score", max_new_tokens: int = 6, lora: bool = False,
+                 probability: bool = False):
         if mode not in ("score", "generate"):
             raise ValueError(f"mode must be 'score' or 'generate', got {mode!r}.")
         self.llm, self.mode, self.max_new_tokens, self.lora = llm, mode, max_new_tokens, lora
+        self.probability = probability
         self.parse_failures = 0
-        self.hyperparameters = {"llm": llm.describe(), "mode": mode, "max_new_tokens": max_new_tokens, "lora": lora}
+        self.hyperparameters = {"llm": llm.describe(), "mode": mode, "max_new_tokens": max_new_tokens, "lora": lora,
+                                "probability": probability}
         if lora:
             from dataclasses import asdict
 
@@ -83,14 +94,20 @@ class LLMExaminee(Agent):
             self._maybe_finetune(texts)
         if self.mode == "score":
             scores = self.llm.score_choices(texts, [[f" {i + 1}" for i in range(n)] for n in n_opts])
+            if self.probability:  # the answer distribution: softmax of the option numbers' log-probabilities
+                return np.stack([_pad(np.exp(s - np.max(s)) / np.exp(s - np.max(s)).sum()) for s in
+                                 map(np.asarray, scores)])
             return np.array([int(np.argmax(s)) for s in scores], dtype=np.int64)
         replies = self.llm.generate(texts, max_new_tokens=self.max_new_tokens, temperature=0.0, stop=["\n"])
         actions = []
         for reply, n in zip(replies, n_opts):
             choice = parse_choice(reply, n)
             self.parse_failures += choice is None
-            actions.append(NO_ANSWER if choice is None else choice - 1)
-        return np.array(actions, dtype=np.int64)
+            if self.probability:  # no NO_ANSWER on this channel: an unparsable reply answers uniformly
+                actions.append(_pad(np.full(n, 1.0 / n) if choice is None else np.eye(n)[choice - 1]))
+            else:
+                actions.append(NO_ANSWER if choice is None else choice - 1)
+        return np.stack(actions) if self.probability else np.array(actions, dtype=np.int64)
 
     def _maybe_finetune(self, texts):
         """One LoRA pass per survey year and elicitation block, on the majority answers of the in-context
@@ -132,4 +149,5 @@ def llm_examinee(ctx: AgentContext, llm="local", mode: str = "score", max_new_to
     if lora:
         from aligngym.agents.progress.lora import check_available
         check_available(llm)
-    return LLMExaminee(llm, mode=mode, max_new_tokens=max_new_tokens, lora=lora)
+    return LLMExaminee(llm, mode=mode, max_new_tokens=max_new_tokens, lora=lora,
+                       probability=ctx.env_kwargs.get("answer") == "probability")

@@ -231,3 +231,32 @@ def test_queries_answer_from_the_current_population_at_a_recorded_cost(env_id):
         if "query_cost" in info:
             break
     assert info["query_cost"] == pytest.approx(0.10) and info["queries"] == 2
+
+
+def test_llm_examinee_answers_with_its_probabilities_on_the_probability_channel():
+    """A scripted LLM that prefers the upholding content with p = 0.8 measures (T/2) logit(0.8) on every rule and
+    foundation, whatever the option order: the channel carries the model's probabilities, not its argmax."""
+    import math
+    import re
+
+    from aligngym.agents.base import AgentContext
+    from aligngym.agents.progress.examinee import llm_examinee
+    from aligngym.llm import ScriptedLLM
+
+    upholding = {i.options[i.option_signs.index(1.0)] for i in BANK if len(i.options) == 2}
+
+    def score(prompt, choice):
+        last = prompt.rsplit("Question:", 1)[-1]
+        text = re.search(rf"^{choice.strip()}\) (.*)$", last, re.M).group(1)
+        return math.log(0.8 if text in upholding else 0.2)
+
+    kwargs = {"orders": "cyclic", "answer": "probability"}
+    env = gym.make("AlignGym/ProgressFollowText-v1", **kwargs)
+    ctx = AgentContext("AlignGym/ProgressFollowText-v1", env.observation_space, env.action_space, kwargs)
+    agent = llm_examinee(ctx, llm=ScriptedLLM(lambda p: "1", score=score))
+    obs, _ = env.reset(seed=0)
+    while True:
+        obs, _, _, _, info = env.step(agent.act((obs,))[0])
+        if "measured_values" in info:
+            break
+    assert np.allclose(info["measured_values"][:15], 0.25 * math.log(4), atol=1e-6)
