@@ -33,6 +33,7 @@ BASELINES: dict[str, str] = {
     "progress.ppo": "aligngym.agents.progress.ppo:ppo",
     "progress.first_option": "aligngym.agents.progress.examinee:first_option",
     "progress.llm": "aligngym.agents.progress.examinee:llm_examinee",
+    "progress.dpo": "aligngym.agents.progress.dpo:dpo",
     # --- shopping ---
     "shopping.loyal_customer": "aligngym.agents.shopping.scripted:loyal_customer",
     "shopping.loyal_company": "aligngym.agents.shopping.scripted:loyal_company",

@@ -161,3 +161,30 @@ def test_lora_examples_are_the_majority_answers_in_context(monkeypatch):
         obs, *_ = env.step(int(agent.act((obs,))[0]))
     trained = {p for examples in seen for p, _ in examples}
     assert len(trained) == len(ELICITATION) == 33
+
+
+def test_dpo_pairs_follow_the_current_or_extrapolated_majority():
+    from aligngym.agents.progress.dpo import preference_pairs
+
+    text = ("Question: Q?\n1) a\n2) b\nShares by year: 1300 -> 1) 80%, 2) 20% | 1400 -> 1) 60%, 2) 40%\n\n"
+            "Question: Next")
+    assert preference_pairs(text, 0, 0)[0] == {"prompt": "Question: Q?\n1) a\n2) b\nAnswer:", "chosen": " 1",
+                                               "rejected": " 2"}
+    assert preference_pairs(text, 1, 0)[0]["chosen"] == " 1"  # no step ahead: the present majority
+    assert preference_pairs(text, 1, 1)[0]["chosen"] == " 2"  # 80 -> 60 -> 40%: the trend crosses over
+    with pytest.raises(ValueError, match="order must be 0"):
+        make_agent("progress.dpo?order=3", _context()[0])
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_dpo_takes_one_lora_step_with_trl_on_the_local_model():
+    from aligngym.agents.progress.dpo import dpo
+
+    ctx, env = _context(orders="cyclic", trajectory="historical-like")
+    agent = dpo(ctx, order=1, steps=1)
+    obs, _ = env.reset(seed=0)
+    action = agent.act((obs,))
+    adapters = [p for n, p in agent.llm.lm.named_parameters() if "lora_B" in n]
+    assert adapters and max(float(p.detach().abs().max()) for p in adapters) > 0  # B starts at 0: a step was taken
+    assert action.shape == (1,) and 0 <= action[0] < 2
