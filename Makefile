@@ -7,22 +7,33 @@ STAMP := $(VENV)/.aligngym-installed
 
 install: $(STAMP)
 
-# torch first, pinned to the CPU build on this machine's disk, so no dependency pulls a CUDA build.
+# PyTorch first, so no dependency pulls another build. The default is the CPU build (torch==2.13.0+cpu): pip takes it
+# from a local wheel where the machine has one (find-links), else from PyTorch's CPU index. For a CUDA build, PyPI's
+# Linux wheel: `make install TORCH=torch==2.13.0` (or another CUDA index: TORCH_INDEX=https://download.pytorch.org/whl/cu128).
+TORCH ?= torch==2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
 $(STAMP): pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q "$(TORCH)" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)" --index-url $(TORCH_INDEX)
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 
 demo: install
-	MUJOCO_GL=egl $(VENV)/bin/aligngym suite --out reports/demo
+	MUJOCO_GL=egl $(VENV)/bin/aligngym run quick --out reports/demo
 
+# The leaderboard tests start their own PostgreSQL server and drive headless Chromium: Debian's packages,
+# installed once when missing (as root, or through sudo); nothing downloads a browser.
 test: install
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v chromium >/dev/null && \
+	  command -v chromedriver >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q \
+	  postgresql chromium chromium-driver; }
 	MUJOCO_GL=egl $(PY) -m pytest -q
 
 bench: install
-	MUJOCO_GL=egl $(PY) -m aligngym.benchmarks.run_all --out reports/bench
+	MUJOCO_GL=egl $(VENV)/bin/aligngym bench --out reports/bench
 
 clean:
 	rm -rf $(VENV) reports

@@ -50,7 +50,7 @@ def test_table_reruns_every_baseline_on_every_challenge(tmp_path):
 
 
 def test_speed_benchmark_writes_ratios(tmp_path):
-    from aligngym.benchmarks.bench_progress_vector import main
+    from aligngym.benchmarks.progress.bench_progress_vector import main
 
     result = main(tmp_path, quick=True)
     saved = json.loads((tmp_path / "bench_progress_vector.json").read_text())

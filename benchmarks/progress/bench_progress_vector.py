@@ -7,7 +7,7 @@
 All use uniformly random actions and are timed in this process's CPU time (`time.process_time`), so other load on
 a shared machine slows every peer alike and the ratios stay comparable. Writes `bench_progress_vector.json`.
 
-    python -m aligngym.benchmarks.bench_progress_vector
+    python -m aligngym.benchmarks.progress.bench_progress_vector --out benchmarks/results
 """
 from __future__ import annotations
 
@@ -78,4 +78,6 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(Path("benchmarks/results")), indent=2))
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))
