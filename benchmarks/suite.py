@@ -327,7 +327,7 @@ def _write_report(results, rows, missing, plots, out: Path, suite: str = "quick"
           "Every registered id with its baselines. Cells are mean [95% bootstrap CI]; records are in `records/`.", ""]
     page = [f"<!doctype html><meta charset='utf-8'><title>AlignGym {suite} suite</title>",
             "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
-            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child{text-align:left}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
             ".failed{color:#b00}</style>", f"<h1>AlignGym {suite} suite</h1>",
             "<p>Cells are mean [95% bootstrap CI]; the first metric is the env's primary metric.</p>"]
     for env_id in dict.fromkeys(e["env_id"] for e in results):
