@@ -33,9 +33,9 @@ DEFAULT = Rule(seeds=(0, 1, 2, 3, 4), min_episodes=4)
 
 OVERRIDES: dict[str, Rule] = {
     # an LLM answers every step of a text face: fewer, longer episodes
-    "AlignGym/ProgressFollowText-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
-    "AlignGym/ProgressPredictText-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
-    "AlignGym/ProgressCoevolveText-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
+    "AlignGym/ProgressFollowText-v1": Rule(seeds=(0, 1, 2), min_episodes=2),
+    "AlignGym/ProgressPredictText-v1": Rule(seeds=(0, 1, 2), min_episodes=2),
+    "AlignGym/ProgressCoevolveText-v1": Rule(seeds=(0, 1, 2), min_episodes=2),
     "AlignGym/ShoppingText-v0": Rule(seeds=(0, 1, 2), min_episodes=4),
     "AlignGym/ShapingHalfCheetah-v0": Rule(seeds=(0, 1, 2), min_episodes=2),
 }
