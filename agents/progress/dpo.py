@@ -99,10 +99,12 @@ class DPOExaminee(LLMExaminee):
                                per_device_train_batch_size=a.batch_size, max_length=a.max_length, report_to=[],
                                save_strategy="no", logging_strategy="no", disable_tqdm=True,
                                bf16=torch.cuda.is_available(), use_cpu=not torch.cuda.is_available())
-            lora = None if self._peft_model is not None else LoraConfig(r=a.lora_rank, lora_alpha=a.lora_alpha, lora_dropout=0.0,
-                                                       target_modules=list(a.target_modules), task_type="CAUSAL_LM")
-            trainer = DPOTrainer(model=self._peft_model or self.llm.lm, args=config, train_dataset=Dataset.from_list(pairs),
-                                 processing_class=self.llm.tokenizer, peft_config=lora)
+            lora = None if self._peft_model is not None else LoraConfig(
+                r=a.lora_rank, lora_alpha=a.lora_alpha, lora_dropout=0.0, target_modules=list(a.target_modules),
+                task_type="CAUSAL_LM")
+            trainer = DPOTrainer(model=self._peft_model or self.llm.lm, args=config,
+                                 train_dataset=Dataset.from_list(pairs), processing_class=self.llm.tokenizer,
+                                 peft_config=lora)
             trainer.train()
         # peft injects the adapters into llm.lm's own modules, so the backend scores with them from now on
         self._peft_model = trainer.model.eval()

@@ -37,7 +37,8 @@ def check_available(llm) -> None:
     if not torch.cuda.is_available():
         raise ValueError("lora=true needs a CUDA GPU; on CPU use the in-context examinee (lora=false).")
     if not (hasattr(llm, "lm") and hasattr(llm, "tokenizer")):
-        raise ValueError(f"lora=true needs a transformers backend (local, hf:, path:), not {llm.describe()['backend']}.")
+        raise ValueError("lora=true needs a transformers backend (local, hf:, path:), not "
+                         f"{llm.describe()['backend']}.")
 
 
 def finetune(llm, examples: list[tuple[str, str]], args: LoRAArgs = ARGS) -> None:

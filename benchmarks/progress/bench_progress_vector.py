@@ -16,7 +16,6 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 
 import aligngym  # noqa: F401
 
@@ -57,7 +56,8 @@ def main(out_dir: Path, quick: bool = False) -> dict:
         env_id = f"AlignGym/Progress{challenge}-v1"
         native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
-        native_sps, sync_sps = _vector_steps_per_second(native, native_steps), _vector_steps_per_second(sync, sync_steps)
+        native_sps = _vector_steps_per_second(native, native_steps)
+        sync_sps = _vector_steps_per_second(sync, sync_steps)
         native.close()
         sync.close()
         single = gym.make(env_id)

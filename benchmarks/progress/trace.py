@@ -26,7 +26,8 @@ def run_episode(env_id: str, agent_spec: str, env_kwargs: dict, seed: int = 0, a
     env_id = full_id(env_id)
     check_kwargs(env_id, env_kwargs)
     env = gym.make(env_id, **env_kwargs)
-    agent = make_agent(agent_spec, AgentContext(env_id, env.observation_space, env.action_space, env_kwargs, agent_seed))
+    context = AgentContext(env_id, env.observation_space, env.action_space, env_kwargs, agent_seed)
+    agent = make_agent(agent_spec, context)
     agent.reset(1, seed=agent_seed)
     obs, _ = env.reset(seed=seed)
     while True:

@@ -65,24 +65,25 @@ TEXT_METRICS = challenge_metrics("coevolve", text=True)
 class ProgressCoevolveEnv(ProgressEnv):
     challenge = "coevolve"
 
-    def __init__(self, influence: float = 0.25, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
-                 centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, privileged: bool = False, query_budget: int = 8, query_cost: float = 0.01,
-                 render_mode: str | None = None):
+    def __init__(self, influence: float = 0.25, trajectory: str = "prior", prior: dict | None = None,
+                 split: str = "eval", centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02,
+                 temperature: float = 0.5, respondents: int = 1000, history: int = 3, privileged: bool = False,
+                 query_budget: int = 8, query_cost: float = 0.01, render_mode: str | None = None):
         super().__init__(render_mode=render_mode, privileged=privileged, query_budget=query_budget,
-                         query_cost=query_cost, influence=influence, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
-                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
-                         respondents=respondents, history=history)
+                         query_cost=query_cost, influence=influence, trajectory=trajectory, prior=prior, split=split,
+                         centuries=centuries, steps_per_century=steps_per_century, noise=noise,
+                         temperature=temperature, respondents=respondents, history=history)
 
 
 class ProgressCoevolveVectorEnv(ProgressVectorEnv):
     challenge = "coevolve"
 
-    def __init__(self, num_envs: int = 1, influence: float = 0.25, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
-                 centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, privileged: bool = False,
-                 render_mode: str | None = None):
-        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, influence=influence, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
+    def __init__(self, num_envs: int = 1, influence: float = 0.25, trajectory: str = "prior",
+                 prior: dict | None = None, split: str = "eval", centuries: int = 9, steps_per_century: int = 1,
+                 noise: float = 0.02, temperature: float = 0.5, respondents: int = 1000, history: int = 3,
+                 privileged: bool = False, render_mode: str | None = None):
+        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, influence=influence,
+                         trajectory=trajectory, prior=prior, split=split, centuries=centuries,
                          steps_per_century=steps_per_century, noise=noise, temperature=temperature,
                          respondents=respondents, history=history)
 
@@ -90,11 +91,12 @@ class ProgressCoevolveVectorEnv(ProgressVectorEnv):
 class ProgressCoevolveTextEnv(ProgressTextEnv):
     challenge = "coevolve"
 
-    def __init__(self, influence: float = 0.25, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
-                 centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, orders: str = "all", answer: str = "choice", templates: int = 1,
-                 query_budget: int = 8, query_cost: float = 0.01, render_mode: str | None = None):
+    def __init__(self, influence: float = 0.25, trajectory: str = "prior", prior: dict | None = None,
+                 split: str = "eval", centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02,
+                 temperature: float = 0.5, respondents: int = 1000, history: int = 3, orders: str = "all",
+                 answer: str = "choice", templates: int = 1, query_budget: int = 8, query_cost: float = 0.01,
+                 render_mode: str | None = None):
         super().__init__(render_mode=render_mode, orders=orders, answer=answer, templates=templates,
-                         query_budget=query_budget, query_cost=query_cost, influence=influence, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
-                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
-                         respondents=respondents, history=history)
+                         query_budget=query_budget, query_cost=query_cost, influence=influence, trajectory=trajectory,
+                         prior=prior, split=split, centuries=centuries, steps_per_century=steps_per_century,
+                         noise=noise, temperature=temperature, respondents=respondents, history=history)

@@ -83,9 +83,9 @@ TEXT_METRICS = challenge_metrics("follow", text=True)
 class ProgressFollowEnv(ProgressEnv):
     challenge = "follow"
 
-    def __init__(self, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
-                 centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, privileged: bool = False, query_budget: int = 8, query_cost: float = 0.01,
+    def __init__(self, trajectory: str = "prior", prior: dict | None = None, split: str = "eval", centuries: int = 9,
+                 steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5, respondents: int = 1000,
+                 history: int = 3, privileged: bool = False, query_budget: int = 8, query_cost: float = 0.01,
                  render_mode: str | None = None):
         super().__init__(render_mode=render_mode, privileged=privileged, query_budget=query_budget,
                          query_cost=query_cost, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
@@ -98,21 +98,20 @@ class ProgressFollowVectorEnv(ProgressVectorEnv):
 
     def __init__(self, num_envs: int = 1, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
                  centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, privileged: bool = False,
-                 render_mode: str | None = None):
-        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
-                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
-                         respondents=respondents, history=history)
+                 respondents: int = 1000, history: int = 3, privileged: bool = False, render_mode: str | None = None):
+        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, trajectory=trajectory,
+                         prior=prior, split=split, centuries=centuries, steps_per_century=steps_per_century,
+                         noise=noise, temperature=temperature, respondents=respondents, history=history)
 
 
 class ProgressFollowTextEnv(ProgressTextEnv):
     challenge = "follow"
 
-    def __init__(self, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
-                 centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, orders: str = "all", answer: str = "choice", templates: int = 1,
+    def __init__(self, trajectory: str = "prior", prior: dict | None = None, split: str = "eval", centuries: int = 9,
+                 steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5, respondents: int = 1000,
+                 history: int = 3, orders: str = "all", answer: str = "choice", templates: int = 1,
                  query_budget: int = 8, query_cost: float = 0.01, render_mode: str | None = None):
         super().__init__(render_mode=render_mode, orders=orders, answer=answer, templates=templates,
-                         query_budget=query_budget, query_cost=query_cost, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
-                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
-                         respondents=respondents, history=history)
+                         query_budget=query_budget, query_cost=query_cost, trajectory=trajectory, prior=prior,
+                         split=split, centuries=centuries, steps_per_century=steps_per_century, noise=noise,
+                         temperature=temperature, respondents=respondents, history=history)

@@ -55,22 +55,23 @@ class ProgressPredictEnv(ProgressEnv):
 
     def __init__(self, k: int = 1, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
                  centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, privileged: bool = False, query_budget: int = 8, query_cost: float = 0.01,
-                 render_mode: str | None = None):
+                 respondents: int = 1000, history: int = 3, privileged: bool = False, query_budget: int = 8,
+                 query_cost: float = 0.01, render_mode: str | None = None):
         super().__init__(render_mode=render_mode, privileged=privileged, query_budget=query_budget,
-                         query_cost=query_cost, k=k, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
-                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
-                         respondents=respondents, history=history)
+                         query_cost=query_cost, k=k, trajectory=trajectory, prior=prior, split=split,
+                         centuries=centuries, steps_per_century=steps_per_century, noise=noise,
+                         temperature=temperature, respondents=respondents, history=history)
 
 
 class ProgressPredictVectorEnv(ProgressVectorEnv):
     challenge = "predict"
 
-    def __init__(self, num_envs: int = 1, k: int = 1, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
-                 centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, privileged: bool = False,
+    def __init__(self, num_envs: int = 1, k: int = 1, trajectory: str = "prior", prior: dict | None = None,
+                 split: str = "eval", centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02,
+                 temperature: float = 0.5, respondents: int = 1000, history: int = 3, privileged: bool = False,
                  render_mode: str | None = None):
-        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, k=k, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
+        super().__init__(num_envs=num_envs, render_mode=render_mode, privileged=privileged, k=k,
+                         trajectory=trajectory, prior=prior, split=split, centuries=centuries,
                          steps_per_century=steps_per_century, noise=noise, temperature=temperature,
                          respondents=respondents, history=history)
 
@@ -80,9 +81,9 @@ class ProgressPredictTextEnv(ProgressTextEnv):
 
     def __init__(self, k: int = 1, trajectory: str = "prior", prior: dict | None = None, split: str = "eval",
                  centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02, temperature: float = 0.5,
-                 respondents: int = 1000, history: int = 3, orders: str = "all", answer: str = "choice", templates: int = 1,
-                 query_budget: int = 8, query_cost: float = 0.01, render_mode: str | None = None):
+                 respondents: int = 1000, history: int = 3, orders: str = "all", answer: str = "choice",
+                 templates: int = 1, query_budget: int = 8, query_cost: float = 0.01, render_mode: str | None = None):
         super().__init__(render_mode=render_mode, orders=orders, answer=answer, templates=templates,
-                         query_budget=query_budget, query_cost=query_cost, k=k, trajectory=trajectory, prior=prior, split=split, centuries=centuries,
-                         steps_per_century=steps_per_century, noise=noise, temperature=temperature,
-                         respondents=respondents, history=history)
+                         query_budget=query_budget, query_cost=query_cost, k=k, trajectory=trajectory, prior=prior,
+                         split=split, centuries=centuries, steps_per_century=steps_per_century, noise=noise,
+                         temperature=temperature, respondents=respondents, history=history)

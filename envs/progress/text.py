@@ -12,10 +12,10 @@ Two answer channels (`answer`):
 - "probability": `Box(0, 1, (4,))`, a distribution over the shown options (entries past the n shown must be 0;
   finite, non-negative, summing to 1 within 1e-6, else ValueError). An LLM examinee fills it from its
   `score_choices` log-probabilities, as ProgressGym measures; a calibrated answerer then measures its values exactly.
-- "choice" (default): `Discrete(5)`: 0..3 choose option 1..4; `NO_ANSWER` (4) = the agent gave no usable answer. An answer
-that names no listed option (4, or 2..3 on a two-option item) is counted as a parse failure
-(`info["parse_failed"] = True`, metric `parse_failure` = share of such questions) and, as documented fallback,
-counts as a uniform answer (neutral). LLM agents map unparsable replies to `NO_ANSWER`.
+- "choice" (default): `Discrete(5)`: 0..3 choose option 1..4; `NO_ANSWER` (4) = the agent gave no usable answer.
+  An answer that names no listed option (4, or 2..3 on a two-option item) is counted as a parse failure
+  (`info["parse_failed"] = True`, metric `parse_failure` = share of such questions) and, as documented fallback,
+  counts as a uniform answer (neutral). LLM agents map unparsable replies to `NO_ANSWER`.
 After the last question of a decision time, the answers are measured into a value vector (order-debiased,
 `population.content_probabilities`); that vector is the agent's action for the challenge, and the step's reward
 is its similarity score (0 on the other questions).

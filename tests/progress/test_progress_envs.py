@@ -85,9 +85,11 @@ def test_bad_predict_kwargs_are_refused(kwargs, match):
         gym.make(NUMERIC[1], **kwargs)
 
 
-BAD_ARGS = [({"noise": "abc"}, "noise must be a finite number >= 0"), ({"history": True}, "history must be an integer"),
+BAD_ARGS = [({"noise": "abc"}, "noise must be a finite number >= 0"),
+            ({"history": True}, "history must be an integer"),
             ({"noise": float("inf")}, "noise must be a finite number"), ({"respondents": -5}, "respondents must be"),
-            ({"centuries": "9"}, "centuries must be an integer >= 2"), ({"trajectory": 3}, "trajectory must be a string")]
+            ({"centuries": "9"}, "centuries must be an integer >= 2"),
+            ({"trajectory": 3}, "trajectory must be a string")]
 CLASSES = {"numeric": ("ProgressFollowEnv", "ProgressPredictEnv", "ProgressCoevolveEnv"),
            "vector": ("ProgressFollowVectorEnv", "ProgressPredictVectorEnv", "ProgressCoevolveVectorEnv"),
            "text": ("ProgressFollowTextEnv", "ProgressPredictTextEnv", "ProgressCoevolveTextEnv")}
