@@ -89,3 +89,23 @@ def test_a_writer_killed_mid_write_leaves_the_database_consistent(tmp_path, reco
     tables, problems = board.tables()
     assert problems == [] and 5 <= board.count() < 200
     assert sum(len(t.entries) for t in tables) == board.count()
+
+
+def test_an_older_board_is_upgraded_with_the_row_digests(board, records, make_submission):
+    """A board made before migration 0002 gets `row_hash` for its entries, so its tables still show them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from aligngym.leaderboard import db
+
+    entry = board.submit(make_submission(records["random"]))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with board.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    assert "row_hash" not in {c["name"] for c in inspect(board.engine).get_columns("entries")}
+    assert db.migrate(board.engine) is False
+    (table,), problems = board.tables()
+    assert problems == [] and [r.entry.id for r in table.entries] == [entry.id]
+    assert board.entry(entry.id).row_hash == entry.row_hash
