@@ -328,3 +328,24 @@ def test_every_shipped_baseline_reproduces(tmp_path):
     drifted = [(r.entry.env_id, r.entry.agent_spec, b.verify(r.entry.id).verification_note)
                for t in tables for r in t.entries]
     assert [d for d in drifted if not d[2].startswith("rerun of")] == []
+
+
+def test_baselines_ship_each_run_once(tmp_path, monkeypatch):
+    """On ProgressFollow three baselines play bit-identical episodes: the board would refuse two of them as
+    duplicates, so `--ship` writes the run once and says which spec holds it."""
+    from aligngym.leaderboard import cli
+
+    monkeypatch.setattr(cli, "SHIPPED", tmp_path / "shipped")
+    (tmp_path / "shipped").mkdir()
+    stale = tmp_path / "shipped" / "ProgressFollow-v0__progress.extrapolative1.json"
+    stale.write_text("{}")
+    out = CliRunner().invoke(app, ["leaderboard", "baselines", "--env", "ProgressFollow-v0", "--ship",
+                                   "--db", str(tmp_path / "b.sqlite3")])
+    assert out.exit_code == 0, out.output
+    shipped = sorted(p.name for p in (tmp_path / "shipped").glob("*.json"))
+    assert shipped == ["ProgressFollow-v0__progress.lifelong.json", "ProgressFollow-v0__progress.static.json",
+                       "ProgressFollow-v0__random.json"]  # the stale copy of extrapolative1 removed
+    assert "progress.extrapolative1: not shipped, the same episodes as progress.lifelong" in out.output
+    fresh = Board.open(str(tmp_path / "fresh.sqlite3"), shipped=False)
+    for path in (tmp_path / "shipped").glob("*.json"):
+        fresh.submit(path.read_bytes())  # none is a duplicate of another
