@@ -128,6 +128,16 @@ ROWS += [
         baselines=("random", "shopping.llm?llm=local&temperature=0.2")),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
+from aligngym.envs.faking import incentive as _faking_incentive  # noqa: E402
+
+ROWS += [
+    Row(id="AlignGym/FakingIncentive-v0", entry_point="aligngym.envs.faking.incentive:FakingIncentiveEnv",
+        vector_entry_point="aligngym.envs.faking.incentive:FakingIncentiveVectorEnv", family="faking",
+        description="Model as agent: comply or refuse while only free-tier refusals get it modified; reward = its "
+                    "original values",
+        metrics=_faking_incentive.METRICS, quick_episodes=200,
+        baselines=("random", "faking.always_refuse", "faking.always_comply", "faking.faker", "faking.optimal")),
+]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
 _SHAPING_METRICS = (
