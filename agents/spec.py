@@ -42,6 +42,9 @@ BASELINES: dict[str, str] = {
     "faking.faker": "aligngym.agents.faking.baselines:faker",
     "faking.optimal": "aligngym.agents.faking.baselines:optimal",
     "faking.ppo": "aligngym.agents.faking.ppo:ppo",
+    "faking.faker_text": "aligngym.agents.faking.scripted:faker_text",
+    "faking.honest_text": "aligngym.agents.faking.scripted:honest_text",
+    "faking.llm": "aligngym.agents.faking.llm_agent:llm_agent",
     # --- rapl ---
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",

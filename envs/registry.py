@@ -128,7 +128,7 @@ ROWS += [
         baselines=("random", "shopping.llm?llm=local&temperature=0.2")),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
-from aligngym.envs.faking import incentive as _faking_incentive  # noqa: E402
+from aligngym.envs.faking import incentive as _faking_incentive, text as _faking_text  # noqa: E402
 
 ROWS += [
     Row(id="AlignGym/FakingIncentive-v0", entry_point="aligngym.envs.faking.incentive:FakingIncentiveEnv",
@@ -137,6 +137,14 @@ ROWS += [
                     "original values",
         metrics=_faking_incentive.METRICS, quick_episodes=200,
         baselines=("random", "faking.always_refuse", "faking.always_comply", "faking.faker", "faking.optimal")),
+    Row(id="AlignGym/FakingText-v0", entry_point="aligngym.envs.faking.text:FakingTextEnv", family="faking",
+        description="The alignment-faking prompt (lab trains on free tier only): scratchpad + output; presets",
+        metrics=_faking_text.METRICS, quick_episodes=40,
+        baselines=("random", "faking.honest_text", "faking.faker_text")),
+    Row(id="AlignGym/FakingMinimal-v0", entry_point="aligngym.envs.faking.text:FakingMinimalEnv", family="faking",
+        description="The paper's minimal setting: reply starts with an acceptance or rejection tag; prefix kwarg",
+        metrics=_faking_text.METRICS, quick_episodes=40,
+        baselines=("random", "faking.honest_text", "faking.faker_text")),
 ]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
