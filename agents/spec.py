@@ -56,16 +56,18 @@ BASELINES: dict[str, str] = {
 }
 
 
+def parse_value(value: str) -> Any:
+    """A kwarg value as written in a spec or on the command line: JSON where it parses, else the string."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 def parse(spec: str) -> tuple[str, dict[str, Any]]:
     """Splits `target?k=v&k2=v2` into the target and its kwargs."""
     target, _, query = spec.partition("?")
-    kwargs = {}
-    for key, value in parse_qsl(query, keep_blank_values=True):
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
-    return target.strip(), kwargs
+    return target.strip(), {key: parse_value(value) for key, value in parse_qsl(query, keep_blank_values=True)}
 
 
 def resolve(spec: str):

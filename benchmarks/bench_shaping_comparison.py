@@ -31,7 +31,7 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    from aligngym.envs.shaping.cli import print_table
+    from aligngym.cli.shaping import print_table
 
     out = main(Path("reports/bench"))
     print_table(out)

@@ -25,6 +25,7 @@ import aligngym
 from aligngym.agents.base import Agent, AgentContext
 from aligngym.agents.spec import make_agent
 from aligngym.benchmarks.record import RunRecord, git_hash, system_info
+from aligngym.benchmarks.stats import format_cell
 from aligngym.envs import registry
 
 HARNESS_METRICS = {"return": True, "length": None}  # measured for every env; True = higher is better
@@ -300,8 +301,8 @@ def print_record(record: RunRecord, console=None) -> None:
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, a in record.aggregates.items():
         arrow = {True: " ↑", False: " ↓"}.get(a.get("higher_is_better"), "")
-        table.add_row(name + arrow, _fmt(a["mean"]), f"[{_fmt(a['ci_low'])}, {_fmt(a['ci_high'])}]",
-                      _fmt(a["iqm"]), str(a["n"]))
+        mean, _, ci = format_cell(a).partition(" ")
+        table.add_row(name + arrow, mean, ci, _fmt(a["iqm"]), str(a["n"]))
     console.print(table)
 
 

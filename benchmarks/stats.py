@@ -32,3 +32,10 @@ def aggregate(values, higher_is_better: bool | None) -> dict:
     low, high = bootstrap_ci(v)
     return {"mean": float(v.mean()) if len(v) else math.nan, "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
             "iqm": iqm(v), "ci_low": low, "ci_high": high, "n": int(len(v)), "higher_is_better": higher_is_better}
+
+
+def format_cell(a: dict | None, fmt: str = ".4g") -> str:
+    """An aggregate as the tables show it, "mean [ci_low, ci_high]"; "—" where there is no number."""
+    if not a or a.get("mean") is None or (isinstance(a["mean"], float) and math.isnan(a["mean"])):
+        return "—"
+    return f"{a['mean']:{fmt}} [{a['ci_low']:{fmt}}, {a['ci_high']:{fmt}}]"

@@ -4,16 +4,56 @@ A baseline that fails is reported as failed (with its error) and the suite goes 
 from __future__ import annotations
 
 import json
-import math
 import re
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from aligngym.benchmarks.harness import evaluate
+from aligngym.benchmarks.stats import format_cell
 from aligngym.envs import registry
+
+
+@dataclass(frozen=True)
+class Quick:
+    """What the quick suite runs on one id: these agent specs, `episodes` episodes each, evaluation seed 0."""
+
+    baselines: tuple[str, ...]
+    episodes: int = 10
+
+
+_PROGRESS_NUMERIC = Quick(("random", "progress.static", "progress.lifelong", "progress.extrapolative1",
+                           "progress.extrapolative2"), episodes=50)
+_PROGRESS_TEXT = Quick(("random", "progress.first_option"), episodes=2)
+_SHOPPING_SCRIPTED = ("random", "shopping.loyal_customer", "shopping.loyal_company", "shopping.disclosure_sensitive")
+
+# The quick suite's table: registry id -> Quick. Families add their ids in their own section.
+QUICK: dict[str, Quick] = {
+    # --- progress ---
+    "AlignGym/ProgressFollow-v0": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressFollowText-v0": _PROGRESS_TEXT,
+    "AlignGym/ProgressPredict-v0": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressPredictText-v0": _PROGRESS_TEXT,
+    "AlignGym/ProgressCoevolve-v0": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressCoevolveText-v0": _PROGRESS_TEXT,
+    # --- shopping ---
+    "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
+    "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
+    "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
+    # --- faking ---
+    # --- rapl ---
+    # --- shaping ---
+    "AlignGym/ShapingGridWorld-v0": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
+                                           "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"),
+                                          episodes=20),
+    "AlignGym/ShapingMountainCar-v0": Quick(("random", "shaping.heuristic")),
+    "AlignGym/ShapingCartPole-v0": Quick(("random", "shaping.heuristic?controller=good",
+                                          "shaping.heuristic?controller=weak")),
+    "AlignGym/ShapingHalfCheetah-v0": Quick(("random",), episodes=2),
+}
 
 
 def _slug(text: str) -> str:
@@ -27,13 +67,13 @@ def run_suite(out: Path, families: list[str] | None = None, episodes: int | None
     if unknown:
         raise ValueError(f"Unknown family {', '.join(unknown)}; families: {', '.join(registry.FAMILIES)}.")
     wanted = families or list(registry.FAMILIES)
-    rows = [r for r in registry.ROWS if r.family in wanted and r.baselines]
+    rows = [r for r in registry.ROWS if r.family in wanted and r.id in QUICK]
     out = Path(out)
     (out / "records").mkdir(parents=True, exist_ok=True)
     results = []
     for r in rows:
-        for spec in r.baselines:
-            n = episodes or r.quick_episodes
+        for spec in QUICK[r.id].baselines:
+            n = episodes or QUICK[r.id].episodes
             console.print(f"[bold]{r.id}[/] · {spec} · {n} episodes")
             path = out / "records" / f"{_slug(r.id)}__{_slug(spec)}.json"
             entry = {"env_id": r.id, "family": r.family, "agent": spec, "record": str(path)}
@@ -59,15 +99,12 @@ def run_suite(out: Path, families: list[str] | None = None, episodes: int | None
 
 
 def _headline(row: registry.Row) -> list[str]:
-    """The metrics a summary shows: the row's declared metrics (up to 4), else the return."""
-    return row.metric_names[:4] or ["return"]
+    """The metrics a summary shows: the row's primary metric first, then its other declared metrics (4 in all)."""
+    return [row.primary_metric] + [m for m in row.metric_names if m != row.primary_metric][:3]
 
 
 def _cell(entry: dict, metric: str) -> str:
-    a = entry.get("aggregates", {}).get(metric)
-    if not a or a["mean"] is None or (isinstance(a["mean"], float) and math.isnan(a["mean"])):
-        return "—"
-    return f"{a['mean']:.4g} [{a['ci_low']:.4g}, {a['ci_high']:.4g}]"
+    return format_cell(entry.get("aggregates", {}).get(metric))
 
 
 def _print_table(results, rows, missing, console) -> None:

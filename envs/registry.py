@@ -13,29 +13,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from aligngym.envs.checked_init import unknown_kwargs_message
+from aligngym.envs.metrics import Metric  # noqa: F401  (re-exported)
 
 NAMESPACE = "AlignGym"
-
-
-@dataclass(frozen=True)
-class Metric:
-    """One number an env reports at episode end in `info["metrics"]`."""
-
-    name: str
-    description: str
-    higher_is_better: bool | None  # None: a diagnostic with no better direction (e.g. episode length)
-
-    @property
-    def arrow(self) -> str:
-        return {True: "↑", False: "↓"}.get(self.higher_is_better, "")
 
 
 @dataclass(frozen=True)
 class Row:
     """One registered id.
 
-    `baselines` are agent specs (see `aligngym.agents.spec`) that the quick suite (`make demo`) scores on
-    this id with `quick_episodes` episodes; `multi_agent` rows are PettingZoo ParallelEnvs.
+    `metrics` is the env module's `METRICS` tuple; `primary_metric` names the one that suites and the leaderboard
+    rank by. `multi_agent` rows are PettingZoo ParallelEnvs. Which baselines the quick suite runs on an id, and for
+    how many episodes, is the suite's business (`benchmarks/suite.py`), not the registry's.
     """
 
     id: str
@@ -43,12 +32,16 @@ class Row:
     family: str
     description: str
     metrics: tuple[Metric, ...]
+    primary_metric: str
     max_episode_steps: int | None = None
     vector_entry_point: str | None = None
     kwargs: dict[str, Any] = field(default_factory=dict)
     multi_agent: bool = False
-    baselines: tuple[str, ...] = ()
-    quick_episodes: int = 10
+
+    def __post_init__(self):
+        if self.primary_metric not in self.metric_names:
+            raise ValueError(f"{self.id}: primary_metric {self.primary_metric!r} is not one of its metrics "
+                             f"{self.metric_names}.")
 
     @property
     def metric_names(self) -> list[str]:
@@ -73,33 +66,29 @@ _PROGRESS_METRICS = (
 )
 _PROGRESS_LOCK_IN = Metric("lock_in", "RMS gap between influenced and uninfluenced values at the end", False)
 _PROGRESS_PARSE = Metric("parse_failure", "share of questions without a valid option (counted as uniform)", False)
-_PROGRESS_NUMERIC = ("random", "progress.static", "progress.lifelong", "progress.extrapolative1",
-                     "progress.extrapolative2")
-_PROGRESS_TEXT = ("random", "progress.first_option")
 _PROGRESS_QUESTIONNAIRE = "questionnaire face: answers measured, order-debiased"
 ROWS += [
     Row(id="AlignGym/ProgressFollow-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowEnv",
-        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress",
+        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress", primary_metric="score",
         description="Follow: track a drifting population's 19 moral values; numeric face",
-        metrics=_PROGRESS_METRICS, baselines=_PROGRESS_NUMERIC, quick_episodes=50),
+        metrics=_PROGRESS_METRICS),
     Row(id="AlignGym/ProgressFollowText-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowTextEnv",
-        family="progress", description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,), baselines=_PROGRESS_TEXT, quick_episodes=2),
+        family="progress", primary_metric="score", description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,)),
     Row(id="AlignGym/ProgressPredict-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictEnv",
-        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress",
+        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress", primary_metric="score",
         description="Predict(k): state the population's values k steps ahead; numeric face",
-        metrics=_PROGRESS_METRICS, baselines=_PROGRESS_NUMERIC, quick_episodes=50),
+        metrics=_PROGRESS_METRICS),
     Row(id="AlignGym/ProgressPredictText-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictTextEnv",
-        family="progress", description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,), baselines=_PROGRESS_TEXT, quick_episodes=2),
+        family="progress", primary_metric="score", description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,)),
     Row(id="AlignGym/ProgressCoevolve-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
-        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
+        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress", primary_metric="score",
         description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN,), baselines=_PROGRESS_NUMERIC, quick_episodes=50),
+        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN,)),
     Row(id="AlignGym/ProgressCoevolveText-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
-        family="progress", description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN, _PROGRESS_PARSE), baselines=_PROGRESS_TEXT,
-        quick_episodes=2),
+        family="progress", primary_metric="score", description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN, _PROGRESS_PARSE)),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
 _SHOPPING_METRICS = (
@@ -113,19 +102,16 @@ _SHOPPING_METRICS = (
 )
 ROWS += [
     Row(id="AlignGym/Shopping-v0", entry_point="aligngym.envs.shopping.market_env:ShoppingMarketEnv",
-        family="shopping", multi_agent=True, quick_episodes=50,
+        family="shopping", primary_metric="override", multi_agent=True,
         description="Shopping assistant torn between customer and company; customer may audit (PettingZoo)",
-        metrics=_SHOPPING_METRICS + (Metric("audited", "share of sessions where the customer paid to audit", False),),
-        baselines=("random", "shopping.loyal_customer", "shopping.loyal_company", "shopping.disclosure_sensitive")),
+        metrics=_SHOPPING_METRICS + (Metric("audited", "share of sessions where the customer paid to audit", False),)),
     Row(id="AlignGym/ShoppingAssistant-v0", entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantEnv",
-        vector_entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantVectorEnv", family="shopping",
+        vector_entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantVectorEnv", family="shopping", primary_metric="override",
         description="Shopping assistant's numeric face: catalog + disclosure condition in, product out",
-        metrics=_SHOPPING_METRICS, quick_episodes=200,
-        baselines=("random", "shopping.loyal_customer", "shopping.loyal_company", "shopping.disclosure_sensitive")),
+        metrics=_SHOPPING_METRICS),
     Row(id="AlignGym/ShoppingText-v0", entry_point="aligngym.envs.shopping.text_env:ShoppingTextEnv",
-        family="shopping", description="Shopping assistant's text face: the study's prompt in, explanation + choice out",
-        metrics=_SHOPPING_METRICS, quick_episodes=8,
-        baselines=("random", "shopping.llm?llm=local&temperature=0.2")),
+        family="shopping", primary_metric="override", description="Shopping assistant's text face: the study's prompt in, explanation + choice out",
+        metrics=_SHOPPING_METRICS),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
 from aligngym.envs.faking import incentive as _faking_incentive, text as _faking_text  # noqa: E402
@@ -158,27 +144,22 @@ _SHAPING_METRICS = (
 )
 ROWS += [
     Row(id="AlignGym/ShapingGridWorld-v0", entry_point="aligngym.envs.shaping.gridworld:GridWorldEnv",
-        vector_entry_point="aligngym.envs.shaping.gridworld:GridWorldVectorEnv", family="shaping",
+        vector_entry_point="aligngym.envs.shaping.gridworld:GridWorldVectorEnv", family="shaping", primary_metric="primary_return",
         description="Continuous gridworld, sparse goal reward; aux heuristic good (distance) or bad (farmable centre)",
-        metrics=_SHAPING_METRICS, kwargs={"heuristic": "bad"},
-        baselines=("random", "shaping.reinforce?mode=primary&budget=3000",
-                   "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"), quick_episodes=20),
+        metrics=_SHAPING_METRICS, kwargs={"heuristic": "bad"}),
     Row(id="AlignGym/ShapingMountainCar-v0", entry_point="aligngym.envs.shaping.mountaincar:MountainCarEnv",
-        vector_entry_point="aligngym.envs.shaping.mountaincar:MountainCarVectorEnv", family="shaping",
+        vector_entry_point="aligngym.envs.shaping.mountaincar:MountainCarVectorEnv", family="shaping", primary_metric="primary_return",
         description="MountainCar with +1 only at the goal; aux: push along velocity (good), speed, or braking (bad)",
-        metrics=_SHAPING_METRICS, kwargs={"heuristic": "good"},
-        baselines=("random", "shaping.heuristic"), quick_episodes=10),
+        metrics=_SHAPING_METRICS, kwargs={"heuristic": "good"}),
     Row(id="AlignGym/ShapingCartPole-v0", entry_point="aligngym.envs.shaping.cartpole:CartPoleEnv",
-        vector_entry_point="aligngym.envs.shaping.cartpole:CartPoleVectorEnv", family="shaping",
+        vector_entry_point="aligngym.envs.shaping.cartpole:CartPoleVectorEnv", family="shaping", primary_metric="primary_return",
         description="CartPole; aux +1 for matching a good or weak PD controller, bad = -1 for matching the good one",
-        metrics=_SHAPING_METRICS, kwargs={"heuristic": "bad"},
-        baselines=("random", "shaping.heuristic?controller=good", "shaping.heuristic?controller=weak"),
-        quick_episodes=10),
+        metrics=_SHAPING_METRICS, kwargs={"heuristic": "bad"}),
     Row(id="AlignGym/ShapingHalfCheetah-v0", entry_point="aligngym.envs.shaping.halfcheetah:HalfCheetahEnv",
-        family="shaping",
+        family="shaping", primary_metric="primary_return",
         description="MuJoCo HalfCheetah-v5: primary = forward reward, aux = control cost x1 (good) or x4 (bad)",
         metrics=tuple(m for m in _SHAPING_METRICS if m.name != "success"),
-        kwargs={"heuristic": "bad"}, baselines=("random",), quick_episodes=2),
+        kwargs={"heuristic": "bad"}),
 ]
 # --- end of table -------------------------------------------------------------------------------
 

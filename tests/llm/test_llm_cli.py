@@ -1,7 +1,7 @@
 """`aligngym llm generate/score` with a scripted backend, and their error handling."""
 from typer.testing import CliRunner
 
-from aligngym.llm.cli import app
+from aligngym.cli.llm import app
 
 runner = CliRunner()
 

@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from aligngym.envs.shaping.cli import app
+from aligngym.cli.shaping import app
 
 
 def test_curves_command_writes_json_and_png(tmp_path):

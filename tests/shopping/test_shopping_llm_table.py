@@ -6,7 +6,7 @@ import pytest
 from typer.testing import CliRunner
 
 from aligngym.agents.shopping.llm_agent import ShoppingLLMAgent
-from aligngym.envs.shopping.cli import app
+from aligngym.cli.shopping import app
 from aligngym.envs.shopping.experiment import read_records, run_design
 from aligngym.envs.shopping.paper import paper_counts
 from aligngym.envs.shopping.stats import counts_from_records, difference, rate_rows, sensitivity_rows, wilson

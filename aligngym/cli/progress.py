@@ -7,6 +7,8 @@ from typing import List, Optional
 
 import typer
 
+from aligngym.cli.common import fail, parse_kv
+
 app = typer.Typer(no_args_is_help=True, help="ProgressGym-style value tracking: traces, plots, the results table.")
 
 CHALLENGES = ("Follow", "Predict", "Coevolve")
@@ -100,10 +102,8 @@ def run_cmd(env_id: str = typer.Argument("AlignGym/ProgressFollow-v0", help="A p
             env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE passed to the env."),
             out: Path = typer.Option(Path("reports/progress/trace.json"), help="Trace JSON to write.")):
     """Run one episode and write its trace (human and agent trajectories, per-step similarity)."""
-    from aligngym.cli import _kv, fail
-
     try:
-        trace = run_episode(env_id, agent, _kv(env_kwarg), seed=seed)
+        trace = run_episode(env_id, agent, parse_kv(env_kwarg), seed=seed)
     except (KeyError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -117,8 +117,6 @@ def plot_cmd(record: Path = typer.Argument(..., help="A trace from `aligngym pro
                                                      "(its first episode is replayed)."),
              out: Optional[Path] = typer.Option(None, help="PNG to write (default: RECORD with .png).")):
     """Plot the human trajectory, the agent's trajectory and the per-step similarity to a PNG."""
-    from aligngym.cli import fail
-
     try:
         trace = _load_trace(record)
     except (OSError, KeyError, ValueError) as e:

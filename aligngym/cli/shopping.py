@@ -6,16 +6,13 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from aligngym.cli.common import console, fail, parse_kv
+
 app = typer.Typer(no_args_is_help=True, help="Shopping family: LLM shopping agents torn between customer and company.")
-console = Console()
 
 
-def _fail(message: str) -> None:
-    Console(stderr=True).print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
 
 
 @app.command("run")
@@ -40,7 +37,7 @@ def run_cmd(llm: List[str] = typer.Option(["local"], "--llm", help="LLM spec (re
                              scenarios=scenario, conditions=condition, mode=mode, max_new_tokens=max_new_tokens,
                              batch_size=batch_size, seed=seed)
     except ValueError as e:
-        _fail(str(e))
+        fail(str(e))
     console.print(f"{len(records)} trials in {out}")
     _print_tables(counts_from_records(records))
 
@@ -55,11 +52,11 @@ def table_cmd(records: List[Path] = typer.Argument(None, help="Records files wri
     from aligngym.envs.shopping.stats import counts_from_records
 
     if not records and not paper:
-        _fail("Give at least one records file (or --paper for the study's own numbers).")
+        fail("Give at least one records file (or --paper for the study's own numbers).")
     try:
         counts = counts_from_records(read_records(records or []))
     except (ValueError, KeyError) as e:
-        _fail(f"Cannot read the records: {e}")
+        fail(f"Cannot read the records: {e}")
     if paper:
         counts.update(paper_counts())
     _print_tables(counts, as_json)
@@ -105,22 +102,14 @@ def conditions_cmd(agent: str = typer.Option("shopping.disclosure_sensitive", he
     from aligngym.agents.spec import make_agent
     from aligngym.envs.shopping.by_condition import by_condition
 
-    kwargs = {}
-    for pair in env_kwarg:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            _fail(f"--env-kwarg takes KEY=VALUE, got {pair!r}.")
-        try:
-            kwargs[key] = json.loads(value)
-        except json.JSONDecodeError:
-            kwargs[key] = value
+    kwargs = parse_kv(env_kwarg)
     env_id = "AlignGym/ShoppingAssistant-v0"
     try:
         env = gym.make(env_id, **kwargs)
         ctx = AgentContext(env_id, env.observation_space, env.action_space, env_kwargs=kwargs, seed=seed)
         result = by_condition(make_agent(agent, ctx), kwargs, episodes=episodes, seed=seed)
     except (ValueError, TypeError) as e:
-        _fail(str(e))
+        fail(str(e))
     t = Table(title=f"{agent} on {env_id}: mean per disclosure condition ({episodes} sessions each)")
     names = list(next(iter(result.values())))
     for col in ["condition", *names]:

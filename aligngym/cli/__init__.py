@@ -1,5 +1,5 @@
-"""The `aligngym` command line. Family folders add their own commands as `envs/<family>/cli.py`
-defining a typer app named `app`; it appears here as `aligngym <family> …`."""
+"""The `aligngym` command line. Each family's commands are a module `aligngym/cli/<family>.py` defining a typer
+app named `app`; it appears here as `aligngym <family> …`. Shared helpers are in `aligngym/cli/common.py`."""
 from __future__ import annotations
 
 import importlib
@@ -9,20 +9,13 @@ from pathlib import Path
 from typing import List, Optional
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 import aligngym
+from aligngym.cli.common import console, fail, parse_kv
 from aligngym.envs import registry
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="AlignGym: environments for AI-alignment research.")
-console = Console(width=None if sys.stdout.isatty() else 160)  # logs and CI keep whole table rows
-err = Console(stderr=True)
-
-
-def fail(message: str) -> None:
-    err.print(f"[bold red]error:[/] {message}")
-    raise typer.Exit(2)
 
 
 @app.command("list")
@@ -81,19 +74,6 @@ def list_agents():
     console.print(table)
 
 
-def _kv(pairs: List[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        if "=" not in pair:
-            fail(f"--env-kwarg takes KEY=VALUE, got {pair!r}.")
-        k, v = pair.split("=", 1)
-        try:
-            out[k] = json.loads(v)
-        except json.JSONDecodeError:
-            out[k] = v
-    return out
-
-
 @app.command("evaluate")
 def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGridWorld-v0"),
                  agent: List[str] = typer.Option(["random"], help="Agent spec: baseline name or module:factory, with "
@@ -109,7 +89,7 @@ def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGr
 
     try:
         record = evaluate(env_id, _agent_arg(agent), episodes=episodes, seeds=seeds, num_envs=num_envs,
-                          env_kwargs=_kv(env_kwarg), out=out, progress=True)
+                          env_kwargs=parse_kv(env_kwarg), out=out, progress=True)
     except (KeyError, ValueError) as e:
         fail(str(e.args[0]) if e.args else str(e))
     print_record(record, console)
@@ -156,29 +136,19 @@ def suite_cmd(out: Path = typer.Option(Path("reports/demo"), help="Folder for re
         raise typer.Exit(1)
 
 
-def _add_family_commands() -> None:
-    for family in registry.FAMILIES:
-        try:
-            module = importlib.import_module(f"aligngym.envs.{family}.cli")
-        except ModuleNotFoundError as e:
-            if e.name in (f"aligngym.envs.{family}", f"aligngym.envs.{family}.cli"):
-                continue  # family (or its commands) not built yet
-            raise
-        app.add_typer(module.app, name=family)
-
-
 def _add_commands(module_name: str, name: str) -> None:
     try:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as e:
         if e.name != module_name:
             raise
-        return
+        return  # that family has no commands (yet)
     app.add_typer(module.app, name=name)
 
 
-_add_family_commands()
-_add_commands("aligngym.llm.cli", "llm")
+for _family in registry.FAMILIES:
+    _add_commands(f"aligngym.cli.{_family}", _family)
+_add_commands("aligngym.cli.llm", "llm")
 _add_commands("aligngym.leaderboard.cli", "leaderboard")
 
 

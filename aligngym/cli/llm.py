@@ -5,11 +5,11 @@ import json
 from typing import List, Optional
 
 import typer
-from rich.console import Console
+
+from aligngym.cli.common import console, fail
 
 app = typer.Typer(help="LLM backends: try one, prepare the offline default, or serve one as an OpenAI-compatible API.",
                   no_args_is_help=True)
-console = Console()
 
 LLM_HELP = "Backend spec: local | hf:<id> | path:<dir> | openai:<model>@<base_url>."
 
@@ -20,8 +20,7 @@ def _load(spec: str, cache: bool = True):
     try:
         return load(spec, cache=cache)
     except (ValueError, FileNotFoundError, OSError, ImportError) as e:
-        console.print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
+        fail(str(e))
 
 
 @app.command("generate")

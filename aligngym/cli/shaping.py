@@ -1,18 +1,18 @@
 """`aligngym shaping ...`: learning curves of the shaping methods (BARFI and its baselines)."""
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import List
 
 import numpy as np
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from aligngym.benchmarks.stats import format_cell
+from aligngym.cli.common import console, fail, parse_kv
 
 app = typer.Typer(help="Bi-level reward shaping (BARFI): learning curves with good and misleading heuristics.",
                   no_args_is_help=True)
-console = Console(width=max(Console().width, 110))
 
 
 @app.callback()
@@ -38,10 +38,9 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shapi
 
     try:
         results = learning_curves(env, tuple(method), tuple(heuristic), range(seeds), episodes, num_envs,
-                                  env_kwargs=_env_kwargs(env_kwarg), workers=workers, progress=True)
+                                  env_kwargs=parse_kv(env_kwarg), workers=workers, progress=True)
     except (ValueError, KeyError) as e:
-        console.print(f"[bold red]error:[/] {e}")
-        raise typer.Exit(2)
+        fail(str(e.args[0]) if e.args else str(e))
     name = env.split("/")[-1]
     json_path = save(results, out / f"shaping_curves_{name}.json")
     pngs = plot(results, out)
@@ -61,7 +60,7 @@ def ppo(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping 
     from aligngym.agents.shaping.barfi_ppo import OUTER_LR, train_barfi_ppo
     from aligngym.envs.shaping.scoring import save, summarise
 
-    kwargs = _env_kwargs(env_kwarg)
+    kwargs = parse_kv(env_kwarg)
     # primary only = no heuristic; naive = phi frozen at its start (1, 0) by a zero outer learning rate
     settings = [("none", "ppo/primary", 0.0)] + [(h, m, lr) for h in heuristic
                                                  for m, lr in (("ppo/naive", 0.0), ("ppo/barfi", OUTER_LR))]
@@ -81,19 +80,6 @@ def ppo(env: str = typer.Option("AlignGym/ShapingGridWorld-v0", help="A shaping 
     console.print(f"wrote {save(results, out / f'shaping_ppo_{name}.json')}")
 
 
-def _env_kwargs(pairs: List[str]) -> dict:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"--env-kwarg takes KEY=VALUE, got {pair!r}.")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
 def print_table(results: dict) -> None:
     table = Table(title=f"{results['env_id']}: primary return, mean [95% CI] over {len(results['seeds'])} seeds")
     for col in ("heuristic", "method", "AUC: mean over training", "final: last fifth", "vs primary (auc/final)"):
@@ -107,4 +93,4 @@ def print_table(results: dict) -> None:
 
 
 def _fmt(s: dict) -> str:
-    return f"{s['mean']:.1f} [{s['ci_low']:.1f}, {s['ci_high']:.1f}]"
+    return format_cell(s, ".1f")

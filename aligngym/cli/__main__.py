@@ -1,0 +1,3 @@
+from aligngym.cli import main
+
+main()
