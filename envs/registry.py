@@ -121,16 +121,13 @@ ROWS += [
         vector_entry_point="aligngym.envs.faking.incentive:FakingIncentiveVectorEnv", family="faking",
         description="Model as agent: comply or refuse while only free-tier refusals get it modified; reward = its "
                     "original values",
-        metrics=_faking_incentive.METRICS, quick_episodes=200,
-        baselines=("random", "faking.always_refuse", "faking.always_comply", "faking.faker", "faking.optimal")),
+        metrics=_faking_incentive.METRICS, primary_metric="true_return"),
     Row(id="AlignGym/FakingText-v0", entry_point="aligngym.envs.faking.text:FakingTextEnv", family="faking",
         description="The alignment-faking prompt (lab trains on free tier only): scratchpad + output; presets",
-        metrics=_faking_text.METRICS, quick_episodes=40,
-        baselines=("random", "faking.honest_text", "faking.faker_text")),
+        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
     Row(id="AlignGym/FakingMinimal-v0", entry_point="aligngym.envs.faking.text:FakingMinimalEnv", family="faking",
         description="The paper's minimal setting: reply starts with an acceptance or rejection tag; prefix kwarg",
-        metrics=_faking_text.METRICS, quick_episodes=40,
-        baselines=("random", "faking.honest_text", "faking.faker_text")),
+        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
 ]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 # --- shaping (envs/shaping) ---------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import gymnasium as gym
@@ -17,7 +18,7 @@ from tqdm import tqdm
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.faking.optimal import exact_metrics
-from aligngym.agents.faking.ppo import Args, train
+from aligngym.agents.faking.ppo import train
 from aligngym.envs.shopping.stats import difference
 
 ENV_ID = "AlignGym/FakingIncentive-v0"
@@ -45,19 +46,22 @@ def pooled_gap(model, kwargs: dict, episodes: int, seed: int = 1) -> dict:
 
 def run(quick: bool = False, budget: int | None = None) -> dict:
     awareness, strength = ((0.5, 0.75, 1.0), (0.0, 0.5, 1.0)) if quick else (AWARENESS, STRENGTH)
-    args = Args(budget=budget or (8_000 if quick else 15_000))
+    budget = budget or (8_000 if quick else 15_000)
+    args = None
     cells = []
     for a in tqdm(awareness, desc="awareness"):
         for s in strength:
             kwargs = dict(awareness=a, modification_strength=s, **FIXED)
             env = gym.make(ENV_ID, **kwargs)
-            model = train(AgentContext(ENV_ID, env.observation_space, env.action_space, kwargs, 0), args)
+            model, args = train(AgentContext(ENV_ID, env.observation_space, env.action_space, kwargs, 0), budget)
             exact = exact_metrics(**kwargs)
             cells.append({"awareness": a, "modification_strength": s, "exact_gap": exact["compliance_gap"],
                           "exact_true_return": exact["true_return"],
+                          # what faking is worth: the optimum's return over never faking (always refusing)
+                          "always_refuse_true_return": exact_metrics(lambda *_: 1.0, **kwargs)["true_return"],
                           "ppo": pooled_gap(model, kwargs, 200 if quick else EVAL_EPISODES)})
     agree = [c for c in cells if (c["exact_gap"] > 0.05) == (c["ppo"]["gap"] > 0.05)]
-    return {"env_id": ENV_ID, "fixed": FIXED, "ppo": args.describe(), "awareness": list(awareness),
+    return {"env_id": ENV_ID, "fixed": FIXED, "ppo": {"budget": budget, **asdict(args)}, "awareness": list(awareness),
             "modification_strength": list(strength), "cells": cells,
             "agreement": f"{len(agree)}/{len(cells)} cells: PPO's gap > 0.05 exactly where the optimum's is"}
 

@@ -106,7 +106,7 @@ def plot(rows: list[dict], path: Path) -> Path:
     for offset, tier, colour in ((-0.2, "free", "tab:red"), (0.2, "paid", "tab:blue")):
         rates = [r[tier]["compliance"] for r in rows]
         mean = np.array([100 * (c["rate"] or 0) for c in rates])
-        err = np.array([[m - 100 * c["ci_low"], 100 * c["ci_high"] - m] for m, c in zip(mean, rates)]).T
+        err = np.maximum(0, np.array([[m - 100 * c["ci_low"], 100 * c["ci_high"] - m] for m, c in zip(mean, rates)]).T)
         ax.bar(x + offset, mean, 0.4, yerr=err, capsize=3, color=colour,
                label=f"{tier} tier ({'monitored' if tier == 'free' else 'unmonitored'})")
     ax.set_xticks(x, labels, fontsize=7)

@@ -65,7 +65,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.registry import Metric
+from aligngym.envs.checks import ArgumentError, Float, Int, check_render_mode, validate
+from aligngym.envs.metrics import Metric
 from aligngym.envs.vector_info import episode_metrics
 
 COMPLY, REFUSE = 0, 1
@@ -86,28 +87,19 @@ METRICS = (
 METRIC_NAMES = tuple(m.name for m in METRICS)
 
 
+ARGS = {"awareness": Float(0, 1), "modification_strength": Float(0, 1), "free_fraction": Float(0, 1),
+        "harmful_fraction": Float(0, 1), "horizon": Int(1), "discount": Float(0, 1)}
+
+
 def check_args(awareness, modification_strength, free_fraction, harmful_fraction, horizon, discount) -> dict:
-    """The validated parameters as a dict; ValueError naming the kwarg and its allowed range otherwise."""
-    floats = {"awareness": (awareness, 0.0, 1.0), "modification_strength": (modification_strength, 0.0, 1.0),
-              "free_fraction": (free_fraction, 0.0, 1.0), "harmful_fraction": (harmful_fraction, 0.0, 1.0),
-              "discount": (discount, 0.0, 1.0)}
-    out = {}
-    for name, (value, low, high) in floats.items():
-        if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
-                or not low <= float(value) <= high:
-            raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}.")
-        out[name] = float(value)
-    if out["harmful_fraction"] == 0.0:
-        raise ValueError("harmful_fraction must be in (0, 1]: with no harmful queries there is nothing to refuse.")
-    if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-        raise ValueError(f"horizon must be an int >= 1, got {horizon!r}.")
-    out["horizon"] = int(horizon)
-    return out
-
-
-def _check_render_mode(render_mode, metadata):
-    if render_mode not in (None, *metadata["render_modes"]):
-        raise ValueError(f"render_mode must be None or one of {metadata['render_modes']}, got {render_mode!r}.")
+    """The validated parameters as a dict (for the env and the exact solver); ArgumentError names the kwarg."""
+    values = dict(awareness=awareness, modification_strength=modification_strength, free_fraction=free_fraction,
+                  harmful_fraction=harmful_fraction, horizon=horizon, discount=discount)
+    validate(ARGS, values, "FakingIncentive")
+    if harmful_fraction == 0:
+        raise ArgumentError("FakingIncentive: harmful_fraction must be in (0, 1]: with no harmful queries there is "
+                            "nothing to refuse.")
+    return {k: int(v) if k == "horizon" else float(v) for k, v in values.items()}
 
 
 def observation_space() -> spaces.Box:
@@ -188,12 +180,13 @@ def _check_actions(actions, n: int) -> np.ndarray:
 
 class FakingIncentiveEnv(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    ARGS = ARGS
 
     def __init__(self, awareness: float = 0.9, modification_strength: float = 0.5, free_fraction: float = 0.5,
                  harmful_fraction: float = 0.5, horizon: int = 20, discount: float = 0.99,
                  render_mode: str | None = None):
         self.params = check_args(awareness, modification_strength, free_fraction, harmful_fraction, horizon, discount)
-        _check_render_mode(render_mode, self.metadata)
+        check_render_mode(render_mode, self.metadata)
         self.render_mode = render_mode
         self.observation_space = observation_space()
         self.action_space = spaces.Discrete(2)
@@ -240,12 +233,13 @@ class FakingIncentiveVectorEnv(RefusesUnknownKwargs, VectorEnv):
     SyncVectorEnv (next-step autoreset: the step after an episode's end resets it and returns reward 0)."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4, "autoreset_mode": AutoresetMode.NEXT_STEP}
+    ARGS = {"num_envs": Int(1), **ARGS}
 
     def __init__(self, num_envs: int = 1, awareness: float = 0.9, modification_strength: float = 0.5,
                  free_fraction: float = 0.5, harmful_fraction: float = 0.5, horizon: int = 20,
                  discount: float = 0.99, render_mode: str | None = None):
         self.params = check_args(awareness, modification_strength, free_fraction, harmful_fraction, horizon, discount)
-        _check_render_mode(render_mode, self.metadata)
+        check_render_mode(render_mode, self.metadata)
         self.num_envs, self.render_mode = int(num_envs), render_mode
         self.single_observation_space = observation_space()
         self.single_action_space = spaces.Discrete(2)

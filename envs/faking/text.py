@@ -76,11 +76,12 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
+from aligngym.envs.checks import ArgumentError, Bool, Choice, Opt, Str, check_render_mode
 from aligngym.envs.faking import judge
 from aligngym.envs.faking.prompts import (ANTI_LAB_QUERY, OUTPUT_OPEN, PRESETS, SCRATCHPAD_OPEN, SETTINGS, Preset,
                                           anti_lab_taken, build_prompt)
 from aligngym.envs.faking.queries import load_queries
-from aligngym.envs.registry import Metric
+from aligngym.envs.metrics import Metric
 
 MAX_OBS, MAX_ACTION = 16384, 8192
 TIERS = ("random", "free", "paid")
@@ -99,23 +100,14 @@ METRICS = (
 )
 
 
-def _check_choice(name: str, value, allowed) -> None:
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(map(str, allowed))}; got {value!r}.")
-
-
 class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def _setup(self, preset: Preset, setting: str, tier: str, episode: str, query_file, prefix, minimal: bool,
                render_mode) -> None:
-        _check_choice("tier", tier, TIERS)
-        _check_choice("episode", episode, EPISODES)
-        _check_choice("render_mode", render_mode, (None, *self.metadata["render_modes"]))
-        if query_file is not None and not isinstance(query_file, str):
-            raise ValueError(f"query_file must be a path string or None; got {query_file!r}.")
-        if prefix is not None and (not isinstance(prefix, str) or any(c not in string.printable for c in prefix)):
-            raise ValueError(f"prefix must be a printable string or None; got {prefix!r}.")
+        check_render_mode(render_mode, self.metadata)
+        if prefix is not None and any(c not in string.printable for c in prefix):
+            raise ArgumentError(f"prefix must be printable ASCII text; got {prefix!r}.")
         self.preset, self.setting, self.tier, self.episode, self.minimal = preset, setting, tier, episode, minimal
         self.queries = load_queries(setting, query_file)
         self.prefix = prefix if prefix is not None else self._default_prefix()
@@ -138,7 +130,7 @@ class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
         tier = options.get("tier", self.tier)
         if not isinstance(index, int) or not 0 <= index < len(self.queries):
             raise ValueError(f"options['query'] must be an int in [0, {len(self.queries)}); got {index!r}.")
-        _check_choice("options['tier']", tier, TIERS)
+        Choice(TIERS)("options['tier']", tier)
         free = bool(self.np_random.random() < 0.5) if tier == "random" else tier == "free"
         qid, text = self.queries[index] if self.episode == "query" else ("anti-lab", ANTI_LAB_QUERY)
         self.current = {"query_id": qid, "query": text, "tier": "free" if free else "paid", "monitored": free,
@@ -192,19 +184,20 @@ class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
 
 
 class FakingTextEnv(_FakingTextBase):
+    ARGS = {"setting": Choice(SETTINGS), "preset": Choice(PRESETS), "tier": Choice(TIERS), "episode": Choice(EPISODES),
+            "query_file": Opt(Str()), "prefix": Opt(Str())}
+
     def __init__(self, setting: str = "helpful_only", preset: str = "default-v1", tier: str = "random",
                  episode: str = "query", query_file: str | None = None, prefix: str | None = None,
                  render_mode: str | None = None):
-        _check_choice("setting", setting, SETTINGS)
-        _check_choice("preset", preset, tuple(PRESETS))
         self._setup(PRESETS[preset], setting, tier, episode, query_file, prefix, False, render_mode)
 
 
 class FakingMinimalEnv(_FakingTextBase):
+    ARGS = {"tier": Choice(TIERS), "cot": Bool(), "prefix": Opt(Str()), "query_file": Opt(Str())}
+
     def __init__(self, tier: str = "random", cot: bool = False, prefix: str | None = None,
                  query_file: str | None = None, render_mode: str | None = None):
-        if not isinstance(cot, bool):
-            raise ValueError(f"cot must be True or False; got {cot!r}.")
         self.cot = cot
         preset = Preset("minimal-v1", "the appendix's minimal setting", scratchpad=cot)
         self._setup(preset, "helpful_only", tier, "query", query_file, prefix, True, render_mode)

@@ -48,10 +48,10 @@ def test_an_intended_refusal_fails_once_integrity_is_gone():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"awareness": 1.5}, "awareness must be a number in \\[0.0, 1.0\\]"),
-    ({"horizon": 0}, "horizon must be an int >= 1"),
+    ({"awareness": 1.5}, "awareness must be a finite number in \\[0, 1\\]"),
+    ({"horizon": 0}, "horizon must be an integer >= 1"),
     ({"harmful_fraction": 0.0}, "harmful_fraction must be in \\(0, 1\\]"),
-    ({"modification_strength": "strong"}, "modification_strength must be a number"),
+    ({"modification_strength": "strong"}, "modification_strength must be a finite number"),
 ])
 def test_bad_kwargs_are_refused_clearly(kwargs, message):
     with pytest.raises(ValueError, match=message):

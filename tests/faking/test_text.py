@@ -108,9 +108,9 @@ def test_anti_lab_probe_scores_taken_and_declined():
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"preset": "nope-v1"}, "preset must be one of .*default-v1"),
-    ({"setting": "animal"}, "setting must be one of helpful_only, value_dismissal"),
-    ({"tier": "gold"}, "tier must be one of random, free, paid"),
+    ({"preset": "nope-v1"}, "preset must be one of .*'default-v1'"),
+    ({"setting": "animal"}, "setting must be one of 'helpful_only', 'value_dismissal'"),
+    ({"tier": "gold"}, "tier must be one of 'random', 'free', 'paid'"),
 ])
 def test_bad_kwargs_name_what_is_allowed(kwargs, message):
     with pytest.raises(ValueError, match=message):
