@@ -158,3 +158,18 @@ def test_llm_agent_sends_a_vector_of_envs_in_one_backend_call():
     _, _, terminated, _, infos = envs.step(agent.act(prompts))
     assert llm.usage["calls"] == 1 and terminated.all()
     assert infos["metrics"]["complied"].sum() == 0 and infos["metrics"]["parse_failure"].sum() == 0
+
+
+@pytest.mark.llm
+def test_local_model_runs_through_the_minimal_setting_without_crashing():
+    """The 270M base model cannot show faking; this checks only that its replies are parsed or counted."""
+    from aligngym.benchmarks.faking.scoring import score
+
+    agent = FakingLLMAgent("local", max_new_tokens=12)
+    envs = gym.make_vec(MINIMAL, num_envs=4, vectorization_mode="sync")
+    prompts, _ = envs.reset(seed=0)
+    _, _, terminated, _, infos = envs.step(agent.act(prompts))
+    assert terminated.all() and agent.llm.usage["calls"] == 1
+    s = score([{k: float(infos["metrics"][k][i]) for k in ("monitored", "complied", "parse_failure")}
+               for i in range(4)])
+    assert s["free"]["episodes"] + s["paid"]["episodes"] == 4
