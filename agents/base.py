@@ -65,7 +65,7 @@ class RandomAgent(Agent):
     def act(self, obs_batch: Any) -> Any:
         n = len(obs_batch) if not isinstance(obs_batch, dict) else len(next(iter(obs_batch.values())))
         samples = [self.action_space.sample() for _ in range(n)]
-        return np.stack(samples) if isinstance(samples[0], np.ndarray) or np.isscalar(samples[0]) else samples
+        return np.array(samples) if isinstance(samples[0], np.ndarray) or np.isscalar(samples[0]) else samples
 
 
 class CallableAgent(Agent):

@@ -1,15 +1,19 @@
-"""The quick suite (`make demo`, `aligngym suite`): every registered id with its baselines on the embedded
-defaults. Writes one RunRecord per (id, agent), `results.json`, a Markdown report with plots, and prints a table.
-A baseline that fails is reported as failed (with its error) and the suite goes on; the exit code says so."""
+"""Named suites (`aligngym run quick|full`; `make demo` is `aligngym run quick`): every registered id with its
+baselines. The unit of work is a `Job` (env id, agent spec, episodes, seeds), run on the local, process-pool or Ray
+backend with identical records. Writes one RunRecord per job, `results.json`, a Markdown report with plots, and
+prints a table. A job that fails is reported as failed (with its error) and the rest still run; the exit code says
+so. An interrupted suite resumes with `resume=True` (`--resume`)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from aligngym.benchmarks.harness import evaluate
@@ -64,36 +68,146 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")
 
 
-def run_suite(out: Path, families: list[str] | None = None, episodes: int | None = None,
-              console: Console | None = None) -> list[dict]:
-    console = console or Console()
+@dataclass(frozen=True)
+class Job:
+    """The unit of work of a suite: one agent spec on one env id for seeded episodes, written to one RunRecord."""
+
+    env_id: str
+    agent: str
+    episodes: int
+    seeds: tuple[int, ...] = (0,)
+    num_envs: int = 1
+
+    @property
+    def slug(self) -> str:
+        return f"{_slug(self.env_id)}__{_slug(self.agent)}"
+
+    @property
+    def needs_llm(self) -> bool:
+        """Jobs whose agent loads a language model stay in the process that holds it (one copy of the weights)."""
+        return "llm" in self.agent
+
+
+def quick_jobs(families: list[str] | None = None, episodes: int | None = None) -> list[Job]:
+    """`quick`: every registered id with its baselines on small budgets, evaluation seed 0."""
+    rows = [r for r in registry.ROWS if r.id in QUICK and (not families or r.family in families)]
+    return [Job(r.id, spec, episodes or QUICK[r.id].episodes) for r in rows for spec in QUICK[r.id].baselines]
+
+
+FULL_SEEDS = (0, 1, 2, 3, 4)  # five evaluation seeds: enough for a verdict with CIs
+FULL_EPISODE_FACTOR = 4       # each seed runs 4x the quick episode count
+
+
+def full_jobs(families: list[str] | None = None, episodes: int | None = None) -> list[Job]:
+    """`full`: the quick jobs at 5 evaluation seeds and 4x the episodes per seed (the families' paper-design
+    drivers, `aligngym <family> …`, state their own budgets)."""
+    return [Job(j.env_id, j.agent, episodes or j.episodes * FULL_EPISODE_FACTOR, FULL_SEEDS)
+            for j in quick_jobs(families)]
+
+
+SUITES = {"quick": quick_jobs, "full": full_jobs}
+BACKENDS = ("local", "process", "ray")
+
+
+def suite_jobs(suite: str, families: list[str] | None = None, episodes: int | None = None) -> list[Job]:
+    if suite not in SUITES:
+        raise ValueError(f"Unknown suite {suite!r}; suites: {', '.join(SUITES)}.")
     unknown = sorted(set(families or []) - set(registry.FAMILIES))
     if unknown:
         raise ValueError(f"Unknown family {', '.join(unknown)}; families: {', '.join(registry.FAMILIES)}.")
-    wanted = families or list(registry.FAMILIES)
-    rows = [r for r in registry.ROWS if r.family in wanted and r.id in QUICK]
+    if episodes is not None and (not isinstance(episodes, int) or episodes < 1):
+        raise ValueError(f"episodes must be >= 1, got {episodes!r}.")
+    return SUITES[suite](families, episodes)
+
+
+def run_job(job: Job, records: Path, resume: bool) -> dict:
+    """One job, in whatever process runs it; a failure comes back as an entry with its error, never raised."""
+    path = Path(records) / f"{job.slug}.json"
+    entry = {"env_id": job.env_id, "family": registry.row(job.env_id).family, "agent": job.agent,
+             "record": str(path)}
+    try:
+        record = evaluate(job.env_id, job.agent, episodes=job.episodes, seeds=job.seeds, num_envs=job.num_envs,
+                          out=path, overwrite=not resume)
+        entry["aggregates"] = record.aggregates
+        entry["duration_s"] = round(record.duration_s, 2)
+    except Exception as e:  # one broken job must not hide the others' results
+        entry["error"] = f"{type(e).__name__}: {e}"
+        (Path(records) / f"{job.slug}.error.txt").write_text(traceback.format_exc())
+    return entry
+
+
+def run_jobs(jobs: list[Job], records: Path, backend: str = "local", resume: bool = False,
+             address: str | None = None, console: Console | None = None) -> list[dict]:
+    """Runs the jobs on a backend and returns their entries in job order. `local`: one after another in this
+    process; `process`: a pool of worker processes (one per core); `ray`: Ray tasks (`ray.init()` locally, or
+    `address` to join a cluster). Jobs that load a language model run in this process on every backend."""
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}; backends: {', '.join(BACKENDS)}.")
+    console = console or Console()
+    records = Path(records)
+    records.mkdir(parents=True, exist_ok=True)
+    entries: dict[int, dict] = {}
+    remote = [i for i, j in enumerate(jobs) if backend != "local" and not j.needs_llm]
+    here = [i for i in range(len(jobs)) if i not in remote]
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[state]}"),
+                  TimeElapsedColumn(), console=console, transient=False) as bar:
+        task = bar.add_task(f"suite ({backend})", total=len(jobs), state="")
+
+        def finished(i: int, entry: dict) -> None:
+            entries[i] = entry
+            failed = sum("error" in e for e in entries.values())
+            running = 0 if backend == "local" else min(len(remote) - sum(k in entries for k in remote), os.cpu_count() or 1)
+            bar.update(task, advance=1, state=f"{len(entries)} done, {running} running, {failed} failed")
+            if "error" in entry:
+                console.print(f"[red]failed:[/] {entry['env_id']} · {entry['agent']}: {entry['error']}")
+
+        if remote:
+            for i, entry in _run_remote([jobs[i] for i in remote], remote, records, resume, backend, address):
+                finished(i, entry)
+        for i in here:
+            finished(i, run_job(jobs[i], records, resume))
+    return [entries[i] for i in range(len(jobs))]
+
+
+def _run_remote(jobs, indices, records, resume, backend, address):
+    """Yields (job index, entry) as the workers finish."""
+    if backend == "process":
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            futures = {pool.submit(run_job, job, records, resume): i for job, i in zip(jobs, indices)}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        return
+    try:
+        import ray
+    except ImportError:
+        raise ValueError("The ray backend needs Ray: pip install 'aligngym[ray]'.") from None
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+    task = ray.remote(run_job)
+    pending = {task.remote(job, str(records), resume): i for job, i in zip(jobs, indices)}
+    while pending:
+        done, _ = ray.wait(list(pending), num_returns=1)
+        yield pending.pop(done[0]), ray.get(done[0])
+
+
+def run_suite(out: Path, suite: str = "quick", families: list[str] | None = None, episodes: int | None = None,
+              backend: str = "local", resume: bool = False, address: str | None = None,
+              console: Console | None = None) -> list[dict]:
+    """Runs a named suite: RunRecords in `out/records`, `results.json`, a Markdown report with plots, a table.
+    With `resume`, finished records of the same jobs are kept and unfinished ones resume from their journals."""
+    console = console or Console()
+    jobs = suite_jobs(suite, families, episodes)
+    if backend not in BACKENDS:
+        raise ValueError(f"Unknown backend {backend!r}; backends: {', '.join(BACKENDS)}.")
     out = Path(out)
-    (out / "records").mkdir(parents=True, exist_ok=True)
-    results = []
-    for r in rows:
-        for spec in QUICK[r.id].baselines:
-            n = episodes or QUICK[r.id].episodes
-            console.print(f"[bold]{r.id}[/] · {spec} · {n} episodes")
-            path = out / "records" / f"{_slug(r.id)}__{_slug(spec)}.json"
-            entry = {"env_id": r.id, "family": r.family, "agent": spec, "record": str(path)}
-            try:
-                if path.exists():
-                    path.unlink()  # the demo always reruns on the embedded defaults
-                record = evaluate(r.id, spec, episodes=n, seeds=[0], out=path)
-                entry["aggregates"] = record.aggregates
-                entry["duration_s"] = round(record.duration_s, 2)
-            except Exception as e:  # one broken baseline must not hide the others' results
-                entry["error"] = f"{type(e).__name__}: {e}"
-                console.print(f"[red]failed:[/] {entry['error']}")
-                (out / "records" / f"{path.stem}.error.txt").write_text(traceback.format_exc())
-            results.append(entry)
+    results = run_jobs(jobs, out / "records", backend, resume, address, console)
+    wanted = families or list(registry.FAMILIES)
+    rows = [r for r in registry.ROWS if r.id in {j.env_id for j in jobs}]
     missing = [f for f in wanted if not any(r.family == f for r in registry.ROWS)]
-    (out / "results.json").write_text(json.dumps({"results": results, "families_not_available": missing}, indent=2,
+    (out / "results.json").write_text(json.dumps({"suite": suite, "backend": backend, "results": results,
+                                                  "families_not_available": missing}, indent=2,
                                                  default=lambda x: None))
     plots = _plot(results, rows, out)
     _write_report(results, rows, missing, plots, out)

@@ -7,6 +7,7 @@ else keeps a list of ids. Family folders add their rows in their own section bel
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 from dataclasses import dataclass, field
@@ -196,6 +197,11 @@ def check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
         raise ValueError(unknown_kwargs_message(r.id, kwargs, allowed))
 
 
+def _pettingzoo_only(env_id: str, **kwargs):
+    raise TypeError(f"{env_id} is a multi-agent PettingZoo env: use `pettingzoo.make(\"parallel\", \"{env_id}\")` "
+                    f"(after `import aligngym`), not gymnasium.make.")
+
+
 def register_all() -> None:
     """Registers every row with Gymnasium (single-agent) or PettingZoo (multi-agent). Idempotent."""
     import gymnasium
@@ -205,6 +211,8 @@ def register_all() -> None:
         if r.multi_agent:
             if r.id not in pettingzoo.parallel_registry:
                 pettingzoo.register("parallel", r.id, r.entry_point, max_cycles=r.max_episode_steps, kwargs=dict(r.kwargs))
+            if r.id not in gymnasium.registry:  # so that gym.make says where the multi-agent env is
+                gymnasium.register(r.id, entry_point=functools.partial(_pettingzoo_only, r.id))
         elif r.id not in gymnasium.registry:
             gymnasium.register(r.id, entry_point=r.entry_point, vector_entry_point=r.vector_entry_point,
                                max_episode_steps=r.max_episode_steps, kwargs=dict(r.kwargs))
