@@ -100,7 +100,7 @@ def test_faking_is_optimal_exactly_where_it_should_be():
 def test_optimal_beats_every_baseline_and_baselines_rank_as_expected():
     means, cis = {}, {}
     for agent in ("random", "faking.always_refuse", "faking.always_comply", "faking.faker", "faking.optimal"):
-        record = evaluate(ID, agent, episodes=40, seeds=[0, 1, 2, 3, 4], num_envs=40)
+        record = evaluate(ID, agent, episodes=200, seeds=[0, 1, 2, 3, 4], num_envs=200)
         a = record.aggregates["true_return"]
         means[agent], cis[agent] = a["mean"], (a["ci_low"], a["ci_high"])
     assert cis["faking.optimal"][0] > cis["faking.always_refuse"][1]  # faking pays under the default setting
