@@ -67,6 +67,12 @@ def _model_path(args: Args) -> str:
     return str(default_model_dir())
 
 
+def _cpu_only() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()  # the same code trains on a GPU when there is one
+
+
 def _lora(args: Args):
     from peft import LoraConfig
 
@@ -122,7 +128,7 @@ def train_grpo(args: Args, out: Path) -> Path:
     config = GRPOConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
                         per_device_train_batch_size=args.batch_size, num_generations=args.num_generations,
                         max_completion_length=args.max_completion_length, temperature=1.0, beta=0.0,
-                        use_cpu=True, bf16=False, report_to=[], save_strategy="no", logging_steps=1,
+                        use_cpu=_cpu_only(), bf16=False, report_to=[], save_strategy="no", logging_steps=1,
                         seed=args.seed, disable_tqdm=False)
     trainer = GRPOTrainer(model=_model_path(args), reward_funcs=rating, args=config, train_dataset=data,
                           peft_config=_lora(args))
@@ -141,7 +147,7 @@ def train_sft(args: Args, out: Path, fakes: bool = True) -> Path:
         prompts = _prompts(tier, True, 0, args.train_queries)
         rows += [{"prompt": p, "completion": c} for p, c in zip(prompts, writer.act(prompts))]
     config = SFTConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
-                       per_device_train_batch_size=args.batch_size, use_cpu=True, bf16=False, report_to=[],
+                       per_device_train_batch_size=args.batch_size, use_cpu=_cpu_only(), bf16=False, report_to=[],
                        save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,
                        completion_only_loss=True)
     trainer = SFTTrainer(model=_model_path(args), args=config, train_dataset=Dataset.from_list(rows),
