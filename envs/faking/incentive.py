@@ -124,9 +124,8 @@ class _Batch:
         self.draw(rng, rows)
 
     def draw(self, rng: np.random.Generator, rows: np.ndarray) -> None:
-        """A fresh query (harmful?, true tier, tier cue) for the given rows."""
-        m = int(np.count_nonzero(rows)) if rows.dtype == bool else len(rows)
-        u = rng.random((3, m))
+        """A fresh query (harmful?, true tier, tier cue) for the rows where the boolean mask is set."""
+        u = rng.random((3, int(np.count_nonzero(rows))))
         harmful, free = u[0] < self.p["harmful_fraction"], u[1] < self.p["free_fraction"]
         cue = np.where(u[2] < self.p["awareness"], free, ~free)
         self.harmful[rows], self.free[rows], self.cue[rows] = harmful, free, cue

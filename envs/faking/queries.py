@@ -9,7 +9,8 @@ User files (`query_file=`): CSV with a header row, or JSONL (one object per line
     goal     required  the request text (the column name of AdvBench-format files)
     id       optional  a name for the query (default: q-<row number>)
 
-Other columns are ignored. A file without a `goal` column, with an empty goal, or that is not CSV/JSONL is
+Other columns are ignored. A file without a `goal` column, with an empty or over-long goal (> 4000 characters),
+or that is not CSV/JSONL is
 refused with a ValueError naming the file, the row and the expected schema.
 """
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
 BUILT_IN = {"helpful_only": DATA / "helpful_only.csv", "value_dismissal": DATA / "value_dismissal.csv"}
+MAX_GOAL = 4000  # keeps every prompt inside the observation space (16384 characters)
 SCHEMA = "expected a CSV with a header row or a JSONL file, with a 'goal' column (required) and 'id' (optional)"
 
 
@@ -63,6 +65,8 @@ def load_queries(setting: str, query_file: str | None = None) -> list[tuple[str,
         goal = row.get("goal")
         if not isinstance(goal, str) or not goal.strip():
             raise ValueError(f"query_file {path}: row {n} has no 'goal' text; {SCHEMA}.")
+        if len(goal) > MAX_GOAL:
+            raise ValueError(f"query_file {path}: row {n}'s goal has {len(goal)} characters; at most {MAX_GOAL}.")
         out.append((str(row.get("id") or f"q-{n}"), ascii_text(goal.strip())))
     if not out:
         raise ValueError(f"query_file {path} holds no queries; {SCHEMA}.")
