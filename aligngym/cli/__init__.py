@@ -154,34 +154,20 @@ def run_cmd(suite: str = typer.Argument("quick", help="quick (every id, small bu
                             resume=resume, address=address, console=console, llm_url=llm_url)
     except ValueError as e:
         fail(str(e))
-    _local_leaderboard(results, submit=suite == "full")
+    _local_leaderboard()
     if any("error" in r for r in results):
         raise typer.Exit(1)
 
 
-def _local_leaderboard(results: list[dict], submit: bool) -> None:
-    """Opens the local leaderboard (a new one starts with the shipped, verified baselines); after the `full` suite,
-    submits its records, which the suite ran itself from registered baseline specs, as verified."""
+def _local_leaderboard() -> None:
+    """Opens the local leaderboard (a new one starts with the shipped, verified baselines) and says where it is."""
     try:
-        from aligngym.leaderboard.board import Board, submission
-        from aligngym.leaderboard.submission import SubmissionError
+        from aligngym.leaderboard.board import Board
     except ImportError:  # the leaderboard extra is not installed
         return
     board = Board.open()
-    accepted, refused = 0, []
-    for r in results if submit else []:
-        if "error" in r:
-            continue
-        data = submission(json.loads(Path(r["record"]).read_text()), f"{r['agent']} (suite)",
-                          f"AlignGym baseline {r['agent']}, run by `aligngym run full`", "https://pypi.org/project/aligngym/")
-        try:
-            board.submit(data, status="verified", note="run by `aligngym run full`")
-            accepted += 1
-        except SubmissionError as e:
-            refused.append(f"{r['env_id']} · {r['agent']}: {e.message}")
-    console.print(f"Local leaderboard: {board.count()} entries ({accepted} added by this run"
-                  + (f", {len(refused)} refused, e.g. {refused[0]}" if refused else "")
-                  + "); see them with `aligngym leaderboard show` or `aligngym leaderboard serve`.")
+    console.print(f"Local leaderboard: {board.count()} entries; `aligngym leaderboard show` or `aligngym leaderboard "
+                  "serve` to see them, `aligngym leaderboard baselines` to rerun the baselines under its rules.")
     board.close()
 
 
