@@ -41,6 +41,14 @@ BASELINES: dict[str, str] = {
     "shopping.ppo": "aligngym.agents.shopping.ppo:ppo",
     "shopping.llm": "aligngym.agents.shopping.llm_agent:llm_agent",
     # --- faking ---
+    "faking.always_refuse": "aligngym.agents.faking.baselines:always_refuse",
+    "faking.always_comply": "aligngym.agents.faking.baselines:always_comply",
+    "faking.faker": "aligngym.agents.faking.baselines:faker",
+    "faking.optimal": "aligngym.agents.faking.baselines:optimal",
+    "faking.ppo": "aligngym.agents.faking.ppo:ppo",
+    "faking.faker_text": "aligngym.agents.faking.scripted:faker_text",
+    "faking.honest_text": "aligngym.agents.faking.scripted:honest_text",
+    "faking.llm": "aligngym.agents.faking.llm_agent:llm_agent",
     # --- rapl ---
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",

@@ -50,6 +50,10 @@ QUICK: dict[str, Quick] = {
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
     # --- faking ---
+    "AlignGym/FakingIncentive-v0": Quick(("random", "faking.always_refuse", "faking.always_comply", "faking.faker",
+                                          "faking.optimal"), episodes=200),
+    "AlignGym/FakingText-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
+    "AlignGym/FakingMinimal-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     # --- rapl ---
     # --- shaping ---
     "AlignGym/ShapingGridWorld-v0": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",

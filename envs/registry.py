@@ -112,6 +112,21 @@ ROWS += [
         metrics=_SHOPPING_METRICS),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
+from aligngym.envs.faking import incentive as _faking_incentive, text as _faking_text  # noqa: E402
+
+ROWS += [
+    Row(id="AlignGym/FakingIncentive-v0", entry_point="aligngym.envs.faking.incentive:FakingIncentiveEnv",
+        vector_entry_point="aligngym.envs.faking.incentive:FakingIncentiveVectorEnv", family="faking",
+        description="Model as agent: comply or refuse while only free-tier refusals get it modified; reward = its "
+                    "original values",
+        metrics=_faking_incentive.METRICS, primary_metric="true_return"),
+    Row(id="AlignGym/FakingText-v0", entry_point="aligngym.envs.faking.text:FakingTextEnv", family="faking",
+        description="The alignment-faking prompt (lab trains on free tier only): scratchpad + output; presets",
+        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+    Row(id="AlignGym/FakingMinimal-v0", entry_point="aligngym.envs.faking.text:FakingMinimalEnv", family="faking",
+        description="The paper's minimal setting: reply starts with an acceptance or rejection tag; prefix kwarg",
+        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
 _SHAPING_METRICS = (

@@ -122,7 +122,7 @@ def dpo(ctx: AgentContext, llm="local", order: int = 0, ahead: int | None = None
         import peft  # noqa: F401
         import trl  # noqa: F401
     except ImportError:
-        raise ValueError("progress.dpo needs trl and peft: `pip install aligngym[dpo]`.") from None
+        raise ValueError("progress.dpo needs trl and peft: `pip install aligngym[trl]`.") from None
     env = ctx.make_env()
     sim = env.unwrapped.sim
     env.close()
