@@ -138,8 +138,8 @@ def run_cmd(suite: str = typer.Argument("quick", help="quick (every id, small bu
             out: Path = typer.Option(Path("reports/demo"), help="Folder for records and the report."),
             families: List[str] = typer.Option([], "--family", help="Only these families (repeat)."),
             episodes: Optional[int] = typer.Option(None, help="Override each job's episodes per seed."),
-            backend: str = typer.Option("local", help="local (in this process), process (a pool, one worker per "
-                                        "core) or ray (`pip install 'aligngym[ray]'`)."),
+            backend: str = typer.Option("process", help="process (a pool, one worker per core), local (in this "
+                                        "process) or ray (`pip install 'aligngym[ray]'`)."),
             address: Optional[str] = typer.Option(None, help="Ray cluster address to join (default: a local Ray)."),
             resume: bool = typer.Option(False, "--resume", help="Keep finished records of the same jobs and resume "
                                         "unfinished ones."),
@@ -154,8 +154,21 @@ def run_cmd(suite: str = typer.Argument("quick", help="quick (every id, small bu
                             resume=resume, address=address, console=console, llm_url=llm_url)
     except ValueError as e:
         fail(str(e))
+    _local_leaderboard()
     if any("error" in r for r in results):
         raise typer.Exit(1)
+
+
+def _local_leaderboard() -> None:
+    """Opens the local leaderboard (a new one starts with the shipped, verified baselines) and says where it is."""
+    try:
+        from aligngym.leaderboard.board import Board
+    except ImportError:  # the leaderboard extra is not installed
+        return
+    board = Board.open()
+    console.print(f"Local leaderboard: {board.count()} entries; `aligngym leaderboard show` or `aligngym leaderboard "
+                  "serve` to see them, `aligngym leaderboard baselines` to rerun the baselines under its rules.")
+    board.close()
 
 
 @app.command("bench")
