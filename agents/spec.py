@@ -38,6 +38,7 @@ BASELINES: dict[str, str] = {
     "shopping.llm": "aligngym.agents.shopping.llm_agent:llm_agent",
     # --- faking ---
     # --- rapl ---
+    "rapl.sweeper": "aligngym.agents.rapl.scripted:sweeper_agent",
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",

@@ -49,6 +49,8 @@ QUICK: dict[str, Quick] = {
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
     # --- faking ---
     # --- rapl ---
+    **{f"AlignGym/SweepToTop-{e}-v0": Quick(("random", "rapl.sweeper", "rapl.sweeper?gather=1"), episodes=5)
+       for e in ("Gripper", "Shortstick", "Mediumstick", "Longstick")},
     # --- shaping ---
     "AlignGym/ShapingGridWorld-v0": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
                                            "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"),

@@ -43,9 +43,9 @@ class BenchArgs:
     """independent repetitions (pool, pretraining, user, fits)"""
     budgets: tuple[int, ...] = (20, 40, 80, 160)
     """query budgets (triplets); RAPL(q) is compared with RLHF(q) and RLHF(2q)"""
-    train_env: str = "AlignGym/SweepToTop-Gripper-State-v0"
+    train_env: str = "AlignGym/SweepToTop-Gripper-v0"
     """where the pool, the demos and the held-out videos come from"""
-    cross_env: str = "AlignGym/SweepToTop-Shortstick-State-v0"
+    cross_env: str = "AlignGym/SweepToTop-Shortstick-v0"
     """another embodiment, for the cross-embodiment score"""
     variant: str = "TestLayout"
     """scene randomisation of every video"""

@@ -16,7 +16,6 @@ from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
 from aligngym.agents.rapl.teacher import PRESETS, QueryBudgetExhausted
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 
-torch.set_num_threads(1)
 
 
 def flat_episode(costs) -> Episode:
@@ -209,7 +208,7 @@ def test_bad_learner_inputs_are_refused(dots):
 
 # --- episodes from an env and the reward wrapper ------------------------------------------------------------------
 def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
-    env_id = "AlignGym/SweepToTop-Longstick-State-v0"
+    env_id = "AlignGym/SweepToTop-Longstick-v0"
     episodes = collect_episodes(env_id, "random", n=2, seed=0, preference="group", resolution=32)
     assert len(episodes) == 2 and episodes[0].frames.shape == (50, 32, 32, 3)
     assert len(episodes[0].preference_cost) == 50 and "preference_success" in episodes[0].metrics
