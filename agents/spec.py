@@ -39,6 +39,7 @@ BASELINES: dict[str, str] = {
     # --- faking ---
     # --- rapl ---
     "rapl.sweeper": "aligngym.agents.rapl.scripted:sweeper_agent",
+    "rapl.still": "aligngym.agents.rapl.scripted:still_agent",
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",

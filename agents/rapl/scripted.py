@@ -118,3 +118,11 @@ def sweeper_agent(ctx: AgentContext, gather: float = 0.0, detour: bool = False) 
     if shape not in ((16,), (17,)):
         raise ValueError(f"rapl.sweeper needs a SweepToTop State id (16 or 17 numbers); {ctx.env_id} observes {shape}.")
     return SweeperAgent(ctx.action_space.shape[0], float(gather), bool(detour))
+
+
+def still_agent(ctx: AgentContext) -> Agent:
+    """`rapl.still`: a content-free constant baseline that never moves (it trivially satisfies `avoid`)."""
+    from aligngym.agents.base import CallableAgent
+
+    dof = ctx.action_space.shape[0]
+    return CallableAgent(lambda obs: np.zeros((len(obs), dof), np.float32), name="rapl.still")

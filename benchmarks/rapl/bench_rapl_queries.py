@@ -177,5 +177,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--preference", action="append", help="Only these preferences (repeat; default: both).")
     parsed = parser.parse_args()
-    main(parsed.out, parsed.quick)
+    chosen = quick_args() if parsed.quick else BenchArgs()
+    if parsed.preference:
+        chosen.preferences = tuple(parsed.preference)
+    main(parsed.out, args=chosen)
