@@ -228,3 +228,17 @@ def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
         assert all(np.isfinite(rewards))
     with pytest.raises(ValueError, match="render_mode='rgb_array'"):
         LearnedRewardWrapper(gym.make(env_id), rlhf)
+
+
+def test_sb3_ppo_trains_on_a_learned_reward():
+    from stable_baselines3 import PPO
+
+    env_id = "AlignGym/SweepToTop-Longstick-v0"
+    backbone = random_backbone(EncoderArgs(image_size=32))
+    demos = collect_episodes(env_id, "random", n=2, seed=0, resolution=32)
+    env = LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array", resolution=32),
+                               OTReward(backbone).set_demos(demos))
+    model = PPO("MlpPolicy", env, n_steps=32, batch_size=16, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    rewards = model.rollout_buffer.rewards
+    assert np.all(np.isfinite(rewards)) and np.all(rewards <= 0) and np.ptp(rewards) > 0  # -OT costs, varying
