@@ -92,6 +92,13 @@ def test_rapl_teacher_draws_from_its_bands_and_gives_half_equal_triplets():
     assert all(pool[i].cost < 0.16 for t in equal for i in t[:3])
 
 
+def test_rapl_teacher_splits_tied_costs_by_rank():
+    pool = [flat_episode([0.0] * 4) for _ in range(60)] + [flat_episode([c] * 4) for c in np.linspace(0.1, 1, 40)]
+    triplets = SimulatedUser("rapl", budget=20, seed=0).label(pool, 20)
+    assert all(pool[t.pos].cost <= pool[t.neu].cost <= pool[t.neg].cost for t in triplets if not t.equal)
+    assert any(pool[t.neg].cost > 0 for t in triplets if not t.equal)
+
+
 @pytest.mark.parametrize("kwargs,match", [
     ({"preset": "angry"}, "preset.*oracle, mistake, noisy, skip, myopic, equal, rapl"),
     ({"budget": 0}, "budget must be an int >= 1"),
