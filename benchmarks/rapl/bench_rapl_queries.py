@@ -163,13 +163,15 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: Benc
     log = lambda msg: console.print(f"[{time.perf_counter() - start:6.0f}s] {msg}")  # noqa: E731
     result = {"args": asdict(a), "paper_table1": PAPER_TABLE1, "preferences": {}}
     for pref in a.preferences:
-        runs = [run_seed(pref, seed, a, log) for seed in a.seeds]
-        summary = summarise(runs, a.budgets)
-        result["preferences"][pref] = {"summary": summary, "runs": runs}
+        runs = []
+        for seed in a.seeds:  # the JSON is rewritten after every seed, so a cut-short run keeps what it finished
+            runs.append(run_seed(pref, seed, a, log))
+            summary = summarise(runs, a.budgets)
+            result["preferences"][pref] = {"summary": summary, "runs": runs, "seeds_done": len(runs)}
+            result["duration_s"] = round(time.perf_counter() - start, 1)
+            (out / "bench_rapl_queries.json").write_text(json.dumps(result, indent=2, default=float))
         plot(summary, list(a.budgets), out / f"rapl_queries_{pref}.png",
              f"2D sweep ({a.train_env.split('/')[-1]}), preference '{pref}', {len(a.seeds)} seeds, 95% CI")
-    result["duration_s"] = round(time.perf_counter() - start, 1)
-    (out / "bench_rapl_queries.json").write_text(json.dumps(result, indent=2, default=float))
     return result
 
 
