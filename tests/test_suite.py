@@ -63,3 +63,32 @@ def test_suite_writes_results_and_report_and_refuses_bad_names(tmp_path):
 def family_of(env_id):
     from aligngym.envs import registry
     return registry.row(env_id).family
+
+
+def test_llm_jobs_run_on_workers_through_one_endpoint(tmp_path):
+    """With an endpoint, LLM jobs name it in their spec and run on the workers (no model load per worker)."""
+    from aligngym.llm.base import ScriptedLLM
+    from aligngym.llm.server import BackgroundServer
+
+    llm_jobs = [j for j in quick_jobs() if j.needs_llm][:1]
+    if not llm_jobs:
+        pytest.skip("no LLM job in the quick suite")
+    job = Job(llm_jobs[0].env_id, llm_jobs[0].agent, 2)
+    with BackgroundServer(ScriptedLLM(lambda prompt: "Choice: 1"), model_name="local") as server:
+        (entry,) = run_jobs([job], tmp_path, backend="process", llm_url=server.url)
+    assert "error" not in entry, entry.get("error")
+    assert entry["agent"] == job.agent.replace("llm=local", f"llm=openai:local@{server.url}")
+
+
+def die(ctx):
+    """An agent factory whose process dies (as one killed or out of memory would)."""
+    import os
+    os._exit(1)
+
+
+def test_a_worker_that_dies_fails_only_its_own_job(tmp_path):
+    jobs = [Job(JOBS[0].env_id, "random", 2), Job(JOBS[0].env_id, "test_suite:die", 1),
+            Job(JOBS[1].env_id, "random", 2)]
+    entries = run_jobs(jobs, tmp_path, backend="process")
+    assert "worker failed" in entries[1]["error"]
+    assert "error" not in entries[0] and "error" not in entries[2]
