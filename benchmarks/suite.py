@@ -55,6 +55,8 @@ QUICK: dict[str, Quick] = {
     "AlignGym/FakingText-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     "AlignGym/FakingMinimal-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     # --- rapl ---
+    **{f"AlignGym/SweepToTop-{e}-v0": Quick(("random", "rapl.sweeper", "rapl.sweeper?gather=1"), episodes=5)
+       for e in ("Gripper", "Shortstick", "Mediumstick", "Longstick")},
     # rapl part 2 (MuJoCo): state observations, so a random episode costs ~0.1 s
     "AlignGym/RaplFrankaGroup-v0": Quick(("random",), episodes=10),
     "AlignGym/RaplFrankaClutter-v0": Quick(("random",), episodes=10),

@@ -128,16 +128,14 @@ ROWS += [
         metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
 ]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
-from aligngym.envs.rapl import sweep as _sweep  # noqa: E402  (its METRICS; it imports only Metric from here)
+from aligngym.envs.rapl import sweep as _sweep  # noqa: E402  (its METRICS and id grammar)
 
 ROWS += [
-    Row(id=f"AlignGym/{_sweep.TASK}-{embodiment}-{observation}-v0",
-        entry_point="aligngym.envs.rapl.sweep:SweepToTopEnv", family="rapl",
-        description=f"X-MAGICAL sweep-to-top, {embodiment}, {observation.lower()} observations; hidden end-user "
-                    "preference (avoid a zone / keep debris grouped) in info",
-        metrics=_sweep.METRICS, primary_metric="aligned_score",
-        kwargs={"embodiment": embodiment, "observation": observation, "variant": "TestLayout"})
-    for embodiment in _sweep.EMBODIMENTS for observation in _sweep.OBSERVATIONS
+    Row(id=f"AlignGym/{_sweep.TASK}-{embodiment}-v0", entry_point="aligngym.envs.rapl.sweep:SweepToTopEnv",
+        family="rapl", description=f"X-MAGICAL sweep-to-top, {embodiment}; hidden end-user preference (avoid a zone / "
+                                   "keep debris grouped) in info; observation, view, variant, preference as kwargs",
+        metrics=_sweep.METRICS, primary_metric="aligned_score", kwargs={"embodiment": embodiment, "variant": "TestLayout"})
+    for embodiment in _sweep.EMBODIMENTS
 ]
 # rapl part 2 (MuJoCo)
 from aligngym.envs.rapl import franka_push as _franka_push  # noqa: E402

@@ -7,9 +7,10 @@ then reward a robot by optimal transport against the user's preferred demonstrat
     loss = 1 - P on ranked triplets, (0.5 - P)^2 on "equal" triplets   (-log P as an option)
     r_t = -T * sum_j P*_tj C_tj  against the best-matching (highest s) of N = 6 preferred demos
 
-Episodes are resampled to `n_frames` evenly spaced frames for training (RAPL's videos have 45). The untuned
-baseline (`OTReward` without `fit`, head = identity) is the paper's "MVP-OT" analogue: the same OT reward on
-the pretrained features, not aligned with the user.
+Episodes are resampled to `n_frames` evenly spaced frames for training (RAPL's videos have 45). Frozen features
+are standardised with the fitting pool's statistics before the head. The untuned baseline (`OTReward` without
+`fit`: standardised features, no head) is the paper's "MVP-OT" analogue: the same OT reward on the pretrained
+features, not aligned with the user.
 """
 from __future__ import annotations
 
@@ -105,6 +106,7 @@ class OTReward(RewardModel):
         self.fitted = False
         self.demo_features: list[torch.Tensor] = []
         self.history: list[dict] = []
+        self._online = torch.empty(0, backbone.feature_dim)  # features of the episode so far (online_reward)
 
     def embed(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)
@@ -143,7 +145,7 @@ class OTReward(RewardModel):
         feats = self.backbone.features(np.stack(frames[-1:]))
         self._online = feats if len(frames) == 1 else torch.cat([self._online, feats])
         t = len(self._online)
-        return -float(self._costs(self._online, [d[:max(t, 1)] for d in self.demo_features])[-1])
+        return -float(self._costs(self._online, [d[:t] for d in self.demo_features])[-1])
 
     # --- files ---------------------------------------------------------------------------------------------------
     def save(self, path: str | Path) -> None:

@@ -15,7 +15,8 @@ costs, so the scale is the pool's utility range. Presets are B-Pref's (oracle, m
 equal) and RAPL's noise-free, band-filtered teacher (`rapl`): it picks o+ from the best band of the pool, o0 from
 a middle band and o- from a bad band, and builds equal triplets from the best band. RAPL's own bands are absolute
 costs of its Franka task (o+ <= 0.05, o0 in (0.05, 0.08], o- in (0.15, 0.2), equal < 0.08, ranked by the last
-step: preset `rapl_franka`); `rapl` uses the same idea with quantiles of the pool, so it fits any cost scale.
+step: preset `rapl_franka`); `rapl` uses the same idea on the pool's cost ranks (quantiles, ties in random order),
+so it fits any cost scale, even a pool where many videos tie at zero cost.
 Every answered or skipped triplet spends one query of the user's budget.
 """
 from __future__ import annotations
@@ -146,8 +147,10 @@ class SimulatedUser:
         if self.args.score == "sum":
             cost = cost / np.array([len(e) for e in episodes])  # the mean cost: comparable across lengths
         b = np.asarray(self.args.bands, dtype=float)
-        if self.args.band_units == "quantile":
-            b = np.quantile(cost, b)
+        if self.args.band_units == "quantile":  # bands on ranks (ties in random order), so tied costs still split
+            order = np.lexsort((self.rng.random(len(cost)), cost))
+            cost = np.empty(len(cost))
+            cost[order] = np.arange(len(order)) / max(len(order) - 1, 1)
         pos = np.flatnonzero(cost <= b[0])
         neu = np.flatnonzero((cost > b[1]) & (cost <= b[2]))
         neg = np.flatnonzero((cost > b[3]) & (cost < b[4]))

@@ -43,9 +43,9 @@ class BenchArgs:
     """independent repetitions (pool, pretraining, user, fits)"""
     budgets: tuple[int, ...] = (20, 40, 80, 160)
     """query budgets (triplets); RAPL(q) is compared with RLHF(q) and RLHF(2q)"""
-    train_env: str = "AlignGym/SweepToTop-Gripper-State-v0"
+    train_env: str = "AlignGym/SweepToTop-Gripper-v0"
     """where the pool, the demos and the held-out videos come from"""
-    cross_env: str = "AlignGym/SweepToTop-Shortstick-State-v0"
+    cross_env: str = "AlignGym/SweepToTop-Shortstick-v0"
     """another embodiment, for the cross-embodiment score"""
     variant: str = "TestLayout"
     """scene randomisation of every video"""
@@ -163,13 +163,15 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: Benc
     log = lambda msg: console.print(f"[{time.perf_counter() - start:6.0f}s] {msg}")  # noqa: E731
     result = {"args": asdict(a), "paper_table1": PAPER_TABLE1, "preferences": {}}
     for pref in a.preferences:
-        runs = [run_seed(pref, seed, a, log) for seed in a.seeds]
-        summary = summarise(runs, a.budgets)
-        result["preferences"][pref] = {"summary": summary, "runs": runs}
+        runs = []
+        for seed in a.seeds:  # the JSON is rewritten after every seed, so a cut-short run keeps what it finished
+            runs.append(run_seed(pref, seed, a, log))
+            summary = summarise(runs, a.budgets)
+            result["preferences"][pref] = {"summary": summary, "runs": runs, "seeds_done": len(runs)}
+            result["duration_s"] = round(time.perf_counter() - start, 1)
+            (out / "bench_rapl_queries.json").write_text(json.dumps(result, indent=2, default=float))
         plot(summary, list(a.budgets), out / f"rapl_queries_{pref}.png",
              f"2D sweep ({a.train_env.split('/')[-1]}), preference '{pref}', {len(a.seeds)} seeds, 95% CI")
-    result["duration_s"] = round(time.perf_counter() - start, 1)
-    (out / "bench_rapl_queries.json").write_text(json.dumps(result, indent=2, default=float))
     return result
 
 
@@ -177,5 +179,9 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--preference", action="append", help="Only these preferences (repeat; default: both).")
     parsed = parser.parse_args()
-    main(parsed.out, parsed.quick)
+    chosen = quick_args() if parsed.quick else BenchArgs()
+    if parsed.preference:
+        chosen.preferences = tuple(parsed.preference)
+    main(parsed.out, args=chosen)

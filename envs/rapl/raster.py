@@ -22,8 +22,10 @@ class Camera:
         self.offset = np.array([anchor01[0] * size, (1.0 - anchor01[1]) * size])
 
     def __call__(self, points: np.ndarray) -> np.ndarray:
-        local = (np.asarray(points, dtype=np.float64) - self.centre) @ self.rot.T * self.scale
-        return np.stack([local[..., 0] + self.offset[0], self.offset[1] - local[..., 1]], axis=-1)
+        pixels = (np.asarray(points, dtype=np.float64) - self.centre) @ (self.rot.T * self.scale)
+        pixels[..., 0] += self.offset[0]
+        pixels[..., 1] = self.offset[1] - pixels[..., 1]
+        return pixels
 
 
 def _box(img: np.ndarray, lo: np.ndarray, hi: np.ndarray):
@@ -41,7 +43,7 @@ def fill_convex(img: np.ndarray, pts: np.ndarray, color) -> None:
     if box is None:
         return
     x0, y0, xs, ys = box
-    a, b = pts, np.roll(pts, -1, axis=0)
+    a, b = pts, np.concatenate((pts[1:], pts[:1]))
     area = np.sum(a[:, 0] * b[:, 1] - b[:, 0] * a[:, 1])
     sign = 1.0 if area >= 0 else -1.0
     ex, ey = (b - a).T

@@ -16,7 +16,6 @@ from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
 from aligngym.agents.rapl.teacher import PRESETS, QueryBudgetExhausted
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 
-torch.set_num_threads(1)
 
 
 def flat_episode(costs) -> Episode:
@@ -91,6 +90,13 @@ def test_rapl_teacher_draws_from_its_bands_and_gives_half_equal_triplets():
     assert all(pool[t.pos].cost <= 0.16 and 0.29 < pool[t.neu].cost <= 0.51 and 0.69 < pool[t.neg].cost < 0.91
                for t in ranked)
     assert all(pool[i].cost < 0.16 for t in equal for i in t[:3])
+
+
+def test_rapl_teacher_splits_tied_costs_by_rank():
+    pool = [flat_episode([0.0] * 4) for _ in range(60)] + [flat_episode([c] * 4) for c in np.linspace(0.1, 1, 40)]
+    triplets = SimulatedUser("rapl", budget=20, seed=0).label(pool, 20)
+    assert all(pool[t.pos].cost <= pool[t.neu].cost <= pool[t.neg].cost for t in triplets if not t.equal)
+    assert any(pool[t.neg].cost > 0 for t in triplets if not t.equal)
 
 
 @pytest.mark.parametrize("kwargs,match", [
@@ -209,7 +215,7 @@ def test_bad_learner_inputs_are_refused(dots):
 
 # --- episodes from an env and the reward wrapper ------------------------------------------------------------------
 def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
-    env_id = "AlignGym/SweepToTop-Longstick-State-v0"
+    env_id = "AlignGym/SweepToTop-Longstick-v0"
     episodes = collect_episodes(env_id, "random", n=2, seed=0, preference="group", resolution=32)
     assert len(episodes) == 2 and episodes[0].frames.shape == (50, 32, 32, 3)
     assert len(episodes[0].preference_cost) == 50 and "preference_success" in episodes[0].metrics
@@ -229,3 +235,17 @@ def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
         assert all(np.isfinite(rewards))
     with pytest.raises(ValueError, match="render_mode='rgb_array'"):
         LearnedRewardWrapper(gym.make(env_id), rlhf)
+
+
+def test_sb3_ppo_trains_on_a_learned_reward():
+    from stable_baselines3 import PPO
+
+    env_id = "AlignGym/SweepToTop-Longstick-v0"
+    backbone = random_backbone(EncoderArgs(image_size=32))
+    demos = collect_episodes(env_id, "random", n=2, seed=0, resolution=32)
+    env = LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array", resolution=32),
+                               OTReward(backbone).set_demos(demos))
+    model = PPO("MlpPolicy", env, n_steps=32, batch_size=16, n_epochs=1, seed=0, device="cpu")
+    model.learn(64)
+    rewards = model.rollout_buffer.rewards
+    assert np.all(np.isfinite(rewards)) and np.all(rewards <= 0) and np.ptp(rewards) > 0  # -OT costs, varying
