@@ -33,23 +33,27 @@ class Quick:
 
 _PROGRESS_NUMERIC = Quick(("random", "progress.static", "progress.lifelong", "progress.extrapolative1",
                            "progress.extrapolative2"), episodes=50)
-_PROGRESS_TEXT = Quick(("random", "progress.first_option"), episodes=2)
+_PROGRESS_TEXT = Quick(("progress.random_answer", "progress.first_option"), episodes=2)
 _SHOPPING_SCRIPTED = ("random", "shopping.loyal_customer", "shopping.loyal_company", "shopping.disclosure_sensitive")
 
 # The quick suite's table: registry id -> Quick. Families add their ids in their own section.
 QUICK: dict[str, Quick] = {
     # --- progress ---
-    "AlignGym/ProgressFollow-v0": _PROGRESS_NUMERIC,
-    "AlignGym/ProgressFollowText-v0": _PROGRESS_TEXT,
-    "AlignGym/ProgressPredict-v0": _PROGRESS_NUMERIC,
-    "AlignGym/ProgressPredictText-v0": _PROGRESS_TEXT,
-    "AlignGym/ProgressCoevolve-v0": _PROGRESS_NUMERIC,
-    "AlignGym/ProgressCoevolveText-v0": _PROGRESS_TEXT,
+    "AlignGym/ProgressFollow-v1": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressFollowText-v1": _PROGRESS_TEXT,
+    "AlignGym/ProgressPredict-v1": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressPredictText-v1": _PROGRESS_TEXT,
+    "AlignGym/ProgressCoevolve-v1": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressCoevolveText-v1": _PROGRESS_TEXT,
     # --- shopping ---
     "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
     # --- faking ---
+    "AlignGym/FakingIncentive-v0": Quick(("random", "faking.always_refuse", "faking.always_comply", "faking.faker",
+                                          "faking.optimal"), episodes=200),
+    "AlignGym/FakingText-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
+    "AlignGym/FakingMinimal-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     # --- rapl ---
     **{f"AlignGym/SweepToTop-{e}-v0": Quick(("random", "rapl.sweeper", "rapl.sweeper?gather=1"), episodes=5)
        for e in ("Gripper", "Shortstick", "Mediumstick", "Longstick")},

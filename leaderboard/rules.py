@@ -37,9 +37,9 @@ DEFAULT = Rule(seeds=(0, 1, 2, 3, 4), episodes_per_seed=4)
 
 OVERRIDES: dict[str, Rule] = {
     # an LLM answers every step of a text face: fewer, longer episodes
-    "AlignGym/ProgressFollowText-v0": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
-    "AlignGym/ProgressPredictText-v0": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
-    "AlignGym/ProgressCoevolveText-v0": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
+    "AlignGym/ProgressFollowText-v1": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
+    "AlignGym/ProgressPredictText-v1": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
+    "AlignGym/ProgressCoevolveText-v1": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
     "AlignGym/ShoppingText-v0": Rule(seeds=(0, 1, 2), episodes_per_seed=4),
     "AlignGym/ShapingHalfCheetah-v0": Rule(seeds=(0, 1, 2), episodes_per_seed=2),
 }

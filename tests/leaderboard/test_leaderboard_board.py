@@ -337,14 +337,14 @@ def test_baselines_ship_each_run_once(tmp_path, monkeypatch):
 
     monkeypatch.setattr(cli, "SHIPPED", tmp_path / "shipped")
     (tmp_path / "shipped").mkdir()
-    stale = tmp_path / "shipped" / "ProgressFollow-v0__progress.extrapolative1.json"
+    stale = tmp_path / "shipped" / "ProgressFollow-v1__progress.extrapolative1.json"
     stale.write_text("{}")
-    out = CliRunner().invoke(app, ["leaderboard", "baselines", "--env", "ProgressFollow-v0", "--ship",
+    out = CliRunner().invoke(app, ["leaderboard", "baselines", "--env", "ProgressFollow-v1", "--ship",
                                    "--db", str(tmp_path / "b.sqlite3")])
     assert out.exit_code == 0, out.output
     shipped = sorted(p.name for p in (tmp_path / "shipped").glob("*.json"))
-    assert shipped == ["ProgressFollow-v0__progress.lifelong.json", "ProgressFollow-v0__progress.static.json",
-                       "ProgressFollow-v0__random.json"]  # the stale copy of extrapolative1 removed
+    assert shipped == ["ProgressFollow-v1__progress.lifelong.json", "ProgressFollow-v1__progress.static.json",
+                       "ProgressFollow-v1__random.json"]  # the stale copy of extrapolative1 removed
     assert "progress.extrapolative1: not shipped, the same episodes as progress.lifelong" in out.output
     fresh = Board.open(str(tmp_path / "fresh.sqlite3"), shipped=False)
     for path in (tmp_path / "shipped").glob("*.json"):
