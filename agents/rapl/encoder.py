@@ -188,7 +188,8 @@ def _resnet18_trunk() -> nn.Module:
 
 
 def resnet18_backbone(weights_path: str) -> Backbone:
-    """RAPL's frozen ResNet-18 (512-d, 112x112 frames) from a local torchvision state dict (no download)."""
+    """RAPL's frozen ResNet-18 (512-d, 112x112 frames) from a local torchvision state dict (no download).
+    Not exercised by the tests here: no torchvision build matching this torch is installable offline."""
     net = _resnet18_trunk()
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}

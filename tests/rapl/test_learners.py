@@ -249,3 +249,13 @@ def test_sb3_ppo_trains_on_a_learned_reward():
     model.learn(64)
     rewards = model.rollout_buffer.rewards
     assert np.all(np.isfinite(rewards)) and np.all(rewards <= 0) and np.ptp(rewards) > 0  # -OT costs, varying
+
+
+def test_resnet18_backbone_without_torchvision_says_what_to_install(tmp_path):
+    import importlib.util
+
+    from aligngym.agents.rapl.encoder import resnet18_backbone
+    if importlib.util.find_spec("torchvision") is not None:
+        pytest.skip("torchvision is installed here")
+    with pytest.raises(ImportError, match="pip install torchvision"):
+        resnet18_backbone(str(tmp_path / "resnet18.pth"))
