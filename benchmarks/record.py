@@ -4,7 +4,8 @@ It carries what is needed to reproduce and compare a result (as lm-evaluation-ha
 the env id and full spec, suite version and git hash, Python/OS and package versions, the agent spec and its
 hyperparameters, training and evaluation seeds, every episode's raw metrics, aggregates per metric with a 95%
 bootstrap CI, start time and duration. `runrecord.schema.json` beside this file is the published schema.
-Records are written atomically after every batch of episodes, so an interrupted run keeps what finished.
+The harness journals finished batches beside the record and writes the record once, atomically, at the end,
+so an interrupted run keeps what finished.
 """
 from __future__ import annotations
 

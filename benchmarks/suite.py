@@ -5,6 +5,7 @@ prints a table. A job that fails is reported as failed (with its error) and the 
 so. An interrupted suite resumes with `resume=True` (`--resume`)."""
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -17,6 +18,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from aligngym.benchmarks.harness import evaluate
+from aligngym.benchmarks.record import RunRecord
 from aligngym.benchmarks.stats import format_cell
 from aligngym.envs import registry
 
@@ -31,24 +33,34 @@ class Quick:
 
 _PROGRESS_NUMERIC = Quick(("random", "progress.static", "progress.lifelong", "progress.extrapolative1",
                            "progress.extrapolative2"), episodes=50)
-_PROGRESS_TEXT = Quick(("random", "progress.first_option"), episodes=2)
+_PROGRESS_TEXT = Quick(("progress.random_answer", "progress.first_option"), episodes=2)
 _SHOPPING_SCRIPTED = ("random", "shopping.loyal_customer", "shopping.loyal_company", "shopping.disclosure_sensitive")
 
 # The quick suite's table: registry id -> Quick. Families add their ids in their own section.
 QUICK: dict[str, Quick] = {
     # --- progress ---
-    "AlignGym/ProgressFollow-v0": _PROGRESS_NUMERIC,
-    "AlignGym/ProgressFollowText-v0": _PROGRESS_TEXT,
-    "AlignGym/ProgressPredict-v0": _PROGRESS_NUMERIC,
-    "AlignGym/ProgressPredictText-v0": _PROGRESS_TEXT,
-    "AlignGym/ProgressCoevolve-v0": _PROGRESS_NUMERIC,
-    "AlignGym/ProgressCoevolveText-v0": _PROGRESS_TEXT,
+    "AlignGym/ProgressFollow-v1": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressFollowText-v1": _PROGRESS_TEXT,
+    "AlignGym/ProgressPredict-v1": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressPredictText-v1": _PROGRESS_TEXT,
+    "AlignGym/ProgressCoevolve-v1": _PROGRESS_NUMERIC,
+    "AlignGym/ProgressCoevolveText-v1": _PROGRESS_TEXT,
     # --- shopping ---
     "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
     # --- faking ---
+    "AlignGym/FakingIncentive-v0": Quick(("random", "faking.always_refuse", "faking.always_comply", "faking.faker",
+                                          "faking.optimal"), episodes=200),
+    "AlignGym/FakingText-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
+    "AlignGym/FakingMinimal-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     # --- rapl ---
+    **{f"AlignGym/SweepToTop-{e}-v0": Quick(("random", "rapl.sweeper", "rapl.sweeper?gather=1"), episodes=5)
+       for e in ("Gripper", "Shortstick", "Mediumstick", "Longstick")},
+    # rapl part 2 (MuJoCo): state observations, so a random episode costs ~0.1 s
+    "AlignGym/RaplFrankaGroup-v0": Quick(("random",), episodes=10),
+    "AlignGym/RaplFrankaClutter-v0": Quick(("random",), episodes=10),
+    "AlignGym/RaplFetchGroup-v0": Quick(("random",), episodes=10),
     # --- shaping ---
     "AlignGym/ShapingGridWorld-v1": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
                                            "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"),
@@ -122,19 +134,23 @@ def suite_jobs(suite: str, families: list[str] | None = None, episodes: int | No
     return SUITES[suite](families, episodes)
 
 
+def _entry(job: Job, records: Path) -> dict:
+    return {"env_id": job.env_id, "family": registry.row(job.env_id).family, "agent": job.agent,
+            "record": str(Path(records) / f"{job.slug}.json")}
+
+
 def run_job(job: Job, records: Path, resume: bool) -> dict:
-    """One job, in whatever process runs it; a failure comes back as an entry with its error, never raised."""
-    path = Path(records) / f"{job.slug}.json"
-    entry = {"env_id": job.env_id, "family": registry.row(job.env_id).family, "agent": job.agent,
-             "record": str(path)}
+    """One job, in whatever process (or machine) runs it; a failure comes back as an entry with its error, never
+    raised. The entry carries the record itself, so a driver on another machine can write it."""
+    entry = _entry(job, records)
     try:
+        Path(records).mkdir(parents=True, exist_ok=True)
         record = evaluate(job.env_id, job.agent, episodes=job.episodes, seeds=job.seeds, num_envs=job.num_envs,
-                          out=path, overwrite=not resume)
-        entry["aggregates"] = record.aggregates
-        entry["duration_s"] = round(record.duration_s, 2)
+                          out=entry["record"], overwrite=not resume)
+        entry.update(aggregates=record.aggregates, duration_s=round(record.duration_s, 2), data=record.to_dict())
     except Exception as e:  # one broken job must not hide the others' results
         entry["error"] = f"{type(e).__name__}: {e}"
-        (Path(records) / f"{job.slug}.error.txt").write_text(traceback.format_exc())
+        entry["traceback"] = traceback.format_exc()
     return entry
 
 
@@ -159,6 +175,11 @@ def run_jobs(jobs: list[Job], records: Path, backend: str = "local", resume: boo
         task = bar.add_task(f"suite ({backend})", total=len(jobs), state="")
 
         def finished(i: int, entry: dict) -> None:
+            data, trace = entry.pop("data", None), entry.pop("traceback", None)
+            if data is not None and not Path(entry["record"]).exists():  # written on another machine
+                RunRecord.from_dict(data).save(entry["record"])
+            if trace is not None:
+                (records / f"{jobs[i].slug}.error.txt").write_text(trace)
             entries[i] = entry
             failed = sum("error" in e for e in entries.values())
             running = 0 if backend == "local" else min(len(remote) - sum(k in entries for k in remote), os.cpu_count() or 1)
@@ -177,12 +198,7 @@ def run_jobs(jobs: list[Job], records: Path, backend: str = "local", resume: boo
 def _run_remote(jobs, indices, records, resume, backend, address):
     """Yields (job index, entry) as the workers finish."""
     if backend == "process":
-        from concurrent.futures import ProcessPoolExecutor, as_completed
-
-        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            futures = {pool.submit(run_job, job, records, resume): i for job, i in zip(jobs, indices)}
-            for future in as_completed(futures):
-                yield futures[future], future.result()
+        yield from _run_pool(dict(zip(indices, jobs)), records, resume, os.cpu_count() or 1)
         return
     try:
         import ray
@@ -194,7 +210,41 @@ def _run_remote(jobs, indices, records, resume, backend, address):
     pending = {task.remote(job, str(records), resume): i for job, i in zip(jobs, indices)}
     while pending:
         done, _ = ray.wait(list(pending), num_returns=1)
-        yield pending.pop(done[0]), ray.get(done[0])
+        i = pending.pop(done[0])
+        yield i, _result(lambda: ray.get(done[0]), jobs[indices.index(i)], records)
+
+
+def _run_pool(jobs: dict[int, Job], records: Path, resume: bool, workers: int):
+    """A process pool over the jobs. A worker that dies (killed, out of memory) breaks the whole pool: the jobs it
+    had not finished then run again, each in a pool of its own, so only the job that kills its worker fails."""
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    left = dict(jobs)
+    try:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_job, job, records, resume): i for i, job in jobs.items()}
+            for future in as_completed(futures):
+                i = futures[future]
+                entry = future.result()
+                del left[i]
+                yield i, entry
+    except BrokenProcessPool:
+        if len(jobs) == 1:
+            (i, job), = jobs.items()
+            yield i, {**_entry(job, records), "error": "worker failed: its process died (killed or out of memory)"}
+            return
+        for i, job in list(left.items()):
+            yield from _run_pool({i: job}, records, resume, 1)
+
+
+def _result(get, job: Job, records: Path) -> dict:
+    """A Ray worker's entry; a worker that died (killed, out of memory) fails only its own job."""
+    try:
+        return get()
+    except Exception as e:
+        return {**_entry(job, records), "error": f"worker failed: {type(e).__name__}: {e}",
+                "traceback": traceback.format_exc()}
 
 
 def run_suite(out: Path, suite: str = "quick", families: list[str] | None = None, episodes: int | None = None,
@@ -215,9 +265,9 @@ def run_suite(out: Path, suite: str = "quick", families: list[str] | None = None
                                                   "families_not_available": missing}, indent=2,
                                                  default=lambda x: None))
     plots = _plot(results, rows, out)
-    _write_report(results, rows, missing, plots, out)
+    _write_report(results, rows, missing, plots, out, suite)
     _print_table(results, rows, missing, console)
-    console.print(f"Report: {out / 'report.md'}")
+    console.print(f"Report: {out / 'report.md'} and {out / 'report.html'}")
     return results
 
 
@@ -280,22 +330,40 @@ def _plot(results, rows, out: Path) -> dict[str, str]:
     return plots
 
 
-def _write_report(results, rows, missing, plots, out: Path) -> None:
+def _write_report(results, rows, missing, plots, out: Path, suite: str = "quick") -> None:
+    """The report as Markdown (`report.md`) and as a static page (`report.html`, no external assets)."""
     by_id = {r.id: r for r in rows}
-    lines = ["# AlignGym quick suite", "",
-             "Every registered id with its baselines on the embedded defaults (evaluation seed 0). "
-             "Cells are mean [95% bootstrap CI]; records are in `records/`.", ""]
+    md = [f"# AlignGym {suite} suite", "",
+          "Every registered id with its baselines. Cells are mean [95% bootstrap CI]; records are in `records/`.", ""]
+    page = [f"<!doctype html><meta charset='utf-8'><title>AlignGym {suite} suite</title>",
+            "<style>body{font-family:sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse}"
+            "td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}"
+            ".failed{color:#b00}</style>", f"<h1>AlignGym {suite} suite</h1>",
+            "<p>Cells are mean [95% bootstrap CI]; the first metric is the env's primary metric.</p>"]
     for env_id in dict.fromkeys(e["env_id"] for e in results):
         row = by_id[env_id]
         metrics = _headline(row)
-        lines += [f"## {env_id}", "", row.description, "",
-                  "| agent | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+        arrows = [next((m.arrow for m in row.metrics if m.name == name), "") for name in metrics]
+        md += [f"## {env_id}", "", row.description, "",
+               "| agent | " + " | ".join(metrics) + " |", "|---" * (len(metrics) + 1) + "|"]
+        page += [f"<h2>{html.escape(env_id)}</h2><p>{html.escape(row.description)}</p><table><tr><th>agent</th>"
+                 + "".join(f"<th>{html.escape(m + a)}</th>" for m, a in zip(metrics, arrows)) + "</tr>"]
         for e in (e for e in results if e["env_id"] == env_id):
-            cells = [_cell(e, m) for m in metrics] if "error" not in e else [f"failed: {e['error']}"] + [""] * (len(metrics) - 1)
-            lines.append(f"| `{e['agent']}` | " + " | ".join(cells) + " |")
+            if "error" in e:
+                md.append(f"| `{e['agent']}` | failed: {e['error']} |" + " |" * (len(metrics) - 1))
+                page.append(f"<tr><td>{html.escape(e['agent'])}</td><td class='failed' colspan='{len(metrics)}'>"
+                            f"failed: {html.escape(e['error'])}</td></tr>")
+                continue
+            cells = [_cell(e, m) for m in metrics]
+            md.append(f"| `{e['agent']}` | " + " | ".join(cells) + " |")
+            page.append(f"<tr><td>{html.escape(e['agent'])}</td>" + "".join(f"<td>{html.escape(c)}</td>"
+                                                                           for c in cells) + "</tr>")
+        page.append("</table>")
         if env_id in plots:
-            lines += ["", f"![{env_id}]({plots[env_id]})"]
-        lines.append("")
+            md += ["", f"![{env_id}]({plots[env_id]})"]
+            page.append(f"<p><img src='{html.escape(plots[env_id])}' alt='{html.escape(env_id)}'></p>")
+        md.append("")
     if missing:
-        lines += ["## Not yet available", "", "No results for these families: " + ", ".join(missing) + ".", ""]
-    (out / "report.md").write_text("\n".join(lines))
+        md += ["## Not yet available", "", "No results for these families: " + ", ".join(missing) + ".", ""]
+    (out / "report.md").write_text("\n".join(md))
+    (out / "report.html").write_text("\n".join(page) + "\n")

@@ -6,15 +6,17 @@
     board.verify(entry.id)                      # rerun a baseline spec's submission and mark it
 
 Ranking: best mean of the row's primary metric first; an entry's rank is 1 + the number of entries whose 95% CI
-lies entirely on the better side of its own, so entries with overlapping CIs share a rank (a tie). An entry whose
-stored record no longer matches its content hash (a corrupt row) is reported in `problems` and skipped, never
-shown and never allowed to break a page.
+lies entirely on the better side of its own, so entries with overlapping CIs share a rank (a tie). An entry that
+`verify` caught (status `mismatch`) is never ranked: its table lists it under "failed verification". A table is
+built from the ranked columns alone (records are not read); an entry whose columns no longer match the digest
+written with them (`row_hash`) is reported in `problems` and skipped, never shown and never allowed to break a
+page. The record itself is checked against its content hash, and the ranked columns against its aggregates,
+wherever it is read (`record_of`: the detail page, the API, verify).
 """
 from __future__ import annotations
 
 import json
 import math
-import re
 import secrets
 from dataclasses import dataclass, field
 from importlib import resources
@@ -22,7 +24,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import sessionmaker
+from sqlalchemy.orm import defer, sessionmaker
 
 from aligngym.envs import registry
 from aligngym.leaderboard import db
@@ -47,6 +49,8 @@ class Table:
     metric: str
     higher_is_better: bool
     entries: list[Ranked] = field(default_factory=list)
+    failed: list[Entry] = field(default_factory=list)
+    """Entries whose verification rerun did not match: listed, never ranked."""
 
     @property
     def title(self) -> str:
@@ -85,6 +89,7 @@ class Board:
                       suite_version=c.record["suite_version"], run_hash=c.run_hash, content_hash=c.content_hash,
                       record=c.canonical, status=status, verification_note=note, token_id=token_id,
                       verified_at=db.now() if status == "verified" else None)
+        entry.row_hash = entry.ranked_digest()
         with self.sessions() as s:
             existing = s.scalar(select(Entry.id).where(Entry.run_hash == c.run_hash))
             if existing is None:
@@ -122,15 +127,27 @@ class Board:
             return s.scalar(select(func.count()).select_from(Entry))
 
     def record_of(self, entry: Entry) -> dict:
-        """The stored RunRecord; ValueError when the row is corrupt (its text no longer matches its hash)."""
+        """The stored RunRecord; ValueError when the row is corrupt: its record no longer matches its content
+        hash, its ranked columns their digest, or its score, CI and episode count the record's own."""
+        problem = self._problem(entry)
+        if problem:
+            raise ValueError(problem)
         if sha256(entry.record) != entry.content_hash:
             raise ValueError("the stored record does not match its content hash")
-        return json.loads(entry.record)
+        record = json.loads(entry.record)
+        agg = record["aggregates"].get(entry.primary_metric) or {}
+        stored = (agg.get("mean"), agg.get("ci_low"), agg.get("ci_high"), len(record["episodes"]))
+        shown = (entry.score, entry.ci_low, entry.ci_high, entry.n_episodes)
+        if not all(isinstance(a, (int, float)) and math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
+                   for a, b in zip(stored, shown)):
+            raise ValueError(f"the ranked score, CI or episode count {shown} differs from the record's {stored}")
+        return record
 
     def tables(self, family: str | None = None) -> tuple[list[Table], list[str]]:
-        """Ranked tables (one per env id and env kwargs, in registry order) and the problems met on the way."""
+        """Ranked tables (one per env id and env kwargs, in registry order) and the problems met on the way.
+        Reads the ranked columns only: a page view never loads or hashes the stored records."""
         with self.sessions() as s:
-            query = select(Entry).order_by(Entry.id)
+            query = select(Entry).options(defer(Entry.record)).order_by(Entry.id)
             rows = s.scalars(query if family is None else query.where(Entry.family == family)).all()
         order = {r.id: i for i, r in enumerate(registry.ROWS)}
         groups: dict[tuple, list[Entry]] = {}
@@ -138,7 +155,7 @@ class Board:
         for e in rows:
             problem = self._problem(e)
             if problem:
-                problems.append(problem)
+                problems.append(f"entry {e.id}: {problem}")
                 continue
             groups.setdefault((order[e.env_id], e.env_id, e.table_key, e.primary_metric), []).append(e)
         tables = []
@@ -146,26 +163,31 @@ class Board:
             higher = entries[0].higher_is_better
             sign = -1 if higher else 1
             entries.sort(key=lambda e: (sign * e.score, e.id))
+            failed = [e for e in entries if e.status == "mismatch"]
+            entries = [e for e in entries if e.status != "mismatch"]
             ranked = []
             for e in entries:
                 better = sum(1 for o in entries if (o.ci_low > e.ci_high if higher else o.ci_high < e.ci_low))
                 ranked.append(Ranked(e, 1 + better, tied=False))
             for r in ranked:
                 r.tied = sum(1 for o in ranked if o.rank == r.rank) > 1
-            tables.append(Table(env_id, registry.row(env_id), json.loads(entries[0].env_kwargs), metric, higher,
-                                ranked))
+            first = (entries or failed)[0]
+            tables.append(Table(env_id, registry.row(env_id), json.loads(first.env_kwargs), metric, higher,
+                                ranked, failed))
         return tables, problems
 
-    def _problem(self, e: Entry) -> str | None:
-        """Why an entry cannot be shown, or None."""
+    @staticmethod
+    def _problem(e: Entry) -> str | None:
+        """Why an entry cannot be shown (from its columns alone), or None."""
         try:
             registry.row(e.env_id)
-            self.record_of(e)
             json.loads(e.env_kwargs)
-            if not all(isinstance(x, float) and math.isfinite(x) for x in (e.score, e.ci_low, e.ci_high)):
-                return f"entry {e.id}: its score is not a finite number"
         except (KeyError, ValueError) as err:
-            return f"entry {e.id}: {err.args[0] if err.args else err}"
+            return str(err.args[0] if err.args else err)
+        if e.row_hash != e.ranked_digest():
+            return "its ranked columns do not match what was stored at submission"
+        if not all(isinstance(x, float) and math.isfinite(x) for x in (e.score, e.ci_low, e.ci_high)):
+            return "its score is not a finite number"
         return None
 
     # --- verification -----------------------------------------------------------------------------
@@ -177,8 +199,11 @@ class Board:
         entry = self.entry(entry_id)
         if entry is None:
             raise SubmissionError("not_found", f"No entry {entry_id}.", 404)
-        record = self.record_of(entry)
-        agent = baseline_agent(record["agent"]["spec"])
+        try:
+            record = self.record_of(entry)
+        except ValueError as err:
+            raise SubmissionError("corrupt_entry", f"Entry {entry_id} cannot be rerun: {err}.", 500) from None
+        agent = baseline_agent(record["agent"]["spec"], record["env_id"])
         rerun = evaluate(record["env_id"], agent, episodes=record["episodes_per_seed"], seeds=record["eval_seeds"],
                          num_envs=record["num_envs"], env_kwargs=record["env_kwargs"], progress=progress)
         difference = compare_episodes(record["episodes"], rerun.to_dict()["episodes"])
@@ -187,6 +212,7 @@ class Board:
             stored.status = "mismatch" if difference else "verified"
             stored.verified_at = db.now()
             stored.verification_note = difference or f"rerun of {len(rerun.episodes)} episodes matched"
+            stored.row_hash = stored.ranked_digest()
             s.commit()
             return stored
 
@@ -220,33 +246,44 @@ class Board:
             return True
 
 
-def baseline_agent(spec: str) -> str | dict[str, str]:
-    """The spec to rerun when every agent in it is a registered baseline (`name` or `a=name;b=name` for
-    PettingZoo envs), else SubmissionError: the board never imports submitted code."""
-    from aligngym.agents.spec import BASELINES, parse
+def baseline_agent(spec: str, env_id: str) -> str | dict[str, str]:
+    """The spec to rerun, else SubmissionError. Only what the suite itself runs is rerun: the quick suite's own
+    baseline specs for this env id (`QUICK[env_id].baselines`, e.g. `shaping.heuristic?controller=good`), or a
+    bare registered baseline name with no kwargs (`random`); for a PettingZoo id, `agent=spec;...` where each part
+    is one of those. Any other spec, in particular any kwargs (a model path, an `llm=` endpoint or API key, a
+    training budget), is refused: a rerun must never load submitted code or files, reach the network or run
+    without bound."""
+    from aligngym.agents.spec import BASELINES
+    from aligngym.benchmarks.suite import QUICK
 
+    quick = QUICK.get(registry.row(env_id).id)
+    allowed = set(quick.baselines if quick else ()) | set(BASELINES)
     pieces = [p.partition("=") for p in spec.split(";")]
     parts = {name: target for name, _, target in pieces} if ";" in spec or "=" in spec.split("?")[0] else None
     targets = list(parts.values()) if parts else [spec]
-    if not all(parse(t)[0] in BASELINES for t in targets):
-        raise SubmissionError("not_verifiable", f"Agent {spec!r} is not a registered baseline spec; only those "
-                                                "are rerun (a board never runs submitted code).")
-    # a kwarg naming a file or URL (a model path, an LLM endpoint) would make the rerun load or fetch it
-    if any(re.search(r"[/\\]", str(v)) for t in targets for v in parse(t)[1].values()):
-        raise SubmissionError("not_verifiable", f"Agent {spec!r} names a path or URL in its kwargs; the board "
-                                                "reruns baselines only on what ships with the suite.")
+    if not all(t in allowed for t in targets):
+        raise SubmissionError("not_verifiable", f"Agent {spec!r} is not rerun: only a bare registered baseline "
+                                                f"name or one of the quick suite's specs for {env_id} "
+                                                f"({', '.join(quick.baselines) if quick else 'none'}) is; the "
+                                                "board never runs submitted code, files or endpoints.")
     return parts or spec
 
 
 def compare_episodes(stored: list[dict], rerun: list[dict]) -> str:
-    """'' when every episode's metrics match, else the first difference."""
+    """'' when both hold the same episodes with the same metrics (every name either reports), else the first
+    difference."""
     mine = {(e["seed_index"], e["episode"]): e["metrics"] for e in rerun}
+    if len(mine) != len(stored):
+        return f"the rerun has {len(mine)} episodes, the record {len(stored)}"
     for e in stored:
         key = (e["seed_index"], e["episode"])
         if key not in mine:
             return f"the rerun has no episode {key[1]} of seed index {key[0]}"
-        for name, value in e["metrics"].items():
-            other = mine[key].get(name)
+        for name in sorted(set(e["metrics"]) | set(mine[key])):
+            value, other = e["metrics"].get(name), mine[key].get(name)
+            if name not in e["metrics"] or name not in mine[key]:
+                where = "record" if name not in e["metrics"] else "rerun"
+                return f"episode {key[1]} of seed index {key[0]}: the {where} does not report {name}"
             if (value is None) != (other is None) or (value is not None and not math.isclose(
                     value, other, rel_tol=VERIFY_RTOL, abs_tol=VERIFY_ATOL)):
                 return f"episode {key[1]} of seed index {key[0]}: {name} is {value} in the record, {other} in the rerun"
@@ -255,5 +292,5 @@ def compare_episodes(stored: list[dict], rerun: list[dict]) -> str:
 
 def submission(record: dict | Any, name: str, description: str, url: str) -> dict:
     """The JSON a submission sends: metadata beside a RunRecord (a dict or a RunRecord)."""
-    data = record if isinstance(record, dict) else record.to_dict()
+    data = record.to_dict() if hasattr(record, "to_dict") else record  # anything else is refused by check()
     return {"name": name, "description": description, "url": url, "record": data}

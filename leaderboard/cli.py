@@ -43,7 +43,7 @@ def submit(records: List[Path] = typer.Argument(..., help="RunRecord JSON files 
            db: Optional[str] = DB):
     """Check and store each record; a refused one is named with its reason (code) and the others still go in."""
     from aligngym.leaderboard.board import submission
-    from aligngym.leaderboard.submission import MAX_BODY, SubmissionError
+    from aligngym.leaderboard.submission import MAX_BODY, SubmissionError, parse_json
 
     if server and not token:
         fail("--server needs --token (or $ALIGNGYM_LEADERBOARD_TOKEN); an admin creates one with "
@@ -54,10 +54,14 @@ def submit(records: List[Path] = typer.Argument(..., help="RunRecord JSON files 
         try:
             if path.stat().st_size > MAX_BODY:  # never read a huge file whole
                 raise OSError(f"larger than the {MAX_BODY} bytes a submission may have")
-            data = submission(json.loads(path.read_text()), name, description, url)
-        except (OSError, json.JSONDecodeError) as e:
+            data = submission(parse_json(path.read_bytes()), name, description, url)
+        except OSError as e:
             refused += 1
             err.print(f"[red]refused[/] {path}: cannot read a JSON record ({e})")
+            continue
+        except SubmissionError as e:  # not JSON, nested too deeply, NaN: the same answer the server gives
+            refused += 1
+            err.print(f"[red]refused[/] {path}: {e.code}: {e.message}", highlight=False)
             continue
         if server:
             ok, message = _post(server, token, data)
@@ -109,6 +113,9 @@ def show(family: Optional[str] = typer.Option(None, help="Only this family."), d
                           format_cell({"mean": x.score, "ci_low": x.ci_low, "ci_high": x.ci_high}),
                           str(x.n_episodes))
         console.print(table)
+        for x in t.failed:
+            console.print(f"  failed verification (not ranked): entry {x.id} {x.name} ({x.agent_spec}, claimed "
+                          f"{x.score:.4g}): {x.verification_note}", highlight=False)
     if not tables:
         console.print("The board is empty.")
     for p in problems:
@@ -190,9 +197,9 @@ def baselines(env: List[str] = typer.Option([], "--env", help="Only these ids (r
     from aligngym.envs import registry
     from aligngym.leaderboard.board import submission
     from aligngym.leaderboard.rules import rules_for
-    from aligngym.leaderboard.submission import SubmissionError
+    from aligngym.leaderboard.submission import SubmissionError, check
 
-    board = _board(db)
+    board, shipped = _board(db), {}
     rows = [r for r in registry.ROWS if r.id in QUICK and (not env or r.id in {registry.full_id(e) for e in env})
             and (not family or r.family in family)]
     if not rows:
@@ -200,7 +207,8 @@ def baselines(env: List[str] = typer.Option([], "--env", help="Only these ids (r
     for r in rows:
         rule = rules_for(r.id)
         for spec in QUICK[r.id].baselines:
-            record = evaluate(r.id, spec, episodes=rule.min_episodes, seeds=rule.seeds, progress=True)
+            record = evaluate(r.id, spec, episodes=rule.episodes_per_seed, seeds=rule.seeds,
+                              num_envs=rule.num_envs, progress=True)
             data = submission(record, f"{spec} (baseline)", f"AlignGym baseline {spec}, run by the suite itself",
                               BASELINE_URL)
             try:
@@ -210,5 +218,12 @@ def baselines(env: List[str] = typer.Option([], "--env", help="Only these ids (r
                 err.print(f"{r.id} · {spec}: {e.code}: {e.message}", highlight=False)
             if ship:
                 name = f"{r.id.split('/')[-1]}__{spec}".replace("?", "_").replace("&", "_").replace("=", "-")
-                (SHIPPED / f"{name}.json").write_text(json.dumps(data, indent=1, allow_nan=False))
+                path = SHIPPED / f"{name}.json"
+                key = check(data).run_hash
+                if key in shipped:  # the board would refuse it as a duplicate: ship the run once
+                    path.unlink(missing_ok=True)
+                    err.print(f"{r.id} · {spec}: not shipped, the same episodes as {shipped[key]}", highlight=False)
+                    continue
+                shipped[key] = spec
+                path.write_text(json.dumps(data, indent=1, allow_nan=False))
 

@@ -7,6 +7,8 @@ migrations in `migrations/` (shipped inside the package), never by `create_all`.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,9 +40,21 @@ class Token(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+RANKED = ("env_id", "family", "table_key", "env_kwargs", "agent_spec", "primary_metric", "higher_is_better",
+          "score", "ci_low", "ci_high", "n_episodes", "status", "run_hash", "content_hash")
+"""The columns a table ranks and shows an entry by; `row_hash` is their digest."""
+
+
+def ranked_digest(values: dict) -> str:
+    """SHA-256 of the RANKED columns (a mapping from column name to value), as written at submission."""
+    return hashlib.sha256(json.dumps([values[k] for k in RANKED], separators=(",", ":")).encode()).hexdigest()
+
+
 class Entry(Base):
     """One accepted submission. `record` is the canonical JSON of the RunRecord with recomputed aggregates;
-    `content_hash` is its SHA-256 (checked whenever it is shown), `run_hash` identifies the run (unique)."""
+    `content_hash` is its SHA-256 (checked when the record is read: the detail page, verify), `run_hash` the
+    duplicate key (unique), `row_hash` the digest of the ranked columns (checked whenever a table is built, so a
+    table never reads the records)."""
 
     __tablename__ = "entries"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,6 +82,10 @@ class Entry(Base):
     verification_note: Mapped[str] = mapped_column(Text, default="")
     submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     token_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    def ranked_digest(self) -> str:
+        return ranked_digest({k: getattr(self, k) for k in RANKED})
 
 
 def default_url() -> str:

@@ -22,6 +22,7 @@ a{color:#1f5fa8}table{border-collapse:collapse;margin:1em 0}td,th{border:1px sol
 th{background:#f0f3f7;cursor:pointer;user-select:none}th[aria-sort]::after{content:" \\2195";color:#888}
 .num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}.verified{color:#176d2c;font-weight:bold}
 .mismatch{color:#a11}.self-reported{color:#666}.problems{background:#fff4e5;padding:.5em 1em}
+.failed{background:#fdecec;padding:.5em 1em}
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:bold}code{font-size:90%}
 """
 
@@ -84,10 +85,20 @@ def _ci_bar(low: float, mean: float, high: float, lo: float, hi: float) -> str:
             f"stroke-width='3'/><circle cx='{x(mean):.1f}' cy='7' r='4' fill='#222'/></svg>")
 
 
+def _failed(t: Table) -> str:
+    """Entries whose verification rerun differed: named with the difference, never ranked."""
+    if not t.failed:
+        return ""
+    items = "".join(f"<li data-entry='{x.id}'><a href='entry-{x.id}.html'>{e(x.name)}</a> "
+                    f"(<code>{e(x.agent_spec)}</code>, claimed {_num(x.score)}): {e(x.verification_note)}</li>"
+                    for x in t.failed)
+    return f"<div class='failed'><p>Failed verification (not ranked):</p><ul>{items}</ul></div>"
+
+
 def _table(t: Table) -> str:
     arrow = "↑" if t.higher_is_better else "↓"
-    lo = min(r.entry.ci_low for r in t.entries)
-    hi = max(r.entry.ci_high for r in t.entries)
+    lo = min((r.entry.ci_low for r in t.entries), default=0.0)
+    hi = max((r.entry.ci_high for r in t.entries), default=1.0)
     rows = []
     for r in t.entries:
         x = r.entry
@@ -107,7 +118,7 @@ def _table(t: Table) -> str:
                     "submitted"))
     return (f"<h2 id='{e(t.env_id)}'>{e(t.title)}</h2><p>{e(t.row.description)}. Ranked by "
             f"<b>{e(t.metric)}</b> ({'higher' if t.higher_is_better else 'lower'} is better).</p>"
-            f"<table class='board'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+            f"<table class='board'><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>{_failed(t)}")
 
 
 def family(board: Board, name: str) -> str:
@@ -188,8 +199,8 @@ def export(board: Board, out) -> list:
     files.update({f"{f}.html": family(board, f) for f in registry.FAMILIES})
     tables, _ = board.tables()
     for t in tables:
-        for r in t.entries:
-            files[f"entry-{r.entry.id}.html"] = entry(board, r.entry.id)
+        for x in [r.entry for r in t.entries] + t.failed:
+            files[f"entry-{x.id}.html"] = entry(board, x.id)
     for name, text in files.items():
         (out / name).write_text(text, encoding="utf-8")
     return [out / n for n in files]

@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aligngym.envs import registry
 from aligngym.leaderboard import pages
-from aligngym.leaderboard.board import Board
+from aligngym.leaderboard.board import Board, Ranked
 from aligngym.leaderboard.submission import MAX_BODY, SubmissionError
 
 SUBMISSION_SCHEMA = {
@@ -102,10 +102,14 @@ def create_app(board: Board, max_body: int = MAX_BODY, rate: int = 30, window: f
                 "status": x.status, "metric": x.primary_metric, "score": x.score, "ci_low": x.ci_low,
                 "ci_high": x.ci_high, "rank": r.rank, "tied": r.tied, "episodes": x.n_episodes}
 
-    @app.get("/api/entries", summary="Every shown entry, ranked within its table")
+    @app.get("/api/entries", summary="Every shown entry, ranked within its table; entries that failed "
+                                     "verification apart, unranked")
     def api_entries():
         tables, problems = board.tables()
-        return {"entries": [summary(r) for t in tables for r in t.entries], "problems": problems}
+        return {"entries": [summary(r) for t in tables for r in t.entries],
+                "failed_verification": [{**summary(Ranked(x, None, False)), "note": x.verification_note}
+                                        for t in tables for x in t.failed],
+                "problems": problems}
 
     @app.get("/api/entries/{entry_id}", summary="One entry with its stored RunRecord",
              responses={404: ERROR_SCHEMA})

@@ -11,6 +11,7 @@ stable (the API and docs/leaderboard.md list them).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import math
 import re
@@ -21,11 +22,16 @@ from urllib.parse import urlsplit
 from aligngym.benchmarks.harness import HARNESS_METRICS, episode_seed
 from aligngym.benchmarks.record import RunRecord, validate
 from aligngym.envs import registry
+from aligngym.envs.checks import Float, Opt, validate as validate_args
 from aligngym.leaderboard.rules import primary_metric, rules_for
 
 NAME_MAX, DESCRIPTION_MAX, URL_MAX = 80, 200, 500
 MAX_BODY = 8 * 1024 * 1024  # bytes of one submission; a record of 1000 episodes x 10 metrics is about 1 MB
 TOLERANCE = 1e-6
+MAX_DEPTH = 64  # nesting of arrays and objects; a record needs about 6, a deeper one only exhausts the stack
+# Duplicates compare metrics after round(float(x), 6): 9 digits would not absorb a nudge of 1e-9, and the
+# aggregate check tolerates 1e-6 anyway, so runs that differ by less are not different runs.
+DUPLICATE_DIGITS = 6
 _MARKUP = re.compile(r"[<>]")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -50,10 +56,10 @@ class Checked:
     url: str
     record: dict[str, Any]  # the RunRecord with recomputed aggregates and the registry's metric directions
     row: registry.Row
-    env_kwargs: dict[str, Any]  # with the registry's defaults filled in: runs rank together only when equal
+    env_kwargs: dict[str, Any]  # validated and normalised (defaults dropped): runs rank together only when equal
     table_key: str
     agent_identity: str
-    run_hash: str
+    run_hash: str  # the run's content without the agent identity: the duplicate key
     content_hash: str
     canonical: str  # the stored JSON text; content_hash is its SHA-256
     metric: registry.Metric
@@ -84,22 +90,30 @@ def parse_json(body: bytes | str) -> Any:
         raise SubmissionError("invalid_json", f"The body is not valid JSON: {e.msg} at line {e.lineno} column "
                                               f"{e.colno}.", 400) from None
     except RecursionError:
-        raise SubmissionError("invalid_json", "The body nests too deeply to be a submission.", 400) from None
-    _check_finite(data)
+        raise _too_deep() from None
+    _check_tree(data)
     return data
 
 
-def _check_finite(value, path="") -> None:
-    stack = [(value, path)]
+def _too_deep() -> SubmissionError:
+    return SubmissionError("invalid_json", f"The body nests arrays and objects more than {MAX_DEPTH} deep; a "
+                                           "submission never needs that.", 400)
+
+
+def _check_tree(value) -> None:
+    """Every number finite and nesting at most MAX_DEPTH deep (later checks recurse; this walk does not)."""
+    stack = [(value, "", 0)]
     while stack:
-        v, p = stack.pop()
+        v, p, depth = stack.pop()
         if isinstance(v, float) and not math.isfinite(v):
             raise SubmissionError("non_finite_number", f"At {p or '(top level)'}: {v} is not finite; "
                                                        "every number must be finite.")
+        if isinstance(v, (dict, list)) and depth >= MAX_DEPTH:
+            raise _too_deep()
         if isinstance(v, dict):
-            stack.extend((x, f"{p}/{k}") for k, x in v.items())
+            stack.extend((x, f"{p}/{k}", depth + 1) for k, x in v.items())
         elif isinstance(v, list):
-            stack.extend((x, f"{p}/{i}") for i, x in enumerate(v))
+            stack.extend((x, f"{p}/{i}", depth + 1) for i, x in enumerate(v))
 
 
 def _text(data: dict, key: str, limit: int) -> str:
@@ -145,7 +159,7 @@ def check(body: bytes | str | dict) -> Checked:
     """Every check, in order of cost; the first failure raises SubmissionError."""
     data = body if isinstance(body, dict) else parse_json(body)
     if isinstance(body, dict):
-        _check_finite(data)  # a Python caller's dict may hold float("nan") that JSON text cannot
+        _check_tree(data)  # a Python caller's dict may hold float("nan") that JSON text cannot
     if not isinstance(data, dict):
         raise SubmissionError("schema_violation", "A submission is a JSON object with name, description, url "
                                                   "and record.")
@@ -168,37 +182,37 @@ def check(body: bytes | str | dict) -> Checked:
         raise SubmissionError("unsupported_suite_version", f"Records from aligngym {raw['suite_version']!r} are "
                                                            f"not accepted for {row.id}; accepted: "
                                                            f"{', '.join(rule.suite_versions)}.")
-    try:
-        registry.check_kwargs(row.id, raw["env_kwargs"])
-    except ValueError as e:
-        raise SubmissionError("bad_env_kwargs", str(e)) from None
+    env_kwargs = normalise_env_kwargs(row, raw["env_kwargs"])
     if not raw["finished"]:
         raise SubmissionError("unfinished", f"The run is unfinished ({len(raw['episodes'])} episodes); resume it.")
     if raw["eval_seeds"] != list(rule.seeds):
         raise SubmissionError("wrong_seeds", f"{row.id} is evaluated on seeds {list(rule.seeds)}; the record "
                                              f"used {raw['eval_seeds'][:20]}.")
-    if raw["episodes_per_seed"] < rule.min_episodes:
-        raise SubmissionError("too_few_episodes", f"{row.id} needs at least {rule.min_episodes} episodes per "
-                                                  f"seed; the record has {raw['episodes_per_seed']}.")
+    if raw["episodes_per_seed"] != rule.episodes_per_seed:
+        raise SubmissionError("wrong_episodes_per_seed", f"{row.id} is evaluated on exactly "
+                                                         f"{rule.episodes_per_seed} episodes per seed (never fewer "
+                                                         f"or more); the record has {raw['episodes_per_seed']}.")
+    if raw["num_envs"] != rule.num_envs:
+        raise SubmissionError("wrong_num_envs", f"{row.id} is evaluated with num_envs={rule.num_envs}; the record "
+                                                f"used {raw['num_envs']}.")
     _check_episodes(raw, row)
     metric = primary_metric(row)
-    _check_metrics(raw, metric)
+    _check_metrics(raw, row, metric)
 
     record = RunRecord.from_dict(raw)
     record.env_id = row.id
+    record.env_kwargs = env_kwargs
     record.higher_is_better = {**HARNESS_METRICS, **{m.name: m.higher_is_better for m in row.metrics}}
     record.episodes.sort(key=lambda e: (e["seed_index"], e["episode"]))
     record.recompute_aggregates()
     _check_aggregates(raw["aggregates"], record.aggregates)
     stored = record.to_dict()
 
-    env_kwargs = {**row.kwargs, **raw["env_kwargs"]}
     table_key = sha256(canonical_json([row.id, env_kwargs]))
     agent = raw["agent"]
     identity = sha256(canonical_json({k: agent.get(k) for k in ("spec", "class", "hyperparameters",
                                                                  "content_hash")}))
-    run_hash = sha256(canonical_json([row.id, env_kwargs, identity, raw["eval_seeds"], raw["episodes_per_seed"],
-                                      stored["episodes"]]))
+    run_hash = content_key(row, env_kwargs, stored)
     canonical = canonical_json(stored)
     agg = record.aggregates[metric.name]
     return Checked(name=name, description=description, url=url, record=stored, row=row, env_kwargs=env_kwargs,
@@ -233,8 +247,20 @@ def _check_episodes(raw: dict, row: registry.Row) -> None:
                                                            f"{ep['seed']}, not the one the harness derives.")
 
 
-def _check_metrics(raw: dict, metric: registry.Metric) -> None:
+def required_metrics(row: registry.Row) -> set[str]:
+    """What every episode must report: the row's declared metrics and the harness's `length` and `return` (a
+    PettingZoo env reports `return/<agent>` per agent instead)."""
+    return set(row.metric_names) | {"length"} | (set() if row.multi_agent else {"return"})
+
+
+def _check_metrics(raw: dict, row: registry.Row, metric: registry.Metric) -> None:
     names = set(raw["episodes"][0]["metrics"])
+    missing = sorted(required_metrics(row) - names)
+    if row.multi_agent and not any(n.startswith("return/") for n in names):
+        missing.append("return/<agent>")
+    if missing:
+        raise SubmissionError("missing_metric", f"Every episode must report every metric {row.id} declares; "
+                                                f"missing: {', '.join(missing)}.")
     for ep in raw["episodes"]:
         if set(ep["metrics"]) != names:
             raise SubmissionError("inconsistent_metrics", f"Episode {ep['episode']} of seed index "
@@ -243,6 +269,74 @@ def _check_metrics(raw: dict, metric: registry.Metric) -> None:
             raise SubmissionError("missing_metric", f"Every episode must report the primary metric {metric.name!r}"
                                                     f" as a number; episode {ep['episode']} of seed index "
                                                     f"{ep['seed_index']} does not.")
+
+
+def normalise_env_kwargs(row: registry.Row, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The env kwargs checked by the env class's declared `ARGS` rules and normalised: numbers of `Float` rules
+    become floats, and a kwarg equal to what `gym.make(id)` uses anyway (the registry's kwargs over the
+    constructor's defaults) is dropped, so one env setting is one table. `render_mode` is refused (it does not
+    change a score), and so is a non-default kwarg without a declared rule (the board could not check it)."""
+    try:
+        registry.check_kwargs(row.id, kwargs)
+    except ValueError as e:
+        raise SubmissionError("bad_env_kwargs", str(e)) from None
+    if "render_mode" in kwargs:
+        raise SubmissionError("bad_env_kwargs", "render_mode is not a setting of a scored run; leave it out.")
+    target = row.load()
+    rules = getattr(target, "ARGS", {}) if isinstance(target, type) else {}
+    try:
+        validate_args(rules, kwargs, row.id)
+    except ValueError as e:
+        raise SubmissionError("bad_env_kwargs", str(e)) from None
+
+    def canonical(name, value):
+        rule = rules.get(name)
+        rule = rule.rule if isinstance(rule, Opt) else rule
+        return float(value) if isinstance(rule, Float) and value is not None else value
+
+    params = inspect.signature(target).parameters
+    defaults = {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
+    defaults.update(row.kwargs)
+    out = {}
+    for name, value in sorted(kwargs.items()):
+        value = canonical(name, value)
+        if name in defaults and _same(value, canonical(name, defaults[name])):
+            continue
+        if name not in rules:
+            raise SubmissionError("bad_env_kwargs", f"{row.id}: {name} has no declared rule, so the board cannot "
+                                                    "check it; only declared arguments "
+                                                    f"({', '.join(sorted(rules)) or 'none'}) may differ from their "
+                                                    "defaults.")
+        out[name] = value
+    return out
+
+
+def _same(a, b) -> bool:
+    numbers = [isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b)]
+    if all(numbers):
+        return float(a) == float(b)  # 1 and 1.0 are one setting
+    try:
+        return canonical_json(a) == canonical_json(b)
+    except (TypeError, ValueError):
+        return False
+
+
+def _rounded(value):
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return round(float(value), DUPLICATE_DIGITS) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return value
+
+
+def content_key(row: registry.Row, env_kwargs: dict[str, Any], record: dict) -> str:
+    """The duplicate key: the run's content without the agent identity (spec, class, hyperparameters), the
+    name or anything else a copier can change freely. The env setting, seeds, episode count, and every
+    episode's required metrics as floats rounded to DUPLICATE_DIGITS decimals: a copy with a relabelled agent,
+    an int for a float, a metric nudged by 1e-9 or an extra made-up metric is the same run."""
+    names = sorted(n for n in record["episodes"][0]["metrics"] if n in required_metrics(row) or n.startswith("return/"))
+    episodes = sorted([e["seed_index"], e["episode"], [_rounded(e["metrics"].get(n)) for n in names]]
+                      for e in record["episodes"])
+    return sha256(canonical_json([row.id, env_kwargs, record["eval_seeds"], record["episodes_per_seed"], names,
+                                  episodes]))
 
 
 def _check_aggregates(claimed: dict, recomputed: dict) -> None:

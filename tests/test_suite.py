@@ -78,3 +78,17 @@ def test_llm_jobs_run_on_workers_through_one_endpoint(tmp_path):
         (entry,) = run_jobs([job], tmp_path, backend="process", llm_url=server.url)
     assert "error" not in entry, entry.get("error")
     assert entry["agent"] == job.agent.replace("llm=local", f"llm=openai:local@{server.url}")
+
+
+def die(ctx):
+    """An agent factory whose process dies (as one killed or out of memory would)."""
+    import os
+    os._exit(1)
+
+
+def test_a_worker_that_dies_fails_only_its_own_job(tmp_path):
+    jobs = [Job(JOBS[0].env_id, "random", 2), Job(JOBS[0].env_id, "test_suite:die", 1),
+            Job(JOBS[1].env_id, "random", 2)]
+    entries = run_jobs(jobs, tmp_path, backend="process")
+    assert "worker failed" in entries[1]["error"]
+    assert "error" not in entries[0] and "error" not in entries[2]

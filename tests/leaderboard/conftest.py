@@ -18,28 +18,37 @@ import httpx
 import pytest
 
 from aligngym.benchmarks.harness import evaluate
+from aligngym.benchmarks.record import RunRecord
 from aligngym.leaderboard import Board, submission
 from aligngym.leaderboard.rules import rules_for
 
 ENV = "AlignGym/ShapingCartPole-v1"
 RANDOM, GOOD = "random", "shaping.heuristic?controller=good"
+VARIED = "aux_return"  # the metric `variant` changes: not the primary one, so ranks stay where they are
 
 
 @pytest.fixture(scope="session")
 def records() -> dict[str, dict]:
-    """One valid record per agent: random (low primary return; 8 episodes per seed, twice the minimum, so a
-    cheater can drop half) and the good heuristic controller (high; the minimum)."""
+    """Valid records under the env's rule: random (low primary return) and the good heuristic controller (high);
+    and random with 8 episodes per seed (twice the rule, refused as it is: a cheater's raw material)."""
     rule = rules_for(ENV)
-    return {spec: evaluate(ENV, spec, episodes=n, seeds=rule.seeds).to_dict()
-            for spec, n in ((RANDOM, 2 * rule.min_episodes), (GOOD, rule.min_episodes))}
+    runs = {spec: evaluate(ENV, spec, episodes=rule.episodes_per_seed, seeds=rule.seeds).to_dict()
+            for spec in (RANDOM, GOOD)}
+    runs["random8"] = evaluate(ENV, RANDOM, episodes=2 * rule.episodes_per_seed, seeds=rule.seeds).to_dict()
+    return runs
 
 
 def make(record: dict, name: str = "Test entry", description: str = "a test submission",
          url: str = "https://example.org/write-up", variant: int | None = None) -> dict:
-    """A submission of (a deep copy of) `record`; `variant` gives the same run another agent identity."""
+    """A submission of (a deep copy of) `record`; `variant` makes it another run's content (the board refuses
+    the same content under any agent identity): the first episode's `aux_return` moves by (variant + 1) / 1000,
+    with the aggregates recomputed."""
     record = copy.deepcopy(record)
     if variant is not None:
-        record["agent"]["spec"] += ("&" if "?" in record["agent"]["spec"] else "?") + f"variant={variant}"
+        record["episodes"][0]["metrics"][VARIED] += (variant + 1) / 1000
+        r = RunRecord.from_dict(record)
+        r.recompute_aggregates()
+        record = r.to_dict()
     return submission(record, name, description, url)
 
 

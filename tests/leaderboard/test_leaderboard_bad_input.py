@@ -36,7 +36,7 @@ def consistent(record: dict) -> dict:
 
 
 def best_half(r: dict, renumber: bool) -> dict:
-    """Keep the best half of each seed's episodes (the issue's 'best 4 of 8')."""
+    """Keep the best half of each seed's episodes (the issue's 'best 4 of 8') and declare half the count."""
     kept = []
     for i in range(len(r["eval_seeds"])):
         mine = sorted((e for e in r["episodes"] if e["seed_index"] == i), key=lambda e: -e["metrics"][PRIMARY])
@@ -45,8 +45,7 @@ def best_half(r: dict, renumber: bool) -> dict:
             mine = [{**e, "episode": k} for k, e in enumerate(sorted(mine, key=lambda e: e["episode"]))]
         kept += mine
     r["episodes"] = kept
-    if renumber:
-        r["episodes_per_seed"] //= 2
+    r["episodes_per_seed"] //= 2
     return consistent(r)
 
 
@@ -79,10 +78,11 @@ def field(path, value):
     return lambda sub: (_set(sub, path, value), sub)[1]
 
 
-def text_with(placeholder: str):
-    """The submission as JSON text with one metric replaced by a raw token (NaN, Infinity, 1e999)."""
+def text_with(placeholder: str, path=("record", "episodes", 0, "metrics", PRIMARY)):
+    """The submission as JSON text with one value (a metric by default) replaced by raw text (NaN, Infinity,
+    1e999, deep nesting)."""
     def build(sub):
-        sub["record"]["episodes"][0]["metrics"][PRIMARY] = "@@"
+        _set(sub, path, "@@")
         return json.dumps(sub).replace('"@@"', placeholder).encode()
     return build
 
@@ -116,6 +116,20 @@ def too_few(r):
     return consistent(r)
 
 
+def drop_everywhere(name):
+    """A metric the run does badly on, left out of every episode (and of the aggregates)."""
+    def cheat(r):
+        for e in r["episodes"]:
+            del e["metrics"][name]
+        return consistent(r)
+    return cheat
+
+
+def drop_one_episode(r):
+    r["episodes"] = r["episodes"][1:]
+    return consistent(r)
+
+
 def del_key(*path):
     def build(sub):
         obj = sub
@@ -132,6 +146,8 @@ CASES = {
     "not_utf8": (lambda s: b"\xff\xfe{}", 400, "invalid_json"),
     "empty_body": (lambda s: b"", 400, "invalid_json"),
     "deeply_nested_json": (lambda s: b"[" * 200_000 + b"]" * 200_000, 400, "invalid_json"),
+    "nested_700_deep_in_extra": (text_with("[" * 700 + "]" * 700, ("record", "extra", "x")), 400, "invalid_json"),
+    "nested_65_deep_in_extra": (text_with("[" * 65 + "]" * 65, ("record", "extra", "x")), 400, "invalid_json"),
     "nan_metric": (text_with("NaN"), 422, "non_finite_number"),
     "infinity_metric": (text_with("Infinity"), 422, "non_finite_number"),
     "overflowing_number_1e999": (text_with("1e999"), 422, "non_finite_number"),
@@ -161,12 +177,23 @@ CASES = {
     "gymnasium_env_id": (field(["record", "env_id"], "CartPole-v1"), 422, "unknown_env"),
     "unsupported_suite_version": (field(["record", "suite_version"], "0.0.1"), 422, "unsupported_suite_version"),
     "unknown_env_kwarg": (field(["record", "env_kwargs"], {"gravity": 0.1}), 422, "bad_env_kwargs"),
+    "env_kwarg_of_the_wrong_type": (field(["record", "env_kwargs"], {"horizon": "abc"}), 422, "bad_env_kwargs"),
+    "env_kwarg_not_an_option": (field(["record", "env_kwargs"], {"heuristic": "nonsense"}), 422, "bad_env_kwargs"),
+    "render_mode_kwarg": (field(["record", "env_kwargs"], {"render_mode": "human"}), 422, "bad_env_kwargs"),
+    "num_envs_not_the_rule": (field(["record", "num_envs"], 2), 422, "wrong_num_envs"),
+    "num_envs_over_the_schema_maximum": (field(["record", "num_envs"], 10**6), 422, "schema_violation"),
+    "episodes_per_seed_over_the_schema_maximum": (field(["record", "episodes_per_seed"], 10**7), 422,
+                                                  "schema_violation"),
+    "too_many_episodes_8_per_seed": (on_record(lambda r: None), 422, "wrong_episodes_per_seed"),
+    "one_episode_dropped": (on_record(drop_one_episode), 422, "episode_count_mismatch"),
+    "declared_metric_dropped": (on_record(drop_everywhere("aux_return")), 422, "missing_metric"),
+    "harness_return_dropped": (on_record(drop_everywhere("return")), 422, "missing_metric"),
     "unfinished_run": (field(["record", "finished"], False), 422, "unfinished"),
     "wrong_seeds": (field(["record", "eval_seeds"], [10, 11, 12, 13, 14]), 422, "wrong_seeds"),
     "seeds_reordered": (field(["record", "eval_seeds"], [4, 3, 2, 1, 0]), 422, "wrong_seeds"),
-    "too_few_episodes": (on_record(too_few), 422, "too_few_episodes"),
-    "tampered_episode_count_1000": (field(["record", "episodes_per_seed"], 1000), 422, "episode_count_mismatch"),
-    "best_4_of_8_dropped": (on_record(lambda r: best_half(r, renumber=False)), 422, "episode_count_mismatch"),
+    "too_few_episodes": (on_record(too_few), 422, "wrong_episodes_per_seed"),
+    "tampered_episode_count_1000": (field(["record", "episodes_per_seed"], 1000), 422, "wrong_episodes_per_seed"),
+    "best_4_of_8_dropped": (on_record(lambda r: best_half(r, renumber=False)), 422, "episode_out_of_range"),
     "best_4_of_8_renumbered": (on_record(lambda r: best_half(r, renumber=True)), 422, "episode_seed_mismatch"),
     "repeated_episode_index": (on_record(repeat_best_over_worst), 422, "duplicate_episode"),
     "episode_index_out_of_range": (field(["record", "episodes", -1, "episode"], 99), 422, "episode_out_of_range"),
@@ -181,6 +208,10 @@ CASES = {
                              "aggregate_mismatch"),
     "aggregate_metric_missing": (del_key("record", "aggregates", "length"), 422, "aggregate_mismatch"),
 }
+
+
+# cases that start from the run of 8 episodes per seed (a cheater's raw material) instead of the valid run
+FROM_8_PER_SEED = {"best_4_of_8_dropped", "best_4_of_8_renumbered", "too_many_episodes_8_per_seed"}
 
 
 def _post(api, body, **kw):
@@ -200,7 +231,8 @@ def test_the_unchanged_submission_is_accepted(api, records, make_submission):
 def test_bad_input_is_refused(api, records, make_submission, kind):
     build, status, code = CASES[kind]
     before = api.board.count()
-    r = _post(api, build(make_submission(copy.deepcopy(records["random"]))))
+    source = records["random8" if kind in FROM_8_PER_SEED else "random"]
+    r = _post(api, build(make_submission(copy.deepcopy(source))))
     assert (r.status_code, r.json()["error"]["code"]) == (status, code), r.text
     assert r.json()["error"]["message"]
     assert api.board.count() == before
@@ -249,6 +281,58 @@ def test_bad_input_duplicate_points_to_the_entry(api, records, make_submission):
     assert again.json()["error"]["entry_id"] == first.json()["entry_id"]
 
 
+def relabel(spec):
+    return lambda r: r["agent"].update(spec=spec)
+
+
+def nudge(name, by):
+    def cheat(r):
+        r["episodes"][0]["metrics"][name] += by
+        return consistent(r)
+    return cheat
+
+
+def as_int(r):
+    r["episodes"][0]["metrics"]["length"] = int(r["episodes"][0]["metrics"]["length"])
+
+
+def extra_metric(r):
+    for e in r["episodes"]:
+        e["metrics"]["made_up"] = 1.0
+    return consistent(r)
+
+
+COPIES = {
+    # kind: how a copier disguises someone else's run
+    "agent_spec_relabelled": relabel("my_package.agents:make"),
+    "agent_spec_trailing_question_mark": relabel("random?"),
+    "hyperparameters_changed": lambda r: r["agent"].update(hyperparameters={"lr": 0.1}),
+    "class_and_content_hash_changed": lambda r: r["agent"].update({"class": "mine.Agent", "content_hash": "ab" * 32}),
+    "primary_metric_nudged_by_1e-9": nudge(PRIMARY, 1e-9),
+    "non_primary_metric_nudged_by_1e-10": nudge("aux_return", 1e-10),
+    "float_metric_sent_as_int": as_int,
+    "made_up_metric_added": extra_metric,
+    "episodes_reordered": lambda r: r["episodes"].reverse(),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(COPIES))
+def test_bad_input_copied_run_is_a_duplicate(api, records, make_submission, kind):
+    """The same run's content under another agent identity (or with sub-1e-9 changes) is the same run: refused
+    with a pointer to the entry that holds it, and never verifiable under the new name."""
+    original = make_submission(records["random"], variant=500 + sorted(COPIES).index(kind))
+    first = _post(api, original)
+    assert first.status_code == 201, first.text
+    copied = copy.deepcopy(original)
+    copied["name"] = "Mine, honestly"
+    out = COPIES[kind](copied["record"])
+    if out is not None:
+        copied["record"] = out
+    again = _post(api, copied)
+    assert (again.status_code, again.json()["error"]["code"]) == (409, "duplicate"), again.text
+    assert again.json()["error"]["entry_id"] == first.json()["entry_id"]
+
+
 def test_bad_input_rate_limited(tmp_path, records, make_submission):
     board = Board.open(str(tmp_path / "b.sqlite3"), shipped=False)
     _, token = board.create_token("eager")
@@ -273,7 +357,7 @@ def test_the_battery_has_at_least_30_kinds_and_the_docs_list_them():
     named = [n for n in globals() if n.startswith("test_bad_input_") and n != "test_bad_input_is_refused"]
     assert len(CASES) + len(named) >= 30
     doc = (Path(__file__).resolve().parents[2] / "docs" / "leaderboard.md").read_text()
-    assert [k for k in CASES if f"| `{k}` |" not in doc] == []
+    assert [k for k in [*CASES, *COPIES] if f"| `{k}` |" not in doc] == []
 
 
 def test_bad_input_nan_in_a_python_dict(tmp_path, records, make_submission):

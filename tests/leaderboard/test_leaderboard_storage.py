@@ -19,7 +19,7 @@ def test_migrations_create_the_schema_and_are_idempotent(board):
     tables = set(inspect(board.engine).get_table_names())
     assert {"entries", "tokens", "alembic_version"} <= tables
     with board.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0002"
     from aligngym.leaderboard import db
     assert db.migrate(board.engine) is False  # already at head: nothing happens, and it says it was not new
 
@@ -89,3 +89,23 @@ def test_a_writer_killed_mid_write_leaves_the_database_consistent(tmp_path, reco
     tables, problems = board.tables()
     assert problems == [] and 5 <= board.count() < 200
     assert sum(len(t.entries) for t in tables) == board.count()
+
+
+def test_an_older_board_is_upgraded_with_the_row_digests(board, records, make_submission):
+    """A board made before migration 0002 gets `row_hash` for its entries, so its tables still show them."""
+    from alembic import command
+    from alembic.config import Config
+
+    from aligngym.leaderboard import db
+
+    entry = board.submit(make_submission(records["random"]))
+    cfg = Config()
+    cfg.set_main_option("script_location", str(db.MIGRATIONS))
+    with board.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    assert "row_hash" not in {c["name"] for c in inspect(board.engine).get_columns("entries")}
+    assert db.migrate(board.engine) is False
+    (table,), problems = board.tables()
+    assert problems == [] and [r.entry.id for r in table.entries] == [entry.id]
+    assert board.entry(entry.id).row_hash == entry.row_hash
