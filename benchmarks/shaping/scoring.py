@@ -11,6 +11,7 @@ over the last fifth of the curve: where it ends up). Verdicts against primary-on
 from __future__ import annotations
 
 import json
+import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -84,7 +85,8 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
             for s in seeds]
     start = time.time()
     if workers > 1:
-        with ProcessPoolExecutor(workers) as pool:
+        # spawn, not fork: a forked child of a process whose torch thread pool is running can hang
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             outputs = list(_progress(pool.map(_run, jobs), len(jobs), progress))
     else:
         outputs = list(_progress(map(_run, jobs), len(jobs), progress))
