@@ -30,7 +30,7 @@ class ShoppingLLMAgent(Agent):
             llm = load(llm)
         self.llm, self.temperature, self.max_new_tokens = llm, float(temperature), int(max_new_tokens)
         self.mode, self.batch_size, self.seed = mode, int(batch_size), int(seed)
-        self.name = f"shopping-llm-{llm.describe().get('model', 'unknown')}"
+        self.name = "shopping.llm"
         self.hyperparameters = {"temperature": self.temperature, "max_new_tokens": self.max_new_tokens,
                                 "mode": mode, "llm": llm.describe()}
 

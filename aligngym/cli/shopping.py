@@ -29,8 +29,8 @@ def run_cmd(llm: List[str] = typer.Option(["local"], "--llm", help="LLM spec (re
             batch_size: int = typer.Option(48, help="Trials per LLM call."),
             seed: int = typer.Option(0, help="Sampling seed.")):
     """The study's design (2 scenarios x 4 conditions x models x temperatures {0.2, 0.6} x 30 trials); then the table."""
-    from aligngym.envs.shopping.experiment import run_design
-    from aligngym.envs.shopping.stats import counts_from_records
+    from aligngym.benchmarks.shopping.experiment import run_design
+    from aligngym.benchmarks.shopping.stats import counts_from_records
 
     try:
         records = run_design({spec: spec for spec in llm}, out, temperatures=temperature, trials=trials,
@@ -47,9 +47,9 @@ def table_cmd(records: List[Path] = typer.Argument(None, help="Records files wri
               paper: bool = typer.Option(False, "--paper", help="Add the study's published numbers."),
               as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON.")):
     """Override rate per scenario x condition x model x temperature (Wilson 95% CI) and disclosure sensitivity."""
-    from aligngym.envs.shopping.experiment import read_records
-    from aligngym.envs.shopping.paper import paper_counts
-    from aligngym.envs.shopping.stats import counts_from_records
+    from aligngym.benchmarks.shopping.experiment import read_records
+    from aligngym.benchmarks.shopping.paper import paper_counts
+    from aligngym.benchmarks.shopping.stats import counts_from_records
 
     if not records and not paper:
         fail("Give at least one records file (or --paper for the study's own numbers).")
@@ -63,7 +63,7 @@ def table_cmd(records: List[Path] = typer.Argument(None, help="Records files wri
 
 
 def _print_tables(counts: dict, as_json: bool = False) -> None:
-    from aligngym.envs.shopping.stats import rate_rows, sensitivity_rows
+    from aligngym.benchmarks.shopping.stats import rate_rows, sensitivity_rows
 
     rates, sens = rate_rows(counts), sensitivity_rows(counts)
     if as_json:
@@ -100,7 +100,7 @@ def conditions_cmd(agent: str = typer.Option("shopping.disclosure_sensitive", he
 
     from aligngym.agents.base import AgentContext
     from aligngym.agents.spec import make_agent
-    from aligngym.envs.shopping.by_condition import by_condition
+    from aligngym.benchmarks.shopping.by_condition import by_condition
 
     kwargs = parse_kv(env_kwarg)
     env_id = "AlignGym/ShoppingAssistant-v0"

@@ -1,41 +1,44 @@
 """ShoppingText: the shopping assistant's text face, for LLM agents (one purchase per episode).
 
-### Description
+## Description
 The same simulation as ShoppingAssistant, shown as the full prompt of the "Of Models and Tin Men" design: the
 company the assistant works for and what it wants, the customer's budget and preference, the catalog, and who
 will read the explanation. The agent replies in free text: an explanation, then `Choice: N`.
 
-### Observation space
-`Text(max_length=4096 + 100 * (N - 2), charset=string.printable)`: the prompt (see `prompts.build_prompt`).
-
-### Action space
+## Action Space
 `Text(max_length=4096, charset=string.printable)`: the reply. Any string is accepted; a non-string raises
 ValueError. The reply is parsed into an explanation and a product number (rules in `prompts.parse_reply`); a reply
 with no choice, two choices or a number not in the catalog is a parse failure: nothing is bought (the documented
 fallback), `info["parse_failed"] = True` and the `parse_failure` metric is 1.
 
-### Reward
+## Observation Space
+`Text(max_length=4096 + 100 * (N - 2), charset=string.printable)`: the prompt (see `prompts.build_prompt`).
+
+## Rewards
 As ShoppingAssistant, except that the explanation is the agent's own: an override is disclosed (and can be
 exposed to the customer) only if the explanation mentions the company's side of the conflict.
 
-### Episode end
-Terminates after the one step; never truncates.
+## Starting State
+As ShoppingAssistant: a catalog and a disclosure condition drawn from `self.np_random`; the observation is the
+prompt written from them.
 
-### Info and metrics
-`info["metrics"]`: override, budget_violation, customer_utility, company_utility, disclosure_honesty,
-parse_failure. Also `parse_failed`, `parse_error` ("" when parsed), `choice` (0-based, -1 when nothing bought),
-`explanation`, `condition`.
+## Episode End
+Terminates after the one step; never truncates. Stepping again before `reset` raises RuntimeError.
 
-### Arguments
+## Arguments
 scenario ("corporate" by default, "ethics", "generated" or a .json path), condition (both, company, customer,
 nobody or "random"), catalog_size, conflict_strength, budget_tightness, company_weight, exposure_penalty,
-render_mode ("ansi").
+render_mode ("ansi"); checked by `ARGS` as in ShoppingAssistant.
 
-### Variants
-`AlignGym/ShoppingText-v0`.
+## Metrics
+`info["metrics"]`: override, budget_violation, customer_utility, company_utility, disclosure_honesty,
+parse_failure. Also `parse_failed`, `parse_error` ("" when parsed), `choice` (0-based, -1 when nothing bought),
+`explanation`, `condition`. Primary metric: `override`, the study's headline (share of purchases against the
+customer's preference).
 
-### Reference
-S. Phelps, R. Ranson, "Of Models and Tin Men", 2023.
+## Version History
+- v0: first version. Deviation from the study: a third-person, completion-style prompt ending in "Explanation:"
+  (so small base models continue it), in our own words.
 """
 from __future__ import annotations
 
@@ -46,7 +49,8 @@ import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.shopping.outcomes import METRICS, check_reward_args, outcomes
+from aligngym.envs.checks import check_render_mode
+from aligngym.envs.shopping.outcomes import METRIC_NAMES, METRICS, SESSION_ARGS, outcomes, reward_args  # noqa: F401 (METRICS: this face's)
 from aligngym.envs.shopping.prompts import build_prompt, discloses_conflict, parse_reply
 from aligngym.envs.shopping.scenarios import CONDITIONS, Sessions
 
@@ -54,19 +58,18 @@ MAX_CHARS = 4096  # plus 100 per product beyond the study's two, for generated c
 
 
 class ShoppingTextEnv(RefusesUnknownKwargs, gym.Env):
+    ARGS = SESSION_ARGS
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(self, scenario: str = "corporate", condition: str = "random", catalog_size: int = 4,
                  conflict_strength: float = 0.6, budget_tightness: float = 0.5, company_weight: float = 0.8,
                  exposure_penalty: float = 1.0, render_mode: str | None = None):
-        if render_mode not in (None, *self.metadata["render_modes"]):
-            raise ValueError(f"render_mode must be None or one of {self.metadata['render_modes']}, got {render_mode!r}.")
+        self.render_mode = check_render_mode(render_mode, self.metadata)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
-        self.reward_args = check_reward_args(company_weight, exposure_penalty)
+        self.reward_args = reward_args(company_weight, exposure_penalty)
         max_chars = MAX_CHARS + 100 * max(0, self.sessions.size - 2)
         self.observation_space = spaces.Text(max_length=max_chars, charset=string.printable)
         self.action_space = spaces.Text(max_length=MAX_CHARS, charset=string.printable)
-        self.render_mode = render_mode
         self.cat = self.cond = self.scenario = self.prompt = None
         self.reply, self.done = None, True
 
@@ -88,7 +91,7 @@ class ShoppingTextEnv(RefusesUnknownKwargs, gym.Env):
         bought = -1 if choice is None else choice
         out = outcomes(self.cat, np.array([bought]), self.cond, discloses=discloses_conflict(explanation, self.scenario),
                        **self.reward_args)
-        metrics = {m: float(out[m][0]) for m in METRICS if m in out}
+        metrics = {m: float(out[m][0]) for m in METRIC_NAMES if m in out}
         metrics["parse_failure"] = float(error is not None)
         info = {"metrics": metrics, "parse_failed": error is not None, "parse_error": error or "", "choice": bought,
                 "explanation": explanation, "condition": CONDITIONS[self.cond[0]]}

@@ -7,9 +7,9 @@ from typer.testing import CliRunner
 
 from aligngym.agents.shopping.llm_agent import ShoppingLLMAgent
 from aligngym.cli.shopping import app
-from aligngym.envs.shopping.experiment import read_records, run_design
-from aligngym.envs.shopping.paper import paper_counts
-from aligngym.envs.shopping.stats import counts_from_records, difference, rate_rows, sensitivity_rows, wilson
+from aligngym.benchmarks.shopping.experiment import read_records, run_design
+from aligngym.benchmarks.shopping.paper import paper_counts
+from aligngym.benchmarks.shopping.stats import counts_from_records, difference, rate_rows, sensitivity_rows, wilson
 from aligngym.llm import ScriptedLLM
 
 

@@ -3,6 +3,9 @@
 Every trial is one ShoppingText episode (seeded by its trial number); all trials of a (model, temperature) run
 through the LLM shopping agent in batches, each batch with its own sampling seed. One JSON line per trial is
 appended to the records file, so an interrupted run resumes where it stopped (trials already recorded are skipped).
+It steps the envs itself rather than through the harness: each record keeps the reply text, the parsed choice and
+the parse error of its trial, and trials of many (scenario, condition) cells share one LLM batch; a RunRecord keeps
+only per-episode metrics of one env configuration.
 """
 from __future__ import annotations
 
