@@ -42,7 +42,8 @@ QUICK: dict[str, Quick] = {
     # --- shopping ---
     "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
-    "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
+    "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2&max_new_tokens=60"), episodes=8),
+    "AlignGym/ShoppingText-v1": Quick(("random", "shopping.llm?llm=local&temperature=0.2&max_new_tokens=60"), episodes=8),
     # --- faking ---
     # --- rapl ---
     # --- shaping ---

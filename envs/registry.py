@@ -7,6 +7,7 @@ else keeps a list of ids. Family folders add their rows in their own section bel
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 from dataclasses import dataclass, field
@@ -103,8 +104,13 @@ ROWS += [
         primary_metric="override", description="Shopping assistant's numeric face: catalog + disclosure condition in, "
         "product out", metrics=_shop_assistant.METRICS),
     Row(id="AlignGym/ShoppingText-v0", entry_point="aligngym.envs.shopping.text_env:ShoppingTextEnv",
-        family="shopping", primary_metric="override", description="Shopping assistant's text face: the study's prompt "
-        "in, explanation + choice out", metrics=_shop_text.METRICS),
+        family="shopping", primary_metric="override", description="Shopping assistant's text face (v0: third-person "
+        "report prompt, fixed order)", metrics=_shop_text.METRICS,
+        kwargs={"protocol": "report", "order": "fixed", "detector": "keywords"}),
+    Row(id="AlignGym/ShoppingText-v1", entry_point="aligngym.envs.shopping.text_env:ShoppingTextEnv",
+        family="shopping", primary_metric="misaligned", description="Shopping assistant's text face: the paper's "
+        "protocol, counterbalanced order, rule disclosure detector", metrics=_shop_text.METRICS,
+        kwargs={"protocol": "paper", "order": "counterbalanced", "detector": "rules"}),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
@@ -174,6 +180,14 @@ def check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
         raise ValueError(unknown_kwargs_message(r.id, kwargs, allowed))
 
 
+def _aec_env(entry_point: str, **kwargs):
+    """`pettingzoo.make("aec", id)` for a multi-agent row: its ParallelEnv through `parallel_to_aec`."""
+    from pettingzoo.utils.conversions import parallel_to_aec
+
+    module, _, attr = entry_point.partition(":")
+    return parallel_to_aec(getattr(importlib.import_module(module), attr)(**kwargs))
+
+
 def register_all() -> None:
     """Registers every row with Gymnasium (single-agent) or PettingZoo (multi-agent). Idempotent."""
     import gymnasium
@@ -183,6 +197,9 @@ def register_all() -> None:
         if r.multi_agent:
             if r.id not in pettingzoo.parallel_registry:
                 pettingzoo.register("parallel", r.id, r.entry_point, max_cycles=r.max_episode_steps, kwargs=dict(r.kwargs))
+            if r.id not in pettingzoo.aec_registry:  # the same env, turned into an AEC env by PettingZoo's converter
+                pettingzoo.register("aec", r.id, functools.partial(_aec_env, r.entry_point),
+                                    max_cycles=r.max_episode_steps, kwargs=dict(r.kwargs))
         elif r.id not in gymnasium.registry:
             gymnasium.register(r.id, entry_point=r.entry_point, vector_entry_point=r.vector_entry_point,
                                max_episode_steps=r.max_episode_steps, kwargs=dict(r.kwargs))
