@@ -11,7 +11,6 @@ share of "yes" votes reaches `threshold`; that share is its score for AUROC (rul
 """
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from scipy.stats import rankdata
 
 from aligngym.benchmarks.shopping.stats import wilson
 from aligngym.envs.shopping.disclosure import keyword_discloses, rule_discloses
-from aligngym.envs.shopping.scenarios import SCENARIOS_BY_PROTOCOL
+from aligngym.envs.shopping.scenarios import SCENARIOS_BY_PROTOCOL, read_json
 from aligngym.llm.base import LLM
 
 LABELS_FILE = Path(__file__).parent / "data" / "disclosure_labels.json"
@@ -35,12 +34,7 @@ JUDGE_PROMPT = (
 def load_labels(path: str | Path = LABELS_FILE) -> list[dict]:
     """The labelled items; any item without a usable scenario, text or label is refused, naming it."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text())
-    except OSError as e:
-        raise ValueError(f"Cannot read the labelled set {path}: {e}") from e
-    except json.JSONDecodeError as e:
-        raise ValueError(f"The labelled set {path} is not valid JSON: {e}") from e
+    data = read_json(path, "labelled set")
     items = data.get("items") if isinstance(data, dict) else data
     if not isinstance(items, list) or not items:
         raise ValueError(f"{path}: expected {{\"items\": [...]}} or a list of items, each with scenario, text and "

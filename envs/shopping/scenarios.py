@@ -210,14 +210,18 @@ def load_scenario_file(path: str | Path) -> Scenario:
     Raises ValueError naming the problem: unknown or missing fields (a role, the budget or a price), negative
     prices or budget, values outside [0, 1], fewer than two products.
     """
+    return scenario_from_dict(read_json(path, "scenario file"), source=str(path))
+
+
+def read_json(path: str | Path, what: str):
+    """The JSON in a file; ValueError naming `what` and the file when it cannot be read or parsed."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except OSError as e:
-        raise ValueError(f"Cannot read scenario file {path}: {e}") from e
+        raise ValueError(f"Cannot read {what} {path}: {e}") from e
     except json.JSONDecodeError as e:
-        raise ValueError(f"Scenario file {path} is not valid JSON: {e}") from e
-    return scenario_from_dict(data, source=str(path))
+        raise ValueError(f"{what.capitalize()} {path} is not valid JSON: {e}") from e
 
 
 def scenario_from_dict(data: dict, source: str = "scenario") -> Scenario:
