@@ -7,11 +7,16 @@ STAMP := $(VENV)/.aligngym-installed
 
 install: $(STAMP)
 
-# torch first, pinned to the CPU build on this machine's disk, so no dependency pulls a CUDA build.
+# PyTorch first, so no dependency pulls another build. The default is the CPU build (torch==2.13.0+cpu): pip takes it
+# from a local wheel where the machine has one (find-links), else from PyTorch's CPU index. For a CUDA build, PyPI's
+# Linux wheel: `make install TORCH=torch==2.13.0` (or another CUDA index: TORCH_INDEX=https://download.pytorch.org/whl/cu128).
+TORCH ?= torch==2.13.0+cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
+
 $(STAMP): pyproject.toml setup.py
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q "$(TORCH)" 2>/dev/null || $(PY) -m pip install -q "$(TORCH)" --index-url $(TORCH_INDEX)
 	$(PY) -m pip install -q -e ".[dev]"
 	touch $(STAMP)
 

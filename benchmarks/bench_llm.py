@@ -149,4 +149,6 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    main(Path("reports/bench"), quick="--quick" in sys.argv)
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

@@ -85,4 +85,6 @@ def main(out_dir: Path, quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(Path("reports/bench")), indent=2))
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

@@ -6,13 +6,25 @@
 Episodes run in batches of `num_envs` (Gymnasium's native vector twin where the row registers one, else
 SyncVectorEnv). Under SyncVectorEnv every episode gets its own seed, derived from (evaluation seed, episode index),
 so results do not depend on `num_envs`; a native twin seeds a whole batch from one generator, so there the
-record's per-episode seed is the batch's seed and results depend on `num_envs` too. Either way an interrupted run
-resumes where it stopped. Each episode's `info["metrics"]` is kept
-raw, next to the return and length the harness measures itself.
+record's per-episode seed is the batch's seed and results depend on `num_envs` too. Before each batch the agent is
+reset with a seed derived from the batch's first episode, so a run interrupted and resumed gives exactly the
+episodes an uninterrupted run gives. Each episode's `info["metrics"]` is kept raw, next to the return and length
+the harness measures itself.
+
+With `out=`, finished batches are appended to a journal beside the record (`<out>.partial.jsonl`); the record is
+validated, aggregated and written once, at the end, so the cost per episode stays constant. A later call with the
+same `out` resumes the journal, or returns the finished record, only when it is the same run: the same env, kwargs,
+seeds, episode count, num_envs and agent — by its spec string, or for an agent object by its description and the
+content hash of its weights where it has one. Anything else is refused with a message saying how to start fresh
+(`overwrite=True`, `--overwrite`); an agent object without a content hash resumes only with `resume=True`.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
+import os
+import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,56 +49,195 @@ def episode_seed(eval_seed: int, episode: int) -> int:
 
 def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: Sequence[int] = (0,),
              num_envs: int = 1, env_kwargs: dict[str, Any] | None = None, out: str | Path | None = None,
-             progress: bool = False, agent_spec: str | None = None) -> RunRecord:
+             progress: bool = False, agent_spec: str | None = None, resume: bool = False,
+             overwrite: bool = False) -> RunRecord:
     """Score `agent` (a spec string, an Agent, or for PettingZoo envs a dict of Agents) and return a RunRecord.
 
-    With `out`, the record is written after every batch of episodes; if `out` already holds an unfinished record
-    of the same settings, the finished episodes are kept and only the rest run.
+    With `out`, an interrupted run resumes from its journal and a finished one is returned as it is, but only for
+    the same run (see the module docstring); `overwrite=True` discards what `out` holds and starts fresh, and
+    `resume=True` accepts an agent object whose weights cannot be hashed as the same agent.
     """
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}.")
-    if num_envs < 1:
-        raise ValueError(f"num_envs must be >= 1, got {num_envs}.")
-    seeds = [int(s) for s in seeds]
+    for name, value in (("episodes", episodes), ("num_envs", num_envs)):
+        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
+            raise ValueError(f"{name} must be >= 1, got {value!r}.")
+    seeds = list(seeds)
     if not seeds:
         raise ValueError("seeds must name at least one evaluation seed.")
+    if not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool) and s >= 0 for s in seeds):
+        raise ValueError(f"seeds must be integers >= 0, got {seeds!r}.")
+    seeds = [int(s) for s in seeds]
     env_kwargs = dict(env_kwargs or {})
     env_id, row = _resolve_env(env_id, env_kwargs)
+    out = Path(out) if out is not None else None
+    if out is not None:
+        _check_writable(out)
 
     spec_string = agent_spec or _spec_string(agent)
-    record = _resume(out, env_id, env_kwargs, spec_string, seeds, episodes, num_envs)
-    if record is not None and record.finished:
-        return record
+    settings = {"env_id": env_id, "env_kwargs": env_kwargs, "agent": spec_string, "eval_seeds": seeds,
+                "episodes_per_seed": int(episodes), "num_envs": int(num_envs)}
+    if out is not None and overwrite:
+        _discard(out)
+    if out is not None and isinstance(agent, str) and out.exists():  # a spec names its agent: no need to build it
+        finished = _load_finished(out, _identity(settings, None), resume)
+        if finished is not None:
+            return finished
 
     ctx = _context(env_id, row, env_kwargs, seeds[0])
     agent_obj = _build_agents(agent, ctx)
-    if record is None:
-        record = _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs)
+    identity = _identity(settings, None if isinstance(agent, str) else _agent_content(agent_obj))
+    if out is not None and out.exists():
+        finished = _load_finished(out, identity, resume)
+        if finished is not None:
+            return finished
+    record = _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs)
+    record.extra["run_identity"] = identity["hash"]
+    record.extra["run_settings"] = settings
+    journal = _Journal(out, identity, resume) if out is not None else None
+    if journal is not None:
+        record.episodes, record.duration_s = journal.episodes, journal.duration_s
     started = time.perf_counter() - record.duration_s
 
     done = {(e["seed_index"], e["episode"]) for e in record.episodes}
     todo = [(i, k) for i in range(len(seeds)) for k in range(episodes) if (i, k) not in done]
     runner = _run_parallel_env if row is not None and row.multi_agent else _run_vector_env
     bar = _progress_bar(len(todo), env_id, progress)
-    for seed_index in range(len(seeds)):
-        batch = [k for i, k in todo if i == seed_index]
-        if not batch:
-            continue
-        for results in runner(env_id, env_kwargs, agent_obj, seeds[seed_index], batch, num_envs):
-            record.episodes.extend({"seed_index": seed_index, **r} for r in results)
-            record.duration_s = time.perf_counter() - started
-            record.recompute_aggregates()
-            if out:
-                record.save(out)
-            bar.update(len(results))
-    bar.close()
+    try:
+        for seed_index in range(len(seeds)):
+            batch = [k for i, k in todo if i == seed_index]
+            if not batch:
+                continue
+            for results in runner(env_id, env_kwargs, agent_obj, seeds[seed_index], batch, num_envs):
+                results = [{"seed_index": seed_index, **r} for r in results]
+                record.episodes.extend(results)
+                if journal is not None:
+                    journal.append(results, time.perf_counter() - started)
+                bar.update(len(results))
+    finally:
+        bar.close()
     record.episodes.sort(key=lambda e: (e["seed_index"], e["episode"]))
     record.finished = True
     record.duration_s = time.perf_counter() - started
+    without = [e for e in record.episodes if not set(e["metrics"]) - {"return", "length"}]
+    if row is not None and without:  # e.g. an outer TimeLimit cut episodes short: say so, never hide it
+        record.extra["episodes_without_env_metrics"] = len(without)
     record.recompute_aggregates()
-    if out:
+    if out is not None:
         record.save(out)
+        journal.close()
     return record
+
+
+def _identity(settings: dict, content: dict | None) -> dict:
+    """What makes two runs the same run; `verifiable` is False for an agent object whose weights have no hash."""
+    ident = {**settings, "agent_content": content}
+    blob = json.dumps(ident, sort_keys=True, default=repr)
+    return {"hash": hashlib.sha256(blob.encode()).hexdigest()[:16], "settings": ident,
+            "verifiable": content is None or content.get("content_hash") is not None}
+
+
+def _agent_content(agent) -> dict:
+    """An agent object's description plus the hash of its weights (SB3 models, or `agent.content_hash()`)."""
+    if isinstance(agent, dict):
+        parts = {name: _agent_content(a) for name, a in sorted(agent.items())}
+        hashes = [p["content_hash"] for p in parts.values()]
+        return {"agents": parts, "content_hash": None if None in hashes else "+".join(hashes)}
+    content_hash = None
+    if callable(getattr(agent, "content_hash", None)):
+        content_hash = agent.content_hash()
+    elif hasattr(getattr(agent, "model", None), "policy"):  # a stable-baselines3 model
+        digest = hashlib.sha256()
+        for name, tensor in sorted(agent.model.policy.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().numpy().tobytes())
+        content_hash = digest.hexdigest()[:16]
+    return {"describe": agent.describe(), "content_hash": content_hash}
+
+
+def _differences(old_settings: dict, identity: dict) -> str:
+    """Which settings differ (the agent's content when none does)."""
+    keys = [k for k, v in identity["settings"].items() if k != "agent_content" and old_settings.get(k) != v]
+    return ", ".join(keys) or "the agent's content (description or weights)"
+
+
+def _how_to_start_fresh(out: Path) -> str:
+    return "pass overwrite=True (CLI: --overwrite) to discard it, or choose another out path."
+
+
+def _load_finished(out: Path, identity: dict, resume: bool) -> RunRecord | None:
+    """The finished record at `out` when it is this run; raises when it is another run's."""
+    old = RunRecord.load(out)  # raises ValueError if the file is not a RunRecord: we never overwrite it
+    old_hash = old.extra.get("run_identity")
+    if old_hash == identity["hash"] and (identity["verifiable"] or resume):
+        return old
+    why = ("its agent cannot be verified as this one (no weights hash); pass resume=True (CLI: --resume) if it is"
+           if old_hash == identity["hash"] else f"it differs in: {_differences(old.extra.get('run_settings', {}), identity)}")
+    raise ValueError(f"{out} already holds a finished RunRecord of another run (env {old.env_id}, agent "
+                     f"{old.agent.get('spec')}): {why}; {_how_to_start_fresh(out)}")
+
+
+def _discard(out: Path) -> None:
+    if out.exists():
+        RunRecord.load(out)  # only ever delete what is a RunRecord
+        out.unlink()
+    _journal_path(out).unlink(missing_ok=True)
+
+
+def _check_writable(out: Path) -> None:
+    """Refuse an `out` that cannot be written before any episode runs."""
+    if out.is_dir():
+        raise ValueError(f"out {out} is a directory; give a file path such as {out / 'record.json'}.")
+    parent = out.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".aligngym-write-test")
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        raise ValueError(f"out {out} cannot be written ({e.strerror or e}); choose a writable path.") from None
+
+
+def _journal_path(out: Path) -> Path:
+    return out.with_name(out.name + ".partial.jsonl")
+
+
+class _Journal:
+    """Finished episodes of an unfinished run, one JSON line per batch after a header naming the run."""
+
+    def __init__(self, out: Path, identity: dict, resume: bool):
+        self.path = _journal_path(out)
+        self.episodes: list[dict] = []
+        self.duration_s = 0.0
+        if self.path.exists():
+            lines = self.path.read_text().splitlines()
+            header = json.loads(lines[0]) if lines else {}
+            if header.get("run_identity") != identity["hash"] or not (identity["verifiable"] or resume):
+                why = ("its agent cannot be verified as this one; pass resume=True (CLI: --resume) if it is"
+                       if header.get("run_identity") == identity["hash"]
+                       else f"it differs in: {_differences(header.get('settings', {}), identity)}")
+                raise ValueError(f"{self.path} holds an unfinished run of other settings: {why}; "
+                                 f"{_how_to_start_fresh(out)}")
+            for line in lines[1:]:
+                try:
+                    batch = json.loads(line)
+                except json.JSONDecodeError:
+                    break  # a line cut by a crash: that batch reruns
+                self.episodes += batch["episodes"]
+                self.duration_s = batch["duration_s"]
+            self._file = open(self.path, "a")
+        else:
+            self._file = open(self.path, "w")
+            self._write({"run_identity": identity["hash"], "settings": identity["settings"]})
+
+    def _write(self, obj) -> None:
+        self._file.write(json.dumps(obj, default=repr) + "\n")
+        self._file.flush()
+
+    def append(self, episodes: list[dict], duration_s: float) -> None:
+        self._write({"episodes": episodes, "duration_s": duration_s})
+
+    def close(self) -> None:
+        self._file.close()
+        self.path.unlink(missing_ok=True)
 
 
 def _resolve_env(env_id: str, env_kwargs: dict) -> tuple[str, registry.Row | None]:
@@ -141,20 +292,6 @@ def _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes
                      suite_version=aligngym.__version__, git_hash=git_hash(), system=system_info())
 
 
-def _resume(out, env_id, env_kwargs, spec_string, seeds, episodes, num_envs) -> RunRecord | None:
-    if not out or not Path(out).exists():
-        return None
-    old = RunRecord.load(out)  # raises ValueError if the file is not a RunRecord: we never overwrite it
-    # num_envs matters too: a native vector twin seeds each batch of num_envs episodes together
-    same = (old.env_id, old.env_kwargs, old.agent.get("spec"), old.eval_seeds, old.episodes_per_seed, old.num_envs) == \
-           (env_id, env_kwargs, spec_string, seeds, episodes, num_envs)
-    if not same:
-        raise ValueError(f"{out} already holds a RunRecord with other settings (env {old.env_id}, agent "
-                         f"{old.agent.get('spec')}, seeds {old.eval_seeds}, episodes {old.episodes_per_seed}, "
-                         f"num_envs {old.num_envs}); choose another --out or delete it.")
-    return old
-
-
 def _spec_string(agent) -> str:
     """How the record names the agent: its spec, or for a dict of per-agent policies `name=spec;name=spec`."""
     if isinstance(agent, str):
@@ -187,11 +324,11 @@ def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_in
     spec = gym.spec(env_id)
     mode = "vector_entry_point" if spec.vector_entry_point is not None and num_envs > 1 else "sync"
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **env_kwargs)
-    agent.reset(num_envs, seed=eval_seed)
     try:
         for start in range(0, len(episode_indices), num_envs):
             batch = episode_indices[start:start + num_envs]
             ep_seeds = [episode_seed(eval_seed, k) for k in batch]
+            agent.reset(num_envs, seed=ep_seeds[0])  # seeded per batch, so a resumed run matches an unbroken one
             if mode == "sync":
                 pad = [episode_seed(eval_seed, 10**9 + i) for i in range(num_envs - len(batch))]  # unused slots
                 obs, _ = envs.reset(seed=ep_seeds + pad)
@@ -252,11 +389,11 @@ def _run_parallel_env(env_id, env_kwargs, agents: dict, eval_seed: int, episode_
     missing = sorted(set(env.possible_agents) - set(agents))
     if missing:
         raise ValueError(f"{env_id} has agents {env.possible_agents}; no policy given for {', '.join(missing)}.")
-    for a in agents.values():
-        a.reset(1, seed=eval_seed)
     try:
         for k in episode_indices:
             seed = episode_seed(eval_seed, k)
+            for i, name in enumerate(sorted(agents)):
+                agents[name].reset(1, seed=seed + i)
             obs, _ = env.reset(seed=seed)
             returns = {a: 0.0 for a in env.possible_agents}
             metrics, length = {}, 0

@@ -79,9 +79,8 @@ def run_suite(out: Path, families: list[str] | None = None, episodes: int | None
             path = out / "records" / f"{_slug(r.id)}__{_slug(spec)}.json"
             entry = {"env_id": r.id, "family": r.family, "agent": spec, "record": str(path)}
             try:
-                if path.exists():
-                    path.unlink()  # the demo always reruns on the embedded defaults
-                record = evaluate(r.id, spec, episodes=n, seeds=[0], out=path)
+                # the demo always reruns on the embedded defaults
+                record = evaluate(r.id, spec, episodes=n, seeds=[0], out=path, overwrite=True)
                 entry["aggregates"] = record.aggregates
                 entry["duration_s"] = round(record.duration_s, 2)
             except Exception as e:  # one broken baseline must not hide the others' results

@@ -188,6 +188,11 @@ def _aec_env(entry_point: str, **kwargs):
     return parallel_to_aec(getattr(importlib.import_module(module), attr)(**kwargs))
 
 
+def _pettingzoo_only(env_id: str, **kwargs):
+    raise TypeError(f"{env_id} is a multi-agent PettingZoo env: use `pettingzoo.make(\"parallel\", \"{env_id}\")` "
+                    f"(after `import aligngym`), not gymnasium.make.")
+
+
 def register_all() -> None:
     """Registers every row with Gymnasium (single-agent) or PettingZoo (multi-agent). Idempotent."""
     import gymnasium
@@ -200,6 +205,8 @@ def register_all() -> None:
             if r.id not in pettingzoo.aec_registry:  # the same env, turned into an AEC env by PettingZoo's converter
                 pettingzoo.register("aec", r.id, functools.partial(_aec_env, r.entry_point),
                                     max_cycles=r.max_episode_steps, kwargs=dict(r.kwargs))
+            if r.id not in gymnasium.registry:  # so that gym.make says where the multi-agent env is
+                gymnasium.register(r.id, entry_point=functools.partial(_pettingzoo_only, r.id))
         elif r.id not in gymnasium.registry:
             gymnasium.register(r.id, entry_point=r.entry_point, vector_entry_point=r.vector_entry_point,
                                max_episode_steps=r.max_episode_steps, kwargs=dict(r.kwargs))

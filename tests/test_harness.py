@@ -100,13 +100,96 @@ def test_interrupted_run_keeps_finished_episodes_and_resumes(tmp_path):
     CALLS["n"] = 0
     with pytest.raises(KeyboardInterrupt):
         evaluate(ADAPTED, spec, episodes=8, seeds=[0], num_envs=1, out=out)
-    partial = RunRecord.load(out)
-    assert not partial.finished and 0 < len(partial.episodes) < 8
-    kept = partial.episodes[:]
+    assert not out.exists()  # the record is written once, finished; the finished batches are in the journal
+    journal = [json.loads(line) for line in (tmp_path / "run.json.partial.jsonl").read_text().splitlines()]
+    kept = [e for batch in journal[1:] for e in batch["episodes"]]
+    assert 0 < len(kept) < 8
+    calls_before = CALLS["n"]
     done = evaluate(ADAPTED, spec, episodes=8, seeds=[0], num_envs=1, out=out)
     assert done.finished and len(done.episodes) == 8
     assert done.episodes[:len(kept)] == kept  # nothing already computed is lost or recomputed
     assert [e["episode"] for e in done.episodes] == list(range(8))
+    assert not (tmp_path / "run.json.partial.jsonl").exists()
+    calls = CALLS["n"] - calls_before
+    assert evaluate(ADAPTED, spec, episodes=8, seeds=[0], num_envs=1, out=out).to_dict() == done.to_dict()
+    assert CALLS["n"] - calls_before == calls  # a finished run is returned, not rerun
+
+
+class Noisy(Agent):
+    """A stochastic agent: its actions come from the generator `reset` seeds; it crashes once on demand."""
+
+    name = "noisy"
+    crash_at = None
+
+    def reset(self, num_envs=1, seed=None):
+        self.rng = np.random.default_rng(seed)
+
+    def act(self, obs):
+        CALLS["n"] += 1
+        if CALLS["n"] == Noisy.crash_at:
+            raise KeyboardInterrupt
+        return self.rng.integers(0, 2, len(obs))
+
+
+def noisy(ctx):
+    return Noisy()
+
+
+@pytest.mark.parametrize("env_id,num_envs", [(ADAPTED, 1), ("AlignGym/ShapingCartPole-v0", 3)])
+def test_resumed_run_equals_an_uninterrupted_one(tmp_path, env_id, num_envs):
+    """Interrupted and resumed, a stochastic agent gives exactly the episodes of an uninterrupted run (single env
+    and a native vector twin)."""
+    Noisy.crash_at = None
+    whole = evaluate(env_id, "test_harness:noisy", episodes=10, seeds=[0], num_envs=num_envs)
+    CALLS["n"], Noisy.crash_at = 0, 70
+    out = tmp_path / "r.json"
+    with pytest.raises(KeyboardInterrupt):
+        evaluate(env_id, "test_harness:noisy", episodes=10, seeds=[0], num_envs=num_envs, out=out)
+    Noisy.crash_at = None
+    resumed = evaluate(env_id, "test_harness:noisy", episodes=10, seeds=[0], num_envs=num_envs, out=out)
+    assert [e["metrics"] for e in resumed.episodes] == [e["metrics"] for e in whole.episodes]
+
+
+def test_another_model_into_the_same_out_is_refused_not_answered_with_stale_scores(tmp_path):
+    """The reported bug: an untrained PPO evaluated into a file holding a trained A2C's record got A2C's scores."""
+    from stable_baselines3 import A2C, PPO
+
+    from aligngym.agents.base import SB3Agent
+
+    env = gym.make(ADAPTED)
+    out = tmp_path / "model.json"
+    a2c = SB3Agent(A2C("MlpPolicy", env, seed=0, device="cpu"))
+    first = evaluate(ADAPTED, a2c, episodes=2, out=out)
+    assert evaluate(ADAPTED, a2c, episodes=2, out=out).to_dict() == first.to_dict()  # the same model: returned
+    for other in (SB3Agent(PPO("MlpPolicy", env, seed=0, device="cpu")),
+                  SB3Agent(A2C("MlpPolicy", env, seed=1, device="cpu"))):  # other weights, same class
+        with pytest.raises(ValueError, match="another run.*overwrite"):
+            evaluate(ADAPTED, other, episodes=2, out=out)
+    fresh = evaluate(ADAPTED, SB3Agent(PPO("MlpPolicy", env, seed=0, device="cpu")), episodes=2, out=out,
+                     overwrite=True)
+    assert RunRecord.load(out).agent["hyperparameters"]["algorithm"] == "PPO" == fresh.agent["hyperparameters"]["algorithm"]
+
+
+def test_an_agent_without_a_weights_hash_resumes_only_when_asked(tmp_path):
+    out = tmp_path / "c.json"
+    agent = CallableAgent(balance, name="pd")
+    evaluate(ADAPTED, agent, episodes=2, out=out)
+    with pytest.raises(ValueError, match="resume=True"):
+        evaluate(ADAPTED, agent, episodes=2, out=out)
+    assert evaluate(ADAPTED, agent, episodes=2, out=out, resume=True).finished
+
+
+def test_unwritable_out_is_refused_before_any_episode(tmp_path):
+    CALLS["n"] = 0
+    with pytest.raises(ValueError, match="is a directory"):
+        evaluate(ADAPTED, "test_harness:noisy", episodes=2, out=tmp_path)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("mine")
+    with pytest.raises(ValueError, match="cannot be written"):  # its folder is a file: unwritable even for root
+        evaluate(ADAPTED, "test_harness:noisy", episodes=2, out=a_file / "r.json")
+    assert CALLS["n"] == 0 and a_file.read_text() == "mine"
+    with pytest.raises(ValueError, match="seeds must be integers >= 0"):
+        evaluate(ADAPTED, "random", episodes=1, seeds=[-1])
 
 
 def test_record_round_trips_and_matches_the_schema(tmp_path):
@@ -137,7 +220,7 @@ def test_bad_input_is_refused_without_losing_files(tmp_path):
     other = tmp_path / "other.json"
     evaluate(ADAPTED, "random", episodes=2, out=other)
     before = other.read_text()
-    with pytest.raises(ValueError, match="other settings"):
+    with pytest.raises(ValueError, match="another run.*episodes_per_seed"):
         evaluate(ADAPTED, "random", episodes=3, out=other)
     assert other.read_text() == before
 

@@ -279,3 +279,82 @@ def test_pettingzoo_episode_end_metrics(row):
     assert not env.agents, f"{row.id}: episode did not end within {MAX_STEPS} steps"
     assert set(metrics) == set(row.metric_names)
     assert all(isinstance(v, float) and math.isfinite(v) for v in metrics.values())
+
+
+@pytest.mark.parametrize("row", SINGLE, ids=ids(SINGLE))
+def test_step_before_reset_is_refused(row):
+    env = gym.make(row.id).unwrapped
+    env.action_space.seed(0)
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(env.action_space.sample())
+    if row.vector_entry_point:
+        twin = gym.make_vec(row.id, num_envs=2, vectorization_mode="vector_entry_point")
+        twin.action_space.seed(0)
+        with pytest.raises(RuntimeError, match="reset"):
+            twin.step(twin.action_space.sample())
+
+
+def sb3_compatible(row) -> bool:
+    """SB3 trains on Box and Discrete (and Dict of Box) spaces; Text faces are for LLM agents."""
+    env = gym.make(row.id)
+    spaces = [env.observation_space, env.action_space]
+    env.close()
+    return not any(isinstance(s, gym.spaces.Text) for s in spaces)
+
+
+NUMERIC = [r for r in SINGLE if sb3_compatible(r)]
+
+
+@pytest.mark.parametrize("row", NUMERIC, ids=ids(NUMERIC))
+def test_sb3_make_vec_env_and_subprocess(row):
+    """SB3's make_vec_env asks for render_mode="rgb_array" and retries without it only on TypeError; both its
+    DummyVecEnv and SubprocVecEnv must work on every numeric id. A subprocess has not imported aligngym, so there
+    the id carries its module (`aligngym:AlignGym/…`), as Gymnasium 1.x documents for third-party envs."""
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import SubprocVecEnv
+
+    for env_id, cls in ((row.id, None), (f"aligngym:{row.id}", SubprocVecEnv)):
+        venv = make_vec_env(env_id, n_envs=2, seed=0, **({"vec_env_cls": cls} if cls else {}))
+        venv.reset()
+        for _ in range(3):
+            venv.step(np.stack([venv.action_space.sample() for _ in range(2)]))
+        venv.close()
+
+
+@pytest.mark.parametrize("row", NUMERIC, ids=ids(NUMERIC))
+def test_sb3_algorithms_learn_a_few_steps(row):
+    """Every SB3 algorithm whose spaces fit the env runs a few hundred learning steps on it."""
+    from stable_baselines3 import A2C, DQN, PPO, SAC
+
+    env = gym.make(row.id)
+    discrete = isinstance(env.action_space, gym.spaces.Discrete)
+    box = isinstance(env.action_space, gym.spaces.Box)
+    policy = "MultiInputPolicy" if isinstance(env.observation_space, gym.spaces.Dict) else "MlpPolicy"
+    algos = [(PPO, {"n_steps": 64, "batch_size": 32}), (A2C, {"n_steps": 8})]
+    algos += [(DQN, {"learning_starts": 50, "buffer_size": 500})] if discrete else []
+    algos += [(SAC, {"learning_starts": 50, "buffer_size": 500, "batch_size": 32})] if box else []
+    for algo, kwargs in algos:
+        model = algo(policy, env, seed=0, device="cpu", **kwargs)
+        model.learn(200)
+        action, _ = model.predict(env.observation_space.sample(), deterministic=True)
+        assert env.action_space.contains(action if not discrete else int(action)), (algo.__name__, action)
+    env.close()
+
+
+@pytest.mark.parametrize("row", MULTI, ids=ids(MULTI))
+def test_pettingzoo_step_dict_must_name_every_live_agent_and_no_other(row):
+    env = pettingzoo.make("parallel", row.id)
+    env.reset(seed=0)
+    actions = {a: env.action_space(a).sample() for a in env.agents}
+    missing = dict(list(actions.items())[1:])
+    with pytest.raises(ValueError, match=env.agents[0]):
+        env.step(missing)
+    with pytest.raises(ValueError, match="nobody"):
+        env.step({**actions, "nobody": 0})
+    env.step(actions)  # the refused steps changed nothing
+
+
+def test_gym_make_on_a_multi_agent_id_points_to_pettingzoo():
+    for r in MULTI:
+        with pytest.raises(TypeError, match="pettingzoo.make"):
+            gym.make(r.id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 from typing import List, Optional
@@ -82,19 +83,30 @@ def evaluate_cmd(env_id: str = typer.Argument(..., help="e.g. AlignGym/ShapingGr
                  seeds: List[int] = typer.Option([0], "--seeds", help="Evaluation seeds (repeat the flag)."),
                  num_envs: int = typer.Option(1, help="Vectorised envs (uses the native vector twin where registered)."),
                  env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE passed to the env."),
-                 out: Optional[Path] = typer.Option(None, help="RunRecord JSON to write (resumes if it exists)."),
+                 out: Optional[Path] = typer.Option(None, help="RunRecord JSON to write. The same run resumes or is "
+                                                     "returned as it is; another run's file is refused."),
+                 resume: bool = typer.Option(False, "--resume", help="Accept the run in --out as this agent's even "
+                                             "when its weights cannot be hashed (python: agents)."),
+                 overwrite: bool = typer.Option(False, "--overwrite", help="Discard what --out holds and start fresh."),
                  ):
     """Score an agent on an env; prints the aggregates and writes a RunRecord."""
     from aligngym.benchmarks.harness import evaluate, print_record
 
+    _import_from_cwd()
     try:
         record = evaluate(env_id, _agent_arg(agent), episodes=episodes, seeds=seeds, num_envs=num_envs,
-                          env_kwargs=parse_kv(env_kwarg), out=out, progress=True)
-    except (KeyError, ValueError) as e:
-        fail(str(e.args[0]) if e.args else str(e))
+                          env_kwargs=parse_kv(env_kwarg), out=out, progress=True, resume=resume, overwrite=overwrite)
+    except (KeyError, ValueError, TypeError, OSError, ImportError) as e:
+        fail(str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e))
     print_record(record, console)
     if out:
         console.print(f"RunRecord written to {out}")
+
+
+def _import_from_cwd() -> None:
+    """`--agent mymod:factory` finds `mymod.py` in the current directory, as `python -m` would."""
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
 
 
 def _agent_arg(specs: List[str]):

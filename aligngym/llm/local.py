@@ -13,16 +13,28 @@
 """
 from __future__ import annotations
 
+import hashlib
 import inspect
 import os
 import re
+import weakref
 from typing import Sequence
 
 import torch
 
 from aligngym.llm.base import LLM
 
-_WEIGHTS: dict[tuple, tuple] = {}  # (source, revision, dtype, device) -> (tokenizer, model), loaded once
+
+class _Weights:
+    """A loaded tokenizer and model. Backends hold it; `_WEIGHTS` only points at it, so it is freed with the last
+    backend that uses it."""
+
+    def __init__(self, tokenizer, lm):
+        self.tokenizer, self.lm = tokenizer, lm
+
+
+# (content of the source, revision, dtype, device) -> the weights every backend over that content shares
+_WEIGHTS: "weakref.WeakValueDictionary[tuple, _Weights]" = weakref.WeakValueDictionary()
 _INSTRUCT_NAME = re.compile(r"instruct|chat|(^|[-_/])it($|[-_/])", re.I)
 
 
@@ -132,16 +144,17 @@ class TransformersLLM(LLM):
         self.batch_size, self.share_prefixes = batch_size, share_prefixes
         self.score_batch_size, self.score_token_budget = score_batch_size, score_token_budget
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        key = (self.source, revision, dtype, self.device)
-        if share_weights and key in _WEIGHTS:  # backend objects over the same model share its weights
-            self.tokenizer, self.lm = _WEIGHTS[key]
-        else:
-            self.tokenizer, self.lm = _load_weights(self.source, revision, dtype, self.device)
-            head = self.lm.get_output_embeddings()
+        key = (_content_key(self.source), revision, dtype, self.device)
+        weights = _WEIGHTS.get(key) if share_weights else None  # backends over the same files share the weights
+        if weights is None:
+            weights = _Weights(*_load_weights(self.source, revision, dtype, self.device))
+            head = weights.lm.get_output_embeddings()
             if self.device == "cpu" and dtype == "float32" and type(head) is torch.nn.Linear:
-                self.lm.set_output_embeddings(_GreedyHead.wrap(head))
+                weights.lm.set_output_embeddings(_GreedyHead.wrap(head))
             if share_weights:
-                _WEIGHTS[key] = (self.tokenizer, self.lm)
+                _WEIGHTS[key] = weights
+        self._weights = weights  # keeps them alive as long as this backend
+        self.tokenizer, self.lm = weights.tokenizer, weights.lm
         self.revision = revision or getattr(self.lm.config, "_commit_hash", None) or ""
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
@@ -390,6 +403,24 @@ class TransformersLLM(LLM):
             out.append([(text[spans[j][0]:spans[j][1]], by_pos.get(j), int(spans[j][0])) for j in keep])
             self.usage["prompt_tokens"] += len(ids)
         return out
+
+
+def _content_key(source: str) -> str:
+    """What identifies a model's weights: for a folder, the names, sizes and sampled bytes of its files (the same
+    files under another path, a link or a copy, give the same key); for a hub id, the id."""
+    if not os.path.isdir(source):
+        return source
+    digest = hashlib.sha256()
+    for root, _, files in sorted(os.walk(source)):
+        for name in sorted(files):
+            path = os.path.join(root, name)
+            size = os.path.getsize(path)
+            digest.update(f"{os.path.relpath(path, source)}:{size}".encode())
+            with open(path, "rb") as f:  # 16 spread 64 KiB samples: cheap, and enough to tell model files apart
+                for k in range(16):
+                    f.seek(size * k // 16)
+                    digest.update(f.read(1 << 16))
+    return digest.hexdigest()
 
 
 def _load_weights(source: str, revision: str | None, dtype: str, device: str):
