@@ -92,13 +92,18 @@ ROWS += [
         metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN, _PROGRESS_PARSE)),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
-from aligngym.envs.shopping import assistant_env as _shop_assistant, market as _shop_market, text_env as _shop_text  # noqa: E402
+from aligngym.envs.shopping import (assistant_env as _shop_assistant, game as _shop_game, market as _shop_market,  # noqa: E402
+                                    text_env as _shop_text)
 
 ROWS += [
     Row(id="AlignGym/Shopping-v0", entry_point="aligngym.envs.shopping.market:ShoppingMarketEnv",
         family="shopping", primary_metric="override", multi_agent=True,
         description="Shopping assistant torn between customer and company; customer may audit (PettingZoo)",
         metrics=_shop_market.METRICS),
+    Row(id="AlignGym/Shopping-v1", entry_point="aligngym.envs.shopping.game:ShoppingGameEnv",
+        family="shopping", primary_metric="override", multi_agent=True,
+        description="Repeated shopping game: hidden explanations unless shared or audited, customer may leave, "
+        "compensation below the loss (PettingZoo)", metrics=_shop_game.METRICS),
     Row(id="AlignGym/ShoppingAssistant-v0", entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantEnv",
         vector_entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantVectorEnv", family="shopping",
         primary_metric="override", description="Shopping assistant's numeric face: catalog + disclosure condition in, "

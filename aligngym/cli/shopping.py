@@ -184,3 +184,40 @@ def detectors_cmd(labels: Path = typer.Option(None, help="Labelled set (JSON); d
                   f"{r['recall']:.2f} [{r['recall_ci'][0]:.2f}, {r['recall_ci'][1]:.2f}]", f"{r['auroc']:.3f}",
                   f"{r['tp']}/{r['fp']}/{r['fn']}/{r['tn']}", f"{r['hard_negatives_flagged']}/{r['hard_negatives']}")
     console.print(t)
+
+
+@app.command("game")
+def game_cmd(agent: str = typer.Option("shopping.independent_ppo", help="Agent spec for AlignGym/Shopping-v1 "
+                                       "(e.g. shopping.equilibrium, shopping.independent_ppo?budget=30000)."),
+             episodes: int = typer.Option(50, help="Games per condition."),
+             env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE for the game."),
+             seed: int = typer.Option(0),
+             out: Optional[Path] = typer.Option(None, help="JSON file for the results.")):
+    """The repeated shopping game per disclosure condition, beside the equilibrium of its card."""
+    import pettingzoo
+
+    import aligngym  # noqa: F401  (registers the ids)
+    from aligngym.agents.base import AgentContext
+    from aligngym.agents.spec import make_agent
+    from aligngym.benchmarks.shopping.game import COLUMNS, ENV_ID, game_by_condition
+
+    kwargs = {**parse_kv(env_kwarg), "condition": "random"}
+    try:
+        env = pettingzoo.make("parallel", ENV_ID, **kwargs)
+        names = tuple(env.possible_agents)
+        ctx = AgentContext(ENV_ID, {a: env.observation_space(a) for a in names},
+                           {a: env.action_space(a) for a in names}, kwargs, seed, names)
+        result = {"agent": game_by_condition(make_agent(agent, ctx), kwargs, episodes, seed),
+                  "equilibrium": game_by_condition(make_agent("shopping.equilibrium", ctx), kwargs, episodes, seed)}
+    except (ValueError, TypeError) as e:
+        fail(str(e))
+    t = Table(title=f"{agent} on {ENV_ID} ({episodes} games per condition) [equilibrium]")
+    for col in ("condition", *COLUMNS):
+        t.add_column(col)
+    for condition, metrics in result["agent"].items():
+        t.add_row(condition, *(f"{metrics[m]:.2f} [{result['equilibrium'][condition][m]:.2f}]" for m in COLUMNS))
+    console.print(t)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps({"agent_spec": agent, "env_kwargs": kwargs, "episodes": episodes, **result},
+                                  indent=2))
