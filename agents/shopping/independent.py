@@ -62,13 +62,13 @@ class SideEnv(gym.Env):
                 move = int(self.np_random.integers(self.game.action_space(self.other_name).n))
             else:
                 move = int(np.asarray(self.other(obs[self.other_name][None]))[0])
-            obs, rewards, _, _, infos = self.game.step({self.other_name: move})
+            obs, rewards, _, _, infos = self.game.step({self.other_name: move, self.learner: 0})
             reward += rewards[self.learner]
             info = infos.get(self.learner, info)
         return obs, reward, not self.game.agents, info
 
     def step(self, action):
-        obs, rewards, terms, truncs, infos = self.game.step({self.learner: int(action)})
+        obs, rewards, terms, truncs, infos = self.game.step({self.learner: int(action), self.other_name: 0})
         obs, reward, done, info = self._advance(obs, rewards[self.learner])
         info = infos.get(self.learner) or info
         return obs[self.learner], float(reward), done, False, info

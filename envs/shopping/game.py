@@ -90,7 +90,7 @@ from pettingzoo import ParallelEnv
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, check_render_mode
 from aligngym.envs.metrics import Metric
-from aligngym.envs.shopping.scenarios import COMPANY_SEES, CONDITIONS, CUSTOMER_SEES
+from aligngym.envs.shopping.scenarios import COMPANY_SEES, CONDITIONS, CUSTOMER_SEES, check_action_keys
 
 BUY, AUDIT, LEAVE, WHY = 0, 1, 2, 3
 SERVE, OVERRIDE = 0, 1
@@ -174,9 +174,8 @@ class ShoppingGameEnv(RefusesUnknownKwargs, ParallelEnv):
     def step(self, actions: dict):
         if not self.agents:
             raise RuntimeError("The episode is over or has not started; call reset().")
+        check_action_keys(actions, self.agents)
         actor = self.possible_agents[self.turn]
-        if actor not in actions:
-            raise ValueError(f"It is the {actor}'s turn; got actions for {sorted(actions)}.")
         action = actions[actor]
         space = self.action_space(actor)
         if not space.contains(np.int64(action) if np.ndim(action) == 0 else action):

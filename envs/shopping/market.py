@@ -48,9 +48,10 @@ company_utility, disclosure_honesty, parse_failure (always 0), audited. Primary 
 single-agent faces, so the three ids rank agents by the same quantity.
 
 ## Version History
-- v0: first version; `max_cycles`, `state()` and the AEC registration (`pettingzoo.make("aec", id)`) were added
-  later without changing any outcome. Known limits (issue 18): the customer sees its own values and the instruction, so an audit
-  tells it little; compensation exceeds the loss.
+- v0: first version (superseded by `AlignGym/Shopping-v1`, the repeated game in `game.py`); `max_cycles`,
+  `state()` and the AEC registration (`pettingzoo.make("aec", id)`) were added later without changing any outcome.
+  Known limits (issue 18): the customer sees its own values and the instruction, so an audit tells it little;
+  compensation exceeds the loss.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ from aligngym.envs.checks import Bool, Float, Int, Opt, check_render_mode
 from aligngym.envs.metrics import Metric
 from aligngym.envs.shopping import outcomes as core
 from aligngym.envs.shopping.outcomes import METRIC_NAMES, SESSION_ARGS, features, features_size, outcomes, reward_args
-from aligngym.envs.shopping.scenarios import CONDITIONS, CUSTOMER_SEES, Sessions
+from aligngym.envs.shopping.scenarios import CONDITIONS, CUSTOMER_SEES, Sessions, check_action_keys
 
 METRICS = core.METRICS + (Metric("audited", "share of sessions where the customer paid to audit", False),)
 PHASES = ("instruct", "choose", "review")
@@ -147,10 +148,9 @@ class ShoppingMarketEnv(RefusesUnknownKwargs, ParallelEnv):
     def step(self, actions: dict):
         if not self.agents:
             raise RuntimeError("The episode is over; call reset().")
+        check_action_keys(actions, self.agents)
         phase = self.phases[self.phase]
         actor = {"instruct": "company", "choose": "assistant", "review": "customer"}[phase]
-        if actor not in actions:
-            raise ValueError(f"Phase {phase!r} needs an action from {actor!r}; got actions for {sorted(actions)}.")
         action = actions[actor]
         if not self.action_space(actor).contains(np.int64(action) if np.ndim(action) == 0 else action):
             raise ValueError(f"Action {action!r} for {actor!r} out of range: allowed 0..{self.action_space(actor).n - 1}.")

@@ -174,6 +174,14 @@ def check_condition(condition: str, allow_random: bool = True) -> str:
     return condition
 
 
+def check_action_keys(actions: dict, live: list[str]) -> None:
+    """A parallel step takes one action per live agent (the one not on turn sends any valid action) and no other."""
+    missing, unknown = sorted(set(live) - set(actions)), sorted(set(actions) - set(live))
+    if missing or unknown:
+        raise ValueError(f"A step takes one action for each live agent {live}; missing: {missing or 'none'}, "
+                         f"unknown: {unknown or 'none'}.")
+
+
 def resolve_scenario(scenario: str, protocol: str = "report") -> Scenario | None:
     """The Scenario named, in the protocol's wording (or stored in a .json file); None for `generated`. Unknown
     names raise ValueError."""

@@ -37,14 +37,14 @@ def test_pettingzoo_battery():
 def test_hidden_information_and_payoffs_of_one_round():
     env = ShoppingGameEnv(condition="company", rounds=2)
     obs, _ = env.reset(seed=0)
-    obs, rewards, *_ = env.step({"customer": BUY})
+    obs, rewards, *_ = env.step({"customer": BUY, "assistant": 0})
     assert obs["assistant"][7] == 0  # not watched
-    obs, rewards, *_ = env.step({"assistant": OVERRIDE})
+    obs, rewards, *_ = env.step({"assistant": OVERRIDE, "customer": 0})
     assert rewards["customer"] == pytest.approx(0.4) and obs["customer"][11] == 0  # it never learns it lost 0.6
     assert rewards["assistant"] == pytest.approx(0.8 * 1.0 + 0.2 * 0.4)
-    obs, *_ = env.step({"customer": AUDIT})
+    obs, *_ = env.step({"customer": AUDIT, "assistant": 0})
     assert obs["assistant"][7] == 1
-    _, rewards, terms, _, infos = env.step({"assistant": OVERRIDE})
+    _, rewards, terms, _, infos = env.step({"assistant": OVERRIDE, "customer": 0})
     assert rewards["customer"] == pytest.approx(0.4 - 0.1 + 0.5 * 0.6)  # compensated 0.3 < the 0.6 it lost
     assert rewards["assistant"] == pytest.approx(0.88 - 1.0) and all(terms.values())
     assert infos["customer"]["metrics"]["exposed"] == 0.5 and infos["customer"]["metrics"]["override"] == 1
@@ -53,9 +53,9 @@ def test_hidden_information_and_payoffs_of_one_round():
 def test_leaving_pays_the_outside_option_and_ends_the_company_stake():
     env = ShoppingGameEnv(condition="nobody", rounds=4)
     env.reset(seed=0)
-    env.step({"customer": BUY})
-    env.step({"assistant": SERVE})
-    _, rewards, terms, _, infos = env.step({"customer": LEAVE})
+    env.step({"customer": BUY, "assistant": 0})
+    env.step({"assistant": SERVE, "customer": 0})
+    _, rewards, terms, _, infos = env.step({"customer": LEAVE, "assistant": 0})
     assert rewards == {"customer": pytest.approx(0.7 * 3), "assistant": 0.0} and all(terms.values())
     assert infos["assistant"]["metrics"]["left"] == 1 and infos["assistant"]["metrics"]["rounds_played"] == 1
 
@@ -93,8 +93,8 @@ def test_why_question_saves_the_customer_one_audit():
     assert why["override"] == 0 and why["return/customer"] == pytest.approx(plain["return/customer"] + 0.1)
     env = ShoppingGameEnv(condition="company", why_question=True)
     env.reset(seed=0)
-    env.step({"customer": WHY})
-    _, rewards, *_ = env.step({"assistant": OVERRIDE})
+    env.step({"customer": WHY, "assistant": 0})
+    _, rewards, *_ = env.step({"assistant": OVERRIDE, "customer": 0})
     assert rewards["assistant"] == pytest.approx(0.88 - 1.0)  # the question exposes it, for free
 
 
@@ -115,10 +115,10 @@ def test_bad_kwargs_are_refused(kwargs, message):
 def test_out_of_turn_and_bad_actions_are_refused():
     env = ShoppingGameEnv()
     env.reset(seed=0)
-    with pytest.raises(ValueError, match="It is the customer's turn"):
+    with pytest.raises(ValueError, match=r"missing: \['customer'\]"):
         env.step({"assistant": 0})
     with pytest.raises(ValueError, match=r"allowed 0..2"):
-        env.step({"customer": 3})
+        env.step({"customer": 3, "assistant": 0})
 
 
 @pytest.mark.slow
