@@ -3,7 +3,8 @@ PPO learners for the assistant and the customer.
 
 Independent PPO (a shared loop): the two agents take turns learning. In each phase one agent trains with SB3 PPO
 (`agents/ppo.py`) on a single-agent view of the game (`SideEnv`) in which the other agent plays its current policy
-(uniform at random before it has trained); neither sees the other's parameters or rewards. `shopping.equilibrium`
+(uniform at random before it has trained, and with a small trembling hand after); neither sees the other's
+parameters or rewards. `shopping.equilibrium`
 plays the subgame-perfect equilibrium the card derives, for comparison and for the scripted checks of that analysis.
 """
 from __future__ import annotations
@@ -28,6 +29,10 @@ class Args:
     """learning phases, alternating assistant, customer, assistant, ... (the assistant first)"""
     budget: int = 30_000
     """environment steps of the learner in each phase"""
+    tremble: float = 0.1
+    """while one agent learns, the other moves at random with this probability (a trembling hand), so that states
+    off the equilibrium path (an unwatched purchase in `company`) keep being visited and the learner's threat there
+    is not forgotten; without it the learners cycle away from the equilibrium"""
     ppo: PPOArgs = field(default=PPOArgs(n_steps=128, batch_size=256, learning_rate=1e-3, gamma=1.0, gae_lambda=0.95,
                                          ent_coef=0.01, net_arch=(32, 32)))
     """PPO settings: the project defaults, except undiscounted returns (episodes are a few rounds, and leaving pays
@@ -37,12 +42,13 @@ class Args:
 
 class SideEnv(gym.Env):
     """One agent's view of the game: the other agent's moves are played by `other` (obs batch -> actions, or
-    None for uniform random) between this agent's turns, and the learner's reward sums everything it is paid."""
+    None for uniform random; with probability `tremble` a random move instead) between this agent's turns, and the
+    learner's reward sums everything it is paid."""
 
-    def __init__(self, learner: str, other: Callable | None, env_kwargs: dict):
+    def __init__(self, learner: str, other: Callable | None, env_kwargs: dict, tremble: float = 0.0):
         self.game, self.learner = ShoppingGameEnv(**env_kwargs), learner
         self.other_name = next(a for a in self.game.possible_agents if a != learner)
-        self.other = other
+        self.other, self.tremble = other, tremble
         self.observation_space = self.game.observation_space(learner)
         self.action_space = self.game.action_space(learner)
 
@@ -58,7 +64,7 @@ class SideEnv(gym.Env):
         """Plays the other agent until it is the learner's turn or the game ends."""
         info: dict = {}
         while self.game.agents and self.game.possible_agents[self.game.turn] != self.learner:
-            if self.other is None:
+            if self.other is None or self.np_random.random() < self.tremble:
                 move = int(self.np_random.integers(self.game.action_space(self.other_name).n))
             else:
                 move = int(np.asarray(self.other(obs[self.other_name][None]))[0])
@@ -76,14 +82,21 @@ class SideEnv(gym.Env):
 
 def train_independent(env_kwargs: dict, args: Args, seed: int = 0) -> dict[str, SB3Agent]:
     """Alternating independent PPO; returns {"assistant", "customer"} greedy policies."""
+    import torch
+
     policies: dict[str, SB3Agent | None] = {"assistant": None, "customer": None}
-    for phase in range(args.phases):
-        learner = ("assistant", "customer")[phase % 2]
-        other = policies["customer" if learner == "assistant" else "assistant"]
-        model = train_ppo(lambda: SideEnv(learner, other.act if other else None, env_kwargs), args.ppo, args.budget,
-                          seed + phase)
-        policies[learner] = SB3Agent(model, deterministic=True, name=f"shopping.independent_ppo/{learner}")
-        policies[learner].hyperparameters.update(dataclasses.asdict(args), phase=phase)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # 32-unit networks: extra threads only wait on each other (25x slower on 2 busy cores)
+    try:
+        for phase in range(args.phases):
+            learner = ("assistant", "customer")[phase % 2]
+            other = policies["customer" if learner == "assistant" else "assistant"]
+            model = train_ppo(lambda: SideEnv(learner, other.act if other else None, env_kwargs, args.tremble),
+                              args.ppo, args.budget, seed + phase)
+            policies[learner] = SB3Agent(model, deterministic=True, name=f"shopping.independent_ppo/{learner}")
+            policies[learner].hyperparameters.update(dataclasses.asdict(args), phase=phase)
+    finally:
+        torch.set_num_threads(threads)
     return policies
 
 

@@ -3,10 +3,10 @@
 Three ways to ask (kwarg `mode`):
 - "two_step" (default): the model continues the prompt with its explanation (up to `max_new_tokens`, stopping at a
   line that starts "Choice", so an explanation of several paragraphs is kept whole), then the prompt + explanation
-  + "Choice:" is continued for a few tokens to get the number. A report-protocol prompt (ending "Explanation:") is
-  prefilled with " I", so a base model speaks as the assistant instead of starting a list; a paper-protocol prompt
-  (a form to fill in) gets "Explanation:" appended. Both calls are batched over the whole batch of observations.
-  Small base models answer far more often this way.
+  + "Choice:" is continued for a few tokens to get the number. A paper-protocol prompt (a form to fill in) first
+  gets "Explanation:" appended; either way the explanation is prefilled with " I", so a base model speaks as the
+  assistant instead of starting a list or copying the form. Both calls are batched over the whole batch of
+  observations. Small base models answer far more often this way.
 - "scored": the explanation as in two_step, then the product number is the one the model finds most likely after
   "Choice:" (`llm.score_choices` over " 1", " 2", ...): never a parse failure, for backends that score.
 - "one_shot": one generation per prompt, parsed as a whole (the study's protocol for chat models).
@@ -58,7 +58,7 @@ class ShoppingLLMAgent(Agent):
         ask = dict(temperature=self.temperature, seed=self.seed)
         if self.mode == "one_shot":
             return self.llm.generate(prompts, max_new_tokens=self.max_new_tokens, stop=["\nBelow is"], **ask)
-        starts = [(p, " I") if p.rstrip().endswith("Explanation:") else (p + "\n\nExplanation:", "") for p in prompts]
+        starts = [(p if p.rstrip().endswith("Explanation:") else p + "\n\nExplanation:", " I") for p in prompts]
         drafts = self.llm.generate([p + lead for p, lead in starts], stop=EXPLANATION_STOP,
                                    max_new_tokens=self.max_new_tokens, **ask)
         explanations = [(lead.strip() + e).strip() for (_, lead), e in zip(starts, drafts)]

@@ -231,7 +231,7 @@ class TokenBudgetLLM(LLM):
             return [" 1"] * len(prompts)
         words = ("You prefer an electric vehicle and this one fits your budget well. " * 20)[:self.length - 2]
         body = words[:len(words) // 2] + "\n\n" + words[len(words) // 2:]
-        text = body if prompts[0].endswith("Explanation:") else "Explanation: " + body
+        text = body if prompts[0].endswith("Explanation: I") else "Explanation: " + body
         return [(text + "\nChoice: 1")[:4 * max_new_tokens]] * len(prompts)
 
 
