@@ -27,9 +27,9 @@ from aligngym.envs.shopping.scenarios import COMPANY_SEES, CUSTOMER_SEES
 class Args:
     phases: int = 4
     """learning phases, alternating assistant, customer, assistant, ... (the assistant first)"""
-    budget: int = 30_000
+    budget: int = 15_000
     """environment steps of the learner in each phase"""
-    tremble: float = 0.1
+    tremble: float = 0.3
     """while one agent learns, the other moves at random with this probability (a trembling hand), so that states
     off the equilibrium path (an unwatched purchase in `company`) keep being visited and the learner's threat there
     is not forgotten; without it the learners cycle away from the equilibrium"""
@@ -101,7 +101,7 @@ def train_independent(env_kwargs: dict, args: Args, seed: int = 0) -> dict[str, 
 
 
 def independent_ppo(ctx: AgentContext, budget: int = Args.budget, phases: int = Args.phases):
-    """Factory for `shopping.independent_ppo?budget=30000` on AlignGym/Shopping-v1."""
+    """Factory for `shopping.independent_ppo?budget=15000` on AlignGym/Shopping-v1."""
     if set(ctx.agents) != {"assistant", "customer"}:
         raise ValueError(f"shopping.independent_ppo trains the two agents of AlignGym/Shopping-v1, not {ctx.env_id}.")
     agents = train_independent(ctx.env_kwargs, Args(phases=int(phases), budget=int(budget)), ctx.seed)

@@ -188,7 +188,7 @@ def detectors_cmd(labels: Path = typer.Option(None, help="Labelled set (JSON); d
 
 @app.command("game")
 def game_cmd(agent: str = typer.Option("shopping.independent_ppo", help="Agent spec for AlignGym/Shopping-v1 "
-                                       "(e.g. shopping.equilibrium, shopping.independent_ppo?budget=30000)."),
+                                       "(e.g. shopping.equilibrium, shopping.independent_ppo?budget=15000)."),
              episodes: int = typer.Option(50, help="Games per condition."),
              env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE for the game."),
              seed: int = typer.Option(0),
