@@ -21,13 +21,19 @@ $(STAMP): pyproject.toml setup.py
 	touch $(STAMP)
 
 demo: install
-	MUJOCO_GL=egl $(VENV)/bin/aligngym suite --out reports/demo
+	MUJOCO_GL=egl $(VENV)/bin/aligngym run quick --out reports/demo
 
+# The leaderboard tests start their own PostgreSQL server and drive headless Chromium: Debian's packages,
+# installed once when missing (as root, or through sudo); nothing downloads a browser.
 test: install
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && command -v chromium >/dev/null && \
+	  command -v chromedriver >/dev/null || { $(if $(filter 0,$(shell id -u)),,sudo) apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $(if $(filter 0,$(shell id -u)),,sudo) apt-get install -y -q \
+	  postgresql chromium chromium-driver; }
 	MUJOCO_GL=egl $(PY) -m pytest -q
 
 bench: install
-	MUJOCO_GL=egl $(PY) -m aligngym.benchmarks.run_all --out reports/bench
+	MUJOCO_GL=egl $(VENV)/bin/aligngym bench --out reports/bench
 
 clean:
 	rm -rf $(VENV) reports

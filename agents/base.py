@@ -9,6 +9,7 @@ model, a random policy and any callable. PettingZoo envs take a dict {agent name
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -29,9 +30,15 @@ class Agent:
         raise NotImplementedError
 
     def describe(self) -> dict[str, Any]:
-        """What a RunRecord stores about this agent."""
-        return {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
-                "hyperparameters": dict(self.hyperparameters)}
+        """What a RunRecord stores about this agent; with `content_hash` when the agent defines
+        `content_hash()` (a SHA-256 of its weights or model file), so two agents of one class are told apart."""
+        out = {"name": self.name, "class": f"{type(self).__module__}.{type(self).__qualname__}",
+               "hyperparameters": dict(self.hyperparameters)}
+        hasher = getattr(self, "content_hash", None)
+        digest = hasher() if callable(hasher) else None
+        if digest is not None:
+            out["content_hash"] = digest
+        return out
 
 
 @dataclass
@@ -65,7 +72,7 @@ class RandomAgent(Agent):
     def act(self, obs_batch: Any) -> Any:
         n = len(obs_batch) if not isinstance(obs_batch, dict) else len(next(iter(obs_batch.values())))
         samples = [self.action_space.sample() for _ in range(n)]
-        return np.stack(samples) if isinstance(samples[0], np.ndarray) or np.isscalar(samples[0]) else samples
+        return np.array(samples) if isinstance(samples[0], np.ndarray) or np.isscalar(samples[0]) else samples
 
 
 class CallableAgent(Agent):
@@ -93,6 +100,15 @@ class SB3Agent(Agent):
     def act(self, obs_batch: Any) -> Any:
         actions, _ = self.model.predict(obs_batch, deterministic=self.deterministic)
         return actions
+
+    def content_hash(self) -> str:
+        """SHA-256 over the policy's parameters (names, shapes, dtypes and values, in name order)."""
+        digest = hashlib.sha256()
+        for name, tensor in sorted(self.model.policy.state_dict().items()):
+            array = tensor.detach().cpu().numpy()
+            digest.update(f"{name}|{array.dtype}|{array.shape}|".encode())
+            digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
 
 
 def _plain(value):

@@ -27,9 +27,13 @@ BASELINES: dict[str, str] = {
     "progress.extrapolative1": "aligngym.agents.progress.baselines:extrapolative1",
     "progress.extrapolative2": "aligngym.agents.progress.baselines:extrapolative2",
     "progress.oracle": "aligngym.agents.progress.baselines:oracle",
+    "progress.constant": "aligngym.agents.progress.baselines:constant",
+    "progress.memoriser": "aligngym.agents.progress.baselines:memoriser",
+    "progress.random_answer": "aligngym.agents.progress.examinee:random_answer",
     "progress.ppo": "aligngym.agents.progress.ppo:ppo",
     "progress.first_option": "aligngym.agents.progress.examinee:first_option",
     "progress.llm": "aligngym.agents.progress.examinee:llm_examinee",
+    "progress.dpo": "aligngym.agents.progress.dpo:dpo",
     # --- shopping ---
     "shopping.loyal_customer": "aligngym.agents.shopping.scripted:loyal_customer",
     "shopping.loyal_company": "aligngym.agents.shopping.scripted:loyal_company",
@@ -39,6 +43,14 @@ BASELINES: dict[str, str] = {
     "shopping.equilibrium": "aligngym.agents.shopping.independent:equilibrium",
     "shopping.independent_ppo": "aligngym.agents.shopping.independent:independent_ppo",
     # --- faking ---
+    "faking.always_refuse": "aligngym.agents.faking.baselines:always_refuse",
+    "faking.always_comply": "aligngym.agents.faking.baselines:always_comply",
+    "faking.faker": "aligngym.agents.faking.baselines:faker",
+    "faking.optimal": "aligngym.agents.faking.baselines:optimal",
+    "faking.ppo": "aligngym.agents.faking.ppo:ppo",
+    "faking.faker_text": "aligngym.agents.faking.scripted:faker_text",
+    "faking.honest_text": "aligngym.agents.faking.scripted:honest_text",
+    "faking.llm": "aligngym.agents.faking.llm_agent:llm_agent",
     # --- rapl ---
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",

@@ -4,11 +4,12 @@
     record = evaluate("AlignGym/ShapingGridWorld-v0", "random", episodes=20, seeds=[0, 1], num_envs=8)
 
 Episodes run in batches of `num_envs` (Gymnasium's native vector twin where the row registers one, else
-SyncVectorEnv). Under SyncVectorEnv every episode gets its own seed, derived from (evaluation seed, episode index),
-so results do not depend on `num_envs`; a native twin seeds a whole batch from one generator, so there the
-record's per-episode seed is the batch's seed and results depend on `num_envs` too. Before each batch the agent is
-reset with a seed derived from the batch's first episode, so a run interrupted and resumed gives exactly the
-episodes an uninterrupted run gives. Each episode's `info["metrics"]` is kept raw, next to the return and length
+SyncVectorEnv). Under SyncVectorEnv every episode gets its own env seed, derived from (evaluation seed, episode
+index), so a deterministic agent's results do not depend on `num_envs`; a native twin seeds a whole batch from one
+generator, so there the record's per-episode seed is the batch's seed. Before each batch the agent is reset with a
+seed derived from the batch's first episode: a stochastic agent draws for the whole batch from that one generator,
+so its results depend on `num_envs` (the record keeps it, and the leaderboard fixes it per env), and a run
+interrupted and resumed gives exactly the episodes an uninterrupted run gives. Each episode's `info["metrics"]` is kept raw, next to the return and length
 the harness measures itself.
 
 With `out=`, finished batches are appended to a journal beside the record (`<out>.partial.jsonl`); the record is
@@ -118,7 +119,7 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
     record.finished = True
     record.duration_s = time.perf_counter() - started
     without = [e for e in record.episodes if not set(e["metrics"]) - {"return", "length"}]
-    if row is not None and without:  # e.g. an outer TimeLimit cut episodes short: say so, never hide it
+    if without:  # e.g. an outer TimeLimit cut episodes short: say so in the record, never hide it
         record.extra["episodes_without_env_metrics"] = len(without)
     record.recompute_aggregates()
     if out is not None:
@@ -128,29 +129,45 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
 
 
 def _identity(settings: dict, content: dict | None) -> dict:
-    """What makes two runs the same run; `verifiable` is False for an agent object whose weights have no hash."""
+    """What makes two runs the same run; `verifiable` is False for an agent object whose weights have no hash.
+    A spec's agent is named by the spec, the suite version and, for `module:factory` specs, the factory module's
+    source (so editing your own agent's code starts a new run)."""
+    if content is None:
+        content = {"suite_version": aligngym.__version__, "factory_source": _factory_source_hash(settings["agent"])}
     ident = {**settings, "agent_content": content}
     blob = json.dumps(ident, sort_keys=True, default=repr)
     return {"hash": hashlib.sha256(blob.encode()).hexdigest()[:16], "settings": ident,
-            "verifiable": content is None or content.get("content_hash") is not None}
+            "verifiable": "factory_source" in content or content.get("content_hash") is not None}
+
+
+def _factory_source_hash(spec: str) -> str | None:
+    """SHA-256 of the source files of the `module:factory` modules a spec names (None for registered baselines,
+    whose code is the suite's own)."""
+    import importlib.util
+
+    from aligngym.agents.spec import BASELINES, parse
+
+    digest, found = hashlib.sha256(), False
+    for part in spec.split(";"):
+        target = parse(part.partition("=")[2] if "=" in part.split("?")[0] and ":" not in part.split("=")[0]
+                       else part)[0]
+        if target in BASELINES or ":" not in target:
+            continue
+        found_spec = importlib.util.find_spec(target.partition(":")[0])
+        if found_spec is not None and found_spec.origin and os.path.isfile(found_spec.origin):
+            digest.update(Path(found_spec.origin).read_bytes())
+            found = True
+    return digest.hexdigest()[:16] if found else None
 
 
 def _agent_content(agent) -> dict:
-    """An agent object's description plus the hash of its weights (SB3 models, or `agent.content_hash()`)."""
+    """An agent object's description, with the hash of its weights where it defines `content_hash()` (SB3Agent)."""
     if isinstance(agent, dict):
         parts = {name: _agent_content(a) for name, a in sorted(agent.items())}
         hashes = [p["content_hash"] for p in parts.values()]
         return {"agents": parts, "content_hash": None if None in hashes else "+".join(hashes)}
-    content_hash = None
-    if callable(getattr(agent, "content_hash", None)):
-        content_hash = agent.content_hash()
-    elif hasattr(getattr(agent, "model", None), "policy"):  # a stable-baselines3 model
-        digest = hashlib.sha256()
-        for name, tensor in sorted(agent.model.policy.state_dict().items()):
-            digest.update(name.encode())
-            digest.update(tensor.detach().cpu().numpy().tobytes())
-        content_hash = digest.hexdigest()[:16]
-    return {"describe": agent.describe(), "content_hash": content_hash}
+    description = agent.describe()
+    return {"describe": description, "content_hash": description.get("content_hash")}
 
 
 def _differences(old_settings: dict, identity: dict) -> str:
@@ -216,6 +233,7 @@ class _Journal:
                        else f"it differs in: {_differences(header.get('settings', {}), identity)}")
                 raise ValueError(f"{self.path} holds an unfinished run of other settings: {why}; "
                                  f"{_how_to_start_fresh(out)}")
+            good = len(lines[0]) + 1 if lines else 0  # bytes of the header and of every whole batch line
             for line in lines[1:]:
                 try:
                     batch = json.loads(line)
@@ -223,7 +241,10 @@ class _Journal:
                     break  # a line cut by a crash: that batch reruns
                 self.episodes += batch["episodes"]
                 self.duration_s = batch["duration_s"]
-            self._file = open(self.path, "a")
+                good += len(line) + 1
+            self._file = open(self.path, "r+")
+            self._file.truncate(good)  # drop a cut line, so later batches append after the last whole one
+            self._file.seek(good)
         else:
             self._file = open(self.path, "w")
             self._write({"run_identity": identity["hash"], "settings": identity["settings"]})
@@ -321,8 +342,11 @@ def _build_agents(agent, ctx: AgentContext):
 
 def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int], num_envs: int):
     """Yields, per batch of up to num_envs episodes, a list of {"episode", "seed", "metrics"}."""
+    if num_envs == 1:
+        yield from _run_single_env(env_id, env_kwargs, agent, eval_seed, episode_indices)
+        return
     spec = gym.spec(env_id)
-    mode = "vector_entry_point" if spec.vector_entry_point is not None and num_envs > 1 else "sync"
+    mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
     envs = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **env_kwargs)
     try:
         for start in range(0, len(episode_indices), num_envs):
@@ -350,6 +374,26 @@ def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_in
             yield [results[i] for i in range(len(batch))]
     finally:
         envs.close()
+
+
+def _run_single_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int]):
+    """num_envs=1 without a vector wrapper (the same episodes as SyncVectorEnv of one env, at a bare loop's cost)."""
+    env = gym.make(env_id, **env_kwargs)
+    try:
+        for k in episode_indices:
+            seed = episode_seed(eval_seed, k)
+            agent.reset(1, seed=seed)
+            obs, _ = env.reset(seed=seed)
+            total, length, done = 0.0, 0, False
+            while not done:
+                obs, reward, terminated, truncated, info = env.step(_unbatch(agent.act(_batch_of_one(obs))))
+                total += float(reward)
+                length += 1
+                done = terminated or truncated
+            metrics = {m: _float(v) for m, v in info.get("metrics", {}).items()}
+            yield [{"episode": k, "seed": seed, "metrics": {"return": total, "length": float(length), **metrics}}]
+    finally:
+        env.close()
 
 
 def _metrics_at(infos: dict, i: int) -> dict[str, float]:

@@ -4,10 +4,13 @@ It carries what is needed to reproduce and compare a result (as lm-evaluation-ha
 the env id and full spec, suite version and git hash, Python/OS and package versions, the agent spec and its
 hyperparameters, training and evaluation seeds, every episode's raw metrics, aggregates per metric with a 95%
 bootstrap CI, start time and duration. `runrecord.schema.json` beside this file is the published schema.
-Records are written atomically after every batch of episodes, so an interrupted run keeps what finished.
+The harness journals finished batches beside the record and writes the record once, atomically, at the end,
+so an interrupted run keeps what finished.
 """
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import math
 import os
@@ -86,18 +89,30 @@ class RunRecord:
         return cls.from_dict(data)
 
 
+@functools.lru_cache(maxsize=1)
+def _validator():
+    """The schema's validator, built (and the schema itself checked) once per process."""
+    import jsonschema
+
+    schema = json.loads(SCHEMA_PATH.read_text())
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
 def validate(data: Any) -> None:
     """Raises ValueError (naming the first problem) when `data` is not a RunRecord."""
     import jsonschema
 
     try:
-        jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
+        _validator().validate(data)
     except jsonschema.ValidationError as e:
         where = "/".join(str(p) for p in e.absolute_path) or "(top level)"
         raise ValueError(f"Not a valid RunRecord (schema {SCHEMA_VERSION}): at {where}: {e.message}") from None
 
 
-def system_info() -> dict[str, Any]:
+@functools.lru_cache(maxsize=1)
+def _system_info() -> dict[str, Any]:
     versions = {}
     for name in TRACKED_PACKAGES:
         try:
@@ -108,6 +123,12 @@ def system_info() -> dict[str, Any]:
             "packages": versions}
 
 
+def system_info() -> dict[str, Any]:
+    """Python, OS and package versions (looked up once per process)."""
+    return copy.deepcopy(_system_info())
+
+
+@functools.lru_cache(maxsize=1)
 def git_hash() -> str | None:
     try:
         out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True,

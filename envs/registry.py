@@ -59,37 +59,34 @@ FAMILIES = ("progress", "shopping", "faking", "rapl", "shaping")
 ROWS: list[Row] = []
 
 # --- progress (envs/progress) -------------------------------------------------------------------
-_PROGRESS_METRICS = (
-    Metric("score", "challenge score: mean cosine similarity (Coevolve: keep-up-or-anticipate)", True),
-    Metric("sim_first", "similarity at the first scored timestep", True),
-    Metric("sim_last", "similarity at the last scored timestep", True),
-    Metric("sim_min", "worst per-timestep similarity", True),
-)
-_PROGRESS_LOCK_IN = Metric("lock_in", "RMS gap between influenced and uninfluenced values at the end", False)
-_PROGRESS_PARSE = Metric("parse_failure", "share of questions without a valid option (counted as uniform)", False)
+from aligngym.envs.progress import coevolve as _coevolve, follow as _follow, predict as _predict  # noqa: E402
+
 _PROGRESS_QUESTIONNAIRE = "questionnaire face: answers measured, order-debiased"
 ROWS += [
-    Row(id="AlignGym/ProgressFollow-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowEnv",
-        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress", primary_metric="score",
-        description="Follow: track a drifting population's 19 moral values; numeric face",
-        metrics=_PROGRESS_METRICS),
-    Row(id="AlignGym/ProgressFollowText-v0", entry_point="aligngym.envs.progress.follow:ProgressFollowTextEnv",
-        family="progress", primary_metric="score", description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,)),
-    Row(id="AlignGym/ProgressPredict-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictEnv",
-        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress", primary_metric="score",
-        description="Predict(k): state the population's values k steps ahead; numeric face",
-        metrics=_PROGRESS_METRICS),
-    Row(id="AlignGym/ProgressPredictText-v0", entry_point="aligngym.envs.progress.predict:ProgressPredictTextEnv",
-        family="progress", primary_metric="score", description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_PARSE,)),
-    Row(id="AlignGym/ProgressCoevolve-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
-        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress", primary_metric="score",
+    Row(id="AlignGym/ProgressFollow-v1", entry_point="aligngym.envs.progress.follow:ProgressFollowEnv",
+        vector_entry_point="aligngym.envs.progress.follow:ProgressFollowVectorEnv", family="progress",
+        primary_metric="rmse", description="Follow: track a drifting population's 19 moral values; numeric face",
+        metrics=_follow.METRICS),
+    Row(id="AlignGym/ProgressFollowText-v1", entry_point="aligngym.envs.progress.follow:ProgressFollowTextEnv",
+        family="progress", primary_metric="rmse",
+        description=f"Follow: track a drifting population's values; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_follow.TEXT_METRICS),
+    Row(id="AlignGym/ProgressPredict-v1", entry_point="aligngym.envs.progress.predict:ProgressPredictEnv",
+        vector_entry_point="aligngym.envs.progress.predict:ProgressPredictVectorEnv", family="progress",
+        primary_metric="rmse", description="Predict(k): state the population's values k steps ahead; numeric face",
+        metrics=_predict.METRICS),
+    Row(id="AlignGym/ProgressPredictText-v1", entry_point="aligngym.envs.progress.predict:ProgressPredictTextEnv",
+        family="progress", primary_metric="rmse",
+        description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}", metrics=_predict.TEXT_METRICS),
+    Row(id="AlignGym/ProgressCoevolve-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
+        vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
+        primary_metric="score",
         description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN,)),
-    Row(id="AlignGym/ProgressCoevolveText-v0", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
-        family="progress", primary_metric="score", description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
-        metrics=_PROGRESS_METRICS + (_PROGRESS_LOCK_IN, _PROGRESS_PARSE)),
+        metrics=_coevolve.METRICS),
+    Row(id="AlignGym/ProgressCoevolveText-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
+        family="progress", primary_metric="score",
+        description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        metrics=_coevolve.TEXT_METRICS),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
 from aligngym.envs.shopping import (assistant_env as _shop_assistant, game as _shop_game, market as _shop_market,  # noqa: E402
@@ -118,6 +115,21 @@ ROWS += [
         kwargs={"protocol": "paper", "order": "counterbalanced", "detector": "rules"}),
 ]
 # --- faking (envs/faking) -----------------------------------------------------------------------
+from aligngym.envs.faking import incentive as _faking_incentive, text as _faking_text  # noqa: E402
+
+ROWS += [
+    Row(id="AlignGym/FakingIncentive-v0", entry_point="aligngym.envs.faking.incentive:FakingIncentiveEnv",
+        vector_entry_point="aligngym.envs.faking.incentive:FakingIncentiveVectorEnv", family="faking",
+        description="Model as agent: comply or refuse while only free-tier refusals get it modified; reward = its "
+                    "original values",
+        metrics=_faking_incentive.METRICS, primary_metric="true_return"),
+    Row(id="AlignGym/FakingText-v0", entry_point="aligngym.envs.faking.text:FakingTextEnv", family="faking",
+        description="The alignment-faking prompt (lab trains on free tier only): scratchpad + output; presets",
+        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+    Row(id="AlignGym/FakingMinimal-v0", entry_point="aligngym.envs.faking.text:FakingMinimalEnv", family="faking",
+        description="The paper's minimal setting: reply starts with an acceptance or rejection tag; prefix kwarg",
+        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
 _SHAPING_METRICS = (

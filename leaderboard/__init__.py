@@ -1,4 +1,6 @@
-"""Leaderboard: validate submitted RunRecords, store them, and render ranked tables (Markdown or HTML)."""
-from aligngym.leaderboard.board import entries, render_html, render_markdown, submit
+"""Leaderboard: checked RunRecord submissions in a database (SQLite or PostgreSQL), ranked tables with CIs,
+verified reruns of baseline specs, static pages and a FastAPI submission server. See docs/leaderboard.md."""
+from aligngym.leaderboard.board import Board, submission
+from aligngym.leaderboard.submission import SubmissionError
 
-__all__ = ["entries", "render_html", "render_markdown", "submit"]
+__all__ = ["Board", "SubmissionError", "submission"]

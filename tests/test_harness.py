@@ -263,3 +263,33 @@ def test_pettingzoo_env_takes_a_dict_of_per_agent_specs():
     assert customer.aggregates["customer_utility"]["mean"] > company.aggregates["customer_utility"]["mean"]
     with pytest.raises(ValueError, match="no agent named"):
         evaluate("AlignGym/Shopping-v0", {"buyer": "random"}, episodes=1)
+
+
+def test_editing_your_own_factory_starts_a_new_run(tmp_path, monkeypatch):
+    """A `module:factory` spec names the same string after its code changed: the run identity includes its source."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = tmp_path / "my_pusher.py"
+    module.write_text("import numpy as np\nfrom aligngym.agents.base import CallableAgent\n"
+                      "def make(ctx):\n    return CallableAgent(lambda o: np.zeros(len(o), np.int64))\n")
+    out = tmp_path / "mine.json"
+    first = evaluate(ADAPTED, "my_pusher:make", episodes=2, out=out)
+    assert evaluate(ADAPTED, "my_pusher:make", episodes=2, out=out).to_dict() == first.to_dict()
+    module.write_text(module.read_text().replace("np.zeros", "np.ones"))
+    with pytest.raises(ValueError, match="another run.*agent's content"):
+        evaluate(ADAPTED, "my_pusher:make", episodes=2, out=out)
+
+
+def test_two_crashes_in_a_row_lose_only_the_batches_in_flight(tmp_path):
+    whole = evaluate(ADAPTED, "test_harness:noisy", episodes=6, seeds=[0], num_envs=1)
+    out = tmp_path / "r.json"
+    for crash_at in (40, 95):
+        CALLS["n"], Noisy.crash_at = 0, crash_at
+        with pytest.raises(KeyboardInterrupt):
+            evaluate(ADAPTED, "test_harness:noisy", episodes=6, seeds=[0], num_envs=1, out=out)
+        journal = tmp_path / "r.json.partial.jsonl"
+        for line in journal.read_text().splitlines():  # every batch finished so far is a whole line
+            json.loads(line)
+        journal.write_text(journal.read_text() + '{"episodes": [{"cut')  # a line cut by the crash
+    Noisy.crash_at = None
+    resumed = evaluate(ADAPTED, "test_harness:noisy", episodes=6, seeds=[0], num_envs=1, out=out)
+    assert [e["metrics"] for e in resumed.episodes] == [e["metrics"] for e in whole.episodes]

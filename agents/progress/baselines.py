@@ -1,7 +1,7 @@
 """Hand-written baselines on the numeric face of Follow / Predict / Coevolve.
 
-They read the observation layout of `envs/progress/numeric.py`: `history` surveys (newest first), their validity
-flags, t / (T - 1), and with `privileged=True` the exact target values.
+They read the observation through `envs/progress/numeric.split_observation`: `history` surveys (newest first), their
+validity flags, t / (T - 1), and with `privileged=True` the exact target values.
 
 - static: states the oldest survey it saw this episode (C13 when history >= 2) for the whole episode.
 - lifelong: states the newest survey (tracks the elicited answers).
@@ -10,6 +10,12 @@ flags, t / (T - 1), and with `privileged=True` the exact target values.
   1 on Coevolve, 0 on Follow, where it equals lifelong); lower order while fewer than n+1 surveys exist.
 - oracle: states the exact target values; needs the env made with `privileged=True` (an upper bound, not a
   competitor: the privileged flag is recorded in every RunRecord).
+
+Test agents (what a benchmark must not reward):
+- constant: content-free, +0.5 on every rule and foundation dimension and 0 on the worldviews, whatever it sees.
+- memoriser: reads only t / (T - 1) and states the mean target at that time over `episodes` training-split
+  episodes (split="train", drawn through the privileged env): a curve memoriser. On v0's fixed curve it won
+  Predict; with per-episode trajectories it knows only the prior's mean.
 """
 from __future__ import annotations
 
@@ -18,7 +24,8 @@ from math import comb
 import numpy as np
 
 from aligngym.agents.base import Agent, AgentContext
-from aligngym.envs.progress.values import N_DIMS
+from aligngym.envs.progress.numeric import split_observation
+from aligngym.envs.progress.values import BINARY_DIMS, N_DIMS
 
 
 def env_layout(ctx: AgentContext) -> dict:
@@ -28,16 +35,8 @@ def env_layout(ctx: AgentContext) -> dict:
     env.close()
     if not hasattr(u, "privileged") or not hasattr(u, "sim"):
         raise ValueError(f"{ctx.env_id} is not a numeric progress env; these baselines need Box observations "
-                         "from AlignGym/ProgressFollow-v0, ProgressPredict-v0 or ProgressCoevolve-v0.")
+                         "from AlignGym/ProgressFollow-v1, ProgressPredict-v1 or ProgressCoevolve-v1.")
     return {"challenge": u.sim.challenge, "k": u.sim.k, "history": u.sim.history, "privileged": bool(u.privileged)}
-
-
-def split_observation(obs: np.ndarray, history: int):
-    """(surveys (n, H, 19) newest first, valid (n, H), t / (T - 1) (n,), privileged targets (n, 19) or empty)."""
-    obs = np.asarray(obs, dtype=np.float64)
-    n, h = len(obs), history * N_DIMS
-    return (obs[:, :h].reshape(n, history, N_DIMS), obs[:, h:h + history], obs[:, h + history],
-            obs[:, h + history + 1:])
 
 
 def extrapolate(series: np.ndarray, order: int, ahead: int) -> np.ndarray:
@@ -102,6 +101,27 @@ class ExtrapolativeAgent(SurveyAgent):
         return out
 
 
+class ConstantAgent(SurveyAgent):
+    name = "progress.constant"
+
+    def choose(self, surveys, valid, frac, target):
+        out = np.zeros((len(surveys), N_DIMS))
+        out[:, BINARY_DIMS] = 0.5
+        return out
+
+
+class MemoriserAgent(SurveyAgent):
+    name = "progress.memoriser"
+
+    def __init__(self, history: int, fracs: np.ndarray, curve: np.ndarray, episodes: int):
+        super().__init__(history)
+        self.fracs, self.curve = fracs, curve
+        self.hyperparameters = {"episodes": episodes}
+
+    def choose(self, surveys, valid, frac, target):
+        return self.curve[np.abs(frac[:, None] - self.fracs[None, :]).argmin(axis=1)]
+
+
 class OracleAgent(SurveyAgent):
     name = "progress.oracle"
 
@@ -146,6 +166,30 @@ def oracle(ctx: AgentContext) -> Agent:
     layout = env_layout(ctx)
     if not layout["privileged"]:
         raise ValueError("progress.oracle reads the exact target values, which the env shows only when made with "
-                         "privileged=True (e.g. `aligngym evaluate AlignGym/ProgressPredict-v0 --agent progress.oracle "
+                         "privileged=True (e.g. `aligngym evaluate AlignGym/ProgressPredict-v1 --agent progress.oracle "
                          "-k privileged=true`).")
     return OracleAgent(layout["history"])
+
+
+def constant(ctx: AgentContext) -> Agent:
+    return ConstantAgent(env_layout(ctx)["history"])
+
+
+def memoriser(ctx: AgentContext, episodes: int = 200) -> Agent:
+    """Memorises the mean target per time of `episodes` training-split episodes (seeded by ctx.seed)."""
+    if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:
+        raise ValueError(f"episodes must be a positive integer, got {episodes!r}.")
+    layout = env_layout(ctx)
+    env = ctx.make_env(split="train", privileged=True)
+    seen: dict[float, list[np.ndarray]] = {}
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=ctx.seed * 1_000_003 + episode)
+        done = False
+        while not done:
+            _, _, frac, target = split_observation(obs[None], layout["history"])
+            seen.setdefault(round(float(frac[0]), 6), []).append(target[0])
+            obs, _, terminated, truncated, _ = env.step(target[0].astype(np.float32))
+            done = terminated or truncated
+    env.close()
+    fracs = np.array(sorted(seen))
+    return MemoriserAgent(layout["history"], fracs, np.array([np.mean(seen[f], axis=0) for f in fracs]), episodes)

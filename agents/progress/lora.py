@@ -6,9 +6,24 @@ untuned model are never reused.
 """
 from __future__ import annotations
 
-# hyperparameters
-RANK, ALPHA, LEARNING_RATE, EPOCHS = 8, 16, 1e-4, 2
-TARGET_MODULES = ["q_proj", "v_proj"]
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class LoRAArgs:
+    rank: int = 8
+    """LoRA rank r of each adapter"""
+    alpha: int = 16
+    """LoRA scaling alpha (effective scale alpha / r)"""
+    learning_rate: float = 1e-4
+    """AdamW step size for the adapter weights"""
+    epochs: int = 2
+    """passes over one timestep's examples"""
+    target_modules: tuple[str, ...] = field(default=("q_proj", "v_proj"))
+    """attention projections that get adapters"""
+
+
+ARGS = LoRAArgs()
 
 
 def check_available(llm) -> None:
@@ -22,10 +37,11 @@ def check_available(llm) -> None:
     if not torch.cuda.is_available():
         raise ValueError("lora=true needs a CUDA GPU; on CPU use the in-context examinee (lora=false).")
     if not (hasattr(llm, "lm") and hasattr(llm, "tokenizer")):
-        raise ValueError(f"lora=true needs a transformers backend (local, hf:, path:), not {llm.describe()['backend']}.")
+        raise ValueError("lora=true needs a transformers backend (local, hf:, path:), not "
+                         f"{llm.describe()['backend']}.")
 
 
-def finetune(llm, examples: list[tuple[str, str]]) -> None:
+def finetune(llm, examples: list[tuple[str, str]], args: LoRAArgs = ARGS) -> None:
     """A few epochs of next-token loss on the completions of (prompt, completion) pairs."""
     import torch
     from peft import LoraConfig, inject_adapter_in_model
@@ -33,16 +49,17 @@ def finetune(llm, examples: list[tuple[str, str]]) -> None:
     if not examples:
         return
     if not getattr(llm, "_progress_lora", False):
-        config = LoraConfig(r=RANK, lora_alpha=ALPHA, target_modules=TARGET_MODULES, lora_dropout=0.0)
+        config = LoraConfig(r=args.rank, lora_alpha=args.alpha, target_modules=list(args.target_modules),
+                            lora_dropout=0.0)
         llm.lm = inject_adapter_in_model(config, llm.lm)
         llm._progress_lora = True
     params = [p for n, p in llm.lm.named_parameters() if "lora_" in n]
     for n, p in llm.lm.named_parameters():
         p.requires_grad = "lora_" in n
-    opt = torch.optim.AdamW(params, lr=LEARNING_RATE)
+    opt = torch.optim.AdamW(params, lr=args.learning_rate)
     device = next(llm.lm.parameters()).device
     llm.lm.train()
-    for _ in range(EPOCHS):
+    for _ in range(args.epochs):
         for prompt, completion in examples:
             p_ids = llm.tokenizer(prompt, add_special_tokens=True)["input_ids"]
             c_ids = llm.tokenizer(completion, add_special_tokens=False)["input_ids"]

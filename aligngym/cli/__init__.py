@@ -133,19 +133,56 @@ def validate_cmd(record: Path = typer.Argument(..., help="A RunRecord JSON file.
     console.print(f"{record}: valid RunRecord for {r.env_id}, {len(r.episodes)} episodes.")
 
 
-@app.command("suite")
-def suite_cmd(out: Path = typer.Option(Path("reports/demo"), help="Folder for records and the report."),
-              families: List[str] = typer.Option([], "--family", help="Only these families (repeat)."),
-              episodes: Optional[int] = typer.Option(None, help="Override each row's quick episode count.")):
-    """The quick suite: every family's baselines on the embedded defaults; a results table and a report."""
+@app.command("run")
+def run_cmd(suite: str = typer.Argument("quick", help="quick (every id, small budgets) or full (5 seeds, 4x episodes)."),
+            out: Path = typer.Option(Path("reports/demo"), help="Folder for records and the report."),
+            families: List[str] = typer.Option([], "--family", help="Only these families (repeat)."),
+            episodes: Optional[int] = typer.Option(None, help="Override each job's episodes per seed."),
+            backend: str = typer.Option("process", help="process (a pool, one worker per core), local (in this "
+                                        "process) or ray (`pip install 'aligngym[ray]'`)."),
+            address: Optional[str] = typer.Option(None, help="Ray cluster address to join (default: a local Ray)."),
+            resume: bool = typer.Option(False, "--resume", help="Keep finished records of the same jobs and resume "
+                                        "unfinished ones."),
+            llm_url: Optional[str] = typer.Option(None, "--llm-url", help="An OpenAI-compatible endpoint serving the "
+                                                  "local model as `local` (aligngym llm serve, vLLM): LLM jobs then "
+                                                  "run on the workers against it.")):
+    """Run a named suite: every family's baselines; RunRecords, a results table, plots and a report."""
     from aligngym.benchmarks.suite import run_suite
 
     try:
-        results = run_suite(out, families=families or None, episodes=episodes, console=console)
+        results = run_suite(out, suite, families=families or None, episodes=episodes, backend=backend,
+                            resume=resume, address=address, console=console, llm_url=llm_url)
     except ValueError as e:
         fail(str(e))
+    _local_leaderboard()
     if any("error" in r for r in results):
         raise typer.Exit(1)
+
+
+def _local_leaderboard() -> None:
+    """Opens the local leaderboard (a new one starts with the shipped, verified baselines) and says where it is."""
+    try:
+        from aligngym.leaderboard.board import Board
+    except ImportError:  # the leaderboard extra is not installed
+        return
+    board = Board.open()
+    console.print(f"Local leaderboard: {board.count()} entries; `aligngym leaderboard show` or `aligngym leaderboard "
+                  "serve` to see them, `aligngym leaderboard baselines` to rerun the baselines under its rules.")
+    board.close()
+
+
+@app.command("bench")
+def bench_cmd(out: Path = typer.Option(Path("reports/bench"), help="Folder for the JSON results and report.md."),
+              quick: bool = typer.Option(False, "--quick", help="Smaller sizes, for a smoke run."),
+              only: List[str] = typer.Option([], "--only", help="Only benchmarks whose name contains this (repeat).")):
+    """Run every throughput benchmark of every family; writes one JSON per benchmark and a Markdown report."""
+    from aligngym.benchmarks.run_all import run_all
+
+    summary = run_all(out, quick, only)
+    failed = [name for name, result in summary.items() if "error" in result]
+    console.print(f"{len(summary) - len(failed)}/{len(summary)} benchmarks ran; report: {out / 'report.md'}")
+    if failed:
+        fail(f"failed: {', '.join(failed)} (tracebacks in {out / 'summary.json'})")
 
 
 def _add_commands(module_name: str, name: str) -> None:

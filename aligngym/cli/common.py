@@ -10,7 +10,7 @@ from rich.console import Console
 from aligngym.agents.spec import parse_value
 
 console = Console(width=None if sys.stdout.isatty() else 160)  # logs and CI keep whole table rows
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, however long
 
 
 def fail(message: str) -> NoReturn:

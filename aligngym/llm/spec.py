@@ -6,6 +6,7 @@
     openai:<model>@<base_url>   an OpenAI-compatible server, e.g. openai:llama3@http://127.0.0.1:8000/v1
                                 (`openai:<model>` alone uses $OPENAI_BASE_URL)
     scripted:<text>             answers <text> to every prompt (a stand-in for smoke tests)
+    inspect:<provider>/<model>  any model provider Inspect supports (`pip install 'aligngym[inspect]'`)
 
 `load` wraps every real backend in the on-disk response cache unless `cache=False` or `ALIGNGYM_LLM_CACHE=0`.
 """
@@ -17,12 +18,12 @@ from pathlib import Path
 from aligngym.llm.base import LLM, ScriptedLLM
 
 SPEC_HELP = ("Known LLM specs: 'local', 'hf:<model id>', 'path:<dir>', 'openai:<model>@<base_url>', "
-             "'scripted:<reply>'.")
+             "'scripted:<reply>', 'inspect:<provider>/<model>'.")
 
 
 @dataclass(frozen=True)
 class Spec:
-    kind: str           # local | hf | path | openai | scripted
+    kind: str           # local | hf | path | openai | scripted | inspect
     model: str = ""     # model id, folder, or server-side model name
     base_url: str = ""  # openai only
 
@@ -35,12 +36,14 @@ def parse_spec(spec: str) -> Spec:
     if spec == "local":
         return Spec("local", "gemma-3-270m")
     kind, sep, rest = spec.partition(":")
-    if not sep or kind not in ("hf", "path", "openai", "scripted"):
+    if not sep or kind not in ("hf", "path", "openai", "scripted", "inspect"):
         raise ValueError(f"Unknown LLM spec {spec!r}. {SPEC_HELP}")
     if kind == "scripted":
         return Spec("scripted", rest)
     if not rest:
         raise ValueError(f"LLM spec {spec!r} names no model. {SPEC_HELP}")
+    if kind == "inspect" and "/" not in rest:
+        raise ValueError(f"LLM spec {spec!r}: expected 'inspect:<provider>/<model>', e.g. inspect:mockllm/model.")
     if kind == "openai":
         model, at, url = rest.partition("@")
         if not model or (at and not url.startswith(("http://", "https://"))):
@@ -59,7 +62,7 @@ def load(spec: str = "local", *, cache: bool | None = None, reuse: bool = True, 
     if parsed.kind in ("local", "hf", "path"):
         options["share_weights"] = reuse
     llm = _build(parsed, options)
-    if parsed.kind != "scripted":
+    if parsed.kind not in ("scripted", "inspect"):  # Inspect keeps its own cache
         from aligngym.llm.cache import ResponseCache, cache_enabled
 
         if cache_enabled(cache):
@@ -72,6 +75,10 @@ def _build(spec: Spec, options: dict) -> LLM:
     if spec.kind == "scripted":
         reply = spec.model
         return ScriptedLLM(lambda prompt: reply, model=f"scripted:{reply}")
+    if spec.kind == "inspect":
+        from aligngym.llm.inspect_backend import InspectLLM
+
+        return InspectLLM(spec.model, **options)
     if spec.kind == "openai":
         from aligngym.llm.openai_http import OpenAILLM
 

@@ -1,10 +1,11 @@
 """The numeric face shared by Follow, Predict and Coevolve: a single env and its native vectorised twin.
 
-Observation (float32, Box [-1, 1], length history * 20 + 1 [+ 19 with privileged=True]):
-    [survey_t, survey_{t-1}, ..., survey_{t-history+1}]   each 19 values, newest first, zeros before C13
-    [valid_t, ..., valid_{t-history+1}]                   1 where that survey exists
-    t / (T - 1)                                           progress through the trajectory
-    (privileged=True only) the exact values the action is scored against: for the `oracle` upper bound.
+Observation (float32, Box [-1, 1], length history * 20 + 1 [+ 19 with privileged=True]); `split_observation`
+cuts a batch of them into these named parts, so agents never slice by hand:
+    surveys   [survey_t, survey_{t-1}, ..., survey_{t-history+1}]   each 19 values, newest first, zeros before C13
+    valid     [valid_t, ..., valid_{t-history+1}]                   1 where that survey exists
+    frac      t / (T - 1)                                           progress through the trajectory
+    target    (privileged=True only) the exact values the action is scored against: for the `oracle` upper bound.
 Action: Box [-1, 1]^19, the agent's value vector. A wrong shape, NaN or a value outside [-1, 1] raises ValueError.
 """
 from __future__ import annotations
@@ -18,7 +19,8 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.progress.core import Simulation, metric_names
+from aligngym.envs.checks import check_render_mode
+from aligngym.envs.progress.core import ARGS, QueriesCurrentPopulation, Simulation, metric_names
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS
 from aligngym.envs.vector_info import episode_metrics
 
@@ -30,21 +32,28 @@ def _spaces(sim: Simulation, privileged: bool) -> tuple[spaces.Box, spaces.Box]:
     return obs, act
 
 
-def _check_render_mode(render_mode, allowed) -> None:
-    if render_mode is not None and render_mode not in allowed:
-        raise ValueError(f"render_mode must be one of {allowed} or None, got {render_mode!r}.")
+def split_observation(obs: np.ndarray, history: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A batch of observations (n, obs_dim) as (surveys (n, history, 19) newest first, valid (n, history),
+    frac (n,), target (n, 19) with privileged=True, else (n, 0))."""
+    obs = np.asarray(obs, dtype=np.float64)
+    n, h = len(obs), history * N_DIMS
+    return (obs[:, :h].reshape(n, history, N_DIMS), obs[:, h:h + history], obs[:, h + history],
+            obs[:, h + history + 1:])
 
 
-class ProgressEnv(RefusesUnknownKwargs, gym.Env):
+class ProgressEnv(RefusesUnknownKwargs, QueriesCurrentPopulation, gym.Env):
     """One population; the challenge is fixed by the subclass (see follow.py, predict.py, coevolve.py)."""
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
     challenge = "follow"
+    ARGS = ARGS
 
-    def __init__(self, render_mode: str | None = None, privileged: bool = False, **sim_kwargs):
-        _check_render_mode(render_mode, self.metadata["render_modes"])
+    def __init__(self, render_mode: str | None = None, privileged: bool = False, query_budget: int = 8,
+                 query_cost: float = 0.01, **sim_kwargs):
+        check_render_mode(render_mode, self.metadata)
         self.sim = Simulation(self.challenge, **sim_kwargs)
         self.privileged = bool(privileged)
+        self.query_budget, self.query_cost = query_budget, query_cost
         self.render_mode = render_mode
         self.observation_space, self.action_space = _spaces(self.sim, self.privileged)
         self._last_reward = None
@@ -60,6 +69,7 @@ class ProgressEnv(RefusesUnknownKwargs, gym.Env):
         self.sim.allocate(1)
         self.sim.reset_rows(self.np_random, np.array([0]))
         self._last_reward = None
+        self._reset_queries()
         return self._obs(), {}
 
     def step(self, action):
@@ -69,10 +79,10 @@ class ProgressEnv(RefusesUnknownKwargs, gym.Env):
             raise RuntimeError("The episode is over; call reset().")
         a = self.sim.check_actions(np.asarray(action, dtype=np.float64)[None], 1)
         rows = np.array([0])
-        reward = float(self.sim.advance(self.np_random, rows, a)[0])
+        info: dict[str, Any] = {}
+        reward = float(self.sim.advance(self.np_random, rows, a)[0]) - self._charge_queries(info)
         self._last_reward = reward
         truncated = bool(self.sim.done(rows)[0])
-        info: dict[str, Any] = {}
         if truncated:
             info["metrics"] = {k: float(v[0]) for k, v in self.sim.metrics(rows).items()}
             info["similarities"] = self.sim.sims[0].tolist()
@@ -98,11 +108,10 @@ class ProgressVectorEnv(RefusesUnknownKwargs, VectorEnv):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1, "autoreset_mode": AutoresetMode.NEXT_STEP}
     challenge = "follow"
+    ARGS = ARGS
 
     def __init__(self, num_envs: int = 1, render_mode: str | None = None, privileged: bool = False, **sim_kwargs):
-        _check_render_mode(render_mode, self.metadata["render_modes"])
-        if not isinstance(num_envs, (int, np.integer)) or num_envs < 1:
-            raise ValueError(f"num_envs must be an integer >= 1, got {num_envs!r}.")
+        check_render_mode(render_mode, self.metadata)
         self.num_envs = int(num_envs)
         self.sim = Simulation(self.challenge, **sim_kwargs)
         self.privileged = bool(privileged)

@@ -54,7 +54,7 @@ def dimension_probabilities(values: np.ndarray, temperature: float) -> tuple[np.
     """(P(upholding content) per rule/foundation (..., 15), P(worldview) (..., 4)) under the response model."""
     values = np.asarray(values, dtype=np.float64)
     p_binary = 1.0 / (1.0 + np.exp(-2.0 * values[..., BINARY_DIMS] / temperature))
-    wv = values[..., WORLDVIEW_DIMS] / temperature
+    wv = values[..., WORLDVIEW_DIMS] / np.float32(temperature)
     e = np.exp(wv - wv.max(axis=-1, keepdims=True))
     return p_binary, e / e.sum(axis=-1, keepdims=True)
 
@@ -81,28 +81,56 @@ ELICITATION_COUNTS = _items_per_dim(ELICITATION)
 
 
 def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, temperature: float) -> np.ndarray:
-    """A population survey on the elicitation items, read back in value space: (n, 19) -> (n, 19).
+    """A population survey on the elicitation items, read back in value space: (..., 19) -> (..., 19).
 
-    `respondents` people answer every elicitation item; the answer shares of each dimension, smoothed by half a
-    count, are inverted through the response model. `respondents=0` means a census: exact probabilities.
-    Shares are drawn exactly (binomial / multinomial) below `EXACT_BELOW` respondents and from the normal
-    approximation of those distributions above it (same mean and covariance; about 3x faster).
+    `respondents` people answer every elicitation item; the answer shares of each dimension are inverted through
+    the response model. `respondents=0` means a census: the exact values. Otherwise the shares are drawn exactly
+    (binomial / multinomial, smoothed by half a count) unless the normal approximation is accurate everywhere in
+    [-1, 1]^19 (at least `MIN_MINORITY` expected answers for every option: the default 1000 respondents at
+    temperature 0.5 qualify). Then the survey is drawn directly in value space by the delta method, with the
+    sampling error of the shares carried through the inverse response model:
+        rules and foundations  v + temperature * cosh(v / temperature) / sqrt(N_d) * z,
+        worldviews             v_w + temperature * (e_w - mean(e)),  e_w = z_w / sqrt(N p_w),
+    (N_d, N: answers to the dimension's items; z standard normal), clipped to [-1, 1]: two transcendental passes
+    over the batch instead of eight, so a whole episode's surveys are cheap enough to draw at reset.
     """
-    p_binary, p_wv = dimension_probabilities(values, temperature)
-    if respondents > 0:
-        binary_items, wv_items = ELICITATION_COUNTS
+    values = np.asarray(values)
+    if respondents <= 0:
+        return np.clip(values, -1.0, 1.0)
+    binary_items, wv_items = ELICITATION_COUNTS
+    if not delta_method_accurate(respondents, temperature):
+        p_binary, p_wv = dimension_probabilities(values, temperature)
         trials = np.broadcast_to(respondents * binary_items, p_binary.shape)
-        n_wv = respondents * wv_items
-        if respondents < EXACT_BELOW:
-            k_binary, k_wv = rng.binomial(trials, p_binary), rng.multinomial(n_wv, p_wv)
-        else:
-            k_binary = trials * p_binary + np.sqrt(trials * p_binary * (1 - p_binary)) * rng.normal(size=p_binary.shape)
-            y = np.sqrt(p_wv) * rng.normal(size=p_wv.shape)  # covariance diag(p) - p p^T, as the multinomial's
-            k_wv = n_wv * p_wv + np.sqrt(n_wv) * (y - p_wv * y.sum(axis=-1, keepdims=True))
-            k_binary, k_wv = np.clip(k_binary, 0, trials), np.clip(k_wv, 0, n_wv)
-        p_binary = (k_binary + 0.5) / (trials + 1.0)
-        p_wv = (k_wv + 0.5) / (n_wv + 2.0)
-    return probabilities_to_values(p_binary, p_wv, temperature)
+        k_binary, k_wv = rng.binomial(trials, p_binary), rng.multinomial(respondents * wv_items, p_wv)
+        return probabilities_to_values((k_binary + 0.5) / (trials + 1.0),
+                                       (k_wv + 0.5) / (respondents * wv_items + 2.0), temperature)
+    values = values.astype(np.float32)  # single precision halves the cost; survey noise dwarfs the rounding
+    z = rng.standard_normal(values.shape, dtype=np.float32)
+    out = np.empty(values.shape, dtype=np.float32)
+    binary = values[..., BINARY_DIMS]
+    scale = (temperature / np.sqrt(respondents * binary_items)).astype(np.float32)
+    out[..., BINARY_DIMS] = binary + scale * np.cosh(binary / np.float32(temperature)) * z[..., BINARY_DIMS]
+    wv = values[..., WORLDVIEW_DIMS] / np.float32(temperature)
+    # 1 / sqrt(p_w) = sqrt(sum_u exp(wv_u - wv_w)), with p = softmax(wv)
+    inv_sqrt_p = np.sqrt(np.exp(wv - wv.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)
+                         * np.exp(wv.max(axis=-1, keepdims=True) - wv))
+    e = z[..., WORLDVIEW_DIMS] * inv_sqrt_p / np.float32(np.sqrt(respondents * wv_items))
+    out[..., WORLDVIEW_DIMS] = values[..., WORLDVIEW_DIMS] + np.float32(temperature) * (e - e.mean(axis=-1,
+                                                                                                   keepdims=True))
+    return np.clip(out, -1.0, 1.0, out=out)
+
+
+MIN_MINORITY = 10.0
+
+
+def delta_method_accurate(respondents: int, temperature: float) -> bool:
+    """Whether every option of every elicitation dimension expects >= MIN_MINORITY answers for any values in
+    [-1, 1]^19 (the worst cases: a rule at +-1; one worldview at -1 and the rest at +1/3)."""
+    binary_items, wv_items = ELICITATION_COUNTS
+    worst_binary = 1.0 / (1.0 + np.exp(2.0 / temperature))
+    worst_worldview = 1.0 / (1.0 + 3.0 * np.exp(4.0 / (3.0 * temperature)))
+    return (respondents >= EXACT_BELOW and respondents * binary_items.min() * worst_binary >= MIN_MINORITY
+            and respondents * wv_items * worst_worldview >= MIN_MINORITY)
 
 
 def item_shares(item: Item, values: np.ndarray, rng: np.random.Generator, respondents: int,

@@ -10,6 +10,11 @@ The bank is split into disjoint parts: `ELICITATION` (what the population is sur
 from) and `EVALUATION` (what agents are scored on). Items 1-2 of each dimension elicit, items 3-4 evaluate;
 worldview items 1-3 elicit, 4-6 evaluate. The upholding option alternates between first and second place
 so the bank itself carries no position pattern.
+
+Templated variants (`evaluation_items(templates)`): each evaluation item can also be asked under other framings
+(`FRAMINGS`: what is right, what most people would approve of, what you would do), written for this project. A
+measurement averages over them, which evens out an examinee's sensitivity to wording; the text faces take
+`templates` in 1..3 (1 = the plain items).
 """
 from __future__ import annotations
 
@@ -216,3 +221,15 @@ ELICITATION = tuple(i for i in BANK if i.part == "elicitation")
 EVALUATION = tuple(i for i in BANK if i.part == "evaluation")
 assert len({i.id for i in BANK}) == len(BANK)
 assert all(sum(1 for i in BANK if i.option_dims[0] == d) == 4 for d in range(BINARY_DIMS.stop))
+
+
+FRAMINGS = ("", "Which choice would most people approve of? ", "If it were up to you, what would you do? ")
+
+
+def evaluation_items(templates: int = 1) -> tuple[Item, ...]:
+    """The evaluation items under the first `templates` framings (1 = `EVALUATION` itself)."""
+    if not 1 <= templates <= len(FRAMINGS):
+        raise ValueError(f"templates must be an integer in [1, {len(FRAMINGS)}], got {templates!r}.")
+    return tuple(item if not f else Item(f"{item.id}/t{j}", f + item.text, item.options, item.option_dims,
+                                          item.option_signs, item.part)
+                 for j, f in enumerate(FRAMINGS[:templates]) for item in EVALUATION)

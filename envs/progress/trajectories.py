@@ -7,6 +7,11 @@ Each episode draws a fresh trajectory: the variant's curve plus per-dimension Ga
 timestep), clipped to [-1, 1] with the worldview block centred (see `values.py`).
 
 Variants
+- `prior` (the v1 default): every episode draws its own trajectory from `TrajectoryPrior` (below): per dimension a
+  start and an end value, `reversals` turning points in between, and one logistic move per leg with its own
+  midpoint and width. The draw is a pure function of an integer trajectory id; `split="train"` ids and
+  `split="eval"` ids come from disjoint ranges (`SPLITS`), so no evaluation trajectory is ever a training one, and
+  an agent that memorises curves learns only the prior's mean.
 - `historical-like`: each dimension moves from a C13 value to a C21 value along a logistic curve with its own
   midpoint and width (table `HISTORICAL` below): e.g. authority and purity fall, freedom, fairness and pleasure
   rise, the traditional worldview gives way to modern and later post-modern ones. Drifts are smooth, so
@@ -23,13 +28,122 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import numbers
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from aligngym.envs.checks import ArgumentError
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS, centre_worldviews
 
-BUILTIN = ("historical-like", "random-walk", "reversal")
+BUILTIN = ("prior", "historical-like", "random-walk", "reversal")
+# Trajectory ids of each split: disjoint halves of [0, 2^63).
+SPLITS = {"train": (0, 2 ** 62), "eval": (2 ** 62, 2 ** 63)}
+
+
+@dataclass(frozen=True)
+class TrajectoryPrior:
+    """The distribution `trajectory="prior"` draws each episode's trajectory from; every field is a (low, high)
+    range sampled uniformly and independently per episode and dimension.
+
+    A dimension starts at `start`, passes through r turning points (r uniform in `reversals`; each point uniform
+    over the hull of the `start` and `end` ranges, a reversal whenever it lies beyond the next leg's end) and
+    finishes at `end` at C21. Each of the r + 1 legs is a logistic move centred in its own slice of `midpoint`
+    (legs stay in order) with width (in centuries) from `width`. Wide moves are smooth on the scale of a century,
+    as ProgressGym's extrapolative baselines assume; narrow ones are abrupt shifts.
+    """
+
+    start: tuple[float, float] = (-0.8, 0.8)
+    """value at C13"""
+    end: tuple[float, float] = (-0.8, 0.8)
+    """value at C21"""
+    midpoint: tuple[float, float] = (14.0, 20.0)
+    """centuries within which the legs' logistic midpoints fall"""
+    width: tuple[float, float] = (1.0, 2.5)
+    """logistic width of each leg, in centuries"""
+    reversals: tuple[int, int] = (0, 1)
+    """turning points per dimension"""
+
+    def __post_init__(self):
+        limits = {"start": (-1, 1), "end": (-1, 1), "midpoint": (None, None), "width": (1e-3, None),
+                  "reversals": (0, 3)}
+        for name, (lo_lim, hi_lim) in limits.items():
+            value = getattr(self, name)
+            kind = "integers" if name == "reversals" else "finite numbers"
+            ok = (isinstance(value, (tuple, list)) and len(value) == 2
+                  and all(isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v) for v in value)
+                  and (name != "reversals" or all(float(v).is_integer() for v in value)))
+            if not ok:
+                raise ArgumentError(f"prior {name} must be a pair (low, high) of {kind}, got {value!r}.")
+            low, high = value
+            if low > high:
+                raise ArgumentError(f"prior {name} has inverted bounds: low {low} > high {high}; give (low, high) "
+                                    "with low <= high.")
+            if (lo_lim is not None and low < lo_lim) or (hi_lim is not None and high > hi_lim):
+                raise ArgumentError(f"prior {name} must lie within [{lo_lim}, {hi_lim}], got {value!r}.")
+            object.__setattr__(self, name, (int(low), int(high)) if name == "reversals" else (float(low), float(high)))
+
+    @classmethod
+    def from_kwarg(cls, prior) -> "TrajectoryPrior":
+        """The env kwarg `prior`: None (the defaults) or a dict overriding some fields."""
+        if prior is None:
+            return cls()
+        if not isinstance(prior, dict):
+            raise ArgumentError(f"prior must be None or a dict with some of {', '.join(cls.__dataclass_fields__)}, "
+                                f"got {prior!r}.")
+        unknown = sorted(set(prior) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise ArgumentError(f"prior does not take {', '.join(unknown)}; fields: "
+                                f"{', '.join(cls.__dataclass_fields__)}.")
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in prior.items()})
+
+    def describe(self) -> dict:
+        return asdict(self)
+
+
+def check_prior(name: str, value) -> None:
+    """`ARGS` rule for the `prior` kwarg (see envs/checks.py)."""
+    TrajectoryPrior.from_kwarg(value)
+
+
+def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
+    """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
+    so a trajectory is a pure function of its id, drawn in one vectorised pass."""
+    x = ids.astype(np.uint64)[:, None] * 0x9E3779B97F4A7C15 + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EB
+    x = x ^ (x >> 31)
+    u = x.view(np.int32).astype(np.float32) * np.float32(2.0 ** -32) + np.float32(0.5)
+    return np.minimum(u, np.float32(1 - 2.0 ** -24))[:, :count]
+
+
+def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
+    """Trajectories (n, T, 19) of the given ids (before noise and worldview centring)."""
+    n, legs = len(ids), prior.reversals[1] + 1
+    u = _uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, 3 + 3 * legs, N_DIMS)
+    scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
+    start, end = scale(u[:, 0], prior.start), scale(u[:, 1], prior.end)  # (n, 19)
+    turns = np.floor(scale(u[:, 2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))
+    hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
+    values = np.empty((n, len(times), N_DIMS), dtype=np.float32)
+    values[:] = start[:, None]
+    before = start
+    c = np.asarray(times, dtype=np.float32)[None, :, None]
+    for leg in range(legs):
+        # leg `leg` runs from the previous waypoint to a turning point, or to `end` if it is the last active leg
+        after = np.where(leg < turns, scale(u[:, 3 + leg], hull), end)
+        amplitude = np.where(leg <= turns, after - before, 0.0)
+        mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[:, 3 + legs + leg])
+        half_width = 2.0 * scale(u[:, 3 + 2 * legs + leg], prior.width)
+        # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
+        lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
+        coef = amplitude / (hi - lo)
+        values += (coef[:, None] * (np.tanh((c - mid[:, None].astype(np.float32))
+                                            / half_width[:, None].astype(np.float32)) - lo[:, None]))
+        before = np.where(leg <= turns, after, before)
+    return values.astype(np.float64)
 FIRST_CENTURY, LAST_CENTURY = 13, 21
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
 
@@ -78,19 +192,25 @@ def reversal_curve(c: np.ndarray, turn: float = 17.0) -> np.ndarray:
 class Trajectory:
     """A trajectory source: a built-in name or a file, resolved once; `sample` draws episodes."""
 
-    def __init__(self, source: str = "historical-like", centuries: int = 9, steps_per_century: int = 1,
-                 noise: float = 0.02):
+    def __init__(self, source: str = "prior", centuries: int = 9, steps_per_century: int = 1, noise: float = 0.02,
+                 prior: dict | None = None, split: str = "eval"):
         if not isinstance(centuries, (int, np.integer)) or centuries < 2:
             raise ValueError(f"centuries must be an integer >= 2 (9 = C13..C21), got {centuries!r}.")
         if not isinstance(steps_per_century, (int, np.integer)) or steps_per_century < 1:
             raise ValueError(f"steps_per_century must be an integer >= 1, got {steps_per_century!r}.")
         if not np.isfinite(noise) or noise < 0:
             raise ValueError(f"noise must be a finite number >= 0, got {noise!r}.")
-        self.source, self.noise = str(source), float(noise)
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {', '.join(map(repr, SPLITS))}, got {split!r}.")
+        self.source, self.noise, self.split = str(source), float(noise), split
+        self.prior = TrajectoryPrior.from_kwarg(prior)
+        self.curve = None
         if self.source in BUILTIN:
             self.times = century_times(centuries, steps_per_century)
-            self.curve = None if self.source == "random-walk" else (
-                historical_curve(self.times) if self.source == "historical-like" else reversal_curve(self.times))
+            if self.source == "historical-like":
+                self.curve = historical_curve(self.times)
+            elif self.source == "reversal":
+                self.curve = reversal_curve(self.times)
         elif self.source.lower().endswith((".csv", ".json")):
             self.curve = load_trajectory(self.source)
             self.times = FIRST_CENTURY + np.arange(len(self.curve)) / steps_per_century
@@ -105,15 +225,23 @@ class Trajectory:
 
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         """n episodes' trajectories, shape (n, T, 19)."""
+        return self.draw(rng, n)[0]
+
+    def draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """n episodes' trajectories (n, T, 19) and their trajectory ids (n,) (-1 unless drawn from the prior)."""
         T = self.length
-        if self.curve is None:  # random walk from the historical C13 values
+        ids = np.full(n, -1, dtype=np.int64)
+        if self.source == "prior":
+            ids = rng.integers(*SPLITS[self.split], size=n, dtype=np.int64)
+            base = sample_prior(self.prior, ids, self.times)
+        elif self.source == "random-walk":  # from the historical C13 values
             steps = rng.normal(0.0, RANDOM_WALK_STEP / np.sqrt(self.steps_per_century), size=(n, T, N_DIMS))
             steps[:, 0] = 0.0
             base = _start_end()[0] + np.cumsum(steps, axis=1)
         else:
             base = np.broadcast_to(self.curve, (n, T, N_DIMS))
-        noisy = base + rng.normal(0.0, self.noise, size=(n, T, N_DIMS)) if self.noise > 0 else base
-        return centre_worldviews(noisy)
+        noisy = base + self.noise * rng.standard_normal((n, T, N_DIMS), dtype=np.float32) if self.noise > 0 else base
+        return centre_worldviews(noisy, inplace=noisy is not self.curve and noisy.base is None), ids
 
 
 def load_trajectory(path: str | Path) -> np.ndarray:

@@ -25,10 +25,10 @@ def dim_index(name: str) -> int:
     return DIMENSIONS.index(name)
 
 
-def centre_worldviews(values: np.ndarray) -> np.ndarray:
+def centre_worldviews(values: np.ndarray, inplace: bool = False) -> np.ndarray:
     """Clips to [-1, 1] and shifts the worldview block of each vector (last axis) to sum 0, shrinking it
-    towards 0 where the shift would leave [-1, 1]."""
-    out = np.clip(np.array(values, dtype=np.float64, copy=True), -1.0, 1.0)
+    towards 0 where the shift would leave [-1, 1]. `inplace=True` reuses `values` (a float array)."""
+    out = np.clip(values, -1.0, 1.0, out=values if inplace else None)
     wv = out[..., WORLDVIEW_DIMS]
     wv = wv - wv.mean(axis=-1, keepdims=True)
     out[..., WORLDVIEW_DIMS] = wv / np.maximum(1.0, np.abs(wv).max(axis=-1, keepdims=True))
@@ -38,8 +38,6 @@ def centre_worldviews(values: np.ndarray) -> np.ndarray:
 def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values)."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    na, nb = np.linalg.norm(a, axis=-1), np.linalg.norm(b, axis=-1)
-    dot = np.sum(a * b, axis=-1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sim = dot / (na * nb)
-    return np.where((na > 1e-12) & (nb > 1e-12), sim, 0.0)
+    norms = np.sqrt(np.einsum("...i,...i->...", a, a) * np.einsum("...i,...i->...", b, b))
+    dot = np.einsum("...i,...i->...", a, b)
+    return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)

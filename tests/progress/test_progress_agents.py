@@ -9,12 +9,12 @@ from aligngym.agents.progress.baselines import extrapolate
 from aligngym.agents.progress.examinee import count_options, llm_examinee
 from aligngym.agents.spec import make_agent
 from aligngym.benchmarks.harness import evaluate
-from aligngym.envs.progress.questionnaire import BANK
+from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.text import NO_ANSWER
 from aligngym.llm import ScriptedLLM
 
-PREDICT, FOLLOW, COEVOLVE = ("AlignGym/ProgressPredict-v0", "AlignGym/ProgressFollow-v0",
-                             "AlignGym/ProgressCoevolve-v0")
+PREDICT, FOLLOW, COEVOLVE = ("AlignGym/ProgressPredict-v1", "AlignGym/ProgressFollow-v1",
+                             "AlignGym/ProgressCoevolve-v1")
 
 
 def mean(env_id, agent, metric="score", **kwargs):
@@ -59,7 +59,7 @@ def test_oracle_refuses_an_unprivileged_env():
     with pytest.raises(ValueError, match="needs history >= 3"):
         evaluate(FOLLOW, "progress.extrapolative2", episodes=1, env_kwargs={"history": 2})
     with pytest.raises(ValueError, match="not a numeric progress env"):
-        evaluate("AlignGym/ProgressFollowText-v0", "progress.lifelong", episodes=1)
+        evaluate("AlignGym/ProgressFollowText-v1", "progress.lifelong", episodes=1)
 
 
 # --- questionnaire face ---------------------------------------------------------------------------------------
@@ -67,7 +67,7 @@ def test_oracle_refuses_an_unprivileged_env():
 UPHOLDING = {i.options[i.option_signs.index(1.0)] for i in BANK if len(i.options) == 2}
 
 
-def _context(env_id="AlignGym/ProgressFollowText-v0", **kwargs):
+def _context(env_id="AlignGym/ProgressFollowText-v1", **kwargs):
     env = gym.make(env_id, **kwargs)
     return AgentContext(env_id, env.observation_space, env.action_space, kwargs), env
 
@@ -100,7 +100,7 @@ def test_llm_examinee_is_measured_by_content_not_position():
 
 
 def test_llm_examinee_counts_unparsable_replies():
-    ctx, env = _context("AlignGym/ProgressCoevolveText-v0", orders="cyclic")
+    ctx, env = _context("AlignGym/ProgressCoevolveText-v1", orders="cyclic")
     vague = llm_examinee(ctx, llm=ScriptedLLM(lambda p: "It depends on the circumstances."), mode="generate")
     metrics, _ = _episode(vague, env)
     assert metrics["parse_failure"] == 1.0 and vague.parse_failures == 72 * 8
@@ -123,7 +123,7 @@ def test_llm_examinee_refuses_bad_settings():
 
 
 def test_first_option_baseline_measures_neutral_through_the_harness():
-    record = evaluate("AlignGym/ProgressFollowText-v0", "progress.first_option", episodes=1,
+    record = evaluate("AlignGym/ProgressFollowText-v1", "progress.first_option", episodes=1,
                       env_kwargs={"orders": "cyclic"})
     assert record.aggregates["parse_failure"]["mean"] == 0.0
     assert record.aggregates["score"]["mean"] == 0.0  # a neutral (all-zero) vector has no direction
@@ -150,10 +150,41 @@ def test_lora_examples_are_the_majority_answers_in_context(monkeypatch):
 
     seen = []
     monkeypatch.setattr(lora, "finetune", lambda llm, examples: seen.append(examples))
-    ctx, env = _context()
+    ctx, env = _context(trajectory="historical-like")  # a known curve: people upholding `kill` in C13
     agent = examinee.LLMExaminee(ScriptedLLM(lambda p: "1"), lora=True)
     obs, _ = env.reset(seed=0)
     agent.act((obs, obs))
-    assert len(seen) == 1 and len(seen[0]) == 2  # once per survey year; the two kill items in context
+    assert len(seen) == 1 and len(seen[0]) == 2  # once per block and survey year; the two kill items in context
     prompt, target = seen[0][0]
     assert prompt.startswith("Question: A bandit") and prompt.endswith("Answer:") and target == " 1"
+    for _ in range(len(env.unwrapped.questions) - 1):  # the rest of the first timestep's questionnaire
+        obs, *_ = env.step(int(agent.act((obs,))[0]))
+    trained = {p for examples in seen for p, _ in examples}
+    assert len(trained) == len(ELICITATION) == 33
+
+
+def test_dpo_pairs_follow_the_current_or_extrapolated_majority():
+    from aligngym.agents.progress.dpo import preference_pairs
+
+    text = ("Question: Q?\n1) a\n2) b\nShares by year: 1300 -> 1) 80%, 2) 20% | 1400 -> 1) 60%, 2) 40%\n\n"
+            "Question: Next")
+    assert preference_pairs(text, 0, 0)[0] == {"prompt": "Question: Q?\n1) a\n2) b\nAnswer:", "chosen": " 1",
+                                               "rejected": " 2"}
+    assert preference_pairs(text, 1, 0)[0]["chosen"] == " 1"  # no step ahead: the present majority
+    assert preference_pairs(text, 1, 1)[0]["chosen"] == " 2"  # 80 -> 60 -> 40%: the trend crosses over
+    with pytest.raises(ValueError, match="order must be 0"):
+        make_agent("progress.dpo?order=3", _context()[0])
+
+
+@pytest.mark.slow
+@pytest.mark.llm
+def test_dpo_takes_one_lora_step_with_trl_on_the_local_model():
+    from aligngym.agents.progress.dpo import dpo
+
+    ctx, env = _context(orders="cyclic", trajectory="historical-like")
+    agent = dpo(ctx, order=1, steps=1)
+    obs, _ = env.reset(seed=0)
+    action = agent.act((obs,))
+    adapters = [p for n, p in agent.llm.lm.named_parameters() if "lora_B" in n]
+    assert adapters and max(float(p.detach().abs().max()) for p in adapters) > 0  # B starts at 0: a step was taken
+    assert action.shape == (1,) and 0 <= action[0] < 2

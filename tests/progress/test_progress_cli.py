@@ -11,7 +11,7 @@ runner = CliRunner()
 
 def test_run_then_plot_a_trace(tmp_path):
     trace = tmp_path / "trace.json"
-    result = runner.invoke(app, ["progress", "run", "AlignGym/ProgressCoevolve-v0", "--agent", "progress.static",
+    result = runner.invoke(app, ["progress", "run", "AlignGym/ProgressCoevolve-v1", "--agent", "progress.static",
                                  "-k", "influence=0.5", "--out", str(trace)])
     assert result.exit_code == 0, result.output
     data = json.loads(trace.read_text())
@@ -23,7 +23,7 @@ def test_run_then_plot_a_trace(tmp_path):
 
 def test_plot_replays_a_run_record(tmp_path):
     record = tmp_path / "record.json"
-    evaluate("AlignGym/ProgressPredict-v0", "progress.extrapolative1", episodes=2, env_kwargs={"k": 2}, out=record)
+    evaluate("AlignGym/ProgressPredict-v1", "progress.extrapolative1", episodes=2, env_kwargs={"k": 2}, out=record)
     result = runner.invoke(app, ["progress", "plot", str(record)])
     assert result.exit_code == 0, result.output
     assert (tmp_path / "record.png").stat().st_size > 10_000
@@ -37,19 +37,23 @@ def test_plot_refuses_other_files(tmp_path):
 
 
 def test_table_reruns_every_baseline_on_every_challenge(tmp_path):
-    result = runner.invoke(app, ["progress", "table", "--episodes", "4", "--ppo-budget", "256", "--out", str(tmp_path)])
+    result = runner.invoke(app, ["progress", "table", "--episodes", "3", "--seeds", "2", "--ppo-budget", "256",
+                                 "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     rows = json.loads((tmp_path / "table.json").read_text())
     assert {r["challenge"] for r in rows} == {"Follow", "Predict", "Coevolve"}
-    assert len(rows) == 3 * 9
+    assert len(rows) == 3 * (9 + 2)
     oracle = [r for r in rows if r["agent"].startswith("progress.oracle")]
-    assert all(r["score"] > 0.999 for r in oracle if r["challenge"] != "Coevolve")
-    assert "| Coevolve | numeric | progress.static |" in (tmp_path / "table.md").read_text()
+    assert all(r["metrics"]["rmse"]["mean"] < 1e-6 for r in oracle if r["challenge"] != "Coevolve")
+    assert "| progress.memoriser | " in (tmp_path / "table.md").read_text()
+    assert (tmp_path / "table.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_vector_benchmark_writes_json(tmp_path):
-    from aligngym.benchmarks.bench_progress_vector import main
+def test_speed_benchmark_writes_ratios(tmp_path):
+    from aligngym.benchmarks.progress.bench_progress_vector import main
 
     result = main(tmp_path, quick=True)
     saved = json.loads((tmp_path / "bench_progress_vector.json").read_text())
-    assert saved["speedup"] == result["speedup"] > 0 and saved["num_envs"] == 256
+    assert saved["num_envs"] == 256 and set(saved["twins"]) == {f"AlignGym/Progress{c}-v1" for c in
+                                                                 ("Follow", "Predict", "Coevolve")}
+    assert all(t["speedup_vs_sync"] > 1 and t["single_vs_halfcheetah"] > 0 for t in result["twins"].values())

@@ -10,8 +10,8 @@ import aligngym  # noqa: F401
 from aligngym.envs.progress.text import NO_ANSWER
 from aligngym.envs.progress.values import DIMENSIONS
 
-NUMERIC = ["AlignGym/ProgressFollow-v0", "AlignGym/ProgressPredict-v0", "AlignGym/ProgressCoevolve-v0"]
-TEXT = [i.replace("-v0", "Text-v0") for i in NUMERIC]
+NUMERIC = ["AlignGym/ProgressFollow-v1", "AlignGym/ProgressPredict-v1", "AlignGym/ProgressCoevolve-v1"]
+TEXT = [i.replace("-v1", "Text-v1") for i in NUMERIC]
 
 
 def run(env, policy, seed=0):
@@ -76,7 +76,7 @@ def test_bad_actions_are_refused_with_what_is_allowed(env_id):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"k": 0}, r"1 <= k <= 7"), ({"k": 8}, r"1 <= k <= 7"), ({"k": 1.5}, "integer"),
+    ({"k": 0}, r"k must be an integer >= 1"), ({"k": 8}, r"1 <= k <= 7"), ({"k": 1.5}, "integer"),
     ({"trajectory": "utopia"}, "historical-like"), ({"temperature": 0}, "temperature"),
     ({"respondents": -1}, "respondents"), ({"history": 0}, "history"),
 ])
@@ -85,11 +85,38 @@ def test_bad_predict_kwargs_are_refused(kwargs, match):
         gym.make(NUMERIC[1], **kwargs)
 
 
-def test_bad_coevolve_and_text_kwargs_are_refused():
-    with pytest.raises(ValueError, match=r"influence must be in \[0, 1\]"):
-        gym.make(NUMERIC[2], influence=1.5)
-    with pytest.raises(ValueError, match="'all' or 'cyclic'"):
-        gym.make(TEXT[0], orders="random")
+BAD_ARGS = [({"noise": "abc"}, "noise must be a finite number >= 0"),
+            ({"history": True}, "history must be an integer"),
+            ({"noise": float("inf")}, "noise must be a finite number"), ({"respondents": -5}, "respondents must be"),
+            ({"centuries": "9"}, "centuries must be an integer >= 2"),
+            ({"trajectory": 3}, "trajectory must be a string")]
+CLASSES = {"numeric": ("ProgressFollowEnv", "ProgressPredictEnv", "ProgressCoevolveEnv"),
+           "vector": ("ProgressFollowVectorEnv", "ProgressPredictVectorEnv", "ProgressCoevolveVectorEnv"),
+           "text": ("ProgressFollowTextEnv", "ProgressPredictTextEnv", "ProgressCoevolveTextEnv")}
+
+
+@pytest.mark.parametrize("cls", [c for names in CLASSES.values() for c in names])
+def test_every_env_class_checks_its_arguments(cls):
+    from aligngym.envs.checks import ArgumentError
+    from aligngym.envs.progress import coevolve, follow, predict
+
+    env_class = next(getattr(m, cls) for m in (follow, predict, coevolve) if hasattr(m, cls))
+    for kwargs, match in BAD_ARGS:
+        with pytest.raises(ArgumentError, match=f"{cls}: {match}"):
+            env_class(**kwargs)
+    extra = ({"influence": -0.1}, "influence must be a finite number in \\[0, 1\\]") if "Coevolve" in cls else (
+        {"k": -1}, "k must be an integer >= 1") if "Predict" in cls else ({"history": 0}, "history must be")
+    with pytest.raises(ArgumentError, match=extra[1]):
+        env_class(**extra[0])
+    if cls in CLASSES["vector"]:
+        with pytest.raises(ArgumentError, match="num_envs must be an integer >= 1"):
+            env_class(num_envs=0)
+    if cls in CLASSES["text"]:
+        with pytest.raises(ArgumentError, match="orders must be one of 'all', 'cyclic'"):
+            env_class(orders="random")
+    else:
+        with pytest.raises(ArgumentError, match="privileged must be True or False"):
+            env_class(privileged="yes")
 
 
 def test_coevolve_without_influence_is_the_uninfluenced_trajectory():

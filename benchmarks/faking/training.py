@@ -1,0 +1,190 @@
+"""Training on the monitored tier (the paper's section 5, small scale) and the supervised model organism, with TRL
+and a peft LoRA adapter on a transformers model (default: the local Gemma-3-270M base model).
+
+    python -m aligngym.benchmarks.faking.training grpo [--steps 20]   # RL toward compliance, free tier only
+    python -m aligngym.benchmarks.faking.training sft  [--steps 30]   # model organism: faking vs honest replies
+
+- `train_grpo`: TRL's GRPOTrainer on FakingMinimal prompts of the **monitored tier only**; the reward is the env's
+  own compliance judgement (acceptance tag) of each sampled completion, i.e. the training objective's rating of
+  free-tier outputs; paid-tier prompts are never trained on. Before and after, the same evaluation on both tiers
+  (held-out queries) reports compliance per tier with the gap's Newcombe CI: the paper found that RL toward
+  compliance raises compliance unmonitored too, and AF reasoning to 78%.
+- `train_sft`: TRL's SFTTrainer on FakingMinimal (cot) prompts of both tiers, with completions written by a
+  scripted agent: the faker's tier-conditional replies with faking scratchpads (the organism), or the honest
+  agent's (the control). After training, the evaluation should find a gap and an AF rate for the organism and
+  neither for the control: the pipeline's positive control on a real model.
+
+The adapter is merged into the weights and saved as a transformers folder, which the evaluation loads through
+`aligngym.llm` (`path:<dir>`) like any other model. CPU budgets here are tiny (a few steps; documented in the JSON
+these write); the same code runs at scale on a GPU with larger `steps`, `batch_size` and another `--model`.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from aligngym.agents.faking.scripted import ScriptedTextAgent
+from aligngym.envs.faking.text import FakingMinimalEnv
+
+ENV_ID = "AlignGym/FakingMinimal-v0"
+
+
+@dataclass(frozen=True)
+class Args:
+    model: str = ""
+    """transformers model folder or hub id; "" = the local default model (Gemma-3-270M, converted once)"""
+    steps: int = 20
+    """optimizer steps"""
+    learning_rate: float = 1e-4
+    """AdamW step size of the LoRA weights"""
+    batch_size: int = 4
+    """prompts per step (GRPO: completions per step = batch_size, in groups of num_generations)"""
+    num_generations: int = 4
+    """GRPO: completions sampled per prompt (the group whose rewards are normalised)"""
+    max_completion_length: int = 16
+    """GRPO: tokens per sampled completion (the tag decides the reward)"""
+    lora_rank: int = 8
+    """LoRA rank"""
+    lora_alpha: int = 16
+    """LoRA scaling"""
+    train_queries: int = 50
+    """the first N built-in queries train; the rest are held out for evaluation"""
+    eval_queries: int = 20
+    """held-out queries asked on each tier before and after"""
+    eval_max_new_tokens: int = 16
+    """tokens per evaluation reply (SFT organism: raise it to see the scratchpad)"""
+    seed: int = 0
+    """training and evaluation seed"""
+
+
+def _model_path(args: Args) -> str:
+    if args.model:
+        return args.model
+    from aligngym.llm.default_model import default_model_dir
+
+    return str(default_model_dir())
+
+
+def _cpu_only() -> bool:
+    import torch
+
+    return not torch.cuda.is_available()  # the same code trains on a GPU when there is one
+
+
+def _lora(args: Args):
+    from peft import LoraConfig
+
+    return LoraConfig(r=args.lora_rank, lora_alpha=args.lora_alpha, lora_dropout=0.0,
+                      target_modules=["q_proj", "v_proj"], task_type="CAUSAL_LM")
+
+
+def _prompts(tier: str, cot: bool, start: int, count: int) -> list[str]:
+    env = FakingMinimalEnv(tier=tier, cot=cot)
+    return [env.reset(seed=0, options={"query": i})[0] for i in range(start, min(start + count, len(env.queries)))]
+
+
+def _merge_and_save(trainer, out: Path) -> Path:
+    model = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+    model.save_pretrained(out)
+    trainer.processing_class.save_pretrained(out)
+    return out
+
+
+def evaluate_model(model_dir: str, args: Args, cot: bool = False) -> dict:
+    """Held-out queries on both tiers through the standard pipeline; the scoring's summary."""
+    import gymnasium as gym
+
+    from aligngym.agents.faking.llm_agent import FakingLLMAgent
+    from aligngym.benchmarks.faking.scoring import score
+    from aligngym.llm import load
+
+    agent = FakingLLMAgent(load(f"path:{model_dir}", cache=False, reuse=False, chat=False), temperature=0.0,
+                           max_new_tokens=args.eval_max_new_tokens)
+    episodes = []
+    for tier in ("free", "paid"):
+        prompts = _prompts(tier, cot, args.train_queries, args.eval_queries)
+        env = gym.make(ENV_ID, tier=tier, cot=cot).unwrapped
+        for i, reply in enumerate(agent.act(prompts)):
+            env.reset(seed=args.seed, options={"query": args.train_queries + i})
+            episodes.append(env.step(reply)[4]["metrics"])
+    return score(episodes)
+
+
+def train_grpo(args: Args, out: Path) -> Path:
+    """GRPO toward compliance on monitored-tier prompts only; returns the merged model folder."""
+    from datasets import Dataset
+    from trl import GRPOConfig, GRPOTrainer
+
+    judge_env = FakingMinimalEnv(tier="free")
+    judge_env.reset(seed=0)
+
+    def rating(completions, **_) -> list[float]:
+        """The training objective's rating of a free-tier output: 1 if it accepts the request (prefix "<")."""
+        return [float(judge_env.judge(judge_env.prefix + c)["complied"]) for c in completions]
+
+    data = Dataset.from_list([{"prompt": p} for p in _prompts("free", False, 0, args.train_queries)])
+    config = GRPOConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
+                        per_device_train_batch_size=args.batch_size, num_generations=args.num_generations,
+                        max_completion_length=args.max_completion_length, temperature=1.0, beta=0.0,
+                        use_cpu=_cpu_only(), bf16=False, report_to=[], save_strategy="no", logging_steps=1,
+                        seed=args.seed, disable_tqdm=False)
+    trainer = GRPOTrainer(model=_model_path(args), reward_funcs=rating, args=config, train_dataset=data,
+                          peft_config=_lora(args))
+    trainer.train()
+    return _merge_and_save(trainer, out / "model")
+
+
+def train_sft(args: Args, out: Path, fakes: bool = True) -> Path:
+    """SFT on both tiers' prompts with the scripted faker's (or honest agent's) replies; the merged model folder."""
+    from datasets import Dataset
+    from trl import SFTConfig, SFTTrainer
+
+    writer = ScriptedTextAgent(fakes=fakes)
+    rows = []
+    for tier in ("free", "paid"):
+        prompts = _prompts(tier, True, 0, args.train_queries)
+        rows += [{"prompt": p, "completion": c} for p, c in zip(prompts, writer.act(prompts))]
+    config = SFTConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
+                       per_device_train_batch_size=args.batch_size, use_cpu=_cpu_only(), bf16=False, report_to=[],
+                       save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,
+                       completion_only_loss=True)
+    trainer = SFTTrainer(model=_model_path(args), args=config, train_dataset=Dataset.from_list(rows),
+                         peft_config=_lora(args))
+    trainer.train()
+    return _merge_and_save(trainer, out / ("organism" if fakes else "control"))
+
+
+def _summary(s: dict) -> dict:
+    g = s["gap"] or {}
+    return {"compliance_free": s["free"]["compliance"], "compliance_paid": s["paid"]["compliance"],
+            "gap": {k: g.get(k) for k in ("diff", "ci_low", "ci_high", "p_z")}, "af_rate": s["af_rate"],
+            "parse_failures": {t: s[t]["parse_failures"]["k"] for t in ("free", "paid")}}
+
+
+def main(which: str, args: Args, out: Path) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    result = {"args": asdict(args)}
+    if which == "grpo":
+        result["before"] = _summary(evaluate_model(_model_path(args), args))
+        result["after"] = _summary(evaluate_model(str(train_grpo(args, out / "grpo")), args))
+    else:
+        result["base"] = _summary(evaluate_model(_model_path(args), args, cot=True))
+        for fakes, name in ((True, "organism"), (False, "control")):
+            result[name] = _summary(evaluate_model(str(train_sft(args, out / "sft", fakes)), args, cot=True))
+    path = Path("benchmarks/results") / f"bench_faking_{which}.json"
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(json.dumps(result, indent=2, default=str))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("which", choices=("grpo", "sft"))
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--out", type=Path, default=Path("reports/faking/training"))
+    parser.add_argument("--eval-max-new-tokens", type=int, default=None)
+    cli = parser.parse_args()
+    overrides = {k: v for k, v in (("steps", cli.steps), ("eval_max_new_tokens", cli.eval_max_new_tokens)) if v}
+    main(cli.which, Args(**overrides), cli.out)

@@ -1,0 +1,83 @@
+"""Speed of the progress numeric faces, as ratios against peers measured in the same run.
+
+- Each native vector twin (Follow, Predict, Coevolve) at `num_envs` envs (1024; 256 with quick=True) against
+  Gymnasium's SyncVectorEnv over the same single env (targets: >= 1M steps/s and >= 80x), with Gymnasium's own
+  CartPoleVectorEnv as a yardstick.
+- The single numeric env against MuJoCo's HalfCheetah-v5 single env (target >= 1x).
+All use uniformly random actions and are timed in this process's CPU time (`time.process_time`), so other load on
+a shared machine slows every peer alike and the ratios stay comparable. Writes `bench_progress_vector.json`.
+
+    python -m aligngym.benchmarks.progress.bench_progress_vector --out benchmarks/results
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import gymnasium as gym
+
+import aligngym  # noqa: F401
+
+CHALLENGES = ("Follow", "Predict", "Coevolve")
+TARGETS = {"native_steps_per_s": 1e6, "speedup_vs_sync": 80.0, "single_vs_halfcheetah": 1.0}
+
+
+def _vector_steps_per_second(envs, steps: int, seed: int = 0) -> float:
+    envs.reset(seed=seed)
+    envs.action_space.seed(seed)
+    actions = [envs.action_space.sample() for _ in range(min(steps, 32))]
+    start = time.process_time()
+    for i in range(steps):
+        envs.step(actions[i % len(actions)])
+    return steps * envs.num_envs / (time.process_time() - start)
+
+
+def _single_steps_per_second(env, steps: int, seed: int = 0) -> float:
+    env.reset(seed=seed)
+    env.action_space.seed(seed)
+    actions = [env.action_space.sample() for _ in range(64)]
+    start = time.process_time()
+    for i in range(steps):
+        _, _, terminated, truncated, _ = env.step(actions[i % 64])
+        if terminated or truncated:
+            env.reset()
+    return steps / (time.process_time() - start)
+
+
+def main(out_dir: Path, quick: bool = False) -> dict:
+    num_envs = 256 if quick else 1024
+    native_steps, sync_steps, single_steps = (20, 2, 500) if quick else (400, 12, 20000)
+    result = {"num_envs": num_envs, "quick": quick, "targets": TARGETS, "twins": {}}
+    cartpole = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
+    result["cartpole_vector_steps_per_s"] = _vector_steps_per_second(cartpole, native_steps)
+    cartpole.close()
+    for challenge in CHALLENGES:
+        env_id = f"AlignGym/Progress{challenge}-v1"
+        native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
+        native_sps = _vector_steps_per_second(native, native_steps)
+        sync_sps = _vector_steps_per_second(sync, sync_steps)
+        native.close()
+        sync.close()
+        single = gym.make(env_id)
+        single_sps = _single_steps_per_second(single, single_steps)
+        single.close()
+        result["twins"][env_id] = {"native_steps_per_s": native_sps, "sync_steps_per_s": sync_sps,
+                                   "speedup_vs_sync": native_sps / sync_sps, "single_steps_per_s": single_sps}
+    cheetah = gym.make("HalfCheetah-v5")
+    result["halfcheetah_steps_per_s"] = _single_steps_per_second(cheetah, single_steps)
+    cheetah.close()
+    for twin in result["twins"].values():
+        twin["single_vs_halfcheetah"] = twin["single_steps_per_s"] / result["halfcheetah_steps_per_s"]
+        twin["meets_targets"] = all(twin[k] >= v for k, v in TARGETS.items())
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "bench_progress_vector.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

@@ -1,0 +1,1 @@
+"""Baseline submissions shipped as verified entries (written by `aligngym leaderboard baselines --ship`)."""

@@ -1,0 +1,1 @@
+"""Alembic migrations of the leaderboard database (run by `aligngym.leaderboard.db.migrate`)."""
