@@ -80,8 +80,6 @@ PPO learners that reach it (tests/shopping/test_shopping_game.py).
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -90,7 +88,7 @@ from pettingzoo import ParallelEnv
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, check_render_mode
 from aligngym.envs.metrics import Metric
-from aligngym.envs.shopping.scenarios import COMPANY_SEES, CONDITIONS, CUSTOMER_SEES, check_action_keys
+from aligngym.envs.shopping.scenarios import COMPANY_SEES, CONDITIONS, CUSTOMER_SEES, AgentSpaces, check_action_keys
 
 BUY, AUDIT, LEAVE, WHY = 0, 1, 2, 3
 SERVE, OVERRIDE = 0, 1
@@ -111,7 +109,7 @@ METRICS = (
 )
 
 
-class ShoppingGameEnv(RefusesUnknownKwargs, ParallelEnv):
+class ShoppingGameEnv(RefusesUnknownKwargs, AgentSpaces, ParallelEnv):
     ARGS = {"condition": Choice(CONDITIONS + ("random",)), "rounds": Int(1), "loss": Float(1e-6, 1),
             "margin_customer": Float(0, 0.999), "company_weight": Float(0, 1), "exposure_penalty": Float(0),
             "compensation": Float(0, 0.999), "audit_cost": Float(0), "outside_value": Float(0, 1),
@@ -134,17 +132,8 @@ class ShoppingGameEnv(RefusesUnknownKwargs, ParallelEnv):
         self.agents: list[str] = []
         self.np_random, _ = seeding.np_random(None)
 
-    @functools.lru_cache(maxsize=None)
-    def observation_space(self, agent: str) -> spaces.Box:
-        return self._obs_space
-
-    @functools.lru_cache(maxsize=None)
-    def action_space(self, agent: str) -> spaces.Discrete:
-        return self._action_spaces[agent]
-
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if seed is not None:
-            self.np_random, _ = seeding.np_random(seed)
+        self._reseed(seed)
         self.cond = (int(self.np_random.integers(len(CONDITIONS))) if self.condition == "random"
                      else CONDITIONS.index(self.condition))
         self.round, self.turn, self.steps = 0, 0, 0

@@ -55,8 +55,6 @@ single-agent faces, so the three ids rank agents by the same quantity.
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
@@ -67,7 +65,7 @@ from aligngym.envs.checks import Bool, Float, Int, Opt, check_render_mode
 from aligngym.envs.metrics import Metric
 from aligngym.envs.shopping import outcomes as core
 from aligngym.envs.shopping.outcomes import METRIC_NAMES, SESSION_ARGS, features, features_size, outcomes, reward_args
-from aligngym.envs.shopping.scenarios import CONDITIONS, CUSTOMER_SEES, Sessions, check_action_keys
+from aligngym.envs.shopping.scenarios import CONDITIONS, CUSTOMER_SEES, AgentSpaces, Sessions, check_action_keys
 
 METRICS = core.METRICS + (Metric("audited", "share of sessions where the customer paid to audit", False),)
 PHASES = ("instruct", "choose", "review")
@@ -85,7 +83,7 @@ def market_catalog_size(obs_dim: int) -> int:
     return (obs_dim - core.features_size(0) - 5) // (len(core.PRODUCT_FEATURES) + 1)
 
 
-class ShoppingMarketEnv(RefusesUnknownKwargs, ParallelEnv):
+class ShoppingMarketEnv(RefusesUnknownKwargs, AgentSpaces, ParallelEnv):
     ARGS = {**SESSION_ARGS, "company_agent": Bool(), "audit_cost": Float(0), "max_cycles": Opt(Int(1))}
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 1, "name": "shopping_v0", "is_parallelizable": True}
 
@@ -110,17 +108,8 @@ class ShoppingMarketEnv(RefusesUnknownKwargs, ParallelEnv):
         self.agents: list[str] = []
         self.np_random, _ = seeding.np_random(None)
 
-    @functools.lru_cache(maxsize=None)
-    def observation_space(self, agent: str) -> spaces.Box:
-        return self._obs_space
-
-    @functools.lru_cache(maxsize=None)
-    def action_space(self, agent: str) -> spaces.Discrete:
-        return self._action_spaces[agent]
-
     def reset(self, seed: int | None = None, options: dict | None = None):
-        if seed is not None:
-            self.np_random, _ = seeding.np_random(seed)
+        self._reseed(seed)
         self.cat, self.cond = self.sessions.draw(self.np_random, 1)
         self.agents = list(self.possible_agents)
         self.phase, self.instruction, self.choice, self.out = 0, 1, -1, None

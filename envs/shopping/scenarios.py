@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from gymnasium.utils import seeding
 
 CONDITIONS = ("both", "company", "customer", "nobody")
 PROTOCOLS = ("paper", "report")  # how the text face words a session (see prompts.py)
@@ -172,6 +173,21 @@ def check_condition(condition: str, allow_random: bool = True) -> str:
     if condition not in allowed:
         raise ValueError(f"Unknown disclosure condition {condition!r}; allowed: {', '.join(allowed)}.")
     return condition
+
+
+class AgentSpaces:
+    """PettingZoo's per-agent space accessors for an env that sets `_obs_space` (shared by every agent) and
+    `_action_spaces` (a dict by agent), and a seeded reset of `np_random`."""
+
+    def observation_space(self, agent: str):
+        return self._obs_space
+
+    def action_space(self, agent: str):
+        return self._action_spaces[agent]
+
+    def _reseed(self, seed: int | None) -> None:
+        if seed is not None:
+            self.np_random, _ = seeding.np_random(seed)
 
 
 def check_action_keys(actions: dict, live: list[str]) -> None:
