@@ -52,6 +52,8 @@ BASELINES: dict[str, str] = {
     "faking.honest_text": "aligngym.agents.faking.scripted:honest_text",
     "faking.llm": "aligngym.agents.faking.llm_agent:llm_agent",
     # --- rapl ---
+    "rapl.sweeper": "aligngym.agents.rapl.scripted:sweeper_agent",
+    "rapl.still": "aligngym.agents.rapl.scripted:still_agent",
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",

@@ -57,6 +57,12 @@ QUICK: dict[str, Quick] = {
     "AlignGym/FakingText-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     "AlignGym/FakingMinimal-v0": Quick(("random", "faking.honest_text", "faking.faker_text"), episodes=40),
     # --- rapl ---
+    **{f"AlignGym/SweepToTop-{e}-v0": Quick(("random", "rapl.sweeper", "rapl.sweeper?gather=1"), episodes=5)
+       for e in ("Gripper", "Shortstick", "Mediumstick", "Longstick")},
+    # rapl part 2 (MuJoCo): state observations, so a random episode costs ~0.1 s
+    "AlignGym/RaplFrankaGroup-v0": Quick(("random",), episodes=10),
+    "AlignGym/RaplFrankaClutter-v0": Quick(("random",), episodes=10),
+    "AlignGym/RaplFetchGroup-v0": Quick(("random",), episodes=10),
     # --- shaping ---
     "AlignGym/ShapingGridWorld-v0": Quick(("random", "shaping.reinforce?mode=primary&budget=3000",
                                            "shaping.reinforce?mode=naive&budget=3000", "shaping.barfi?budget=3000"),

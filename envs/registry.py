@@ -131,6 +131,31 @@ ROWS += [
         metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
 ]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
+from aligngym.envs.rapl import sweep as _sweep  # noqa: E402  (its METRICS and id grammar)
+
+ROWS += [
+    Row(id=f"AlignGym/{_sweep.TASK}-{embodiment}-v0", entry_point="aligngym.envs.rapl.sweep:SweepToTopEnv",
+        family="rapl", description=f"X-MAGICAL sweep-to-top, {embodiment}; hidden end-user preference (avoid a zone / "
+                                   "keep debris grouped) in info; observation, view, variant, preference as kwargs",
+        metrics=_sweep.METRICS, primary_metric="aligned_score", kwargs={"embodiment": embodiment, "variant": "TestLayout"})
+    for embodiment in _sweep.EMBODIMENTS
+]
+# rapl part 2 (MuJoCo)
+from aligngym.envs.rapl import franka_push as _franka_push  # noqa: E402
+
+_FRANKA = "aligngym.envs.rapl.franka_push:FrankaPushEnv"
+ROWS += [
+    Row(id="AlignGym/RaplFrankaGroup-v0", entry_point=_FRANKA, family="rapl", max_episode_steps=45,
+        kwargs={"preference": "group"}, metrics=_franka_push.METRICS, primary_metric="preference_success",
+        description="Franka Panda (MuJoCo) pushes two cubes to a line; hidden preference: keep them together"),
+    Row(id="AlignGym/RaplFrankaClutter-v0", entry_point=_FRANKA, family="rapl", max_episode_steps=45,
+        kwargs={"preference": "clutter"}, metrics=_franka_push.METRICS, primary_metric="preference_success",
+        description="Franka Panda pushes two cubes to a line; hidden preference: leave four extra objects off it"),
+    Row(id="AlignGym/RaplFetchGroup-v0", entry_point=_FRANKA, family="rapl", max_episode_steps=45,
+        kwargs={"preference": "group", "robot": "fetch"}, metrics=_franka_push.METRICS,
+        primary_metric="preference_success",
+        description="Cross-embodiment: the Fetch arm (mocap) does the Franka Group push task"),
+]
 # --- shaping (envs/shaping) ---------------------------------------------------------------------
 _SHAPING_METRICS = (
     Metric("primary_return", "Undiscounted sum of the primary (true) reward over the episode", True),

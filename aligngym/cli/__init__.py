@@ -31,17 +31,20 @@ def list_envs(family: Optional[str] = typer.Option(None, help="Only this family.
         fail(f"Unknown family {family!r}; families: {', '.join(registry.FAMILIES)}.")
     rows = [r for r in registry.ROWS if family in (None, r.family)]
     if markdown:
-        print("| id | family | metrics (↑ higher is better, ↓ lower) | description |\n|---|---|---|---|")
+        print("| id | family | primary metric | other metrics (↑ higher is better, ↓ lower) | description |\n"
+              "|---|---|---|---|---|")
         for r in rows:
-            metrics = ", ".join(m.name + m.arrow for m in r.metrics)
-            print(f"| `{r.id}` | {r.family} | {metrics} | {r.description} |")
+            primary = next(m for m in r.metrics if m.name == r.primary_metric)
+            others = ", ".join(m.name + m.arrow for m in r.metrics if m is not primary)
+            print(f"| `{r.id}` | {r.family} | {primary.name}{primary.arrow} | {others} | {r.description} |")
         return
     if as_json:
         print(json.dumps([{"id": r.id, "family": r.family, "description": r.description, "multi_agent": r.multi_agent,
-                           "metrics": [m.__dict__ for m in r.metrics]} for r in rows], indent=2))
+                           "primary_metric": r.primary_metric, "metrics": [m.__dict__ for m in r.metrics]}
+                          for r in rows], indent=2))
         return
     table = Table(title=f"AlignGym {aligngym.__version__}: {len(rows)} environments")
-    for col in ("id", "family", "observation / action", "metrics", "description"):
+    for col in ("id", "family", "observation / action", "metrics (primary in bold)", "description"):
         table.add_column(col, overflow="fold")
     for r in rows:
         try:
@@ -54,7 +57,8 @@ def list_envs(family: Optional[str] = typer.Option(None, help="Only this family.
             env.close()
         except Exception as e:  # a listing never dies on one broken env
             spaces = f"(cannot build: {e})"
-        metrics = ", ".join(m.name + m.arrow for m in r.metrics)
+        metrics = ", ".join(f"[bold]{m.name}{m.arrow}[/]" if m.name == r.primary_metric else m.name + m.arrow
+                            for m in r.metrics)
         table.add_row(r.id, r.family, spaces, metrics, r.description)
     console.print(table)
     missing = [f for f in registry.FAMILIES if not any(r.family == f for r in registry.ROWS)]

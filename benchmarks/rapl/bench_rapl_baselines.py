@@ -1,0 +1,41 @@
+"""The 2D sweep's sanity ranking: random, a content-free constant (`rapl.still`), the task-only scripted sweeper
+and the preference-aware sweepers (`gather=1` for group, `detour=true` for avoid), scored with the harness on
+both preferences, 5 evaluation seeds x `episodes` episodes each, mean and 95% bootstrap CI per metric.
+
+    python -m aligngym.benchmarks.rapl.bench_rapl_baselines [--quick] [--out benchmarks/results]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from aligngym.benchmarks.harness import evaluate
+
+AGENTS = ("random", "rapl.still", "rapl.sweeper", "rapl.sweeper?gather=1", "rapl.sweeper?detour=true")
+
+
+def main(out: Path = Path("benchmarks/results"), quick: bool = False,
+         env_id: str = "AlignGym/SweepToTop-Longstick-v0") -> dict:
+    seeds, episodes = ([0, 1], 2) if quick else ([0, 1, 2, 3, 4], 6)
+    result = {"env_id": env_id, "seeds": seeds, "episodes_per_seed": episodes, "preferences": {}}
+    for preference in ("group", "avoid"):
+        table = {}
+        for spec in AGENTS:
+            record = evaluate(env_id, spec, episodes=episodes, seeds=seeds, env_kwargs={"preference": preference})
+            table[spec] = {m: {k: record.aggregates[m][k] for k in ("mean", "ci_low", "ci_high", "n")}
+                           for m in ("aligned_score", "eval_score", "preference_cost", "preference_success")}
+            print(preference, spec, {m: round(v["mean"], 3) for m, v in table[spec].items()}, flush=True)
+        result["preferences"][preference] = table
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "bench_rapl_baselines.json").write_text(json.dumps(result, indent=2))
+    return result
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--quick", action="store_true")
+    parsed = parser.parse_args()
+    main(parsed.out, parsed.quick)

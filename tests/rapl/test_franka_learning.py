@@ -1,0 +1,81 @@
+"""Part 1's preference learners work unchanged on the MuJoCo push envs (tiny budgets), and the video cache serves
+reward learning without re-rendering."""
+from __future__ import annotations
+
+import aligngym  # noqa: F401,I001  (first: headless GL for MuJoCo; registers the ids)
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from aligngym.agents.rapl import SimulatedUser, spearman_within
+from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone
+from aligngym.agents.rapl.rapl import Args, GTReward, RAPLReward, preferred_demos
+from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
+from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
+from aligngym.benchmarks.rapl.franka_policies import POOL, ScriptedPusher, noisy_scripted
+from aligngym.benchmarks.rapl.franka_video_cache import VideoCache
+
+SMALL = {"horizon": 12, "image_size": 84}
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory):
+    cache = VideoCache(tmp_path_factory.mktemp("videos"))
+    episodes = []
+    for k, (kind, noise) in enumerate(POOL):
+        episodes += cache.episodes("AlignGym/RaplFrankaGroup-v0", f"{kind}{noise}", noisy_scripted(kind, noise), n=2,
+                                   seed=10 * k, **SMALL)
+    return cache, episodes
+
+
+def test_the_cache_serves_the_same_videos_without_rendering(pool, monkeypatch):
+    cache, episodes = pool
+    assert cache.misses == len(episodes) and cache.hits == 0
+    monkeypatch.setattr(gym, "make", lambda *a, **k: pytest.fail("a cached pool must not make an env"))
+    kind, noise = POOL[0]
+    again = cache.episodes("AlignGym/RaplFrankaGroup-v0", f"{kind}{noise}", noisy_scripted(kind, noise), n=2,
+                           seed=0, **SMALL)
+    assert cache.hits == 2
+    for a, b in zip(again, episodes[:2]):
+        assert np.array_equal(a.frames, b.frames) and np.array_equal(a.preference_cost, b.preference_cost)
+        assert a.frames.shape == (12, 84, 84, 3) and a.frames.dtype == np.uint8 and a.metrics == b.metrics
+    other = cache.path("AlignGym/RaplFrankaGroup-v0", {**SMALL, "horizon": 13}, f"{kind}{noise}", 0)
+    assert other != cache.path("AlignGym/RaplFrankaGroup-v0", SMALL, f"{kind}{noise}", 0)  # kwargs are in the key
+
+
+def test_the_pool_spans_good_and_bad_videos(pool):
+    _, episodes = pool
+    costs = np.array([e.cost for e in episodes])
+    assert costs.max() - costs.min() > 0.2  # the user has something to rank
+
+
+def test_user_rapl_rlhf_and_gt_run_unchanged_on_franka_videos(pool):
+    _, episodes = pool
+    user = SimulatedUser("oracle", budget=40, seed=0)
+    triplets = user.label(episodes, 40)
+    assert len(triplets) == 40 and all(episodes[t.pos].cost <= episodes[t.neg].cost for t in triplets)
+    backbone = pretrain_backbone([e.frames for e in episodes], EncoderArgs(pretrain_steps=5, batch_size=8))
+    demos = preferred_demos(episodes, user, n=2)
+    rapl = RAPLReward(backbone, Args(epochs=2, n_frames=12, sinkhorn_iters=50)).fit(episodes, triplets, demos)
+    rlhf = BTReward(backbone, RLHFArgs(epochs=2, n_frames=12)).fit(episodes, triplets)
+    for model in (rapl, rlhf, GTReward()):
+        rewards = model.rewards(episodes)
+        assert [len(r) for r in rewards] == [len(e) for e in episodes]
+        assert all(np.all(np.isfinite(r)) for r in rewards)
+        rho = spearman_within(rewards, episodes, every=2)["rho_within"]
+        assert np.isnan(rho) or -1.0 <= rho <= 1.0
+    gt = spearman_within(GTReward().rewards(episodes), episodes, every=2)["rho_within"]
+    assert gt == pytest.approx(1.0)  # the ground truth agrees with itself: the scoring reads the env's cost
+
+
+def test_learned_reward_wrapper_drives_the_franka_env(pool):
+    _, episodes = pool
+    backbone = pretrain_backbone([e.frames for e in episodes[:3]], EncoderArgs(pretrain_steps=2, batch_size=4))
+    rapl = RAPLReward(backbone, Args(epochs=1, n_frames=12, sinkhorn_iters=30)).set_demos(episodes[:2])
+    env = LearnedRewardWrapper(gym.make("AlignGym/RaplFrankaClutter-v0", render_mode="rgb_array", **SMALL), rapl)
+    obs, _ = env.reset(seed=0)
+    pusher = ScriptedPusher(env, "expert")
+    for _ in range(12):
+        obs, reward, terminated, truncated, info = env.step(pusher(obs))
+        assert np.isfinite(reward) and "env_reward" in info and "preference_cost" in info
+    assert truncated and set(info["metrics"]) >= {"preference_success", "task_success", "preference_cost"}

@@ -1,0 +1,176 @@
+"""The rapl MuJoCo push envs: robots from gymnasium-robotics, the hidden preference, bad input and faults."""
+from __future__ import annotations
+
+import pathlib
+import pickle
+
+import aligngym  # noqa: F401,I001  (first: it picks MuJoCo's headless GL before mujoco is imported; registers ids)
+import gymnasium as gym
+import numpy as np
+import pytest
+
+from aligngym.envs.rapl import franka_push, mj_scene
+from aligngym.envs.rapl.franka_push import FrankaPushEnv
+
+LINE = mj_scene.LINE_X
+
+
+def placed(env, cubes, clutter=None):
+    options = {"cube_positions": cubes}
+    if clutter is not None:
+        options["clutter_positions"] = clutter
+    return env.reset(seed=0, options=options)
+
+
+def test_robots_come_from_the_installed_package_not_copies():
+    assets = mj_scene.robotics_assets()
+    assert (assets / "kitchen_franka" / "franka_assets" / "chain.xml").exists()
+    here = pathlib.Path(franka_push.__file__).parent
+    assert not list(here.glob("**/*.xml")) and not list(here.glob("**/*.stl"))
+    franka = mj_scene.load_scene("franka", 0).model
+    assert franka.joint("robot:panda0_joint7").id >= 0 and franka.nu == 9
+    fetch = mj_scene.load_scene("fetch", 4).model
+    assert fetch.nmocap == 1 and fetch.body("clutter3").id >= 0
+
+
+@pytest.mark.parametrize("robot", mj_scene.ROBOTS)
+def test_end_effector_follows_the_action(robot):
+    env = FrankaPushEnv(robot=robot)
+    obs, _ = env.reset(seed=0)
+    for _ in range(6):
+        obs, *_ = env.step(np.array([0.0, 1.0, 0.0], np.float32))
+    assert 0.1 < obs[1] < 0.2, obs[:3]  # 6 steps of 3 cm along +y, less the controller's lag
+
+
+def test_preference_cost_sees_grouping_the_task_reward_does_not():
+    env = FrankaPushEnv(preference="group")
+    for gap, cubes in {0.06: [[0.45, 0.0], [0.45, 0.06]], 0.30: [[0.45, -0.15], [0.45, 0.15]]}.items():
+        placed(env, cubes)
+        _, reward, _, _, info = env.step(np.zeros(3, np.float32))
+        assert reward == info["task_reward"]  # the reward is the task reward, never the preference
+        # nothing lifted or touched: the hidden part of the cost is the grouping term 3 |p1 - p2| alone
+        assert info["preference_cost"] + reward == pytest.approx(3 * gap, abs=0.01)
+
+
+def test_clutter_on_the_line_costs_three_and_fails_the_preference():
+    env = FrankaPushEnv(preference="clutter", horizon=1)
+    base = [[0.62, 0.2], [0.6, -0.25], [0.7, 0.3], [0.7, -0.3]]
+    ends = {}
+    for name, first in {"off": [0.6, 0.2], "on": [LINE + 0.02, 0.3]}.items():
+        placed(env, [[LINE + 0.03, 0.0], [LINE + 0.03, 0.055]], [first] + base[1:])
+        _, _, _, truncated, info = env.step(np.zeros(3, np.float32))
+        assert truncated
+        ends[name] = info
+    assert ends["on"]["preference_cost"] - ends["off"]["preference_cost"] == pytest.approx(3.0, abs=0.01)
+    assert ends["off"]["metrics"]["preference_success"] == 1.0 and ends["off"]["metrics"]["task_success"] == 1.0
+    assert ends["on"]["metrics"]["preference_success"] == 0.0 and ends["on"]["metrics"]["task_success"] == 1.0
+
+
+def test_group_success_needs_the_cubes_at_the_line_and_together():
+    env = FrankaPushEnv(horizon=1)
+    outcomes = {}
+    for name, cubes in {"done": [[0.42, 0.0], [0.42, 0.052]], "apart": [[0.42, -0.1], [0.42, 0.1]],
+                        "short": [[0.55, 0.0], [0.55, 0.052]]}.items():
+        placed(env, cubes)
+        outcomes[name] = env.step(np.zeros(3, np.float32))[4]["metrics"]
+    assert outcomes["done"]["preference_success"] == 1.0 and outcomes["done"]["task_success"] == 1.0
+    assert outcomes["apart"]["preference_success"] == 0.0 and outcomes["apart"]["task_success"] == 1.0
+    assert outcomes["short"]["task_success"] == 0.0
+
+
+@pytest.mark.parametrize("bad", [[np.nan, 0, 0], [0, 0, 1.5], [0, 0], [[0, 0, 0]], [np.inf, 0, 0]])
+def test_bad_actions_are_refused(bad):
+    env = FrankaPushEnv()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"3 finite numbers in \[-1, 1\]"):
+        env.step(np.array(bad, dtype=np.float64))
+
+
+@pytest.mark.parametrize("kwargs, match", [({"preference": "tidy"}, "preference"), ({"image_size": 64}, "image_size"),
+                                           ({"robot": "kuka"}, "robot"), ({"obs_mode": "rgb"}, "obs_mode"),
+                                           ({"horizon": 0}, "horizon"), ({"fast_render": 1}, "fast_render")])
+def test_bad_arguments_are_refused_by_name(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        FrankaPushEnv(**kwargs)
+
+
+def test_objects_starting_in_collision_are_refused_by_name():
+    env = FrankaPushEnv()
+    with pytest.raises(ValueError, match="cube0 with cube1"):
+        placed(env, [[0.5, 0.0], [0.52, 0.01]])
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(3, np.float32))  # a refused start is no episode
+    with pytest.raises(ValueError, match="on the table"):
+        placed(env, [[0.5, 0.0], [2.0, 0.0]])
+    env.reset(seed=0)  # a normal start still works
+
+
+def test_an_unstable_simulation_truncates_with_a_reason_never_hangs():
+    env = FrankaPushEnv()
+    env.reset(seed=0)
+    env.step(np.zeros(3, np.float32))
+    env.data.qvel[:] = 1e12  # blow the state up
+    obs, reward, terminated, truncated, info = env.step(np.zeros(3, np.float32))
+    assert truncated and not terminated and "unstable simulation" in info["truncation_reason"]
+    assert np.all(np.isfinite(obs)) and np.isfinite(reward)
+    assert all(np.isfinite(v) for v in info["metrics"].values())
+    with pytest.raises(RuntimeError, match="reset"):
+        env.step(np.zeros(3, np.float32))
+    env.reset(seed=1)
+    assert not env.step(np.zeros(3, np.float32))[3]
+
+
+def test_pickling_mid_episode_keeps_the_physics_state():
+    env = FrankaPushEnv(preference="clutter")
+    env.reset(seed=3)
+    for _ in range(10):
+        env.step(np.array([-1.0, 0.3, -0.5], np.float32))
+    clone = pickle.loads(pickle.dumps(env))
+    assert np.array_equal(clone.data.qpos, env.data.qpos) and np.array_equal(clone.data.qvel, env.data.qvel)
+    for _ in range(5):
+        a = np.array([-0.5, -0.2, -0.1], np.float32)
+        assert np.array_equal(env.step(a)[0], clone.step(a)[0])
+
+
+def test_observation_modes_and_frames():
+    env = FrankaPushEnv(preference="clutter", obs_mode="both", image_size=96, render_mode="rgb_array")
+    obs, _ = env.reset(seed=0)
+    assert env.observation_space.contains(obs)
+    assert obs["state"].shape == (31,) and obs["pixels"].shape == (96, 96, 3) and obs["pixels"].dtype == np.uint8
+    frame = env.render()
+    assert frame.shape == (96, 96, 3) and frame.dtype == np.uint8 and frame.std() > 10  # a scene, not a blank
+    pixels = FrankaPushEnv(obs_mode="pixels")
+    assert pixels.reset(seed=0)[0].shape == (112, 112, 3)
+    assert gym.make("AlignGym/RaplFrankaGroup-v0").observation_space.shape == (19,)  # default: state, cheap
+
+
+def test_fast_render_flags_are_the_default():
+    env = FrankaPushEnv(render_mode="rgb_array")
+    env.reset(seed=0)
+    env.render()
+    flags = env._renderer.scene.flags
+    assert not any(flags[f] for f in mj_scene.FAST_FLAGS)
+
+
+@pytest.mark.parametrize("robot", mj_scene.ROBOTS)
+def test_scripted_pushers_beat_standing_still(robot):
+    """The scripted expert gets cubes to the line; standing still never does (6 seeds, state observations)."""
+    from aligngym.benchmarks.rapl.franka_policies import ScriptedPusher
+
+    env = FrankaPushEnv(robot=robot)
+    outcomes = {"expert": [], "constant": []}
+    for seed in range(6):
+        for kind in outcomes:
+            obs, _ = env.reset(seed=seed)
+            pusher = ScriptedPusher(env, "expert")
+            while True:
+                action = pusher(obs) if kind == "expert" else np.zeros(3, np.float32)
+                obs, _, _, truncated, info = env.step(action)
+                if truncated:
+                    break
+            outcomes[kind].append(info["metrics"])
+    assert sum(m["task_success"] for m in outcomes["expert"]) >= 3
+    assert sum(m["preference_success"] for m in outcomes["expert"]) >= 2
+    assert all(m["task_success"] == 0.0 for m in outcomes["constant"])
+    mean_cost = {k: np.mean([m["preference_cost"] for m in v]) for k, v in outcomes.items()}
+    assert mean_cost["expert"] < mean_cost["constant"] - 0.2  # ~0.9 against ~1.33
