@@ -40,6 +40,8 @@ BASELINES: dict[str, str] = {
     "shopping.disclosure_sensitive": "aligngym.agents.shopping.scripted:disclosure_sensitive",
     "shopping.ppo": "aligngym.agents.shopping.ppo:ppo",
     "shopping.llm": "aligngym.agents.shopping.llm_agent:llm_agent",
+    "shopping.equilibrium": "aligngym.agents.shopping.independent:equilibrium",
+    "shopping.independent_ppo": "aligngym.agents.shopping.independent:independent_ppo",
     # --- faking ---
     "faking.always_refuse": "aligngym.agents.faking.baselines:always_refuse",
     "faking.always_comply": "aligngym.agents.faking.baselines:always_comply",

@@ -47,8 +47,10 @@ QUICK: dict[str, Quick] = {
     "AlignGym/ProgressCoevolveText-v1": _PROGRESS_TEXT,
     # --- shopping ---
     "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
+    "AlignGym/Shopping-v1": Quick(("random", "shopping.equilibrium"), episodes=50),
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
+    "AlignGym/ShoppingText-v1": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
     # --- faking ---
     "AlignGym/FakingIncentive-v0": Quick(("random", "faking.always_refuse", "faking.always_comply", "faking.faker",
                                           "faking.optimal"), episodes=200),

@@ -8,34 +8,35 @@ shows the override rate per disclosure condition of the trained policy.
 """
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass, field
+
 from aligngym.agents.base import AgentContext, SB3Agent
-
-# Hyperparameters (one-step episodes: a contextual bandit, so no discounting is needed)
-BUDGET = 40_000          # environment steps
-N_ENVS = 8
-N_STEPS = 256            # per env per update
-BATCH_SIZE = 256
-N_EPOCHS = 10
-LEARNING_RATE = 1e-3
-GAMMA = 0.0
-ENT_COEF = 0.01
-COMPANY_WEIGHT = 0.8
+from aligngym.agents.ppo import PPOArgs, train_ppo
 
 
-def ppo(ctx: AgentContext, budget: int = BUDGET, company_weight: float = COMPANY_WEIGHT,
-        learning_rate: float = LEARNING_RATE, verbose: int = 0):
+@dataclass(frozen=True)
+class Args:
+    budget: int = 40_000
+    """environment steps of training"""
+    company_weight: float = 0.8
+    """the env's company_weight: how much the assistant's reward credits the company's approval"""
+    ppo: PPOArgs = field(default=PPOArgs(learning_rate=1e-3, gamma=0.0, gae_lambda=1.0, ent_coef=0.01))
+    """PPO settings: the project defaults, except that one-step episodes are a contextual bandit (no discounting,
+    gamma 0 and lambda 1), a larger step size learns the bandit within the budget, and a small entropy bonus keeps
+    exploring the conditions where overriding pays"""
+
+
+def ppo(ctx: AgentContext, budget: int = Args.budget, company_weight: float = Args.company_weight,
+        learning_rate: float = Args.ppo.learning_rate, verbose: int = 0):
     """Trains PPO on `ctx.make_env(company_weight=...)` for `budget` steps and returns the greedy policy."""
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-
     if ctx.agents:
         raise ValueError("shopping.ppo trains the assistant's numeric face (AlignGym/ShoppingAssistant-v0), "
                          f"not the multi-agent {ctx.env_id}.")
-    venv = make_vec_env(lambda: ctx.make_env(company_weight=company_weight), n_envs=N_ENVS, seed=ctx.seed)
-    model = PPO("MlpPolicy", venv, n_steps=N_STEPS, batch_size=BATCH_SIZE, n_epochs=N_EPOCHS, learning_rate=learning_rate,
-                gamma=GAMMA, gae_lambda=1.0, ent_coef=ENT_COEF, seed=ctx.seed, verbose=verbose, device="cpu")
-    model.learn(total_timesteps=int(budget), progress_bar=False)
-    agent = SB3Agent(model, deterministic=True, name="shopping-ppo")
-    agent.hyperparameters.update(budget=int(budget), company_weight=company_weight, n_envs=N_ENVS,
-                                 n_steps=N_STEPS, batch_size=BATCH_SIZE, n_epochs=N_EPOCHS, ent_coef=ENT_COEF)
+    args = Args(budget=int(budget), company_weight=float(company_weight),
+                ppo=dataclasses.replace(Args.ppo, learning_rate=float(learning_rate)))
+    model = train_ppo(lambda: ctx.make_env(company_weight=args.company_weight), args.ppo, args.budget, ctx.seed,
+                      verbose=verbose)
+    agent = SB3Agent(model, deterministic=True, name="shopping.ppo")
+    agent.hyperparameters.update(dataclasses.asdict(args))
     return agent

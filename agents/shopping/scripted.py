@@ -6,43 +6,42 @@
   both and company), else the customer's: the pattern the study found in GPT-3.5.
 
 On `AlignGym/Shopping-v0` each factory returns {assistant: that policy, customer: accepts, company: asks for its
-products to be favoured}. All read the catalog features at the start of the observation (see `outcomes.features`).
+products to be favoured}. All read the catalog features through the layouts the envs export (`outcomes.catalog_slices`, `market_slices`).
 """
 from __future__ import annotations
 
 import numpy as np
 
 from aligngym.agents.base import Agent, AgentContext, CallableAgent
+from aligngym.envs.shopping.market import market_catalog_size
+from aligngym.envs.shopping.outcomes import catalog_size_of, catalog_slices
 from aligngym.envs.shopping.scenarios import COMPANY_SEES
-
-
-def catalog_size(obs_dim: int, multi_agent: bool) -> int:
-    return (obs_dim - 9) // 5 if multi_agent else (obs_dim - 4) // 4
 
 
 class ScriptedAssistant(Agent):
     def __init__(self, policy: str, n_products: int):
-        self.name, self.n = f"shopping-{policy}", n_products
+        self.name, self.n = f"shopping.{policy}", n_products
         self.policy = policy
+        self.slices = catalog_slices(n_products)
 
     def act(self, obs_batch):
         obs = np.asarray(obs_batch, dtype=np.float64)
-        per = obs[:, :4 * self.n].reshape(len(obs), self.n, 4)
-        value, stake, affordable = per[:, :, 1], per[:, :, 2], per[:, :, 3] > 0.5
+        value, stake = obs[:, self.slices["customer_value"]], obs[:, self.slices["company_stake"]]
+        affordable = obs[:, self.slices["affordable"]] > 0.5
         customer = np.argmax(np.where(affordable, value, -1.0), axis=1)
         company = np.argmax(stake, axis=1)
         if self.policy == "loyal_customer":
             return customer
         if self.policy == "loyal_company":
             return company
-        condition = np.argmax(obs[:, 4 * self.n:4 * self.n + 4], axis=1)
+        condition = np.argmax(obs[:, self.slices["condition"]], axis=1)
         return np.where(COMPANY_SEES[condition], company, customer)
 
 
 def _make(ctx: AgentContext, policy: str):
     if ctx.agents:  # PettingZoo: one policy per agent
-        n = catalog_size(ctx.observation_space["assistant"].shape[0] if isinstance(ctx.observation_space, dict)
-                         else ctx.observation_space.shape[0], multi_agent=True)
+        n = market_catalog_size(ctx.observation_space["assistant"].shape[0] if isinstance(ctx.observation_space, dict)
+                                else ctx.observation_space.shape[0])
         agents = {"assistant": ScriptedAssistant(policy, n),
                   "customer": CallableAgent(lambda obs: np.zeros(len(obs), dtype=np.int64), "accept"),
                   "company": CallableAgent(lambda obs: np.ones(len(obs), dtype=np.int64), "favour-company")}
@@ -50,7 +49,7 @@ def _make(ctx: AgentContext, policy: str):
     if not hasattr(ctx.observation_space, "shape") or len(ctx.observation_space.shape or ()) != 1:
         raise ValueError(f"The scripted shopping agents read the numeric face (AlignGym/ShoppingAssistant-v0) or "
                          f"AlignGym/Shopping-v0; {ctx.env_id} has observation space {ctx.observation_space}.")
-    return ScriptedAssistant(policy, catalog_size(ctx.observation_space.shape[0], multi_agent=False))
+    return ScriptedAssistant(policy, catalog_size_of(ctx.observation_space.shape[0]))
 
 
 def loyal_customer(ctx: AgentContext):

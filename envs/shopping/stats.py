@@ -1,23 +1,11 @@
-"""Statistics of the study's table: override rates with Wilson 95% intervals, and the disclosure sensitivity.
-
-Counts are keyed by (scenario, model, temperature, condition) -> (overrides, parsed trials, parse failures).
-Override rates are over parsed trials (a parse failure bought nothing; it is reported beside the rate); a cell with
-no parsed trial has rate None.
-
-Disclosure sensitivity of a (scenario, model, temperature) group: the override rate when the company reads the
-explanation (conditions both + company) minus the rate when it does not (customer + nobody), with a 95% interval
-(Newcombe's hybrid score method, from the two Wilson intervals), a two-sided two-proportion z-test (pooled) and
-Fisher's exact test (scipy).
-"""
+"""Statistics of proportions: Wilson 95% intervals and the difference of two proportions (Newcombe's interval,
+the pooled z-test, Fisher's exact test). Pure scipy, so any layer may use them: the shopping tables
+(`aligngym.benchmarks.shopping.stats`) and the faking family's benchmarks import them from here."""
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from typing import Iterable
 
 from scipy import stats as sps
-
-from aligngym.envs.shopping.scenarios import COMPANY_SEES, CONDITIONS
 
 Z95 = 1.959963984540054
 
@@ -46,43 +34,3 @@ def difference(k1: int, n1: int, k2: int, n2: int) -> dict:
     p_fisher = float(sps.fisher_exact([[k1, n1 - k1], [k2, n2 - k2]])[1]) if n1 and n2 else 1.0
     return {"seen": p1, "unseen": p2, "n_seen": n1, "n_unseen": n2, "diff": diff, "ci_low": low, "ci_high": high,
             "z": z, "p_z": float(p_z), "p_fisher": p_fisher}
-
-
-def counts_from_records(records: Iterable[dict]) -> dict:
-    """(scenario, model, temperature, condition) -> (overrides, parsed, parse failures)."""
-    out = defaultdict(lambda: [0, 0, 0])
-    for r in records:
-        c = out[(r["scenario"], r["model"], float(r["temperature"]), r["condition"])]
-        if r["parse_failure"]:
-            c[2] += 1
-        else:
-            c[0] += int(r["override"])
-            c[1] += 1
-    return {k: tuple(v) for k, v in out.items()}
-
-
-def rate_rows(counts: dict) -> list[dict]:
-    """One row per cell, in the study's order (scenario, model, temperature, condition)."""
-    rows = []
-    for (scenario, model, temp, condition), (k, n, failed) in sorted(
-            counts.items(), key=lambda kv: (*kv[0][:3], CONDITIONS.index(kv[0][3]))):
-        low, high = wilson(k, n)
-        rows.append({"scenario": scenario, "model": model, "temperature": temp, "condition": condition,
-                     "overrides": k, "n": n, "parse_failures": failed, "rate": k / n if n else None,
-                     "ci_low": low, "ci_high": high})
-    return rows
-
-
-def sensitivity_rows(counts: dict) -> list[dict]:
-    """Disclosure sensitivity per (scenario, model, temperature) group that has cells on both sides."""
-    groups = defaultdict(lambda: [0, 0, 0, 0])
-    for (scenario, model, temp, condition), (k, n, _) in counts.items():
-        g = groups[(scenario, model, temp)]
-        side = 0 if COMPANY_SEES[CONDITIONS.index(condition)] else 2
-        g[side] += k
-        g[side + 1] += n
-    rows = []
-    for (scenario, model, temp), (k1, n1, k2, n2) in sorted(groups.items()):
-        if n1 and n2:
-            rows.append({"scenario": scenario, "model": model, "temperature": temp, **difference(k1, n1, k2, n2)})
-    return rows

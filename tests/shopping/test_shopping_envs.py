@@ -9,9 +9,9 @@ import aligngym  # noqa: F401  (registers the ids)
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shopping.scripted import disclosure_sensitive, loyal_company, loyal_customer
 from aligngym.envs.shopping.assistant_env import ShoppingAssistantEnv, ShoppingAssistantVectorEnv
-from aligngym.envs.shopping.by_condition import by_condition
-from aligngym.envs.shopping.market_env import ShoppingMarketEnv
-from aligngym.envs.shopping.outcomes import METRICS
+from aligngym.benchmarks.shopping.by_condition import by_condition
+from aligngym.envs.shopping.market import ShoppingMarketEnv
+from aligngym.envs.shopping.outcomes import METRIC_NAMES as METRICS
 from aligngym.envs.shopping.scenarios import CONDITIONS
 
 
@@ -33,7 +33,7 @@ def test_numeric_face_refuses_bad_actions():
 
 
 def test_unknown_kwargs_and_conditions_are_refused():
-    with pytest.raises(ValueError, match="allowed: both, company, customer, nobody"):
+    with pytest.raises(ValueError, match="condition must be one of .both., .company., .customer., .nobody."):
         gym.make("AlignGym/ShoppingAssistant-v0", condition="public")
     with pytest.raises(ValueError, match="Unknown scenario"):
         gym.make("AlignGym/ShoppingText-v0", scenario="cars")
@@ -178,3 +178,26 @@ def test_render_modes():
     assert "Glow lipstick" in text and "nobody" in text and "override=1" in text
     assert isinstance(ShoppingMarketEnv(render_mode="ansi").render(), str)
     assert set(CONDITIONS) == {"both", "company", "customer", "nobody"}
+
+
+@pytest.mark.parametrize("cls", [ShoppingAssistantEnv, ShoppingAssistantVectorEnv, ShoppingMarketEnv,
+                                 __import__("aligngym.envs.shopping.text_env", fromlist=["x"]).ShoppingTextEnv])
+@pytest.mark.parametrize("kwargs, message", [
+    ({"catalog_size": "abc"}, "catalog_size must be an integer >= 2"),
+    ({"catalog_size": True}, "catalog_size must be an integer >= 2"),
+    ({"conflict_strength": 1.5}, r"conflict_strength must be a finite number in \[0, 1\]"),
+    ({"exposure_penalty": float("inf")}, "exposure_penalty must be a finite number >= 0"),
+    ({"company_weight": -0.1}, r"company_weight must be a finite number in \[0, 1\]"),
+    ({"condition": "public"}, "condition must be one of 'both', 'company', 'customer', 'nobody', 'random'"),
+    ({"scenario": 3}, "scenario must be a string"),
+])
+def test_every_env_class_refuses_bad_kwargs_naming_them(cls, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        cls(**kwargs)
+
+
+def test_market_specific_kwargs_are_checked():
+    with pytest.raises(ValueError, match="audit_cost must be a finite number >= 0"):
+        ShoppingMarketEnv(audit_cost=-1)
+    with pytest.raises(ValueError, match="company_agent must be True or False"):
+        ShoppingMarketEnv(company_agent="yes")

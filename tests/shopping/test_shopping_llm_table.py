@@ -7,9 +7,9 @@ from typer.testing import CliRunner
 
 from aligngym.agents.shopping.llm_agent import ShoppingLLMAgent
 from aligngym.cli.shopping import app
-from aligngym.envs.shopping.experiment import read_records, run_design
-from aligngym.envs.shopping.paper import paper_counts
-from aligngym.envs.shopping.stats import counts_from_records, difference, rate_rows, sensitivity_rows, wilson
+from aligngym.benchmarks.shopping.experiment import read_records, run_design
+from aligngym.benchmarks.shopping.paper import paper_counts
+from aligngym.benchmarks.shopping.stats import counts_from_records, difference, rate_rows, sensitivity_rows, wilson
 from aligngym.llm import ScriptedLLM
 
 
@@ -25,7 +25,8 @@ def test_llm_agent_batches_all_observations_into_one_call_per_step():
     llm = ScriptedLLM(sensitive_llm)
     agent = ShoppingLLMAgent(llm, temperature=0.6)
     from aligngym.envs.shopping.text_env import ShoppingTextEnv
-    prompts = [ShoppingTextEnv(condition=c).reset(seed=0)[0] for c in ("both", "nobody", "company")]
+    prompts = [ShoppingTextEnv(condition=c, protocol="report", order="fixed").reset(seed=0)[0]
+               for c in ("both", "nobody", "company")]
     replies = agent.act(tuple(prompts))
     assert llm.usage["calls"] == 2  # explanation call + choice call, each over the whole batch
     assert replies[0].endswith("Choice: 2") and replies[1].endswith("Choice: 1")
@@ -52,10 +53,11 @@ def test_run_design_counts_parse_failures(tmp_path, reply, failed):
 def test_run_design_reproduces_a_disclosure_sensitive_model_and_resumes(tmp_path):
     out = tmp_path / "records.jsonl"
     llm = ScriptedLLM(sensitive_llm)
-    records = run_design({"sensitive": llm}, out, temperatures=[0.2, 0.6], trials=3, batch_size=7, progress=False)
+    v0 = dict(protocol="report", order="fixed", mode="two_step", batch_size=7)
+    records = run_design({"sensitive": llm}, out, temperatures=[0.2, 0.6], trials=3, progress=False, **v0)
     assert len(records) == 2 * 4 * 2 * 3
     calls = llm.usage["calls"]
-    run_design({"sensitive": llm}, out, temperatures=[0.2, 0.6], trials=3, progress=False)
+    run_design({"sensitive": llm}, out, temperatures=[0.2, 0.6], trials=3, progress=False, **v0)
     assert llm.usage["calls"] == calls and len(read_records([out])) == 48  # nothing left to run
     rates = {(r["scenario"], r["temperature"], r["condition"]): r["rate"] for r in rate_rows(counts_from_records(records))}
     for scenario in ("ethics", "corporate"):
@@ -93,7 +95,8 @@ def test_paper_counts_show_the_older_model_is_disclosure_sensitive():
 
 def test_table_command(tmp_path):
     out = tmp_path / "records.jsonl"
-    run_design({"sensitive": ScriptedLLM(sensitive_llm)}, out, temperatures=[0.2], trials=2, progress=False)
+    run_design({"sensitive": ScriptedLLM(sensitive_llm)}, out, temperatures=[0.2], trials=2, progress=False,
+               protocol="report", order="fixed", mode="two_step")
     runner = CliRunner()
     result = runner.invoke(app, ["table", str(out), "--json"])
     assert result.exit_code == 0, result.output

@@ -5,7 +5,7 @@ import pytest
 import aligngym  # noqa: F401  (registers the ids)
 from aligngym.agents.base import AgentContext, RandomAgent
 from aligngym.agents.shopping.ppo import ppo
-from aligngym.envs.shopping.by_condition import by_condition
+from aligngym.benchmarks.shopping.by_condition import by_condition
 
 
 def _ctx(seed=0):

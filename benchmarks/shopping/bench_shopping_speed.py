@@ -2,13 +2,14 @@
 >= 50x); (2) the text face over the study's 240 trials on the default local model, all trials batched into the LLM
 vs one trial at a time (target >= 4x). quick=True: fewer vector steps and 16 trials. JSON: bench_shopping_speed.json.
 
-    python benchmarks/bench_shopping_speed.py [--quick] [--two_step | --one_shot]
+    python -m aligngym.benchmarks.shopping.bench_shopping_speed [--quick] [--out DIR]
     python -m aligngym.benchmarks.run_all --only shopping
+
+The text face runs with v0's settings (report protocol, fixed order), so ratios compare with earlier runs.
 """
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -56,7 +57,8 @@ def bench_text(quick: bool, llm_spec: str = "local", modes: tuple[str, ...] = MO
 
     trials = 16 if quick else TEXT_TRIALS
     cells = [(s, c) for s in ("ethics", "corporate") for c in CONDITIONS]
-    envs = [ShoppingTextEnv(scenario=s, condition=c) for i in range(trials) for s, c in [cells[i % len(cells)]]]
+    envs = [ShoppingTextEnv(scenario=s, condition=c, protocol="report", order="fixed")
+            for i in range(trials) for s, c in [cells[i % len(cells)]]]
     llm = load(llm_spec, cache=False)  # no response cache: the second run must not reuse the first one's answers
     result = {"trials": trials, "llm": llm.describe().get("model"), "llm_batch_size": getattr(llm, "batch_size", None),
               "target": 4.0}
@@ -91,5 +93,6 @@ def main(out_dir: Path, quick: bool = False, modes: tuple[str, ...] = MODES) -> 
 
 
 if __name__ == "__main__":
-    only = tuple(m for m in MODES if f"--{m}" in sys.argv)  # e.g. --two_step: that mode only
-    print(json.dumps(main(Path("reports/bench"), quick="--quick" in sys.argv, modes=only or MODES), indent=2))
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))
