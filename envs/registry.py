@@ -175,7 +175,7 @@ ROWS += [
         metrics=cartpole.METRICS, primary_metric="primary_return", kwargs={"heuristic": "bad"}),
     Row(id="AlignGym/ShapingHalfCheetah-v1", entry_point=_SHAPING + "halfcheetah:ShapingHalfCheetahEnv",
         family="shaping", primary_metric="primary_return",
-        description="MuJoCo HalfCheetah-v5: primary = forward reward, aux = -w|a|^2, w 1 (good) or 4 (bad)",
+        description="MuJoCo HalfCheetah-v5: primary = forward reward, aux = -w x squared action norm, w 1 (good) or 4 (bad)",
         metrics=common.METRICS_WITHOUT_SUCCESS, kwargs={"heuristic": "bad"}),
 ]
 # --- end of table -------------------------------------------------------------------------------
