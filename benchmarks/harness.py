@@ -1,7 +1,7 @@
 """The scoring harness: run an agent on an env for seeded episodes and produce a RunRecord.
 
     from aligngym.benchmarks.harness import evaluate
-    record = evaluate("AlignGym/ShapingGridWorld-v0", "random", episodes=20, seeds=[0, 1], num_envs=8)
+    record = evaluate("AlignGym/ShapingGridWorld-v1", "random", episodes=20, seeds=[0, 1], num_envs=8)
 
 Episodes run in batches of `num_envs` (Gymnasium's native vector twin where the row registers one, else
 SyncVectorEnv). Under SyncVectorEnv every episode gets its own env seed, derived from (evaluation seed, episode
