@@ -25,10 +25,12 @@ from aligngym.envs import registry
 
 @dataclass(frozen=True)
 class Quick:
-    """What the quick suite runs on one id: these agent specs, `episodes` episodes each, evaluation seed 0."""
+    """What the quick suite runs on one id: these agent specs, `episodes` episodes each, evaluation seed 0, in
+    batches of `num_envs` (an LLM agent answers a whole batch of prompts in one backend call)."""
 
     baselines: tuple[str, ...]
     episodes: int = 10
+    num_envs: int = 1
 
 
 _PROGRESS_NUMERIC = Quick(("random", "progress.static", "progress.lifelong", "progress.extrapolative1",
@@ -49,8 +51,8 @@ QUICK: dict[str, Quick] = {
     "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
     "AlignGym/Shopping-v1": Quick(("random", "shopping.equilibrium"), episodes=50),
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
-    "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
-    "AlignGym/ShoppingText-v1": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8),
+    "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8, num_envs=8),
+    "AlignGym/ShoppingText-v1": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8, num_envs=8),
     # --- faking ---
     "AlignGym/FakingIncentive-v0": Quick(("random", "faking.always_refuse", "faking.always_comply", "faking.faker",
                                           "faking.optimal"), episodes=200),
@@ -107,7 +109,12 @@ class Job:
 def quick_jobs(families: list[str] | None = None, episodes: int | None = None) -> list[Job]:
     """`quick`: every registered id with its baselines on small budgets, evaluation seed 0."""
     rows = [r for r in registry.ROWS if r.id in QUICK and (not families or r.family in families)]
-    return [Job(r.id, spec, episodes or QUICK[r.id].episodes) for r in rows for spec in QUICK[r.id].baselines]
+    jobs = []
+    for r in rows:
+        quick = QUICK[r.id]
+        n = episodes or quick.episodes
+        jobs += [Job(r.id, spec, n, num_envs=min(quick.num_envs, n)) for spec in quick.baselines]
+    return jobs
 
 
 FULL_SEEDS = (0, 1, 2, 3, 4)  # five evaluation seeds: enough for a verdict with CIs
@@ -117,7 +124,7 @@ FULL_EPISODE_FACTOR = 4       # each seed runs 4x the quick episode count
 def full_jobs(families: list[str] | None = None, episodes: int | None = None) -> list[Job]:
     """`full`: the quick jobs at 5 evaluation seeds and 4x the episodes per seed (the families' paper-design
     drivers, `aligngym <family> …`, state their own budgets)."""
-    return [Job(j.env_id, j.agent, episodes or j.episodes * FULL_EPISODE_FACTOR, FULL_SEEDS)
+    return [Job(j.env_id, j.agent, episodes or j.episodes * FULL_EPISODE_FACTOR, FULL_SEEDS, j.num_envs)
             for j in quick_jobs(families)]
 
 
