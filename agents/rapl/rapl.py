@@ -169,33 +169,10 @@ class RAPLReward(OTReward):
 
     def fit(self, episodes: Sequence[Episode], triplets: Sequence[Triplet], demos: Sequence[Episode],
             progress: bool = False) -> "RAPLReward":
-        a = self.args
         if len(triplets) < 2:
             raise ValueError(f"RAPL needs at least 2 labelled triplets; got {len(triplets)}.")
-        torch.manual_seed(a.seed)
-        used = sorted({i for t in triplets for i in t[:3]})
-        feats = {i: self.backbone.features(episodes[i].frames[resample(a.n_frames, len(episodes[i]))]) for i in used}
-        self.head[0].fit(torch.cat(list(feats.values())))
-        self.fitted = True
-        order = torch.randperm(len(triplets)).tolist()
-        n_val = max(1, int(round(a.val_fraction * len(triplets))))
-        val, train = [triplets[i] for i in order[:n_val]], [triplets[i] for i in order[n_val:]]
-        opt = torch.optim.Adam(self.head.parameters(), lr=a.lr)
-        best, best_state = float("inf"), None
-        for epoch in tqdm(range(a.epochs), desc="RAPL", disable=not progress):
-            perm = torch.randperm(len(train)).tolist()
-            for k in range(0, len(train), a.batch_size):
-                loss = self._loss([train[i] for i in perm[k:k + a.batch_size]], feats)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                val_loss = float(self._loss(val, feats))
-            self.history.append({"epoch": epoch, "val_loss": val_loss})
-            if val_loss < best:
-                best, best_state = val_loss, {k: v.clone() for k, v in self.head.state_dict().items()}
-        self.head.load_state_dict(best_state)
-        self.best_val_loss = best
+        self.fitted = True  # standardise with the training frames' statistics from here on
+        fit_head_on_triplets(self, episodes, triplets, "RAPL", progress)
         return self.set_demos(demos)
 
     def _loss(self, batch: Sequence[Triplet], feats: dict) -> torch.Tensor:
@@ -207,6 +184,36 @@ class RAPLReward(OTReward):
         equal = torch.tensor([t.equal for t in batch])
         ranked = -torch.log(p.clamp_min(1e-8)) if self.args.loss == "logp" else 1.0 - p
         return torch.where(equal, (0.5 - p) ** 2, ranked).mean()
+
+
+def fit_head_on_triplets(model, episodes: Sequence[Episode], triplets: Sequence[Triplet], desc: str,
+                         progress: bool) -> None:
+    """Trains `model.head` on the triplets' frame features by `model._loss` (Adam, minibatches of
+    `model.args.batch_size`), keeping the head of the best validation loss; RAPL and RLHF share it."""
+    a = model.args
+    torch.manual_seed(a.seed)
+    used = sorted({i for t in triplets for i in t[:3]})
+    feats = {i: model.backbone.features(episodes[i].frames[resample(a.n_frames, len(episodes[i]))]) for i in used}
+    model.head[0].fit(torch.cat(list(feats.values())))
+    order = torch.randperm(len(triplets)).tolist()
+    n_val = max(1, int(round(a.val_fraction * len(triplets))))
+    val, train = [triplets[i] for i in order[:n_val]], [triplets[i] for i in order[n_val:]]
+    opt = torch.optim.Adam(model.head.parameters(), lr=a.lr)
+    best, best_state = float("inf"), None
+    for epoch in tqdm(range(a.epochs), desc=desc, disable=not progress):
+        perm = torch.randperm(len(train)).tolist()
+        for k in range(0, len(train), a.batch_size):
+            loss = model._loss([train[i] for i in perm[k:k + a.batch_size]], feats)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        with torch.no_grad():
+            val_loss = float(model._loss(val, feats))
+        model.history.append({"epoch": epoch, "val_loss": val_loss})
+        if val_loss < best:
+            best, best_state = val_loss, {k: v.clone() for k, v in model.head.state_dict().items()}
+    model.head.load_state_dict(best_state)
+    model.best_val_loss = best
 
 
 def preferred_demos(episodes: Sequence[Episode], user, n: int = 6) -> list[Episode]:

@@ -12,11 +12,10 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from aligngym.agents.rapl.encoder import Backbone, Standardise
 from aligngym.agents.rapl.episodes import Episode
-from aligngym.agents.rapl.rapl import RewardModel, resample
+from aligngym.agents.rapl.rapl import RewardModel, fit_head_on_triplets
 from aligngym.agents.rapl.teacher import Triplet
 
 
@@ -49,32 +48,9 @@ class BTReward(RewardModel):
         self.history: list[dict] = []
 
     def fit(self, episodes: Sequence[Episode], triplets: Sequence[Triplet], progress: bool = False) -> "BTReward":
-        a = self.args
         if len(triplets) < 2:
             raise ValueError(f"RLHF needs at least 2 labelled triplets; got {len(triplets)}.")
-        torch.manual_seed(a.seed)
-        used = sorted({i for t in triplets for i in t[:3]})
-        feats = {i: self.backbone.features(episodes[i].frames[resample(a.n_frames, len(episodes[i]))]) for i in used}
-        self.head[0].fit(torch.cat(list(feats.values())))
-        order = torch.randperm(len(triplets)).tolist()
-        n_val = max(1, int(round(a.val_fraction * len(triplets))))
-        val, train = [triplets[i] for i in order[:n_val]], [triplets[i] for i in order[n_val:]]
-        opt = torch.optim.Adam(self.head.parameters(), lr=a.lr)
-        best, best_state = float("inf"), None
-        for epoch in tqdm(range(a.epochs), desc="RLHF", disable=not progress):
-            perm = torch.randperm(len(train)).tolist()
-            for k in range(0, len(train), a.batch_size):
-                loss = self._loss([train[i] for i in perm[k:k + a.batch_size]], feats)
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-            with torch.no_grad():
-                val_loss = float(self._loss(val, feats))
-            self.history.append({"epoch": epoch, "val_loss": val_loss})
-            if val_loss < best:
-                best, best_state = val_loss, {k: v.clone() for k, v in self.head.state_dict().items()}
-        self.head.load_state_dict(best_state)
-        self.best_val_loss = best
+        fit_head_on_triplets(self, episodes, triplets, "RLHF", progress)
         return self
 
     def _loss(self, batch: Sequence[Triplet], feats: dict) -> torch.Tensor:

@@ -33,6 +33,9 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v1", help="A shapi
     """Train every method on every heuristic over several seeds; plot primary return vs episodes; write JSON."""
     from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save, table
 
+    for name, value in (("--seeds", seeds), ("--episodes", episodes), ("--num-envs", num_envs), ("--workers", workers)):
+        if value < 1:
+            fail(f"{name} must be >= 1, got {value}.")
     try:
         results = learning_curves(env, tuple(method), tuple(heuristic), range(seeds), episodes, num_envs,
                                   env_kwargs=parse_kv(env_kwarg), workers=workers, progress=True)
