@@ -59,6 +59,13 @@ CLI_CASES = {
     "out under a file": (["evaluate", NUMERIC.id, "--out", "{tmp}/notjson.json/r.json"], "cannot be written"),
     "out holds a file that is not a record": (["evaluate", NUMERIC.id, "--out", "{tmp}/list.json"],
                                               "Not a valid RunRecord"),
+    "shaping curves with zero seeds": (["shaping", "curves", "--seeds", "0"], "--seeds must be >= 1"),
+    "progress table with zero episodes": (["progress", "table", "--episodes", "0"], "must be >= 1"),
+    "shopping conditions with zero episodes": (["shopping", "conditions", "--episodes", "0"], "episodes must be >= 1"),
+    "faking run with zero episodes": (["faking", "run", "--episodes", "0"], "episodes must be >= 1"),
+    "rapl curve with a zero budget": (["rapl", "curve", "--budget", "0"], "must be >= 1"),
+    "progress plot on another family's record": (["progress", "plot", "{tmp}/other_family.json"],
+                                                 "takes a progress trace"),
     "LLM spec of an unknown kind": (["llm", "generate", "hi", "--llm", "gpt:4"], "Unknown LLM spec"),
     "LLM path: spec to a missing folder": (["llm", "generate", "hi", "--llm", "path:/no/such/model"], "no config.json"),
     "openai: spec with a malformed URL": (["llm", "generate", "hi", "--llm", "openai:m@ftp://x"], "expected 'openai:"),
@@ -69,6 +76,9 @@ CLI_CASES = {
 def test_cli_refuses(kind, tmp_path):
     (tmp_path / "notjson.json").write_text("{nope")
     (tmp_path / "list.json").write_text("[1, 2]")
+    if "another family" in kind:
+        not_progress = next(r for r in SINGLE if r.family != "progress" and r.vector_entry_point)
+        evaluate(not_progress.id, "random", episodes=1, out=tmp_path / "other_family.json")
     args, message = CLI_CASES[kind]
     code, output = cli(*[a.replace("{tmp}", str(tmp_path)) for a in args])
     assert code == 2, (kind, code, output)

@@ -14,6 +14,7 @@ import numpy as np
 import aligngym  # noqa: F401  (registers ids)
 from aligngym.agents.base import AgentContext
 from aligngym.agents.spec import make_agent
+from aligngym.envs import registry
 from aligngym.envs.progress.values import DIMENSIONS
 from aligngym.envs.registry import check_kwargs, full_id
 
@@ -46,6 +47,13 @@ def load_trace(path: Path) -> dict:
     if "human" in data and "similarity" in data:
         return data
     if "env_id" in data and "agent" in data and data.get("episodes"):  # a RunRecord: replay its first episode
+        try:
+            family = registry.row(data["env_id"]).family
+        except KeyError:
+            family = None
+        if family != "progress":
+            raise ValueError(f"{path} is a RunRecord of {data['env_id']} ({family or 'not an AlignGym id'}); "
+                             "`aligngym progress plot` takes a progress trace or a RunRecord of a progress env.")
         spec = data["agent"].get("spec")
         if not spec or spec.startswith("python:"):
             raise ValueError(f"{path}: the record's agent ({spec}) is not a spec string, so it cannot be replayed.")
