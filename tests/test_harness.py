@@ -293,3 +293,11 @@ def test_two_crashes_in_a_row_lose_only_the_batches_in_flight(tmp_path):
     Noisy.crash_at = None
     resumed = evaluate(ADAPTED, "test_harness:noisy", episodes=6, seeds=[0], num_envs=1, out=out)
     assert [e["metrics"] for e in resumed.episodes] == [e["metrics"] for e in whole.episodes]
+
+
+def test_cli_finds_your_own_agent_module_in_the_current_directory(tmp_path):
+    (tmp_path / "my_agent.py").write_text("import numpy as np\nfrom aligngym.agents.base import CallableAgent\n"
+                                          "def make(ctx):\n    return CallableAgent(lambda o: np.zeros(len(o), np.int64))\n")
+    run = subprocess.run([sys.executable, "-m", "aligngym.cli", "evaluate", "CartPole-v1", "--agent", "my_agent:make",
+                          "--episodes", "1"], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert run.returncode == 0, run.stderr[-2000:]

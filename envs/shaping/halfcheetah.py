@@ -26,6 +26,8 @@ SyncVectorEnv. `rgb_array` renders through MuJoCo's offscreen renderer; headless
 
 ## Starting State
 HalfCheetah-v5's: the initial pose plus uniform noise of scale 0.1 on positions and normal noise on velocities.
+Pickling (AsyncVectorEnv, Ray) keeps the constructor arguments, not the physics state, as Gymnasium's MuJoCo envs do
+(EzPickle): an unpickled copy restarts and must be `reset()` before it steps.
 
 ## Episode End
 Never terminated; truncated after `horizon` (1000) steps.
