@@ -9,7 +9,8 @@ install: $(STAMP)
 
 # PyTorch first, so no dependency pulls another build. The default is the CPU build (torch==2.13.0+cpu): pip takes it
 # from a local wheel where the machine has one (find-links), else from PyTorch's CPU index. For a CUDA build, PyPI's
-# Linux wheel: `make install TORCH=torch==2.13.0` (or another CUDA index: TORCH_INDEX=https://download.pytorch.org/whl/cu128).
+# Linux wheel: `make install TORCH=torch==2.13.0`; or PyTorch's own index:
+#   make install TORCH=torch==2.13.0+cu128 TORCH_INDEX=https://download.pytorch.org/whl/cu128
 TORCH ?= torch==2.13.0+cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/cpu
 
