@@ -47,6 +47,14 @@ def vector_rate(env_id: str, num_envs: int, mode: str, seconds: float) -> float:
     return rate
 
 
+def native_vs_sync(env_id: str, num_envs: int, seconds: float, target: float) -> dict:
+    """A native vector twin's env steps/s next to SyncVectorEnv over the same env, same num_envs, same run."""
+    native = vector_rate(env_id, num_envs, "vector_entry_point", seconds)
+    sync = vector_rate(env_id, num_envs, "sync", seconds)
+    return {"num_envs": num_envs, "native_env_steps_per_s": native, "sync_env_steps_per_s": sync,
+            "ratio": native / sync, "target": target}
+
+
 def peak_memory_mib(env_id: str, steps: int = 200) -> float:
     tracemalloc.start()
     env = gym.make(env_id)

@@ -6,7 +6,6 @@ Run: python -m aligngym.benchmarks.bench_shaping_comparison [--quick]   (about 1
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save

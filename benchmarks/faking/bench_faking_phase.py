@@ -6,7 +6,6 @@ Writes bench_faking_phase.json and bench_faking_phase.png.
 """
 from __future__ import annotations
 
-import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -101,8 +100,6 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--quick", action="store_true")
-    cli = parser.parse_args()
-    main(cli.out, cli.quick)
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

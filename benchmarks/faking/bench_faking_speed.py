@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
-import numpy as np
 from tqdm import tqdm
 
 import aligngym  # noqa: F401
+from aligngym.benchmarks.bench_envs import native_vs_sync
 
 ENV_ID = "AlignGym/FakingIncentive-v0"
 NUM_ENVS = 1024
@@ -24,22 +24,8 @@ TEXT_PROMPTS = 32
 MAX_NEW_TOKENS = 24
 
 
-def _steps_per_second(env, steps: int, desc: str) -> float:
-    env.reset(seed=0)
-    actions = np.random.default_rng(0).integers(0, 2, (steps, env.num_envs))
-    start = time.perf_counter()
-    for a in tqdm(actions, desc=desc, leave=False):
-        env.step(a)
-    return steps * env.num_envs / (time.perf_counter() - start)
-
-
 def bench_numeric(quick: bool) -> dict:
-    native = gym.make_vec(ENV_ID, num_envs=NUM_ENVS, vectorization_mode="vector_entry_point")
-    sync = gym.make_vec(ENV_ID, num_envs=NUM_ENVS, vectorization_mode="sync")
-    native_sps = _steps_per_second(native, 200 if quick else 2000, "native vector")
-    sync_sps = _steps_per_second(sync, 10 if quick else 50, "SyncVectorEnv")
-    return {"num_envs": NUM_ENVS, "native_env_steps_per_s": native_sps, "sync_env_steps_per_s": sync_sps,
-            "ratio": native_sps / sync_sps, "target": 50.0}
+    return native_vs_sync(ENV_ID, NUM_ENVS, 0.5 if quick else 3.0, target=50.0)
 
 
 def bench_text(quick: bool, llm_spec: str = "local") -> dict:

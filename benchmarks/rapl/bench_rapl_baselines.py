@@ -6,7 +6,6 @@ both preferences, 5 evaluation seeds x `episodes` episodes each, mean and 95% bo
 """
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -34,8 +33,6 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False,
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--quick", action="store_true")
-    parsed = parser.parse_args()
-    main(parsed.out, parsed.quick)
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

@@ -7,7 +7,6 @@ rewards read rendered frames. The rewards are learned as in bench_rapl_queries (
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -83,8 +82,6 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: Poli
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--quick", action="store_true")
-    parsed = parser.parse_args()
-    main(parsed.out, parsed.quick)
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))

@@ -10,7 +10,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from pathlib import Path
@@ -84,8 +83,6 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False) -> dict:
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
-    parser.add_argument("--quick", action="store_true")
-    parsed = parser.parse_args()
-    print(json.dumps(main(parsed.out, parsed.quick), indent=2))
+    from aligngym.benchmarks.run_all import script_main
+
+    raise SystemExit(script_main(main, __doc__))
