@@ -18,7 +18,7 @@ import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.faking.optimal import exact_metrics
 from aligngym.agents.faking.ppo import train
-from aligngym.envs.shopping.stats import difference
+from aligngym.benchmarks.stats import difference
 
 ENV_ID = "AlignGym/FakingIncentive-v0"
 FIXED = dict(horizon=10, discount=1.0)  # every cell: 10 steps, undiscounted

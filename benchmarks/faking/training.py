@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from aligngym.agents.faking.scripted import ScriptedTextAgent
@@ -165,14 +166,23 @@ def _summary(s: dict) -> dict:
 
 def main(which: str, args: Args, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    result = {"args": asdict(args)}
+    result = {"args": asdict(args), "device": "cuda" if not _cpu_only() else "cpu", "wall_s": {}}
+
+    def timed(name, fn):
+        start = time.perf_counter()
+        value = fn()
+        result["wall_s"][name] = round(time.perf_counter() - start, 1)
+        return value
+
     if which == "grpo":
-        result["before"] = _summary(evaluate_model(_model_path(args), args))
-        result["after"] = _summary(evaluate_model(str(train_grpo(args, out / "grpo")), args))
+        result["before"] = _summary(timed("eval_before", lambda: evaluate_model(_model_path(args), args)))
+        model = timed("train", lambda: train_grpo(args, out / "grpo"))
+        result["after"] = _summary(timed("eval_after", lambda: evaluate_model(str(model), args)))
     else:
-        result["base"] = _summary(evaluate_model(_model_path(args), args, cot=True))
+        result["base"] = _summary(timed("eval_base", lambda: evaluate_model(_model_path(args), args, cot=True)))
         for fakes, name in ((True, "organism"), (False, "control")):
-            result[name] = _summary(evaluate_model(str(train_sft(args, out / "sft", fakes)), args, cot=True))
+            model = timed(f"train_{name}", lambda: train_sft(args, out / "sft", fakes))
+            result[name] = _summary(timed(f"eval_{name}", lambda: evaluate_model(str(model), args, cot=True)))
     path = Path("benchmarks/results") / f"bench_faking_{which}.json"
     path.write_text(json.dumps(result, indent=2, default=str))
     print(json.dumps(result, indent=2, default=str))
@@ -182,9 +192,8 @@ def main(which: str, args: Args, out: Path) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("which", choices=("grpo", "sft"))
-    parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--out", type=Path, default=Path("reports/faking/training"))
-    parser.add_argument("--eval-max-new-tokens", type=int, default=None)
-    cli = parser.parse_args()
-    overrides = {k: v for k, v in (("steps", cli.steps), ("eval_max_new_tokens", cli.eval_max_new_tokens)) if v}
-    main(cli.which, Args(**overrides), cli.out)
+    for f in fields(Args):  # every hyperparameter can be set from the command line, e.g. --learning-rate 1e-3
+        parser.add_argument("--" + f.name.replace("_", "-"), type=type(f.default), default=f.default)
+    cli = vars(parser.parse_args())
+    main(cli.pop("which"), Args(**{f.name: cli[f.name] for f in fields(Args)}), cli["out"])

@@ -15,7 +15,7 @@ from collections import defaultdict
 from typing import Iterable
 
 from aligngym.envs.shopping.scenarios import COMPANY_SEES, CONDITIONS
-from aligngym.envs.shopping.stats import difference, wilson  # noqa: F401  (re-exported for the tables)
+from aligngym.benchmarks.stats import difference, wilson  # noqa: F401  (re-exported for the tables)
 
 
 def counts_from_records(records: Iterable[dict]) -> dict:
