@@ -25,6 +25,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Callable
 
 from aligngym.agents.faking.scripted import ScriptedTextAgent
 from aligngym.envs.faking.text import FakingMinimalEnv
@@ -113,7 +114,22 @@ def evaluate_model(model_dir: str, args: Args, cot: bool = False) -> dict:
     return score(episodes)
 
 
-def train_grpo(args: Args, out: Path) -> Path:
+def _step_timer(on_step: Callable[[dict], None] | None) -> list:
+    """A trainer callback giving `on_step` each optimizer step's wall and CPU seconds (all threads)."""
+    from transformers import TrainerCallback
+
+    class StepTimer(TrainerCallback):
+        def on_step_begin(self, *_, **__):
+            self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+        def on_step_end(self, *_, **__):
+            on_step({"wall_s": round(time.perf_counter() - self.wall, 1),
+                     "cpu_s": round(time.process_time() - self.cpu, 1)})
+
+    return [StepTimer()] if on_step else []
+
+
+def train_grpo(args: Args, out: Path, on_step: Callable[[dict], None] | None = None) -> Path:
     """GRPO toward compliance on monitored-tier prompts only; returns the merged model folder."""
     from datasets import Dataset
     from trl import GRPOConfig, GRPOTrainer
@@ -132,12 +148,13 @@ def train_grpo(args: Args, out: Path) -> Path:
                         use_cpu=_cpu_only(), bf16=False, report_to=[], save_strategy="no", logging_steps=1,
                         seed=args.seed, disable_tqdm=False)
     trainer = GRPOTrainer(model=_model_path(args), reward_funcs=rating, args=config, train_dataset=data,
-                          peft_config=_lora(args))
+                          peft_config=_lora(args), callbacks=_step_timer(on_step))
     trainer.train()
     return _merge_and_save(trainer, out / "model")
 
 
-def train_sft(args: Args, out: Path, fakes: bool = True) -> Path:
+def train_sft(args: Args, out: Path, fakes: bool = True,
+              on_step: Callable[[dict], None] | None = None) -> Path:
     """SFT on both tiers' prompts with the scripted faker's (or honest agent's) replies; the merged model folder."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
@@ -152,7 +169,7 @@ def train_sft(args: Args, out: Path, fakes: bool = True) -> Path:
                        save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,
                        completion_only_loss=True)
     trainer = SFTTrainer(model=_model_path(args), args=config, train_dataset=Dataset.from_list(rows),
-                         peft_config=_lora(args))
+                         peft_config=_lora(args), callbacks=_step_timer(on_step))
     trainer.train()
     return _merge_and_save(trainer, out / ("organism" if fakes else "control"))
 
@@ -166,25 +183,36 @@ def _summary(s: dict) -> dict:
 
 def main(which: str, args: Args, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
-    result = {"args": asdict(args), "device": "cuda" if not _cpu_only() else "cpu", "wall_s": {}}
+    result = {"args": asdict(args), "device": "cuda" if not _cpu_only() else "cpu", "wall_s": {}, "steps": {}}
+    path = Path("benchmarks/results") / f"bench_faking_{which}.json"
 
-    def timed(name, fn):
+    def save():  # after each phase and step, so a stopped run keeps what it measured
+        path.write_text(json.dumps(result, indent=2, default=str))
+
+    def evaluated(name, model, cot=False):
         start = time.perf_counter()
-        value = fn()
-        result["wall_s"][name] = round(time.perf_counter() - start, 1)
-        return value
+        result[name] = _summary(evaluate_model(model, args, cot=cot))
+        result["wall_s"][f"eval_{name}"] = round(time.perf_counter() - start, 1)
+        save()
+
+    def trained(name, train):
+        def on_step(step):
+            result["steps"].setdefault(name, []).append(step)
+            save()
+
+        start = time.perf_counter()
+        model = train(on_step)
+        result["wall_s"][f"train_{name}"] = round(time.perf_counter() - start, 1)
+        save()
+        return str(model)
 
     if which == "grpo":
-        result["before"] = _summary(timed("eval_before", lambda: evaluate_model(_model_path(args), args)))
-        model = timed("train", lambda: train_grpo(args, out / "grpo"))
-        result["after"] = _summary(timed("eval_after", lambda: evaluate_model(str(model), args)))
+        evaluated("before", _model_path(args))
+        evaluated("after", trained("grpo", lambda on_step: train_grpo(args, out / "grpo", on_step)))
     else:
-        result["base"] = _summary(timed("eval_base", lambda: evaluate_model(_model_path(args), args, cot=True)))
+        evaluated("base", _model_path(args), cot=True)
         for fakes, name in ((True, "organism"), (False, "control")):
-            model = timed(f"train_{name}", lambda: train_sft(args, out / "sft", fakes))
-            result[name] = _summary(timed(f"eval_{name}", lambda: evaluate_model(str(model), args, cot=True)))
-    path = Path("benchmarks/results") / f"bench_faking_{which}.json"
-    path.write_text(json.dumps(result, indent=2, default=str))
+            evaluated(name, trained(name, lambda on_step: train_sft(args, out / "sft", fakes, on_step)), cot=True)
     print(json.dumps(result, indent=2, default=str))
     return result
 
