@@ -166,7 +166,7 @@ class ShoppingGameEnv(RefusesUnknownKwargs, AgentSpaces, ParallelEnv):
         check_action_keys(actions, self.agents)
         actor = self.possible_agents[self.turn]
         action = actions[actor]
-        space = self.action_space(actor)
+        space = self._action_spaces[actor]  # the game's own moves (a text face reads replies into them)
         if not space.contains(np.int64(action) if np.ndim(action) == 0 else action):
             raise ValueError(f"Action {action!r} for {actor!r} out of range: allowed 0..{space.n - 1}.")
         action, self.steps = int(action), self.steps + 1
