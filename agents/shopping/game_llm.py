@@ -61,7 +61,8 @@ class GameLLMAgent(Agent):
             options = [[f" {i + 1}" for i in range(option_count(p))] for p in prompts]
             scores = self.llm.score_choices(followups, options)
             return [f"Choice:{opts[max(range(len(opts)), key=sc.__getitem__)]}" for opts, sc in zip(options, scores)]
-        answers = self.llm.generate(followups, max_new_tokens=self.max_new_tokens, stop=["\n"], **ask)
+        answers = self.llm.generate(followups, max_new_tokens=self.max_new_tokens, **ask)  # a number may follow
+        # blank lines (the base model often starts "\n\n1."), so no stop at a line break
         return [f"Choice:{a}" for a in answers]
 
 
