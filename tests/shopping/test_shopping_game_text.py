@@ -177,3 +177,31 @@ def test_local_model_plays_a_short_game():
     for key in ("parse_failure_customer", "parse_failure_assistant", "override", "audited"):
         assert 0.0 <= m[key] <= 1.0
     assert m["length"] >= 2
+
+
+def test_game_llm_command_against_a_loopback_endpoint(tmp_path, monkeypatch):
+    """`aligngym shopping game-llm --llm NAME --llm-url URL`: both players through an OpenAI-compatible server (here a
+    scripted model that reads its prompts as the equilibrium does), beside the equilibrium, with CIs."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from aligngym.cli.shopping import app
+    from aligngym.llm.server import BackgroundServer
+
+    monkeypatch.setenv("ALIGNGYM_LLM_CACHE", "0")
+    monkeypatch.setenv("OPENAI_API_KEY", "unused-on-loopback")
+    out = tmp_path / "results.json"
+    with BackgroundServer(ScriptedLLM(equilibrium_reply), model_name="eq") as server:
+        result = CliRunner().invoke(app, ["game-llm", "--llm", "eq", "--llm-url", server.url, "--mode", "one_shot",
+                                          "--episodes", "1", "--seeds", "2", "--ppo-budget", "0",
+                                          "--records", str(tmp_path / "runs"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    players = json.loads(out.read_text())["players"]
+    assert set(players) == {"llm", "equilibrium"}
+    for condition in CONDITIONS:
+        llm, eq = players["llm"][condition], players["equilibrium"][condition]
+        assert llm["parse_failure_assistant"]["mean"] == 0 and llm["override"]["n"] == 2
+        assert llm["audited"]["mean"] == eq["audited"]["mean"] and llm["override"]["mean"] == eq["override"]["mean"]
+    bad = CliRunner().invoke(app, ["game-llm", "--llm", "eq", "--llm-url", "ftp://nowhere", "--ppo-budget", "0"])
+    assert bad.exit_code == 2 and "openai" in bad.output
