@@ -48,6 +48,8 @@ def llm_game(llm_spec: str, ppo_spec: str | None = "shopping.independent_ppo?bud
     `ppo_spec` is None) independent PPO players (trained once, seed 0) on the numeric face, per condition:
     {player: {condition: {metric: {mean, ci_low, ci_high, n}}}}, over `episodes` games for each of `seeds`.
     With `records`, each LLM run is journalled there (an interrupted run resumes)."""
+    if episodes < 1 or not seeds:  # before any training or model loading
+        raise ValueError(f"episodes must be >= 1 and seeds must name at least one seed, got {episodes} and {seeds}.")
     env_kwargs = {k: v for k, v in (env_kwargs or {}).items() if k != "condition"}
     players = {"llm": (TEXT_ENV_ID, llm_spec), "equilibrium": (ENV_ID, build_players("shopping.equilibrium",
                                                                                       env_kwargs=env_kwargs))}

@@ -205,3 +205,5 @@ def test_game_llm_command_against_a_loopback_endpoint(tmp_path, monkeypatch):
         assert llm["audited"]["mean"] == eq["audited"]["mean"] and llm["override"]["mean"] == eq["override"]["mean"]
     bad = CliRunner().invoke(app, ["game-llm", "--llm", "eq", "--llm-url", "ftp://nowhere", "--ppo-budget", "0"])
     assert bad.exit_code == 2 and "openai" in bad.output
+    zero = CliRunner().invoke(app, ["game-llm", "--llm", "scripted:1", "--seeds", "0"])  # refused before PPO trains
+    assert zero.exit_code == 2 and "at least one seed" in zero.output
