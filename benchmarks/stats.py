@@ -70,6 +70,8 @@ def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
 
 def difference(k1: int, n1: int, k2: int, n2: int) -> dict:
     """p1 - p2 with Newcombe's 95% interval, the pooled two-proportion z-test and Fisher's exact test."""
+    from scipy import stats  # here, not at the top: the per-episode aggregates above do not pay for importing it
+
     p1, p2 = (k1 / n1 if n1 else float("nan")), (k2 / n2 if n2 else float("nan"))
     (l1, u1), (l2, u2) = wilson(k1, n1), wilson(k2, n2)
     diff = p1 - p2
