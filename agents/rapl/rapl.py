@@ -148,10 +148,12 @@ class OTReward(RewardModel):
         return -float(self._costs(self._online, [d[:t] for d in self.demo_features])[-1])
 
     # --- files ---------------------------------------------------------------------------------------------------
+    def file_state(self) -> dict:
+        return {"model": self.name, "args": asdict(self.args), "backbone": self.backbone.state(),
+                "head": self.head.state_dict(), "demo_features": self.demo_features, "history": self.history}
+
     def save(self, path: str | Path) -> None:
-        torch.save({"model": self.name, "args": asdict(self.args), "backbone": self.backbone.state(),
-                    "head": self.head.state_dict(), "demo_features": self.demo_features,
-                    "history": self.history}, path)
+        torch.save(self.file_state(), path)
 
 
 class RAPLReward(OTReward):
@@ -224,8 +226,10 @@ def preferred_demos(episodes: Sequence[Episode], user, n: int = 6) -> list[Episo
 
 
 def load_reward_model(path: str | Path, backbone: Backbone | None = None) -> RewardModel:
-    """Loads a saved RAPL / OT / RLHF reward model. With `backbone`, refuses a file trained on another encoder."""
+    """Loads a saved RAPL / OT / TCC / RLHF reward model. With `backbone`, refuses a file trained on another
+    encoder."""
     from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
+    from aligngym.agents.rapl.tcc import TCCArgs, TCCReward
 
     state = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or "model" not in state or "backbone" not in state:
@@ -236,6 +240,8 @@ def load_reward_model(path: str | Path, backbone: Backbone | None = None) -> Rew
                          f"{backbone.signature}; use that encoder or retrain.")
     if state["model"] == "rlhf":
         model = BTReward(saved, RLHFArgs(**state["args"]))
+    elif state["model"] == "tcc":
+        model = TCCReward(saved, Args(**state["args"]), TCCArgs(**state["tcc"]))
     else:
         model = (RAPLReward if state["model"] == "rapl" else OTReward)(saved, Args(**state["args"]))
     try:

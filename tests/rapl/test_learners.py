@@ -13,6 +13,7 @@ from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone, random_
 from aligngym.agents.rapl.ot import ot_similarity, sinkhorn
 from aligngym.agents.rapl.rapl import Args, GTReward, OTReward, RAPLReward, load_reward_model, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
+from aligngym.agents.rapl.tcc import TCCArgs, TCCReward, tcc_loss
 from aligngym.agents.rapl.teacher import PRESETS, QueryBudgetExhausted
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 
@@ -181,11 +182,34 @@ def test_rapl_fits_its_triplet_objective_and_rlhf_learns_the_preference(dots):
         assert all(r.shape == (len(e),) and np.all(np.isfinite(r)) for r, e in zip(rewards, test))
 
 
+def test_tcc_loss_is_zero_for_aligned_videos_and_refuses_one_video():
+    line = torch.arange(10.0)[:, None] * torch.ones(1, 4) * 10  # frames far apart: each cycles back to itself
+    assert float(tcc_loss(torch.stack([line, line + 0.1]))) < 1e-6
+    assert float(tcc_loss(torch.stack([line, line.flip(0)]))) < 1e-6  # cycle consistency ignores direction
+    assert float(tcc_loss(torch.zeros(2, 10, 4))) > 0.05  # everything alike: the cycle lands anywhere
+    with pytest.raises(ValueError, match="at least 2 videos"):
+        tcc_loss(torch.zeros(1, 10, 4))
+
+
+def test_tcc_head_learns_to_cycle_back_on_held_out_videos(dots):
+    pool, test, backbone, user, _ = dots
+    demos = preferred_demos(pool, user, 6)
+    untrained = TCCReward(backbone, tcc=TCCArgs(steps=0)).fit(pool[:30], demos)
+    trained = TCCReward(backbone, tcc=TCCArgs(steps=200)).fit(pool[:30], demos)
+    assert trained.history[-1]["loss"] < trained.history[0]["loss"]
+    assert trained.cycle_error(test) < untrained.cycle_error(test) - 0.01  # ~0.086 -> ~0.061
+    rewards = trained.rewards(test)  # RAPL's OT reward through the TCC head
+    assert all(r.shape == (len(e),) and np.all(np.isfinite(r)) and np.all(r <= 0) for r, e in zip(rewards, test))
+    with pytest.raises(ValueError, match="at least 2 videos"):
+        TCCReward(backbone).fit(pool[:1], demos)
+
+
 def test_reward_files_round_trip_and_refuse_another_encoder(dots, tmp_path):
     pool, test, backbone, user, triplets = dots
     rapl = RAPLReward(backbone, Args(epochs=2)).fit(pool, triplets, preferred_demos(pool, user, 6))
     rlhf = BTReward(backbone, RLHFArgs(epochs=2)).fit(pool, triplets)
-    for model in (rapl, rlhf):
+    tcc = TCCReward(backbone, tcc=TCCArgs(steps=5)).fit(pool[:8], preferred_demos(pool, user, 6))
+    for model in (rapl, rlhf, tcc):
         path = tmp_path / f"{model.name}.pt"
         model.save(path)
         again = load_reward_model(path, backbone)
