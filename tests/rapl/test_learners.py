@@ -261,6 +261,26 @@ def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
         LearnedRewardWrapper(gym.make(env_id), rlhf)
 
 
+def test_env_copies_sharing_one_ot_model_keep_their_episodes_apart():
+    env_id = "AlignGym/SweepToTop-Longstick-v0"
+    model = OTReward(random_backbone(EncoderArgs(image_size=32))).set_demos(
+        collect_episodes(env_id, "random", n=2, seed=0, resolution=32))
+    actions = np.random.default_rng(0).uniform(-1, 1, (6, 2)).astype(np.float32)
+
+    def wrapped(seed):
+        env = LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array", resolution=32), model)
+        env.reset(seed=seed)
+        return env
+    alone = wrapped(0)
+    expected = [alone.step(a)[1] for a in actions]
+    first, second = wrapped(0), wrapped(1)  # as in a DummyVecEnv: the copies step in turn
+    got = []
+    for a in actions:
+        got.append(first.step(a)[1])
+        second.step(-a)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
 def test_sb3_ppo_trains_on_a_learned_reward():
     from stable_baselines3 import PPO
 
