@@ -303,3 +303,20 @@ def test_resnet18_backbone_without_torchvision_says_what_to_install(tmp_path):
         pytest.skip("torchvision is installed here")
     with pytest.raises(ImportError, match="pip install torchvision"):
         resnet18_backbone(str(tmp_path / "resnet18.pth"))
+
+
+def test_resnet18_backbone_loads_a_local_state_dict(tmp_path):
+    # Skipped with the default CPU torch 2.13: no torchvision build for it imports (see resnet18_backbone).
+    torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed")
+    from aligngym.agents.rapl.encoder import Backbone, resnet18_backbone
+
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / "resnet18.pth")
+    backbone = resnet18_backbone(str(tmp_path / "resnet18.pth"))
+    frames = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
+    feats = backbone.features(frames)
+    assert feats.shape == (3, 512) and backbone.signature == {"kind": "resnet18", "image_size": 112,
+                                                              "feature_dim": 512}
+    torch.testing.assert_close(Backbone.from_state(backbone.state()).features(frames), feats)
+    torch.save({"head.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="not a torchvision ResNet-18 state dict"):
+        resnet18_backbone(str(tmp_path / "other.pth"))
