@@ -11,10 +11,15 @@ rendered frames. Per seed, the rewards are learned as in bench_rapl_queries: one
 a time-contrastive backbone, `queries` triplets from the simulated user, its 6 preferred videos as demos; TCC
 trains on the pool's scripted videos (the task demonstrations, no labels).
 
-    python -m aligngym.benchmarks.rapl.bench_rapl_policies [--quick] [--out benchmarks/results]
+    python -m aligngym.benchmarks.rapl.bench_rapl_policies [--quick] [--seed N ...] [--out benchmarks/results]
+    python -m aligngym.benchmarks.rapl.bench_rapl_policies --merge A.json B.json --out benchmarks/results
+
+Seeds are independent, so several processes may each run some (`--seed`) and `--merge` their JSONs (same
+settings required) into one table.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -150,6 +155,30 @@ def plot(summary: dict, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+def write_outputs(result: dict, out: Path) -> None:
+    a = result["args"]
+    (out / "bench_rapl_policies.json").write_text(json.dumps(result, indent=2))
+    (out / "bench_rapl_policies.md").write_text(markdown(result["summary"]) + "\n")
+    plot(result["summary"], out / "rapl_policies.png", f"PPO ({a['steps']} steps) on each reward, "
+         f"{a['env_id'].split('/')[-1]}, '{a['preference']}', {len(result['runs'])} seeds, 95% CI")
+
+
+def merge_runs(paths: list[Path], out: Path) -> dict:
+    """One result from runs of the same settings on different seeds (each seed kept once)."""
+    parts = [json.loads(Path(p).read_text()) for p in paths]
+    settings = [({k: v for k, v in p["args"].items() if k != "seeds"}, p["ppo"]) for p in parts]
+    if any(s != settings[0] for s in settings):
+        raise ValueError("These runs differ in more than their seeds; only runs of the same settings merge.")
+    runs = sorted({r["seed"]: r for p in parts for r in p["runs"]}.values(), key=lambda r: r["seed"])
+    summary = summarise(runs)
+    result = {"args": {**parts[0]["args"], "seeds": [r["seed"] for r in runs]}, "ppo": parts[0]["ppo"],
+              "runs": runs, "summary": summary, "duration_s": [p["duration_s"] for p in parts],
+              "note": summary["note"], "merged_from": [str(p) for p in paths]}
+    out.mkdir(parents=True, exist_ok=True)
+    write_outputs(result, out)
+    return result
+
+
 def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: PolicyArgs | None = None) -> dict:
     torch.set_num_threads(1)
     a = args or (quick_args() if quick else PolicyArgs())
@@ -165,13 +194,21 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: Poli
         result.update(runs=runs, summary=summary, duration_s=round(time.perf_counter() - start, 1),
                       note="quick smoke run: no claims" if quick else summary["note"])
         (out / "bench_rapl_policies.json").write_text(json.dumps(result, indent=2))
-    (out / "bench_rapl_policies.md").write_text(markdown(result["summary"]) + "\n")
-    plot(result["summary"], out / "rapl_policies.png",
-         f"PPO ({a.steps} steps) on each reward, {a.env_id.split('/')[-1]}, '{a.preference}', {len(runs)} seeds, 95% CI")
+    write_outputs(json.loads(json.dumps(result)), out)
     return result
 
 
 if __name__ == "__main__":
-    from aligngym.benchmarks.run_all import script_main
-
-    raise SystemExit(script_main(main, __doc__))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
+    parser.add_argument("--quick", action="store_true", help="Smaller sizes, for a smoke run.")
+    parser.add_argument("--seed", type=int, action="append", help="Only these seeds (repeat; default 0-4).")
+    parser.add_argument("--merge", type=Path, nargs="+", help="Merge these result JSONs instead of running.")
+    parsed = parser.parse_args()
+    if parsed.merge:
+        merge_runs(parsed.merge, parsed.out)
+    else:
+        chosen = quick_args() if parsed.quick else PolicyArgs()
+        if parsed.seed:
+            chosen.seeds = tuple(parsed.seed)
+        main(parsed.out, args=chosen)

@@ -5,9 +5,11 @@ import numpy as np
 from typer.testing import CliRunner
 
 import json
+from dataclasses import asdict
 
 import pytest
 
+from aligngym.benchmarks.rapl.bench_rapl_policies import PolicyArgs, merge_runs
 from aligngym.benchmarks.rapl.bench_rapl_policies import summarise as summarise_policies
 from aligngym.benchmarks.rapl.bench_rapl_queries import merge_baselines, summarise
 from aligngym.cli import app
@@ -73,7 +75,7 @@ def test_tcc_baseline_folds_into_a_finished_run_only_with_the_same_videos(tmp_pa
         merge_baselines(path, {**baselines, "args": {**baselines["args"], "train_env": "AlignGym/Other-v0"}})
 
 
-def test_policy_summary_pairs_seeds_and_says_too_few_seeds():
+def test_policy_summary_pairs_seeds_says_too_few_seeds_and_merges_seed_runs(tmp_path):
     def row(cost):
         return {"preference_cost": cost, "preference_success": 0.0, "eval_score": 0.0, "aligned_score": 0.0}
     runs = [{"seed": s, "random": row(1.2), "task": row(1.1), "gt": row(0.5 + s), "rlhf": row(0.9),
@@ -83,3 +85,16 @@ def test_policy_summary_pairs_seeds_and_says_too_few_seeds():
     assert summary["paired"]["gt-task"]["preference_cost"]["mean"] == pytest.approx(0.4)
     assert "too few seeds (3 < 5)" in summary["note"]
     assert summarise_policies(runs * 2)["note"] == ""
+    paths = []
+    for part, seeds in enumerate(([0, 1], [2, 1])):  # seed 1 in both: kept once
+        path = tmp_path / f"part{part}.json"
+        path.write_text(json.dumps({"args": {**asdict(PolicyArgs()), "seeds": seeds}, "ppo": {"n_envs": 4},
+                                    "duration_s": 1.0, "runs": [runs[s] for s in seeds]}))
+        paths.append(path)
+    merged = merge_runs(paths, tmp_path / "merged")
+    assert merged["args"]["seeds"] == [0, 1, 2] and "too few seeds (3 < 5)" in merged["note"]
+    assert (tmp_path / "merged" / "rapl_policies.png").exists()
+    other = json.loads(paths[1].read_text())
+    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "steps": 5}}))
+    with pytest.raises(ValueError, match="differ in more than their seeds"):
+        merge_runs(paths, tmp_path / "merged")
