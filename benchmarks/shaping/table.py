@@ -136,10 +136,11 @@ def main(out_dir: Path, budget: str = "here", envs=tuple(PAPER), workers: int = 
     for env in envs:
         all_results[env] = run(env, budget, out_dir, workers, heuristics)
         (out_dir / "shaping_table.md").write_text(from_saved(out_dir))
-    summary = {env: {"episodes": r["episodes"], "seeds": len(r["seeds"]), "seconds": r["seconds"],
-                     "env_kwargs": r["env_kwargs"]} for env, r in all_results.items()}
-    summary["wall_seconds"] = round(time.time() - start, 1)
-    (out_dir / "shaping_table_budgets.json").write_text(json.dumps(summary, indent=1))
+    if heuristics is None:  # a merge run would describe only the part it trained
+        summary = {env: {"episodes": r["episodes"], "seeds": len(r["seeds"]), "seconds": r["seconds"],
+                         "env_kwargs": r["env_kwargs"]} for env, r in all_results.items()}
+        summary["wall_seconds"] = round(time.time() - start, 1)
+        (out_dir / "shaping_table_budgets.json").write_text(json.dumps(summary, indent=1))
     return all_results
 
 
