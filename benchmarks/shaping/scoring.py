@@ -222,22 +222,23 @@ def _plot_phi(run: dict, title: str, path: Path, plt) -> Path:
     return path
 
 
-def ppo_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budget: int = 24576,
-                   env_kwargs: dict | None = None, report=print) -> dict:
-    """SB3 PPO as the inner learner: primary only, naive sum and BARFI's first-order outer loop, all run by
-    `train_barfi_sb3` and measured alike (mean primary return of fresh sampled episodes after each phase).
-    `report(line)` is called once per setting as its runs finish."""
+def sb3_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budget: int = 24576,
+                   env_kwargs: dict | None = None, report=print, algo: str = "ppo") -> dict:
+    """An SB3 learner (`algo`: ppo, sac or dqn) inside: primary only, naive sum and BARFI's first-order outer loop,
+    all run by `train_barfi_sb3` and measured alike (mean primary return of fresh sampled episodes after each
+    phase). `report(line)` is called once per setting as its runs finish."""
     from aligngym.agents.shaping.barfi_sb3 import Args, train_barfi_sb3
 
     kwargs = dict(env_kwargs or {})
     # primary only = no heuristic; naive = phi frozen at its start (1, 0) by a zero outer learning rate
-    settings = [("none", "ppo/primary", 0.0)] + [(h, m, lr) for h in heuristics
-                                                 for m, lr in (("ppo/naive", 0.0), ("ppo/barfi", Args.outer_lr))]
-    results = {"env_id": env_id, "budget": budget, "seeds": list(seeds), "env_kwargs": kwargs, "runs": {}}
+    settings = [("none", f"{algo}/primary", 0.0)] + [(h, f"{algo}/{m}", lr) for h in heuristics
+                                                     for m, lr in (("naive", 0.0), ("barfi", Args.outer_lr))]
+    results = {"env_id": env_id, "algo": algo, "budget": budget, "seeds": list(seeds), "env_kwargs": kwargs,
+               "runs": {}}
     for h, method, lr in settings:
         finals, phi1 = [], []
         for seed in seeds:
-            r = train_barfi_sb3(env_id, {**kwargs, "heuristic": h}, seed, Args(budget=budget, outer_lr=lr))
+            r = train_barfi_sb3(env_id, {**kwargs, "heuristic": h}, seed, Args(algo, budget=budget, outer_lr=lr))
             finals.append(np.mean(r.primary_return[-max(1, len(r.primary_return) // 5):]))
             phi1.append(r.reward_params[-1]["phi1_where_aux"])
         run = {"final": summarise(np.array(finals)), "phi1_where_aux": phi1, "curve_steps": r.steps}
