@@ -41,7 +41,7 @@ from aligngym.agents.rapl.rapl import GTReward, RAPLReward, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 from aligngym.benchmarks.harness import evaluate
-from aligngym.benchmarks.rapl.franka_policies import POOL, ScriptedAgent, noisy_scripted
+from aligngym.benchmarks.rapl.franka_policies import POOL, VERSION, ScriptedAgent, noisy_scripted
 from aligngym.benchmarks.rapl.franka_video_cache import VideoCache
 from aligngym.benchmarks.stats import format_cell
 
@@ -87,7 +87,7 @@ BUDGETS = {"full": Args(), "small": SMALL, "quick": QUICK}
 def pool(cache: VideoCache, env_id: str, per_policy: int, offset: int) -> list:
     episodes = []
     for k, (kind, noise) in enumerate(POOL):
-        episodes += cache.episodes(env_id, f"{kind}{noise}", noisy_scripted(kind, noise), n=per_policy,
+        episodes += cache.episodes(env_id, f"{kind}{noise}-{VERSION}", noisy_scripted(kind, noise), n=per_policy,
                                    seed=offset + 1000 * k, progress=True)
     return episodes
 
