@@ -7,7 +7,9 @@
 - `constant`: the zero action every step (content-free); the preference pools also use smooth random motion.
 
 Both scripted pushers are closed loops: stand behind the cube on the far side from its goal, push through, and
-lift over the cubes whenever the pusher has to get around one.
+lift over the cubes whenever the pusher has to get around one (backing away from the cube as it rises, so as not
+to drag it along); a pusher that has drifted off the push line backs off and realigns before pushing on (sliding
+across while touching the cube would push it aside).
 """
 from __future__ import annotations
 
