@@ -113,7 +113,6 @@ CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the unifo
 CLUTTER_STARTS = ((0.60, 0.13), (0.57, -0.18), (0.46, 0.20), (0.48, -0.08))
 CLUTTER_JITTER = 0.02
 MIN_GAP = 0.01
-_CUBE_X, _CUBE_Y_RANGE = np.array(CUBE_STARTS).T
 
 METRICS = (
     Metric("preference_success", "the hidden preference met at the end (group: cubes at the line and together; "
@@ -216,7 +215,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if given[1] is not None and self.n_clutter == 0:
             raise ValueError("clutter_positions only applies to preference='clutter'.")
         for _ in range(1000):
-            cubes = np.column_stack((_CUBE_X, self.np_random.uniform(-_CUBE_Y_RANGE, _CUBE_Y_RANGE)))
+            cubes = np.array([(x, self.np_random.uniform(-h, h)) for x, h in CUBE_STARTS])  # scalar draws: fast
             clutter = self._clutter_starts + self.np_random.uniform(-CLUTTER_JITTER, CLUTTER_JITTER,
                                                                      (self.n_clutter, 2))
             layout = np.concatenate([self._given("cube_positions", given[0], 2, cubes),
