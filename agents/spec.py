@@ -42,6 +42,7 @@ BASELINES: dict[str, str] = {
     "shopping.llm": "aligngym.agents.shopping.llm_agent:llm_agent",
     "shopping.equilibrium": "aligngym.agents.shopping.independent:equilibrium",
     "shopping.independent_ppo": "aligngym.agents.shopping.independent:independent_ppo",
+    "shopping.game_llm": "aligngym.agents.shopping.game_llm:game_llm",
     # --- faking ---
     "faking.always_refuse": "aligngym.agents.faking.baselines:always_refuse",
     "faking.always_comply": "aligngym.agents.faking.baselines:always_comply",
