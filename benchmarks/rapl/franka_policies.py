@@ -28,8 +28,8 @@ OFF_LINE = 0.015  # sideways from the push line by more than this, the pusher ba
 RETREAT = 0.015  # how far behind its pushing spot it realigns
 VERSION = "v2"
 """Part of the video-cache name of every pool policy: bump it when a scripted policy changes. v2: the pusher
-backs away while rising, realigns out of contact, pushes at full speed far from the goal (v1 gave preference
-success 0.47 / 0.40 / 0.53 on Group / Clutter / Fetch over 30 seeds; see docs/rapl_franka.md)."""
+backs away while rising, realigns out of contact and pushes at full speed far from the goal (v1 vs v2 success in
+docs/rapl_franka.md; `bench_franka_expert.py` measures the current one)."""
 
 
 def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:

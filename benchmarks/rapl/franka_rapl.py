@@ -78,8 +78,8 @@ class Args:
 
 SMALL = Args(pool_per_policy=6, eval_videos=10, queries=40, pretrain_steps=100, epochs=15, ppo_steps=0,
              seeds=(0, 1, 2, 3, 4))
-"""5 seeds of reward learning and Spearman rho, no PPO: what fits a busy shared 2-core CPU at nice 19 in about an
-hour (the numbers in benchmarks/results/rapl_franka_small.*)"""
+"""5 seeds of reward learning and Spearman rho, no PPO: what fits a busy shared 2-core CPU at nice 19 in about half
+an hour (the numbers in benchmarks/results/rapl_franka_small.*)"""
 QUICK = Args(pool_per_policy=4, eval_videos=6, queries=20, pretrain_steps=30, epochs=5, ppo_steps=270,
              eval_episodes=2, ranking_seeds=(0, 1))
 """a smoke test of the whole pipeline"""
