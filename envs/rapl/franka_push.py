@@ -166,7 +166,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._started = self._over = False
 
     def _bind_data(self) -> None:
-        """Views into `self.data` and buffers that each step reuses: a step's own Python work is a sizeable share of
+        """Views into `self.data` and lookups that each step reuses: a step's own Python work is a sizeable share of
         its time next to 20 physics steps, and every attribute lookup on MjData or temporary array counts."""
         d = self.data
         self._qpos, self._ee = d.qpos, d.site_xpos[self.arm.ee_site]
