@@ -110,13 +110,17 @@ def check_prior(name: str, value) -> None:
 
 def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
     """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
-    so a trajectory is a pure function of its id, drawn in one vectorised pass."""
+    so a trajectory is a pure function of its id, drawn in one vectorised pass (in place: no temporaries)."""
     x = ids.astype(np.uint64)[:, None] * 0x9E3779B97F4A7C15 + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EB
-    x = x ^ (x >> 31)
-    u = x.view(np.int32).astype(np.float32) * np.float32(2.0 ** -32) + np.float32(0.5)
-    return np.minimum(u, np.float32(1 - 2.0 ** -24))[:, :count]
+    x ^= x >> 30
+    x *= 0xBF58476D1CE4E5B9
+    x ^= x >> 27
+    x *= 0x94D049BB133111EB
+    x ^= x >> 31
+    u = x.view(np.int32).astype(np.float32)
+    u *= np.float32(2.0 ** -32)
+    u += np.float32(0.5)
+    return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)[:, :count]
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -125,25 +129,33 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     u = _uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, 3 + 3 * legs, N_DIMS)
     scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
     start, end = scale(u[:, 0], prior.start), scale(u[:, 1], prior.end)  # (n, 19)
-    turns = np.floor(scale(u[:, 2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))
+    turns = np.floor(scale(u[:, 2:3], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))  # (n, 1, 19)
     hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
+    # every leg at once, (n, legs, 19): leg l runs from the previous waypoint to a turning point, or to `end` if it
+    # is the last active leg; legs after that do not move
+    leg = np.arange(legs, dtype=np.float32)[:, None]
+    after = np.where(leg < turns, scale(u[:, 3:3 + legs], hull), end[:, None])
+    before = np.concatenate([start[:, None], after[:, :-1]], axis=1)
+    amplitude = np.where(leg <= turns, after - before, 0.0)
+    mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[:, 3 + legs:3 + 2 * legs])
+    half_width = 2.0 * scale(u[:, 3 + 2 * legs:], prior.width)
+    # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
+    lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
+    coef = amplitude / (hi - lo)
+    c = np.asarray(times, dtype=np.float32)[:, None]  # (T, 1)
     values = np.empty((n, len(times), N_DIMS), dtype=np.float32)
     values[:] = start[:, None]
-    before = start
-    c = np.asarray(times, dtype=np.float32)[None, :, None]
-    for leg in range(legs):
-        # leg `leg` runs from the previous waypoint to a turning point, or to `end` if it is the last active leg
-        after = np.where(leg < turns, scale(u[:, 3 + leg], hull), end)
-        amplitude = np.where(leg <= turns, after - before, 0.0)
-        mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[:, 3 + legs + leg])
-        half_width = 2.0 * scale(u[:, 3 + 2 * legs + leg], prior.width)
-        # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
-        lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
-        coef = amplitude / (hi - lo)
-        values += (coef[:, None] * (np.tanh((c - mid[:, None].astype(np.float32))
-                                            / half_width[:, None].astype(np.float32)) - lo[:, None]))
-        before = np.where(leg <= turns, after, before)
+    move = np.empty_like(values)
+    for l in range(legs):  # one tanh pass per leg over (n, T, 19), in place
+        np.subtract(c, mid[:, l, None], out=move)
+        move /= half_width[:, l, None]
+        np.tanh(move, out=move)
+        move -= lo[:, l, None]
+        move *= coef[:, l, None]
+        values += move
     return values.astype(np.float64)
+
+
 FIRST_CENTURY, LAST_CENTURY = 13, 21
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
 
@@ -240,7 +252,11 @@ class Trajectory:
             base = _start_end()[0] + np.cumsum(steps, axis=1)
         else:
             base = np.broadcast_to(self.curve, (n, T, N_DIMS))
-        noisy = base + self.noise * rng.standard_normal((n, T, N_DIMS), dtype=np.float32) if self.noise > 0 else base
+        noisy = base
+        if self.noise > 0:
+            z = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
+            z *= self.noise
+            noisy = np.add(base, z, out=base if self.source in ("prior", "random-walk") else None)  # those are fresh
         return centre_worldviews(noisy, inplace=noisy is not self.curve and noisy.base is None), ids
 
 
