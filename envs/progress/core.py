@@ -165,10 +165,12 @@ class Simulation:
         if survey_past:
             last = self.T if self.challenge != "coevolve" else int(self.decision_times[0]) + 1
             surveys = survey(values[:, :last], rng, self.respondents, self.temperature)
-            if self.challenge != "coevolve":
-                self.observations[sel] = self._observe(surveys, self.n_steps)
-            else:
+            if self.challenge == "coevolve":
                 self.obs[sel] = self._observe(surveys, 1)[:, 0]
+            elif isinstance(sel, slice):  # every row: straight into the buffer
+                self._observe(surveys, self.n_steps, out=self.observations)
+            else:
+                self.observations[sel] = self._observe(surveys, self.n_steps)
 
     def time_now(self, rows: np.ndarray | None = None) -> np.ndarray:
         idx = self.step_idx if rows is None else self.step_idx[rows]
@@ -183,11 +185,11 @@ class Simulation:
             return self.observations[self._all, np.minimum(self.step_idx, self.n_steps - 1)]
         return self.observations[row, min(self.step_idx[row], self.n_steps - 1)].copy()
 
-    def _observe(self, surveys: np.ndarray, k: int) -> np.ndarray:
+    def _observe(self, surveys: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
         """Observations (m, k, obs_dim) at the first k decision times from surveys (m, >= those times + 1, 19)."""
         m, H = len(surveys), self.history
         first = int(self.decision_times[0])
-        out = np.empty((m, k, self.obs_dim), dtype=np.float32)
+        out = np.empty((m, k, self.obs_dim), dtype=np.float32) if out is None else out
         out[:, :, H * N_DIMS:] = self._flags[:k]
         for h in range(H):  # survey of t - h, where it exists (decision times are consecutive)
             block = out[:, :, h * N_DIMS:(h + 1) * N_DIMS]

@@ -124,7 +124,7 @@ def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Trajectories (n, T, 19) of the given ids (before noise and worldview centring)."""
+    """Trajectories (n, T, 19), float32, of the given ids (before noise and worldview centring)."""
     n, legs = len(ids), prior.reversals[1] + 1
     u = _uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, 3 + 3 * legs, N_DIMS)
     scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
@@ -153,7 +153,7 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
         move -= lo[:, l, None]
         move *= coef[:, l, None]
         values += move
-    return values.astype(np.float64)
+    return values
 
 
 FIRST_CENTURY, LAST_CENTURY = 13, 21
@@ -252,11 +252,12 @@ class Trajectory:
             base = _start_end()[0] + np.cumsum(steps, axis=1)
         else:
             base = np.broadcast_to(self.curve, (n, T, N_DIMS))
-        noisy = base
         if self.noise > 0:
             z = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
             z *= self.noise
-            noisy = np.add(base, z, out=base if self.source in ("prior", "random-walk") else None)  # those are fresh
+            noisy = np.add(base, z, out=base if self.source == "random-walk" else None, dtype=np.float64)
+        else:
+            noisy = base.astype(np.float64) if self.source == "prior" else base
         return centre_worldviews(noisy, inplace=noisy is not self.curve and noisy.base is None), ids
 
 
