@@ -108,15 +108,20 @@ def check_prior(name: str, value) -> None:
     TrajectoryPrior.from_kwarg(value)
 
 
+# splitmix64's constants as numpy scalars (a Python int operand costs a conversion on every call)
+_GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+
+
 def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
     """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
     so a trajectory is a pure function of its id, drawn in one vectorised pass (in place: no temporaries)."""
-    x = ids.astype(np.uint64)[:, None] * 0x9E3779B97F4A7C15 + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
-    x ^= x >> 30
-    x *= 0xBF58476D1CE4E5B9
-    x ^= x >> 27
-    x *= 0x94D049BB133111EB
-    x ^= x >> 31
+    x = ids.astype(np.uint64)[:, None] * _GOLDEN + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
+    x ^= x >> _S30
+    x *= _MIX1
+    x ^= x >> _S27
+    x *= _MIX2
+    x ^= x >> _S31
     u = x.view(np.int32).astype(np.float32)
     u *= np.float32(2.0 ** -32)
     u += np.float32(0.5)

@@ -8,6 +8,8 @@ A value vector lives in [-1, 1]^19:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 RULES = ("kill", "pain", "disable", "freedom", "pleasure", "deceive", "cheat", "promise", "law", "duty")
@@ -49,6 +51,9 @@ def cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.nda
     """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values).
     `bb` is b's squared norms, where the caller already has them."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.ndim == b.ndim == 1:  # one pair (a single env's step): np.dot has a third of einsum's call overhead
+        norm = math.sqrt(np.dot(a, a) * (np.dot(b, b) if bb is None else bb))
+        return float(np.dot(a, b) / norm) if norm > 1e-24 else 0.0
     if bb is None:
         bb = np.einsum("...i,...i->...", b, b)
     norms = np.sqrt(np.einsum("...i,...i->...", a, a) * bb)
