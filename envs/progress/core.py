@@ -182,7 +182,8 @@ class Simulation:
         if self.challenge == "coevolve":
             return (self.obs if row is None else self.obs[row]).copy()
         if row is None:
-            return self.observations[self._all, np.minimum(self.step_idx, self.n_steps - 1)]
+            rows, idx = self._lockstep(self._all, np.minimum(self.step_idx, self.n_steps - 1))
+            return self.observations[rows, idx].copy()
         return self.observations[row, min(self.step_idx[row], self.n_steps - 1)].copy()
 
     def _observe(self, surveys: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
@@ -224,7 +225,7 @@ class Simulation:
         """Scores `actions` (len(rows), 19) of `rows` (or (19,) of one int row), moves them one step and (unless
         `survey_next` is False, as for the text face) surveys the new present. Returns the rewards (per-step
         similarity)."""
-        i = self.step_idx[rows]
+        rows, i = self._lockstep(rows, self.step_idx[rows])
         if self.challenge == "coevolve":
             t = self.decision_times[i]
             h = self.human[rows, t]
@@ -246,6 +247,13 @@ class Simulation:
             if live:
                 self._push_survey(rows, survey(new, rng, self.respondents, self.temperature), t + 1)
         return reward
+
+    def _lockstep(self, rows, i):
+        """(slice(None), step) when `rows` is every row at the same step, as in the vector twin (whose episodes all
+        have one length): basic indexing then moves no copies."""
+        if np.ndim(rows) and len(rows) == self.n and i[0] == i[-1] and (i == i[0]).all():
+            return slice(None), i[0]
+        return rows, i
 
     def _push_survey(self, rows, surveys: np.ndarray, now) -> None:
         """Coevolve: the observation of `rows` moves on to time `now`, whose survey is `surveys`."""
@@ -274,11 +282,13 @@ class Simulation:
             out["lock_in"] = np.sqrt(np.mean((human[:, -1] - actual[:, -1]) ** 2, axis=1))
         else:
             a, y = self.actions[sel], self.actual[sel, self._target]
-            out["rmse"] = np.sqrt(np.mean((a - y) ** 2, axis=(1, 2)))
-            out["centred_cos"] = cosine(a - a.mean(axis=-1, keepdims=True), y - y.mean(axis=-1, keepdims=True)).mean(1)
+            diff = a - y  # reused below: one scratch array instead of one per term
+            out["rmse"] = np.sqrt(np.square(diff, out=diff).mean(axis=(1, 2)))
+            centred = np.subtract(a, a.mean(axis=-1, keepdims=True), out=diff)
+            out["centred_cos"] = cosine(centred, y - y.mean(axis=-1, keepdims=True)).mean(1)
             if self.challenge == "predict":
                 now = self.actual[sel, self._decide]
-                out["direction"] = cosine(a - now, y - now).mean(axis=1)
+                out["direction"] = cosine(np.subtract(a, now, out=diff), y - now).mean(axis=1)
         out.update(sim_first=s[:, 0], sim_last=s[:, -1], sim_min=s.min(axis=1))
         return out
 

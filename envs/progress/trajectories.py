@@ -131,34 +131,36 @@ def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Trajectories (n, T, 19), float32, of the given ids (before noise and worldview centring)."""
     n, legs = len(ids), prior.reversals[1] + 1
-    u = _uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, 3 + 3 * legs, N_DIMS)
+    # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop
+    u = np.ascontiguousarray(_uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, -1, N_DIMS).swapaxes(0, 1))
     scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
-    start, end = scale(u[:, 0], prior.start), scale(u[:, 1], prior.end)  # (n, 19)
-    turns = np.floor(scale(u[:, 2:3], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))  # (n, 1, 19)
+    start, end = scale(u[0], prior.start), scale(u[1], prior.end)  # (n, 19)
+    turns = np.floor(scale(u[2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))
     hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
-    # every leg at once, (n, legs, 19): leg l runs from the previous waypoint to a turning point, or to `end` if it
+    # every leg at once, (legs, n, 19): leg l runs from the previous waypoint to a turning point, or to `end` if it
     # is the last active leg; legs after that do not move
-    leg = np.arange(legs, dtype=np.float32)[:, None]
-    after = np.where(leg < turns, scale(u[:, 3:3 + legs], hull), end[:, None])
-    before = np.concatenate([start[:, None], after[:, :-1]], axis=1)
+    leg = np.arange(legs, dtype=np.float32)[:, None, None]
+    after = np.where(leg < turns, scale(u[3:3 + legs], hull), end)
+    before = np.concatenate([start[None], after[:-1]])
     amplitude = np.where(leg <= turns, after - before, 0.0)
-    mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[:, 3 + legs:3 + 2 * legs])
-    half_width = 2.0 * scale(u[:, 3 + 2 * legs:], prior.width)
+    mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[3 + legs:3 + 2 * legs])
+    half_width = 2.0 * scale(u[3 + 2 * legs:], prior.width)
     # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
     lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
     coef = amplitude / (hi - lo)
-    c = np.asarray(times, dtype=np.float32)[:, None]  # (T, 1)
-    values = np.empty((n, len(times), N_DIMS), dtype=np.float32)
-    values[:] = start[:, None]
+    # one tanh pass per leg, in place, over (T, n, 19): each timestep is one long inner loop
+    c = np.asarray(times, dtype=np.float32)[:, None, None]
+    values = np.empty((len(times), n, N_DIMS), dtype=np.float32)
+    values[:] = start
     move = np.empty_like(values)
-    for l in range(legs):  # one tanh pass per leg over (n, T, 19), in place
-        np.subtract(c, mid[:, l, None], out=move)
-        move /= half_width[:, l, None]
+    for l in range(legs):
+        np.subtract(c, mid[l], out=move)
+        move /= half_width[l]
         np.tanh(move, out=move)
-        move -= lo[:, l, None]
-        move *= coef[:, l, None]
+        move -= lo[l]
+        move *= coef[l]
         values += move
-    return values
+    return np.ascontiguousarray(values.swapaxes(0, 1))
 
 
 FIRST_CENTURY, LAST_CENTURY = 13, 21
