@@ -152,8 +152,10 @@ class Simulation:
         if len(rows) == 0:
             return
         sel = self._rows(rows)
-        values, self.trajectory_ids[sel] = self.traj.draw(rng, len(rows))
-        self.actual[sel] = values
+        whole = isinstance(sel, slice)  # then the trajectories are drawn straight into their buffer
+        values, self.trajectory_ids[sel] = self.traj.draw(rng, len(rows), out=self.actual if whole else None)
+        if not whole:
+            self.actual[sel] = values
         self.step_idx[sel] = 0
         if self.challenge == "coevolve":
             self.human[sel] = values
@@ -167,7 +169,7 @@ class Simulation:
             surveys = survey(values[:, :last], rng, self.respondents, self.temperature)
             if self.challenge == "coevolve":
                 self.obs[sel] = self._observe(surveys, 1)[:, 0]
-            elif isinstance(sel, slice):  # every row: straight into the buffer
+            elif whole:
                 self._observe(surveys, self.n_steps, out=self.observations)
             else:
                 self.observations[sel] = self._observe(surveys, self.n_steps)

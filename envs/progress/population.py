@@ -106,17 +106,18 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
         return probabilities_to_values((k_binary + 0.5) / (trials + 1.0),
                                        (k_wv + 0.5) / (respondents * wv_items + 2.0), temperature)
     t, binary_scale, wv_scale = _delta_constants(respondents, temperature)
-    values = values.astype(np.float32)  # single precision halves the cost; survey noise dwarfs the rounding
-    z = rng.standard_normal(values.shape, dtype=np.float32)
+    # single precision halves the cost (survey noise dwarfs the rounding): every pass reads `values` as float32
+    f32 = np.float32
+    z = rng.standard_normal(values.shape, dtype=f32)
     # rules and foundations, computed in place over all 19 columns (contiguous passes; the worldview columns
     # are overwritten below)
-    out = np.divide(values, t)
+    out = np.divide(values, t, dtype=f32)
     np.cosh(out, out=out)
     out *= binary_scale
     out *= z
-    out += values
+    np.add(out, values, out=out, dtype=f32)
     # worldviews, (4, ...) contiguous so that the reductions over them run along whole rows
-    wv = np.divide(values[..., WORLDVIEW_DIMS].T, t, order="C")
+    wv = np.divide(values[..., WORLDVIEW_DIMS].T, t, order="C", dtype=f32)
     top = np.maximum.reduce(wv, axis=0)
     wv -= top
     # 1 / sqrt(p_w) = sqrt(sum_u exp(wv_u - wv_w)), with p = softmax(wv)
@@ -129,7 +130,7 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
     e /= wv_scale
     e -= np.add.reduce(e, axis=0) / np.float32(4)
     e *= t
-    e += values[..., WORLDVIEW_DIMS].T
+    np.add(e, values[..., WORLDVIEW_DIMS].T, out=e, dtype=f32)
     out[..., WORLDVIEW_DIMS] = e.T
     return clip_unit(out, out=out)
 

@@ -129,7 +129,8 @@ def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Trajectories (n, T, 19), float32, of the given ids (before noise and worldview centring)."""
+    """Trajectories (n, T, 19), float32 (timestep-major in memory), of the given ids (before noise and worldview
+    centring)."""
     n, legs = len(ids), prior.reversals[1] + 1
     # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop
     u = np.ascontiguousarray(_uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, -1, N_DIMS).swapaxes(0, 1))
@@ -160,7 +161,7 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
         move -= lo[l]
         move *= coef[l]
         values += move
-    return np.ascontiguousarray(values.swapaxes(0, 1))
+    return values.swapaxes(0, 1)  # a view: the noise is added from it in one pass
 
 
 FIRST_CENTURY, LAST_CENTURY = 13, 21
@@ -246,8 +247,9 @@ class Trajectory:
         """n episodes' trajectories, shape (n, T, 19)."""
         return self.draw(rng, n)[0]
 
-    def draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """n episodes' trajectories (n, T, 19) and their trajectory ids (n,) (-1 unless drawn from the prior)."""
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """n episodes' trajectories (n, T, 19) and their trajectory ids (n,) (-1 unless drawn from the prior);
+        `out` is a float64 array of that shape to write the trajectories into."""
         T = self.length
         ids = np.full(n, -1, dtype=np.int64)
         if self.source == "prior":
@@ -259,13 +261,18 @@ class Trajectory:
             base = _start_end()[0] + np.cumsum(steps, axis=1)
         else:
             base = np.broadcast_to(self.curve, (n, T, N_DIMS))
+        if out is None and self.source == "random-walk":
+            out = base  # a fresh array
         if self.noise > 0:
             z = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
             z *= self.noise
-            noisy = np.add(base, z, out=base if self.source == "random-walk" else None, dtype=np.float64)
+            noisy = np.add(base, z, out=out, dtype=np.float64, order="C")
+        elif out is not None:
+            out[...] = base
+            noisy = out
         else:
-            noisy = base.astype(np.float64) if self.source == "prior" else base
-        return centre_worldviews(noisy, inplace=noisy is not self.curve and noisy.base is None), ids
+            noisy = base.astype(np.float64, order="C") if self.source == "prior" else base
+        return centre_worldviews(noisy, inplace=noisy is out or noisy.base is None), ids
 
 
 def load_trajectory(path: str | Path) -> np.ndarray:
