@@ -59,3 +59,15 @@ def cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.nda
     norms = np.sqrt(np.einsum("...i,...i->...", a, a) * bb)
     dot = np.einsum("...i,...i->...", a, b)
     return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
+    """Cosines of every vector of `a` (..., S, 19) with every vector of `b` (..., T, 19): (..., S, T), 0 where either
+    is all zeros; `bb` is b's squared norms (..., T) where known. One batched matrix product (which may round the
+    last bit differently from `cosine`)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if bb is None:
+        bb = np.einsum("...i,...i->...", b, b)
+    norms = np.sqrt(np.einsum("...i,...i->...", a, a)[..., :, None] * bb[..., None, :])
+    dot = a @ np.swapaxes(b, -1, -2)
+    return np.divide(dot, norms, out=np.zeros(dot.shape), where=norms > 1e-24)
