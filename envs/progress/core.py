@@ -24,6 +24,8 @@ Cosines with an all-zero vector count 0 (the reference's scipy gives NaN there).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, Str
@@ -233,7 +235,7 @@ class Simulation:
             h = self.human[rows, t]
             new = centre_worldviews(h + self.drift[rows, t] + self.influence * (actions - h), inplace=True)
             self.human[rows, t + 1] = new
-            if np.ndim(t) == 0:  # one int row, or every row at the same step: only the timesteps ahead
+            if not isinstance(t, np.ndarray):  # one int row, or every row at the same step: only the timesteps ahead
                 ahead = slice(t + 1, None)
                 sims = cosine_matrix(new[..., None, :], self.actual[rows, ahead], self.target_sq[rows, ahead])
                 reward = sims[..., 0, :].max(axis=-1)
@@ -247,7 +249,7 @@ class Simulation:
         self.step_idx[rows] = i + 1
         if self.challenge == "coevolve" and survey_next:  # the influenced present, surveyed after the step
             live = i + 1 < self.n_steps
-            if np.ndim(rows):
+            if isinstance(rows, np.ndarray):
                 rows, new, t = rows[live], new[live], t[live]
                 live = len(rows) > 0
             if live:
@@ -257,7 +259,7 @@ class Simulation:
     def _lockstep(self, rows, i):
         """(slice(None), step) when `rows` is every row at the same step, as in the vector twin (whose episodes all
         have one length): basic indexing then moves no copies."""
-        if np.ndim(rows) and len(rows) == self.n and i[0] == i[-1] and (i == i[0]).all():
+        if isinstance(rows, np.ndarray) and len(rows) == self.n and i[0] == i[-1] and (i == i[0]).all():
             return slice(None), i[0]
         return rows, i
 
@@ -269,7 +271,7 @@ class Simulation:
         obs[..., H * N_DIMS + 1:H * N_DIMS + H] = obs[..., H * N_DIMS:H * N_DIMS + H - 1].copy()
         obs[..., H * N_DIMS] = 1.0
         obs[..., -1] = now / (self.T - 1)
-        if np.ndim(rows):
+        if isinstance(rows, np.ndarray):
             self.obs[rows] = obs
 
     def done(self, rows) -> np.ndarray:
@@ -278,7 +280,7 @@ class Simulation:
     def metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
         sel = self._rows(rows)
         s = self.sims[sel]
-        out = {"score": s.mean(axis=1)}
+        out = {"score": _mean(s, 1)}
         if self.challenge == "coevolve":
             human, actual = self.human[sel], self.actual[sel]
             out["score_reference"] = reference_coevolve_score(human, actual)
@@ -289,12 +291,12 @@ class Simulation:
         else:
             a, y = self.actions[sel], self.actual[sel, self._target]
             diff = a - y  # reused below: one scratch array instead of one per term
-            out["rmse"] = np.sqrt(np.square(diff, out=diff).mean(axis=(1, 2)))
-            centred = np.subtract(a, a.mean(axis=-1, keepdims=True), out=diff)
-            out["centred_cos"] = cosine(centred, y - y.mean(axis=-1, keepdims=True)).mean(1)
+            out["rmse"] = np.sqrt(_mean(np.square(diff, out=diff), (1, 2)))
+            centred = np.subtract(a, _mean(a, -1, keepdims=True), out=diff)
+            out["centred_cos"] = _mean(cosine(centred, y - _mean(y, -1, keepdims=True)), 1)
             if self.challenge == "predict":
                 now = self.actual[sel, self._decide]
-                out["direction"] = cosine(np.subtract(a, now, out=diff), y - now).mean(axis=1)
+                out["direction"] = _mean(cosine(np.subtract(a, now, out=diff), y - now), 1)
         out.update(sim_first=s[:, 0], sim_last=s[:, -1], sim_min=s.min(axis=1))
         return out
 
@@ -311,6 +313,13 @@ class Simulation:
                 "decision_times": self.decision_times.tolist(), "target_times": self.target_times.tolist(),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
+
+
+def _mean(x: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
+    """`x.mean(axis)`, the same sum and division without ndarray.mean's Python-level overhead (which adds up on the
+    small arrays of a single env's episode end)."""
+    count = math.prod(x.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
 
 
 ELICITATION_BY_ID = {item.id: item for item in ELICITATION}
