@@ -31,6 +31,7 @@ import json
 import math
 import numbers
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -132,22 +133,23 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     """Trajectories (n, T, 19), float32 (timestep-major in memory), of the given ids (before noise and worldview
     centring)."""
     n, legs = len(ids), prior.reversals[1] + 1
-    # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop
+    # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop; every field scaled to its
+    # range in one pass
     u = np.ascontiguousarray(_uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, -1, N_DIMS).swapaxes(0, 1))
-    scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
-    start, end = scale(u[0], prior.start), scale(u[1], prior.end)  # (n, 19)
-    turns = np.floor(scale(u[2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))
-    hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
+    low, span = _field_ranges(prior)
+    u *= span
+    u += low
+    start, end, turns = u[0], u[1], np.floor(u[2])
     # every leg at once, (legs, n, 19): leg l runs from the previous waypoint to a turning point, or to `end` if it
     # is the last active leg; legs after that do not move
     leg = np.arange(legs, dtype=np.float32)[:, None, None]
-    after = np.where(leg < turns, scale(u[3:3 + legs], hull), end)
+    after = np.where(leg < turns, u[3:3 + legs], end)
     before = np.concatenate([start[None], after[:-1]])
     amplitude = np.where(leg <= turns, after - before, 0.0)
     mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[3 + legs:3 + 2 * legs])
-    half_width = 2.0 * scale(u[3 + 2 * legs:], prior.width)
+    half_width = 2.0 * u[3 + 2 * legs:]
     # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
-    lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
+    lo, hi = np.tanh((_EDGES - mid) / half_width)
     coef = amplitude / (hi - lo)
     # one tanh pass per leg, in place, over (T, n, 19): each timestep is one long inner loop
     c = np.asarray(times, dtype=np.float32)[:, None, None]
@@ -164,7 +166,21 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     return values.swapaxes(0, 1)  # a view: the noise is added from it in one pass
 
 
+@lru_cache(maxsize=16)
+def _field_ranges(prior: TrajectoryPrior) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high - low) of each field of `sample_prior`'s uniforms, float32 (fields, 1, 1): start, end, the number
+    of turns, each leg's turning point (within the hull of start and end), midpoint position (kept as drawn) and
+    width."""
+    legs = prior.reversals[1] + 1
+    hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
+    ranges = ([prior.start, prior.end, (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)] + [hull] * legs
+              + [(0.0, 1.0)] * legs + [prior.width] * legs)
+    low = np.array([r[0] for r in ranges], dtype=np.float32)[:, None, None]
+    return low, np.array([r[1] - r[0] for r in ranges], dtype=np.float32)[:, None, None]
+
+
 FIRST_CENTURY, LAST_CENTURY = 13, 21
+_EDGES = np.array([FIRST_CENTURY, LAST_CENTURY], dtype=np.float32)[:, None, None, None]
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
 
 # dimension: (C13 value, C21 value, midpoint century, width in centuries) of the logistic drift
