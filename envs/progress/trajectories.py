@@ -40,7 +40,7 @@ from aligngym.envs.checks import ArgumentError
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS, centre_worldviews
 
 BUILTIN = ("prior", "historical-like", "random-walk", "reversal")
-# Trajectory ids of each split: disjoint halves of [0, 2^63).
+# Trajectory ids of each split: disjoint halves of [0, 2^63) (each 2^62 wide: see `draw_ids`).
 SPLITS = {"train": (0, 2 ** 62), "eval": (2 ** 62, 2 ** 63)}
 
 
@@ -109,9 +109,15 @@ def check_prior(name: str, value) -> None:
     TrajectoryPrior.from_kwarg(value)
 
 
+def draw_ids(rng: np.random.Generator, split: str, n: int) -> np.ndarray:
+    """n trajectory ids of `split`, exactly what `rng.integers(*SPLITS[split], size=n, dtype=np.int64)` draws (for a
+    range of 2^62, Lemire's method keeps the top 62 bits of one raw 64-bit draw) at a third of its call overhead."""
+    return (rng.bit_generator.random_raw(n) >> _S2).astype(np.int64) + SPLITS[split][0]
+
+
 # splitmix64's constants as numpy scalars (a Python int operand costs a conversion on every call)
 _GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31 = np.uint64(30), np.uint64(27), np.uint64(31)
+_S30, _S27, _S31, _S2 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(2)
 
 
 def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
@@ -269,7 +275,7 @@ class Trajectory:
         T = self.length
         ids = np.full(n, -1, dtype=np.int64)
         if self.source == "prior":
-            ids = rng.integers(*SPLITS[self.split], size=n, dtype=np.int64)
+            ids = draw_ids(rng, self.split, n)
             base = sample_prior(self.prior, ids, self.times)
         elif self.source == "random-walk":  # from the historical C13 values
             steps = rng.normal(0.0, RANDOM_WALK_STEP / np.sqrt(self.steps_per_century), size=(n, T, N_DIMS))
