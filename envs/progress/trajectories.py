@@ -124,11 +124,12 @@ def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
     """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
     so a trajectory is a pure function of its id, drawn in one vectorised pass (in place: no temporaries)."""
     x = ids.astype(np.uint64)[:, None] * _GOLDEN + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
-    x ^= x >> _S30
+    shifted = np.right_shift(x, _S30)
+    x ^= shifted
     x *= _MIX1
-    x ^= x >> _S27
+    x ^= np.right_shift(x, _S27, out=shifted)
     x *= _MIX2
-    x ^= x >> _S31
+    x ^= np.right_shift(x, _S31, out=shifted)
     u = x.view(np.int32).astype(np.float32)
     u *= np.float32(2.0 ** -32)
     u += np.float32(0.5)
