@@ -36,6 +36,7 @@ from aligngym.envs.progress.trajectories import SPLITS, Trajectory, check_prior
 from aligngym.envs.progress.values import N_DIMS, centre_worldviews, clip_unit, cosine, cosine_matrix
 
 CHALLENGES = ("follow", "predict", "coevolve")
+METRICS_CHUNK = 512
 ACTION_TOLERANCE = 1e-5
 
 # Argument rules of every progress env (envs/checks.py); `Simulation` and `Trajectory` check what depends on
@@ -278,7 +279,17 @@ class Simulation:
         return self.step_idx[rows] >= self.n_steps
 
     def metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """Episode-end metrics of `rows`, computed `METRICS_CHUNK` rows at a time (each row's metrics are its own):
+        this bounds the temporaries, as the allocator maps arrays above about a megabyte afresh each time and every
+        episode end would fault their pages in again."""
         sel = self._rows(rows)
+        if len(rows) <= METRICS_CHUNK:
+            return self._metrics(sel)
+        parts = [self._metrics(slice(lo, lo + METRICS_CHUNK) if isinstance(sel, slice) else rows[lo:lo + METRICS_CHUNK])
+                 for lo in range(0, len(rows), METRICS_CHUNK)]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def _metrics(self, sel) -> dict[str, np.ndarray]:
         s = self.sims[sel]
         out = {"score": _mean(s, 1)}
         if self.challenge == "coevolve":
