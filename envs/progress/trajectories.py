@@ -189,6 +189,7 @@ def _field_ranges(prior: TrajectoryPrior) -> tuple[np.ndarray, np.ndarray]:
 FIRST_CENTURY, LAST_CENTURY = 13, 21
 _EDGES = np.array([FIRST_CENTURY, LAST_CENTURY], dtype=np.float32)[:, None, None, None]
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
+DRAW_CHUNK = 512
 
 # dimension: (C13 value, C21 value, midpoint century, width in centuries) of the logistic drift
 HISTORICAL = {
@@ -277,25 +278,30 @@ class Trajectory:
         ids = np.full(n, -1, dtype=np.int64)
         if self.source == "prior":
             ids = draw_ids(rng, self.split, n)
-            base = sample_prior(self.prior, ids, self.times)
         elif self.source == "random-walk":  # from the historical C13 values
             steps = rng.normal(0.0, RANDOM_WALK_STEP / np.sqrt(self.steps_per_century), size=(n, T, N_DIMS))
             steps[:, 0] = 0.0
-            base = _start_end()[0] + np.cumsum(steps, axis=1)
-        else:
-            base = np.broadcast_to(self.curve, (n, T, N_DIMS))
-        if out is None and self.source == "random-walk":
-            out = base  # a fresh array
+            walk = _start_end()[0] + np.cumsum(steps, axis=1)
+        noise = None
         if self.noise > 0:
-            z = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
-            z *= self.noise
-            noisy = np.add(base, z, out=out, dtype=np.float64, order="C")
-        elif out is not None:
-            out[...] = base
-            noisy = out
-        else:
-            noisy = base.astype(np.float64, order="C") if self.source == "prior" else base
-        return centre_worldviews(noisy, inplace=noisy is out or noisy.base is None), ids
+            noise = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
+            noise *= self.noise
+        out = np.empty((n, T, N_DIMS)) if out is None else out
+        # DRAW_CHUNK episodes at a time (each is its own): bounded temporaries (see core.Simulation.metrics)
+        for lo in range(0, n, DRAW_CHUNK):
+            rows = slice(lo, min(n, lo + DRAW_CHUNK))
+            if self.source == "prior":
+                base = sample_prior(self.prior, ids[rows], self.times)
+            elif self.source == "random-walk":
+                base = walk[rows]
+            else:
+                base = np.broadcast_to(self.curve, (rows.stop - lo, T, N_DIMS))
+            if noise is None:
+                out[rows] = base
+            else:
+                np.add(base, noise[rows], out=out[rows], dtype=np.float64)
+            centre_worldviews(out[rows], inplace=True)
+        return out, ids
 
 
 def load_trajectory(path: str | Path) -> np.ndarray:
