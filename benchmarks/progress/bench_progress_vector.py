@@ -58,6 +58,13 @@ def main(out_dir: Path, quick: bool = False) -> dict:
     cartpole.close()
     for challenge in CHALLENGES:
         env_id = f"AlignGym/Progress{challenge}-v1"
+        # warm-up on a throwaway twin: in a process that has not yet freed large arrays, glibc hands a twin's
+        # per-episode temporaries back to the OS and faults their pages in again every episode (measured ~25%
+        # slower); any later twin runs warm, so without this the first one measured would pay for all
+        warm = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        _vector_steps_per_second(warm, 20)
+        warm.close()
+        del warm
         native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
         native_sps = _vector_steps_per_second(native, native_steps)
