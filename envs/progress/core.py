@@ -112,6 +112,7 @@ class Simulation:
         self._decide = slice(int(self.decision_times[0]), int(self.decision_times[-1]) + 1)
         self._target = slice(int(self.target_times[0]), int(self.target_times[-1]) + 1)
         self._times = np.arange(T)
+        self._trace_times = tuple(tuple(x.tolist()) for x in (self.traj.times, self.decision_times, self.target_times))
         # the tail of every observation (validity flags of the history, then t / (T - 1)) at each decision time
         back = self.decision_times[:, None] - np.arange(self.history)
         self._flags = np.concatenate([back >= 0, (self.decision_times / (T - 1))[:, None]], axis=1, dtype=np.float32)
@@ -200,7 +201,8 @@ class Simulation:
         for h in range(H):  # survey of t - h, where it exists (decision times are consecutive)
             block = out[:, :, h * N_DIMS:(h + 1) * N_DIMS]
             skip = max(0, h - first)  # decisions before t - h reaches C13
-            block[:, :skip] = 0.0
+            if skip:
+                block[:, :skip] = 0.0
             block[:, skip:] = surveys[:, first + skip - h:first + k - h]
         return out
 
@@ -319,9 +321,10 @@ class Simulation:
 
     def trace(self, row: int) -> dict:
         """One episode as plain lists (for plots): times, human and uninfluenced values, actions, similarities."""
+        centuries, decision_times, target_times = self._trace_times
         return {"challenge": self.challenge, "k": self.k, "trajectory_id": int(self.trajectory_ids[row]),
-                "centuries": self.traj.times.tolist(),
-                "decision_times": self.decision_times.tolist(), "target_times": self.target_times.tolist(),
+                "centuries": list(centuries), "decision_times": list(decision_times),
+                "target_times": list(target_times),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
 
@@ -329,7 +332,7 @@ class Simulation:
 def _mean(x: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
     """`x.mean(axis)`, the same sum and division without ndarray.mean's Python-level overhead (which adds up on the
     small arrays of a single env's episode end)."""
-    count = math.prod(x.shape[a] for a in ((axis,) if isinstance(axis, int) else axis))
+    count = x.shape[axis] if isinstance(axis, int) else math.prod(x.shape[a] for a in axis)
     return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
 
 

@@ -275,10 +275,8 @@ class Trajectory:
         """n episodes' trajectories (n, T, 19) and their trajectory ids (n,) (-1 unless drawn from the prior);
         `out` is a float64 array of that shape to write the trajectories into."""
         T = self.length
-        ids = np.full(n, -1, dtype=np.int64)
-        if self.source == "prior":
-            ids = draw_ids(rng, self.split, n)
-        elif self.source == "random-walk":  # from the historical C13 values
+        ids = draw_ids(rng, self.split, n) if self.source == "prior" else np.full(n, -1, dtype=np.int64)
+        if self.source == "random-walk":  # from the historical C13 values
             steps = rng.normal(0.0, RANDOM_WALK_STEP / np.sqrt(self.steps_per_century), size=(n, T, N_DIMS))
             steps[:, 0] = 0.0
             walk = _start_end()[0] + np.cumsum(steps, axis=1)
