@@ -158,18 +158,15 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
     lo, hi = np.tanh((_EDGES - mid) / half_width)
     coef = amplitude / (hi - lo)
-    # one tanh pass per leg, in place, over (T, n, 19): each timestep is one long inner loop
-    c = np.asarray(times, dtype=np.float32)[:, None, None]
-    values = np.empty((len(times), n, N_DIMS), dtype=np.float32)
-    values[:] = start
-    move = np.empty_like(values)
-    for l in range(legs):
-        np.subtract(c, mid[l], out=move)
-        move /= half_width[l]
-        np.tanh(move, out=move)
-        move -= lo[l]
-        move *= coef[l]
-        values += move
+    # every leg's move over (legs, T, n, 19), in place: each timestep is one long inner loop
+    move = np.subtract(np.asarray(times, dtype=np.float32)[:, None, None], mid[:, None])
+    move /= half_width[:, None]
+    np.tanh(move, out=move)
+    move -= lo[:, None]
+    move *= coef[:, None]
+    values = start + move[0]
+    for later in move[1:]:
+        values += later
     return values.swapaxes(0, 1)  # a view: the noise is added from it in one pass
 
 
