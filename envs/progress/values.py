@@ -69,5 +69,5 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) ->
     if bb is None:
         bb = np.einsum("...i,...i->...", b, b)
     norms = np.sqrt(np.einsum("...i,...i->...", a, a)[..., :, None] * bb[..., None, :])
-    dot = a @ np.swapaxes(b, -1, -2)
+    dot = a @ b.swapaxes(-1, -2)
     return np.divide(dot, norms, out=np.zeros(dot.shape), where=norms > 1e-24)
