@@ -272,7 +272,7 @@ class Simulation:
 
     def _push_survey(self, rows, surveys: np.ndarray, now) -> None:
         """Coevolve: the observation of `rows` moves on to time `now`, whose survey is `surveys`."""
-        H, obs = self.history, self.obs[rows]  # a view for one int row, a copy for an index array
+        H, obs = self.history, self.obs[rows]  # a view for one int row or a slice, a copy for an index array
         obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS].copy()
         obs[..., :N_DIMS] = surveys
         obs[..., H * N_DIMS + 1:H * N_DIMS + H] = obs[..., H * N_DIMS:H * N_DIMS + H - 1].copy()
