@@ -70,8 +70,8 @@ class RandomAgent(Agent):
         self.action_space.seed(seed)
 
     def act(self, obs_batch: Any) -> Any:
-        n = len(obs_batch) if not isinstance(obs_batch, dict) else len(next(iter(obs_batch.values())))
-        samples = [self.action_space.sample() for _ in range(n)]
+        n = len(next(iter(obs_batch.values()))) if isinstance(obs_batch, dict) else len(obs_batch)
+        samples = [self.action_space.sample()] if n == 1 else [self.action_space.sample() for _ in range(n)]
         return np.array(samples) if isinstance(samples[0], np.ndarray) or np.isscalar(samples[0]) else samples
 
 

@@ -418,6 +418,8 @@ def _float(value) -> float | None:
 
 
 def _batch_of_one(obs):
+    if type(obs) is np.ndarray:  # the common case first: this runs on every step
+        return obs[None]
     if isinstance(obs, dict):
         return {k: _batch_of_one(v) for k, v in obs.items()}
     if isinstance(obs, str):

@@ -1,17 +1,22 @@
 """Aggregates for per-episode metrics: mean, std, interquartile mean and a 95% bootstrap CI."""
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
-from scipy import stats
 
 BOOTSTRAP_RESAMPLES = 2000
 
 
 def iqm(values: np.ndarray) -> float:
-    """Mean of the middle 50% (as in rliable): robust to a few outlying episodes."""
-    return float(stats.trim_mean(values, 0.25)) if len(values) else math.nan
+    """Mean of the middle 50% (as in rliable): robust to a few outlying episodes. The same partition as
+    scipy.stats.trim_mean(values, 0.25), without its ~1 ms of argument handling per call."""
+    n = len(values)
+    if not n:
+        return math.nan
+    cut = int(0.25 * n)
+    return float(np.partition(values, (cut, n - cut - 1))[cut:n - cut].mean())
 
 
 def bootstrap_ci(values, level: float = 0.95, seed: int = 0):
@@ -20,11 +25,18 @@ def bootstrap_ci(values, level: float = 0.95, seed: int = 0):
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    means = values[rng.integers(0, len(values), (BOOTSTRAP_RESAMPLES, len(values)))].mean(axis=1)
+    means = values[_resamples(len(values), seed)].mean(axis=1)
     tail = (1 - level) / 2
-    low, high = np.quantile(means, tail, axis=0), np.quantile(means, 1 - tail, axis=0)
+    low, high = np.quantile(means, [tail, 1 - tail], axis=0)
     return (float(low), float(high)) if values.ndim == 1 else (low, high)
+
+
+@functools.lru_cache(maxsize=8)
+def _resamples(n: int, seed: int) -> np.ndarray:
+    """The bootstrap's index draws for n values: the same for every metric of a record, so drawn once."""
+    idx = np.random.default_rng(seed).integers(0, n, (BOOTSTRAP_RESAMPLES, n))
+    idx.flags.writeable = False
+    return idx
 
 
 def aggregate(values, higher_is_better: bool | None) -> dict:

@@ -13,7 +13,7 @@ import pytest
 from aligngym.agents.base import Agent, CallableAgent
 from aligngym.benchmarks.harness import evaluate
 from aligngym.benchmarks.record import SCHEMA_PATH, RunRecord
-from aligngym.benchmarks.stats import aggregate, bootstrap_ci
+from aligngym.benchmarks.stats import aggregate, bootstrap_ci, iqm
 
 ADAPTED = "AlignGymTest/CartPoleMetrics-v0"
 
@@ -73,6 +73,14 @@ def test_bootstrap_ci_covers_the_mean_and_shrinks_with_n():
     assert (hi_l - lo_l) < (hi_s - lo_s) / 5
     agg = aggregate([1.0, 2.0, 3.0, 4.0, 100.0], True)
     assert agg["iqm"] == pytest.approx(3.0) and agg["mean"] == pytest.approx(22.0) and agg["n"] == 5
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10, 101])
+def test_iqm_is_scipys_trimmed_mean(n):
+    from scipy import stats
+
+    values = np.random.default_rng(n).normal(size=n)
+    assert iqm(values) == float(stats.trim_mean(values, 0.25))
 
 
 CALLS = {"n": 0}
