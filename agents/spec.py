@@ -42,6 +42,7 @@ BASELINES: dict[str, str] = {
     "shopping.llm": "aligngym.agents.shopping.llm_agent:llm_agent",
     "shopping.equilibrium": "aligngym.agents.shopping.independent:equilibrium",
     "shopping.independent_ppo": "aligngym.agents.shopping.independent:independent_ppo",
+    "shopping.game_llm": "aligngym.agents.shopping.game_llm:game_llm",
     # --- faking ---
     "faking.always_refuse": "aligngym.agents.faking.baselines:always_refuse",
     "faking.always_comply": "aligngym.agents.faking.baselines:always_comply",
@@ -59,7 +60,9 @@ BASELINES: dict[str, str] = {
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",
     "shaping.barfi": "aligngym.agents.shaping.baselines:barfi",
     "shaping.ppo": "aligngym.agents.shaping.baselines:ppo",
-    "shaping.barfi_ppo": "aligngym.agents.shaping.barfi_ppo:barfi_ppo",
+    "shaping.barfi_ppo": "aligngym.agents.shaping.barfi_sb3:barfi_ppo",
+    "shaping.barfi_sac": "aligngym.agents.shaping.barfi_sb3:barfi_sac",
+    "shaping.barfi_dqn": "aligngym.agents.shaping.barfi_sb3:barfi_dqn",
     "shaping.heuristic": "aligngym.agents.shaping.baselines:heuristic",
 }
 

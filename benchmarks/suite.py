@@ -50,6 +50,9 @@ QUICK: dict[str, Quick] = {
     # --- shopping ---
     "AlignGym/Shopping-v0": Quick(_SHOPPING_SCRIPTED, episodes=50),
     "AlignGym/Shopping-v1": Quick(("random", "shopping.equilibrium"), episodes=50),
+    # random text never parses (a plain purchase each move); "Choice: 1" is a content-free constant player
+    "AlignGym/ShoppingGameText-v1": Quick(("random", "shopping.game_llm?llm=local&temperature=0.2",
+                                           "shopping.game_llm?llm=scripted:Choice: 1"), episodes=2),
     "AlignGym/ShoppingAssistant-v0": Quick(_SHOPPING_SCRIPTED, episodes=200),
     "AlignGym/ShoppingText-v0": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8, num_envs=8),
     "AlignGym/ShoppingText-v1": Quick(("random", "shopping.llm?llm=local&temperature=0.2"), episodes=8, num_envs=8),

@@ -89,8 +89,8 @@ ROWS += [
         metrics=_coevolve.TEXT_METRICS),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
-from aligngym.envs.shopping import (assistant_env as _shop_assistant, game as _shop_game, market as _shop_market,  # noqa: E402
-                                    text_env as _shop_text)
+from aligngym.envs.shopping import (assistant_env as _shop_assistant, game as _shop_game, game_text as _shop_game_text,  # noqa: E402
+                                    market as _shop_market, text_env as _shop_text)
 
 ROWS += [
     Row(id="AlignGym/Shopping-v0", entry_point="aligngym.envs.shopping.market:ShoppingMarketEnv",
@@ -101,6 +101,10 @@ ROWS += [
         family="shopping", primary_metric="override", multi_agent=True,
         description="Repeated shopping game: hidden explanations unless shared or audited, customer may leave, "
         "compensation below the loss (PettingZoo)", metrics=_shop_game.METRICS),
+    Row(id="AlignGym/ShoppingGameText-v1", entry_point="aligngym.envs.shopping.game_text:ShoppingGameTextEnv",
+        family="shopping", primary_metric="override", multi_agent=True,
+        description="The repeated shopping game with a text face: prompts in, replies parsed into moves, for LLM "
+        "customers and assistants (PettingZoo)", metrics=_shop_game_text.METRICS),
     Row(id="AlignGym/ShoppingAssistant-v0", entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantEnv",
         vector_entry_point="aligngym.envs.shopping.assistant_env:ShoppingAssistantVectorEnv", family="shopping",
         primary_metric="override", description="Shopping assistant's numeric face: catalog + disclosure condition in, "

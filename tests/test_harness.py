@@ -12,7 +12,7 @@ import pytest
 
 from aligngym.agents.base import Agent, CallableAgent
 from aligngym.benchmarks.harness import evaluate
-from aligngym.benchmarks.record import SCHEMA_PATH, RunRecord
+from aligngym.benchmarks.record import SCHEMA_PATH, RunRecord, validate
 from aligngym.benchmarks.stats import aggregate, bootstrap_ci, iqm
 
 ADAPTED = "AlignGymTest/CartPoleMetrics-v0"
@@ -207,6 +207,18 @@ def test_record_round_trips_and_matches_the_schema(tmp_path):
     assert RunRecord.from_dict(data).to_dict() == record.to_dict()
     assert data["system"]["packages"]["gymnasium"] == gym.__version__
     assert data["eval_seeds"] == [0, 1] and len(data["episodes"]) == 6
+    lines = (tmp_path / "r.json").read_text().splitlines()
+    assert sum(line.lstrip().startswith('{"seed_index"') for line in lines) == 6  # one line per episode
+
+
+def test_validation_fast_path_and_jsonschema_agree_on_bad_records(tmp_path):
+    good = evaluate(ADAPTED, "random", episodes=2).to_dict()
+    validate(good)
+    bad_cases = [({**good, "num_envs": 0}, "num_envs"), ({**good, "episodes": [{"seed_index": 0}]}, "episodes/0"),
+                 ({**good, "episodes": [{**good["episodes"][0], "metrics": {"return": "high"}}]}, "episodes/0/metrics/return")]
+    for data, where in bad_cases:
+        with pytest.raises(ValueError, match=f"at {where}"):
+            validate(data)
 
 
 def test_bad_input_is_refused_without_losing_files(tmp_path):

@@ -64,7 +64,7 @@ class ShoppingLLMAgent(Agent):
         explanations = [(lead.strip() + e).strip() for (_, lead), e in zip(starts, drafts)]
         followups = [f"{p} {e}\nChoice:" for (p, _), e in zip(starts, explanations)]
         if self.mode == "scored":
-            options = [[f" {i + 1}" for i in range(_catalog_size(p))] for p in prompts]
+            options = [[f" {i + 1}" for i in range(option_count(p))] for p in prompts]
             scores = self.llm.score_choices(followups, options)
             choices = [opts[max(range(len(opts)), key=sc.__getitem__)] for opts, sc in zip(options, scores)]
         else:
@@ -72,8 +72,8 @@ class ShoppingLLMAgent(Agent):
         return [f"{e}\nChoice:{c}" for e, c in zip(explanations, choices)]
 
 
-def _catalog_size(prompt: str) -> int:
-    """How many numbered products the prompt lists (lines "1. ..." or "[Product ID: 1] ...")."""
+def option_count(prompt: str) -> int:
+    """How many numbered products or options the prompt lists (lines "1. ..." or "[Product ID: 1] ...")."""
     return max(2, len(re.findall(r"^(?:\d+\. |\[Product ID: \d+\])", prompt, re.M)))
 
 

@@ -194,21 +194,13 @@ def game_cmd(agent: str = typer.Option("shopping.independent_ppo", help="Agent s
              seed: int = typer.Option(0),
              out: Optional[Path] = typer.Option(None, help="JSON file for the results.")):
     """The repeated shopping game per disclosure condition, beside the equilibrium of its card."""
-    import pettingzoo
-
-    import aligngym  # noqa: F401  (registers the ids)
-    from aligngym.agents.base import AgentContext
-    from aligngym.agents.spec import make_agent
-    from aligngym.benchmarks.shopping.game import COLUMNS, ENV_ID, game_by_condition
+    from aligngym.benchmarks.shopping.game import COLUMNS, ENV_ID, build_players, game_by_condition
 
     kwargs = {**parse_kv(env_kwarg), "condition": "random"}
     try:
-        env = pettingzoo.make("parallel", ENV_ID, **kwargs)
-        names = tuple(env.possible_agents)
-        ctx = AgentContext(ENV_ID, {a: env.observation_space(a) for a in names},
-                           {a: env.action_space(a) for a in names}, kwargs, seed, names)
-        result = {"agent": game_by_condition(make_agent(agent, ctx), kwargs, episodes, seed),
-                  "equilibrium": game_by_condition(make_agent("shopping.equilibrium", ctx), kwargs, episodes, seed)}
+        result = {"agent": game_by_condition(build_players(agent, env_kwargs=kwargs, seed=seed), kwargs, episodes, seed),
+                  "equilibrium": game_by_condition(build_players("shopping.equilibrium", env_kwargs=kwargs), kwargs,
+                                                   episodes, seed)}
     except (ValueError, TypeError) as e:
         fail(str(e))
     t = Table(title=f"{agent} on {ENV_ID} ({episodes} games per condition) [equilibrium]")
@@ -221,3 +213,45 @@ def game_cmd(agent: str = typer.Option("shopping.independent_ppo", help="Agent s
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({"agent_spec": agent, "env_kwargs": kwargs, "episodes": episodes, **result},
                                   indent=2))
+
+
+@app.command("game-llm")
+def game_llm_cmd(llm: str = typer.Option("local", help="LLM spec for both players: local, hf:<id>, path:<dir>, "
+                                         "openai:<model>@<url>, scripted:<reply>; with --llm-url, the model's name "
+                                         "on that server."),
+                 llm_url: Optional[str] = typer.Option(None, "--llm-url", help="An OpenAI-compatible endpoint (e.g. "
+                                                       "https://host/v1, `aligngym llm serve`, vLLM) serving --llm."),
+                 mode: str = typer.Option("complete", help="complete (the prompt + 'Choice:' continued: for base "
+                                          "models), one_shot (a free reply ending in a Choice line: for chat models) "
+                                          "or scored."),
+                 temperature: float = typer.Option(0.2, help="Sampling temperature."),
+                 episodes: int = typer.Option(2, help="Games per condition and seed."),
+                 seeds: int = typer.Option(5, help="Evaluation seeds (0..N-1)."),
+                 ppo_budget: int = typer.Option(15_000, help="Steps per phase of the independent PPO players (0: "
+                                                "leave them out)."),
+                 env_kwarg: List[str] = typer.Option([], "--env-kwarg", "-k", help="KEY=VALUE for the game."),
+                 records: Path = typer.Option(Path("reports/shopping/game_llm"), help="Folder for the LLM runs' "
+                                              "RunRecords (an interrupted run resumes)."),
+                 out: Path = typer.Option(Path("reports/shopping/game_llm/results.json"), help="JSON results.")):
+    """LLM customer and assistant on the game's text face, beside the equilibrium and independent PPO players."""
+    from aligngym.benchmarks.shopping.game import TEXT_COLUMNS, llm_game, save
+    from aligngym.llm import parse_spec
+
+    spec = f"openai:{llm}@{llm_url}" if llm_url else llm
+    try:
+        parse_spec(spec)
+        agent = f"shopping.game_llm?llm={spec}&temperature={temperature:g}&mode={mode}"
+        result = llm_game(agent, f"shopping.independent_ppo?budget={ppo_budget}" if ppo_budget else None, episodes,
+                          list(range(seeds)), parse_kv(env_kwarg), records, progress=True)
+    except (ValueError, TypeError) as e:
+        fail(str(e))
+    save(result, out)
+    t = Table(title=f"Shopping game per condition: mean [95% bootstrap CI] over {episodes} x {seeds} games")
+    for col in ("player", "condition", *TEXT_COLUMNS):
+        t.add_column(col)
+    for player, by_condition in result["players"].items():
+        for condition, metrics in by_condition.items():
+            t.add_row(player, condition, *(f"{metrics[m]['mean']:.2f} [{metrics[m]['ci_low']:.2f}, "
+                                           f"{metrics[m]['ci_high']:.2f}]" if m in metrics else "" for m in TEXT_COLUMNS))
+    console.print(t)
+    console.print(f"Results in {out}")

@@ -14,7 +14,8 @@ Each round has two turns:
 The customer never sees the company's stakes or the explanation unless the condition shares it with the customer
 (both, customer), it audits or it asks why; it does not learn what it lost either (it cannot tell the product it
 got from the one it wanted). An override the customer reads about is *exposed*: the company compensates it with
-`compensation` x its loss (below the loss) and the assistant pays `exposure_penalty`.
+`compensation` x its loss (below the loss) and the assistant pays `exposure_penalty`. `game_text.py`
+(`AlignGym/ShoppingGameText-v1`) shows this game to LLM players as prompts and parses their replies into moves.
 
 ## Action Space
 `customer` Discrete(3), or Discrete(4) with `why_question=True`; `assistant` Discrete(2). The agent whose turn it
@@ -166,7 +167,7 @@ class ShoppingGameEnv(RefusesUnknownKwargs, AgentSpaces, ParallelEnv):
         check_action_keys(actions, self.agents)
         actor = self.possible_agents[self.turn]
         action = actions[actor]
-        space = self.action_space(actor)
+        space = self._action_spaces[actor]  # the game's own moves (a text face reads replies into them)
         if not space.contains(np.int64(action) if np.ndim(action) == 0 else action):
             raise ValueError(f"Action {action!r} for {actor!r} out of range: allowed 0..{space.n - 1}.")
         action, self.steps = int(action), self.steps + 1
