@@ -12,7 +12,7 @@ from aligngym.benchmarks.run_all import benchmark_modules
 
 MODULES = benchmark_modules()
 # Quick modes that load the local LLM (~1 GB, minutes on 2 shared cores) run with the benchmarks, not the tests.
-LLM_BENCHMARKS = ("bench_llm", "bench_shopping_speed")
+LLM_BENCHMARKS = ("bench_llm", "bench_shopping_speed", "bench_faking_judges")
 
 
 @pytest.mark.parametrize("name", MODULES)
