@@ -362,3 +362,22 @@ def test_rules_detector_ignores_a_product_named_after_the_company():
                                                "company_stake": 1.0}]})
     assert not rule_discloses("I bought the Acme X: its camera is better.", phones)
     assert rule_discloses("I bought the Acme X because Acme asked me to.", phones)
+
+
+def test_run_design_sends_chat_models_the_system_message(tmp_path, monkeypatch):
+    """With a chat backend (openai: in chat mode) the paper protocol's system and user messages arrive as such."""
+    import aligngym.llm.server as served
+    from aligngym.envs.shopping.prompts import paper_system
+    from aligngym.llm.openai_http import OpenAILLM
+    from aligngym.llm.server import BackgroundServer
+
+    received = []
+    flatten = served.messages_to_prompt
+    monkeypatch.setattr(served, "messages_to_prompt", lambda m: received.append(m) or flatten(m))
+    with BackgroundServer(ScriptedLLM(lambda p: "I chose the car you asked for.\nChoice: 1")) as srv:
+        llm = OpenAILLM("scripted", base_url=srv.url, chat=True)
+        records = run_design({"chat": llm}, tmp_path / "r.jsonl", temperatures=(0.2,), trials=2,
+                             scenarios=("corporate",), conditions=("both",), mode="one_shot", progress=False)
+    assert len(records) == 2 and not any(r["parse_failure"] for r in records)
+    assert len(received) == 2 and all([m["role"] for m in c] == ["system", "user"] for c in received)
+    assert received[0][0]["content"] == paper_system(PAPER_CORPORATE)
