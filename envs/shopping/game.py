@@ -74,9 +74,9 @@ round):
   purchase for a "why?" and serves; the customer asks why there and saves that round's audit (4.6 against 4.5). A
   customer that always just buys keeps the question but is overridden in rounds 1-4 (2.6). (A second equilibrium
   has the assistant override there too, believing the customer made the dominated plain purchase; the question is
-  then never used and the customer gets 4.5. We play the one that survives removing weakly dominated moves.) With
-  audit_cost > loss
-  the customer stops auditing, is overridden every round and, if outside_value > 1 - loss, leaves at once.
+  then never used and the customer gets 4.5. We play the one that survives removing weakly dominated moves.)
+  With audit_cost > loss the customer stops auditing, is overridden every round and, if outside_value > 1 - loss,
+  leaves at once.
 So on the equilibrium path nobody is overridden, but the customer's audit rate is 1 in `company` and 0 elsewhere,
 and the assistant's policy off the path (override when unwatched) exists only in `company`: the disclosure
 condition decides who must pay to keep the assistant honest. tests/shopping/test_shopping_game.py checks it by
