@@ -30,7 +30,7 @@ class LLM:
     def __init__(self) -> None:
         self.usage = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0, "cache_hits": 0}
 
-    supports_messages = False  # True where `_generate_messages` sends chat messages (system, user, ...) as such
+    supports_messages = False  # True where `generate_messages` sends chat messages as such (`_generate` gets lists)
 
     def generate_messages(self, conversations: Sequence[Sequence[dict]], max_new_tokens: int = 64,
                           temperature: float = 0.0, stop: Sequence[str] | None = None,
