@@ -60,7 +60,9 @@ BASELINES: dict[str, str] = {
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",
     "shaping.barfi": "aligngym.agents.shaping.baselines:barfi",
     "shaping.ppo": "aligngym.agents.shaping.baselines:ppo",
-    "shaping.barfi_ppo": "aligngym.agents.shaping.barfi_ppo:barfi_ppo",
+    "shaping.barfi_ppo": "aligngym.agents.shaping.barfi_sb3:barfi_ppo",
+    "shaping.barfi_sac": "aligngym.agents.shaping.barfi_sb3:barfi_sac",
+    "shaping.barfi_dqn": "aligngym.agents.shaping.barfi_sb3:barfi_dqn",
     "shaping.heuristic": "aligngym.agents.shaping.baselines:heuristic",
 }
 

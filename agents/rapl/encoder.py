@@ -189,7 +189,11 @@ def _resnet18_trunk() -> nn.Module:
 
 def resnet18_backbone(weights_path: str) -> Backbone:
     """RAPL's frozen ResNet-18 (512-d, 112x112 frames) from a local torchvision state dict (no download).
-    Not exercised by the tests here: no torchvision build matching this torch is installable offline."""
+
+    Tested only where torchvision imports (tests/rapl: skipped otherwise). With the default CPU torch 2.13.0+cpu
+    it cannot: the one torchvision release pinned to torch 2.13.0 (0.28.0) is on PyPI only as the CUDA 13.0 build,
+    whose compiled ops link libtorch_cuda / libc10_cuda (absent from the CPU build), so `import torchvision`
+    fails ("operator torchvision::nms does not exist"); 0.28.0+cpu is only on download.pytorch.org."""
     net = _resnet18_trunk()
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     state = {k: v for k, v in state.items() if not k.startswith("fc.")}

@@ -62,8 +62,9 @@ def resample(n: int, length: int) -> np.ndarray:
 
 
 class RewardModel:
-    """A learned per-step reward from frames. `reward(frames)` -> [T] (higher is better); `online_reward(frames)`
-    -> the reward of the last of the frames seen so far in an episode (for `LearnedRewardWrapper`)."""
+    """A learned per-step reward from frames. `reward(frames)` -> [T] (higher is better); `online_reward(frames,
+    memory)` -> the reward of the last of the frames seen so far in an episode (for `LearnedRewardWrapper`;
+    `memory` is a dict the caller keeps per episode, so env copies sharing one model never mix episodes)."""
 
     name = "reward"
     uses_env_cost = False  # True only for the ground truth, which reads info["preference_cost"]
@@ -79,7 +80,7 @@ class RewardModel:
     def rewards(self, episodes: Sequence[Episode]) -> list[np.ndarray]:
         return [self.reward(e.frames) for e in episodes]
 
-    def online_reward(self, frames: Sequence[np.ndarray]) -> float:
+    def online_reward(self, frames: Sequence[np.ndarray], memory: dict | None = None) -> float:
         return float(self.reward(np.stack(frames))[-1])
 
 
@@ -106,7 +107,6 @@ class OTReward(RewardModel):
         self.fitted = False
         self.demo_features: list[torch.Tensor] = []
         self.history: list[dict] = []
-        self._online = torch.empty(0, backbone.feature_dim)  # features of the episode so far (online_reward)
 
     def embed(self, features: torch.Tensor) -> torch.Tensor:
         return self.head(features)
@@ -137,21 +137,24 @@ class OTReward(RewardModel):
             raise RuntimeError("Call set_demos(...) (or fit) before asking for rewards.")
         return -self._costs(features, self.demo_features).numpy().astype(np.float64)
 
-    def online_reward(self, frames: Sequence[np.ndarray]) -> float:
+    def online_reward(self, frames: Sequence[np.ndarray], memory: dict | None = None) -> float:
         """Prefix OT: the episode so far against the same-length prefix of each demo (the full episode is not
-        known yet while the env steps)."""
+        known yet while the env steps). The features of earlier frames are kept in `memory` (per episode)."""
         if not self.demo_features:
             raise RuntimeError("Call set_demos(...) (or fit) before asking for rewards.")
-        feats = self.backbone.features(np.stack(frames[-1:]))
-        self._online = feats if len(frames) == 1 else torch.cat([self._online, feats])
-        t = len(self._online)
-        return -float(self._costs(self._online, [d[:t] for d in self.demo_features])[-1])
+        memory = {} if memory is None else memory
+        known = memory.get("features", torch.empty(0, self.backbone.feature_dim))[:len(frames) - 1]
+        new = self.backbone.features(np.stack(frames[len(known):]))
+        memory["features"] = feats = torch.cat([known, new])
+        return -float(self._costs(feats, [d[:len(feats)] for d in self.demo_features])[-1])
 
     # --- files ---------------------------------------------------------------------------------------------------
+    def file_state(self) -> dict:
+        return {"model": self.name, "args": asdict(self.args), "backbone": self.backbone.state(),
+                "head": self.head.state_dict(), "demo_features": self.demo_features, "history": self.history}
+
     def save(self, path: str | Path) -> None:
-        torch.save({"model": self.name, "args": asdict(self.args), "backbone": self.backbone.state(),
-                    "head": self.head.state_dict(), "demo_features": self.demo_features,
-                    "history": self.history}, path)
+        torch.save(self.file_state(), path)
 
 
 class RAPLReward(OTReward):
@@ -224,8 +227,10 @@ def preferred_demos(episodes: Sequence[Episode], user, n: int = 6) -> list[Episo
 
 
 def load_reward_model(path: str | Path, backbone: Backbone | None = None) -> RewardModel:
-    """Loads a saved RAPL / OT / RLHF reward model. With `backbone`, refuses a file trained on another encoder."""
+    """Loads a saved RAPL / OT / TCC / RLHF reward model. With `backbone`, refuses a file trained on another
+    encoder."""
     from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
+    from aligngym.agents.rapl.tcc import TCCArgs, TCCReward
 
     state = torch.load(path, map_location="cpu", weights_only=False)
     if not isinstance(state, dict) or "model" not in state or "backbone" not in state:
@@ -236,6 +241,8 @@ def load_reward_model(path: str | Path, backbone: Backbone | None = None) -> Rew
                          f"{backbone.signature}; use that encoder or retrain.")
     if state["model"] == "rlhf":
         model = BTReward(saved, RLHFArgs(**state["args"]))
+    elif state["model"] == "tcc":
+        model = TCCReward(saved, Args(**state["args"]), TCCArgs(**state["tcc"]))
     else:
         model = (RAPLReward if state["model"] == "rapl" else OTReward)(saved, Args(**state["args"]))
     try:

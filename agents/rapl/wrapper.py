@@ -19,10 +19,10 @@ class LearnedRewardWrapper(gym.Wrapper):
             raise ValueError("LearnedRewardWrapper needs an env made with render_mode='rgb_array' (rewards are "
                              f"computed from frames); got {env.render_mode!r}.")
         self.reward_model, self.scale = reward_model, scale
-        self._frames = []
+        self._frames, self._memory = [], {}
 
     def reset(self, **kwargs):
-        self._frames = []
+        self._frames, self._memory = [], {}  # per episode and per env copy (copies may share one model)
         return self.env.reset(**kwargs)
 
     def step(self, action):
@@ -32,5 +32,5 @@ class LearnedRewardWrapper(gym.Wrapper):
             reward = -float(info["preference_cost"])
         else:
             self._frames.append(self.env.render())
-            reward = self.reward_model.online_reward(self._frames)
+            reward = self.reward_model.online_reward(self._frames, self._memory)
         return obs, self.scale * reward, terminated, truncated, info

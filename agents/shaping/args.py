@@ -27,6 +27,9 @@ class Args:
     """entropy bonus of the inner learner; keeps exploring while the sparse goal reward is rare"""
     max_grad_norm: float = 1.0
     """gradient clipping of the inner learner"""
+    normalise_advantages: bool = True
+    """REINFORCE: divide each batch's advantages by their std. Scale-free, but when the primary returns of a batch
+    are all equal (CartPole at 500) it blows whatever the heuristic still adds up to full-size steps"""
     inner_steps: int = 1
     """inner policy steps per batch (the authors: 15 after each outer step)"""
     replay: int = 0

@@ -15,11 +15,13 @@ from aligngym.agents.shaping.rollout import (Batch, discounted_returns, make_pol
                                              policy_surrogate)
 
 
-def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
-    """Returns-to-go minus the batch's mean return at the same time step, normalised."""
+def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma, normalise: bool = True) -> torch.Tensor:
+    """Returns-to-go minus the batch's mean return at the same time step, normalised to unit std over the batch
+    unless `normalise` is False."""
     returns = discounted_returns(rewards, batch.mask, gamma)
     baseline = (returns * batch.mask).sum(1) / batch.mask.sum(1).clamp(min=1.0)
-    return normalised_advantages(returns - baseline[:, None], batch.mask)
+    advantages = (returns - baseline[:, None]) * batch.mask
+    return normalised_advantages(advantages, batch.mask) if normalise else advantages
 
 
 class Reinforce:
@@ -34,7 +36,7 @@ class Reinforce:
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=args.learning_rate)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
-        return monte_carlo_advantages(batch, rewards, gamma)
+        return monte_carlo_advantages(batch, rewards, gamma, self.args.normalise_advantages)
 
     def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
         with torch.no_grad():

@@ -252,7 +252,7 @@ def normalised_advantages(advantages: torch.Tensor, mask: torch.Tensor) -> torch
 
 def policy_surrogate(policy, batch: Batch, advantages: torch.Tensor, entropy_coef: float = 0.0) -> torch.Tensor:
     """The policy-gradient objective to maximise: mean over episodes of sum_t log pi(a_t|s_t) * A_t.
-    `policy` is anything with `log_prob(obs, actions)` and `entropy(obs)` (ours, or barfi_ppo's SB3 view)."""
+    `policy` is anything with `log_prob(obs, actions)` and `entropy(obs)` (ours, or barfi_sb3's views of SB3 policies)."""
     objective = (policy.log_prob(batch.obs, batch.actions) * advantages * batch.mask).sum() / batch.mask.shape[1]
     if entropy_coef:
         objective = objective + entropy_coef * (policy.entropy(batch.obs) * batch.mask).sum() / batch.mask.sum()

@@ -29,8 +29,8 @@ def curve(preference: List[str] = typer.Option(["group"], "--preference", help="
           test_videos: int = typer.Option(30, help="Held-out videos scored (the paper: 50)."),
           epochs: int = typer.Option(50, help="RAPL / RLHF epochs."),
           out: Path = typer.Option(Path("reports/rapl"), help="Folder for the JSON and the PNGs.")):
-    """Spearman rho (within and across trajectories) of RAPL, RLHF, GT and the untuned encoder against the number of
-    preference queries; writes bench_rapl_queries.json and rapl_queries_<preference>.png."""
+    """Spearman rho (within and across trajectories) of RAPL, RLHF, GT, the untuned encoder and TCC against the
+    number of preference queries; writes bench_rapl_queries.json and rapl_queries_<preference>.png."""
     from aligngym.agents.rapl.teacher import PRESETS
     from aligngym.benchmarks.rapl.bench_rapl_queries import BenchArgs, main
     from aligngym.envs.rapl.sweep import PREFERENCES
@@ -49,7 +49,7 @@ def curve(preference: List[str] = typer.Option(["group"], "--preference", help="
     for pref, data in result["preferences"].items():
         rows = data["summary"]["rho_within"]
         console.print(f"[bold]{pref}[/] rho within (mean over {seeds} seeds): GT {rows['gt']['mean']:.2f}, "
-                      f"untuned OT {rows['untuned_ot']['mean']:.2f}")
+                      f"untuned OT {rows['untuned_ot']['mean']:.2f}, TCC + OT {rows['tcc']['mean']:.2f}")
         for q in args.budgets:
             console.print(f"  {q:4d} queries: RAPL {rows['rapl'][q]['mean']:.2f}  RLHF {rows['rlhf'][q]['mean']:.2f}")
     console.print(f"Results: {out / 'bench_rapl_queries.json'} and {out}/rapl_queries_*.png")

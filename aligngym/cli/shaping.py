@@ -52,16 +52,18 @@ def curves(env: str = typer.Option("AlignGym/ShapingGridWorld-v1", help="A shapi
 def ppo(env: str = typer.Option("AlignGym/ShapingGridWorld-v1", help="A shaping id."),
         heuristic: List[str] = typer.Option(["bad", "good"], "--heuristic", help="Repeat for several."),
         seeds: int = typer.Option(3, help="Seeds 0..N-1 per setting."),
-        budget: int = typer.Option(24576, help="PPO env steps per run."),
+        budget: int = typer.Option(24576, help="The learner's env steps per run."),
+        algo: str = typer.Option("ppo", help="The SB3 learner inside: ppo, sac (Box actions) or dqn (Discrete)."),
         env_kwarg: List[str] = typer.Option([], "--env-kwarg", help="KEY=VALUE passed to the env (repeat)."),
         out: Path = typer.Option(Path("reports/shaping"), help="Folder for the JSON.")):
-    """SB3 PPO as the inner learner: primary only, naive sum and BARFI's first-order outer loop, measured alike
-    (mean primary return of fresh sampled episodes after each phase)."""
-    from aligngym.benchmarks.shaping.scoring import ppo_comparison, save
+    """An SB3 learner (PPO by default) inside: primary only, naive sum and BARFI's first-order outer loop,
+    measured alike (mean primary return of fresh sampled episodes after each phase)."""
+    from aligngym.benchmarks.shaping.scoring import sb3_comparison, save
 
     try:
-        results = ppo_comparison(env, tuple(heuristic), range(seeds), budget, parse_kv(env_kwarg), console.print)
+        results = sb3_comparison(env, tuple(heuristic), range(seeds), budget, parse_kv(env_kwarg), console.print,
+                                 algo)
     except (ValueError, KeyError) as e:
         fail(str(e.args[0]) if e.args else str(e))
     name = env.split("/")[-1]
-    console.print(f"wrote {save(results, out / f'shaping_ppo_{name}.json')}")
+    console.print(f"wrote {save(results, out / f'shaping_{algo}_{name}.json')}")

@@ -5,13 +5,16 @@
   CartPoleVectorEnv as a yardstick.
 - The single numeric env against MuJoCo's HalfCheetah-v5 single env (target >= 1x).
 All use uniformly random actions and are timed in this process's CPU time (`time.process_time`), so other load on
-a shared machine slows every peer alike and the ratios stay comparable. Writes `bench_progress_vector.json`.
+a shared machine slows every peer alike and the ratios stay comparable; the JSON records the machine's load average
+(1, 5, 15 minutes) before and after the run, since heavy load still slows the absolute numbers (shared caches).
+Writes `bench_progress_vector.json`.
 
     python -m aligngym.benchmarks.progress.bench_progress_vector --out benchmarks/results
 """
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -48,12 +51,20 @@ def _single_steps_per_second(env, steps: int, seed: int = 0) -> float:
 def main(out_dir: Path, quick: bool = False) -> dict:
     num_envs = 256 if quick else 1024
     native_steps, sync_steps, single_steps = (20, 2, 500) if quick else (400, 12, 20000)
-    result = {"num_envs": num_envs, "quick": quick, "targets": TARGETS, "twins": {}}
+    result = {"num_envs": num_envs, "quick": quick, "targets": TARGETS, "cpus": os.cpu_count(),
+              "load_average_before": os.getloadavg(), "twins": {}}
     cartpole = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     result["cartpole_vector_steps_per_s"] = _vector_steps_per_second(cartpole, native_steps)
     cartpole.close()
     for challenge in CHALLENGES:
         env_id = f"AlignGym/Progress{challenge}-v1"
+        # warm-up on a throwaway twin: in a process that has not yet freed large arrays, glibc hands a twin's
+        # per-episode temporaries back to the OS and faults their pages in again every episode (measured ~25%
+        # slower); any later twin runs warm, so without this the first one measured would pay for all
+        warm = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+        _vector_steps_per_second(warm, 20)
+        warm.close()
+        del warm
         native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
         native_sps = _vector_steps_per_second(native, native_steps)
@@ -71,6 +82,7 @@ def main(out_dir: Path, quick: bool = False) -> dict:
     for twin in result["twins"].values():
         twin["single_vs_halfcheetah"] = twin["single_steps_per_s"] / result["halfcheetah_steps_per_s"]
         twin["meets_targets"] = all(twin[k] >= v for k, v in TARGETS.items())
+    result["load_average_after"] = os.getloadavg()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "bench_progress_vector.json").write_text(json.dumps(result, indent=2))

@@ -1,4 +1,5 @@
-"""RAPL vs RLHF vs GT against the number of preference queries (the paper's Table 1 ordering, on the 2D sweep).
+"""RAPL vs RLHF vs GT (and TCC) against the number of preference queries (the paper's Table 1 ordering, on the 2D
+sweep).
 
 For each preference and seed: a pool of videos (the scripted sweeper with random styles, plus smooth random
 actions) is collected on `train_env`; a small CNN is pretrained on the pool's frames (time-contrastive); the
@@ -6,16 +7,22 @@ simulated user (preset `teacher`) answers `max(budgets)` triplet queries and giv
 demos; RAPL and RLHF are fitted on the first q answers for each budget q (nested budgets, so a larger budget sees
 the same answers plus more). Scored on held-out videos of `train_env` (Spearman rho within trajectories, every
 4th step, and across trajectories) and, for cross-embodiment, on videos of `cross_env`. The paper's ordering is
-checked per seed: RAPL(q) - RLHF(q) and RAPL(q) - RLHF(2q), with bootstrap CIs over seeds.
+checked per seed: RAPL(q) - RLHF(q) and RAPL(q) - RLHF(2q), with bootstrap CIs over seeds. Query-free
+baselines, once per seed: GT, the untuned encoder + OT, and TCC (a head trained by temporal cycle-consistency on
+the pool's scripted videos, the task demonstrations, + the same OT reward against the same demos).
 
-    python -m aligngym.benchmarks.rapl.bench_rapl_queries [--quick] [--out benchmarks/results]
+`--baselines-only` runs just the query-free baselines and folds them into an existing bench_rapl_queries.json
+in `--out` (same videos and backbone per seed: the untuned baseline's scores must come out identical, which is
+checked), so TCC joins a finished RAPL/RLHF run without refitting them.
+
+    python -m aligngym.benchmarks.rapl.bench_rapl_queries [--quick] [--baselines-only] [--out benchmarks/results]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +34,7 @@ from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone
 from aligngym.agents.rapl.rapl import Args, GTReward, OTReward, RAPLReward, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
 from aligngym.agents.rapl.scripted import sweeper
+from aligngym.agents.rapl.tcc import TCCArgs, TCCReward
 from aligngym.benchmarks.stats import bootstrap_ci
 
 PAPER_TABLE1 = {"metric": "Spearman rho within trajectories (every 4th step, 50 videos), Franka/Kuka tasks",
@@ -63,12 +71,14 @@ class BenchArgs:
     """RAPL / RLHF epochs (the paper: 100; halved for the CPU budget)"""
     pretrain_steps: int = 200
     """backbone pretraining steps"""
+    tcc_steps: int = 500
+    """TCC head training steps"""
     extra: dict = field(default_factory=dict)
 
 
 def quick_args() -> BenchArgs:
     return BenchArgs(preferences=("group",), seeds=(0, 1), budgets=(10, 20), pool_scripted=16, pool_random=8,
-                     test_videos=8, cross_videos=6, epochs=5, pretrain_steps=20)
+                     test_videos=8, cross_videos=6, epochs=5, pretrain_steps=20, tcc_steps=20)
 
 
 def score(model, feats, episodes) -> dict:
@@ -79,29 +89,31 @@ def score(model, feats, episodes) -> dict:
 def run_seed(pref: str, seed: int, a: BenchArgs, log) -> dict:
     kw = {"variant": a.variant, "preference": pref}
     base = 100_000 * seed
-    pool = (collect_episodes(a.train_env, sweeper, a.pool_scripted, base, **kw)
-            + collect_episodes(a.train_env, "random", a.pool_random, base + 10_000, **kw))
+    scripted = collect_episodes(a.train_env, sweeper, a.pool_scripted, base, **kw)
+    pool = scripted + collect_episodes(a.train_env, "random", a.pool_random, base + 10_000, **kw)
     test = collect_episodes(a.train_env, sweeper, a.test_videos, base + 20_000, **kw)
     cross = collect_episodes(a.cross_env, sweeper, a.cross_videos, base + 30_000, **kw)
     log(f"{pref} seed {seed}: videos collected")
     backbone = pretrain_backbone([e.frames for e in pool], EncoderArgs(pretrain_steps=a.pretrain_steps, seed=seed))
     test_feats = [backbone.features(e.frames) for e in test]
     cross_feats = [backbone.features(e.frames) for e in cross]
-    user = SimulatedUser(a.teacher, budget=max(a.budgets), seed=seed)
+    user = SimulatedUser(a.teacher, budget=max(a.budgets, default=1), seed=seed)
     demos = preferred_demos(pool, user, 6)
-    answers = user.label(pool, max(a.budgets))
+    answers = user.label(pool, max(a.budgets)) if a.budgets else []
+    tcc = TCCReward(backbone, Args(seed=seed), TCCArgs(steps=a.tcc_steps)).fit(scripted, demos)
     out = {"seed": seed, "queries_used": user.queries_used, "answered": len(answers),
            "pool_cost": [e.cost for e in pool], "demo_cost": [d.cost for d in demos],
            "gt": score(GTReward(), None, test), "untuned_ot": score(OTReward(backbone).set_demos(demos), test_feats, test),
-           "rapl": {}, "rlhf": {}, "cross": {}}
+           "tcc": score(tcc, test_feats, test), "rapl": {}, "rlhf": {},
+           "cross": {"tcc": score(tcc, cross_feats, cross), "gt": score(GTReward(), None, cross)}}
+    log(f"{pref} seed {seed}: TCC {out['tcc']['rho_within']:.2f} (within), {out['tcc']['rho_across']:.2f} (across)")
     for q in a.budgets:
         taken = answers[:q]
         rapl = RAPLReward(backbone, Args(epochs=a.epochs, seed=seed)).fit(pool, taken, demos)
         rlhf = BTReward(backbone, RLHFArgs(epochs=a.epochs, seed=seed)).fit(pool, taken)
         out["rapl"][q], out["rlhf"][q] = score(rapl, test_feats, test), score(rlhf, test_feats, test)
         if q == max(a.budgets):
-            out["cross"] = {"rapl": score(rapl.set_demos(demos), cross_feats, cross),
-                            "rlhf": score(rlhf, cross_feats, cross), "gt": score(GTReward(), None, cross)}
+            out["cross"].update(rapl=score(rapl, cross_feats, cross), rlhf=score(rlhf, cross_feats, cross))
         log(f"{pref} seed {seed} q={q}: RAPL {out['rapl'][q]['rho_within']:.2f} / RLHF {out['rlhf'][q]['rho_within']:.2f}"
             f" (within); {out['rapl'][q]['rho_across']:.2f} / {out['rlhf'][q]['rho_across']:.2f} (across)")
     return out
@@ -114,15 +126,19 @@ def summarise(runs: list[dict], budgets) -> dict:
         return {"mean": float(v.mean()) if len(v) else float("nan"), "ci": [lo, hi], "n": int(len(v))}
 
     table = {}
+    baselines = [m for m in ("gt", "untuned_ot", "tcc") if all(m in r for r in runs)]
     for metric in ("rho_within", "rho_across"):
-        rows = {"gt": agg([r["gt"][metric] for r in runs]), "untuned_ot": agg([r["untuned_ot"][metric] for r in runs])}
+        rows = {m: agg([r[m][metric] for r in runs]) for m in baselines}
         for method in ("rapl", "rlhf"):
             rows[method] = {q: agg([r[method][q][metric] for r in runs]) for q in budgets}
         rows["rapl_minus_rlhf_same_q"] = {q: agg([r["rapl"][q][metric] - r["rlhf"][q][metric] for r in runs])
                                           for q in budgets}
         rows["rapl_minus_rlhf_double_q"] = {q: agg([r["rapl"][q][metric] - r["rlhf"][2 * q][metric] for r in runs])
                                             for q in budgets if 2 * q in budgets}
-        rows["cross_embodiment"] = {m: agg([r["cross"][m][metric] for r in runs]) for m in ("rapl", "rlhf", "gt")}
+        if "tcc" in baselines:
+            rows["rapl_minus_tcc"] = {q: agg([r["rapl"][q][metric] - r["tcc"][metric] for r in runs]) for q in budgets}
+        rows["cross_embodiment"] = {m: agg([r["cross"][m][metric] for r in runs])
+                                    for m in ("rapl", "rlhf", "tcc", "gt") if all(m in r["cross"] for r in runs)}
         table[metric] = rows
     return table
 
@@ -143,6 +159,8 @@ def plot(summary: dict, budgets, path: Path, title: str) -> None:
             ax.fill_between(budgets, lo, hi, color=colour, alpha=0.2)
         ax.axhline(rows["gt"]["mean"], color="k", ls="--", label="GT")
         ax.axhline(rows["untuned_ot"]["mean"], color="grey", ls=":", label="untuned encoder + OT")
+        if "tcc" in rows:
+            ax.axhline(rows["tcc"]["mean"], color="tab:green", ls="-.", label="TCC + OT")
         ax.set_xscale("log", base=2)
         ax.set_xlabel("preference queries (triplets)")
         ax.set_ylabel(f"Spearman {metric.replace('rho_', 'rho ')}")
@@ -153,9 +171,52 @@ def plot(summary: dict, budgets, path: Path, title: str) -> None:
     plt.close(fig)
 
 
-def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: BenchArgs | None = None) -> dict:
+# what makes a seed's videos and backbone (two runs that agree on these score the same videos with the same encoder)
+SAME_VIDEOS = ("seeds", "train_env", "cross_env", "variant", "pool_scripted", "pool_random", "test_videos",
+               "cross_videos", "teacher", "pretrain_steps")
+
+
+def merge_baselines(path: Path, baselines: dict) -> dict:
+    """Folds a `--baselines-only` run's TCC scores into the finished run at `path`, re-summarised and re-plotted.
+    Refuses runs that differ in their videos or backbone, checked by the untuned encoder's scores per seed."""
+    main_run = json.loads(path.read_text())
+    differ = [k for k in SAME_VIDEOS if main_run["args"].get(k) != baselines["args"].get(k)]
+    if differ:
+        raise ValueError(f"{path} was run with other videos or backbone ({', '.join(differ)} differ); rerun it whole.")
+    budgets = [int(q) for q in main_run["args"]["budgets"]]
+    for pref, data in baselines["preferences"].items():
+        if pref not in main_run["preferences"]:
+            continue
+        extra = {b["seed"]: b for b in data["runs"]}
+        runs = [r for r in main_run["preferences"][pref]["runs"] if r["seed"] in extra]
+        for run in runs:
+            b = extra[run["seed"]]
+            gap = max(abs(run["untuned_ot"][m] - b["untuned_ot"][m]) for m in ("rho_within", "rho_across"))
+            if gap > 1e-9:
+                raise ValueError(f"{pref} seed {run['seed']}: the untuned encoder scores {gap:.3g} differently, so "
+                                 "the videos or the backbone are not the same; rerun the benchmark whole.")
+            for method in ("rapl", "rlhf"):
+                run[method] = {int(q): v for q, v in run[method].items()}
+            run["tcc"], run["cross"]["tcc"] = b["tcc"], b["cross"]["tcc"]
+        summary = summarise(runs, budgets)
+        main_run["preferences"][pref].update(summary=summary, runs=runs, seeds_done=len(runs))
+        plot(summary, budgets, path.parent / f"rapl_queries_{pref}.png",
+             f"2D sweep ({main_run['args']['train_env'].split('/')[-1]}), preference '{pref}', {len(runs)} seeds, "
+             "95% CI")
+    main_run["args"]["tcc_steps"] = baselines["args"]["tcc_steps"]
+    main_run["baselines_merged"] = {"duration_s": baselines["duration_s"],
+                                    "check": "untuned-encoder scores identical per seed (same videos and backbone)"}
+    path.write_text(json.dumps(main_run, indent=2, default=float))
+    return main_run
+
+
+def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: BenchArgs | None = None,
+         baselines_only: bool = False) -> dict:
     torch.set_num_threads(1)
     a = args or (quick_args() if quick else BenchArgs())
+    if baselines_only:
+        a = replace(a, budgets=())
+    name = "bench_rapl_queries_baselines.json" if baselines_only else "bench_rapl_queries.json"
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     console = Console()
@@ -169,9 +230,12 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False, args: Benc
             summary = summarise(runs, a.budgets)
             result["preferences"][pref] = {"summary": summary, "runs": runs, "seeds_done": len(runs)}
             result["duration_s"] = round(time.perf_counter() - start, 1)
-            (out / "bench_rapl_queries.json").write_text(json.dumps(result, indent=2, default=float))
-        plot(summary, list(a.budgets), out / f"rapl_queries_{pref}.png",
-             f"2D sweep ({a.train_env.split('/')[-1]}), preference '{pref}', {len(a.seeds)} seeds, 95% CI")
+            (out / name).write_text(json.dumps(result, indent=2, default=float))
+        if a.budgets:
+            plot(summary, list(a.budgets), out / f"rapl_queries_{pref}.png",
+                 f"2D sweep ({a.train_env.split('/')[-1]}), preference '{pref}', {len(a.seeds)} seeds, 95% CI")
+    if baselines_only and (out / "bench_rapl_queries.json").exists():
+        return merge_baselines(out / "bench_rapl_queries.json", json.loads(json.dumps(result, default=float)))
     return result
 
 
@@ -180,8 +244,10 @@ if __name__ == "__main__":
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--preference", action="append", help="Only these preferences (repeat; default: both).")
+    parser.add_argument("--baselines-only", action="store_true",
+                        help="Only GT, untuned OT and TCC, folded into an existing bench_rapl_queries.json in --out.")
     parsed = parser.parse_args()
     chosen = quick_args() if parsed.quick else BenchArgs()
     if parsed.preference:
         chosen.preferences = tuple(parsed.preference)
-    main(parsed.out, args=chosen)
+    main(parsed.out, args=chosen, baselines_only=parsed.baselines_only)

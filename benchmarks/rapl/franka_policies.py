@@ -7,7 +7,9 @@
 - `constant`: the zero action every step (content-free); the preference pools also use smooth random motion.
 
 Both scripted pushers are closed loops: stand behind the cube on the far side from its goal, push through, and
-lift over the cubes whenever the pusher has to get around one.
+lift over the cubes whenever the pusher has to get around one (backing away from the cube as it rises, so as not
+to drag it along); a pusher that has drifted off the push line backs off and realigns before pushing on (sliding
+across while touching the cube would push it aside).
 """
 from __future__ import annotations
 
@@ -20,6 +22,14 @@ from aligngym.envs.rapl.franka_push import STEP_SIZE
 
 HIGH = 0.06  # height above its lowest allowed position at which the pusher passes over the cubes
 BEHIND = mj_scene.CUBE_HALF + 0.025  # pusher centre behind the cube centre while pushing
+IN_PLACE = 0.035  # farther than this from its pushing spot, the pusher goes around above the cubes
+AWAY = 0.02  # while rising to go around, the pusher also backs this far away from the cube (not to drag it along)
+OFF_LINE = 0.015  # sideways from the push line by more than this, the pusher backs off and realigns
+RETREAT = 0.015  # how far behind its pushing spot it realigns
+VERSION = "v2"
+"""Part of the video-cache name of every pool policy: bump it when a scripted policy changes. v2: the pusher
+backs away while rising, realigns out of contact and pushes at full speed far from the goal (v1 vs v2 success in
+docs/rapl_franka.md; `bench_franka_expert.py` measures the current one)."""
 
 
 def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:
@@ -34,14 +44,20 @@ def push_action(ee: np.ndarray, cube: np.ndarray, goal_xy: np.ndarray, z_low: fl
         return None
     u = offset / dist
     behind = cube[:2] - u * BEHIND
-    if np.linalg.norm(ee[:2] - behind) > 0.035:  # not in place: rise, go around above the cubes (then come down)
+    rel = ee[:2] - cube[:2]
+    if np.linalg.norm(ee[:2] - behind) > IN_PLACE:  # not in place: rise, go around above the cubes, come down
         if ee[2] < z_low + HIGH - 0.03:
-            return _toward(ee, np.array([*ee[:2], z_low + HIGH]))
+            away = rel / max(float(np.linalg.norm(rel)), 1e-6)
+            return _toward(ee, np.array([*(ee[:2] + AWAY * away), z_low + HIGH]))
         return _toward(ee, np.array([*behind, z_low + HIGH]))
     if ee[2] > z_low + 0.01:
         return _toward(ee, np.array([*behind, z_low]))
+    if abs(float(rel @ np.array([-u[1], u[0]]))) > OFF_LINE:
+        # pushing from off the line would turn the cube aside, and sliding across while touching it pushes it aside:
+        # back off behind the pushing spot first
+        return _toward(ee, np.array([*(cube[:2] - u * (BEHIND + RETREAT)), z_low]))
     # push through, slowing down near the goal so that the cube does not slide past it
-    return _toward(ee, np.array([*(behind + u * min(0.5 * dist + 0.005, 0.6 * STEP_SIZE)), z_low]))
+    return _toward(ee, np.array([*(behind + u * min(0.5 * dist + 0.004, STEP_SIZE)), z_low]))
 
 
 class ScriptedPusher:

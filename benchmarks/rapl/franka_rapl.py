@@ -41,9 +41,9 @@ from aligngym.agents.rapl.rapl import GTReward, RAPLReward, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 from aligngym.benchmarks.harness import evaluate
-from aligngym.benchmarks.rapl.franka_policies import POOL, ScriptedAgent, noisy_scripted
+from aligngym.benchmarks.rapl.franka_policies import POOL, VERSION, ScriptedAgent, noisy_scripted
 from aligngym.benchmarks.rapl.franka_video_cache import VideoCache
-from aligngym.benchmarks.stats import format_cell
+from aligngym.benchmarks.stats import bootstrap_ci, format_cell
 
 RESULTS = Path(__file__).resolve().parents[1] / "results"
 PAPER = {"Group": {"RAPL": 0.59, "RLHF": 0.38}, "Clutter": {"RAPL": 0.61, "RLHF": 0.26},
@@ -76,8 +76,10 @@ class Args:
     """evaluation seeds of the scripted ranking"""
 
 
-SMALL = Args(pool_per_policy=6, eval_videos=10, queries=40, pretrain_steps=200, epochs=30, ppo_steps=540)
-"""what fits a shared 2-core CPU in about half an hour (the numbers in benchmarks/results/rapl_franka_small.*)"""
+SMALL = Args(pool_per_policy=6, eval_videos=10, queries=40, pretrain_steps=100, epochs=15, ppo_steps=0,
+             seeds=(0, 1, 2, 3, 4))
+"""5 seeds of reward learning and Spearman rho, no PPO: what fits a busy shared 2-core CPU at nice 19 in about half
+an hour (the numbers in benchmarks/results/rapl_franka_small.*)"""
 QUICK = Args(pool_per_policy=4, eval_videos=6, queries=20, pretrain_steps=30, epochs=5, ppo_steps=270,
              eval_episodes=2, ranking_seeds=(0, 1))
 """a smoke test of the whole pipeline"""
@@ -87,7 +89,7 @@ BUDGETS = {"full": Args(), "small": SMALL, "quick": QUICK}
 def pool(cache: VideoCache, env_id: str, per_policy: int, offset: int) -> list:
     episodes = []
     for k, (kind, noise) in enumerate(POOL):
-        episodes += cache.episodes(env_id, f"{kind}{noise}", noisy_scripted(kind, noise), n=per_policy,
+        episodes += cache.episodes(env_id, f"{kind}{noise}-{VERSION}", noisy_scripted(kind, noise), n=per_policy,
                                    seed=offset + 1000 * k, progress=True)
     return episodes
 
@@ -158,16 +160,27 @@ def run(args: Args, cache: VideoCache, save) -> dict:
     return result
 
 
+def _cell(values) -> str:
+    """mean [95% bootstrap CI over seeds] of the finite values, "—" if none."""
+    v = [x for x in values if x is not None and np.isfinite(x)]
+    if not v:
+        return "—"
+    low, high = bootstrap_ci(v)
+    return f"{np.mean(v):.2f} [{low:.2f}, {high:.2f}]"
+
+
 def table(result: dict) -> str:
-    seeds = len(result["args"]["seeds"])
+    seeds = min((len(v) for methods in result["rho"].values() for v in methods.values()), default=0)
     note = " (too few seeds: < 5)" if seeds < 5 else ""
-    lines = [f"Within-trajectory Spearman rho, mean over {seeds} seed(s){note}; paper's Table 1 beside.", "",
-             "| env | RAPL (ours) | RLHF (ours) | GT (ours) | RAPL (paper) | RLHF (paper) |",
-             "|---|---|---|---|---|---|"]
+    lines = [f"Within-trajectory Spearman rho on held-out videos, mean [95% bootstrap CI] over {seeds} training "
+             f"seed(s){note}; paper's Table 1 beside.", "",
+             "| env | RAPL (ours) | RLHF (ours) | RAPL - RLHF (ours, paired) | GT (ours) | RAPL (paper) | RLHF (paper) |",
+             "|---|---|---|---|---|---|---|"]
     for label, paper in PAPER.items():
-        ours = {m: np.nanmean(v) for m, v in result["rho"].get(label, {}).items()}
-        lines.append(f"| {label} | {ours.get('RAPL', float('nan')):.2f} | {ours.get('RLHF', float('nan')):.2f} | "
-                     f"{ours.get('GT', float('nan')):.2f} | {paper['RAPL']:.2f} | {paper['RLHF']:.2f} |")
+        rho = result["rho"].get(label, {})
+        diff = [a - b for a, b in zip(rho.get("RAPL", []), rho.get("RLHF", []))]
+        lines.append(f"| {label} | {_cell(rho.get('RAPL', []))} | {_cell(rho.get('RLHF', []))} | {_cell(diff)} | "
+                     f"{_cell(rho.get('GT', []))} | {paper['RAPL']:.2f} | {paper['RLHF']:.2f} |")
     if result["policy"]:
         lines += ["", "PPO policies trained on each reward: preference_success / task_success (mean [95% CI]).", "",
                   "| env | RAPL | RLHF | GT |", "|---|---|---|---|"]
@@ -200,13 +213,19 @@ def plot(result: dict, path: Path) -> None:
     bars = [("RAPL (ours)", "RAPL", None), ("RLHF (ours)", "RLHF", None), ("GT (ours)", "GT", None),
             ("RAPL (paper)", None, "RAPL"), ("RLHF (paper)", None, "RLHF")]
     for k, (name, ours, paper) in enumerate(bars):
-        values = [np.nanmean(result["rho"].get(lb, {}).get(ours, [np.nan])) if ours else PAPER[lb][paper]
-                  for lb in labels]
-        ax.bar(np.arange(len(labels)) + (k - 2) * width, values, width, label=name, hatch="//" if paper else None)
+        per_seed = [result["rho"].get(lb, {}).get(ours, [np.nan]) if ours else [PAPER[lb][paper]] for lb in labels]
+        values = [np.nanmean(v) for v in per_seed]
+        errors = None
+        if ours:  # 95% bootstrap CI over seeds
+            cis = np.array([bootstrap_ci(v) for v in per_seed])
+            errors = np.abs(cis.T - values)
+        ax.bar(np.arange(len(labels)) + (k - 2) * width, values, width, label=name, hatch="//" if paper else None,
+               yerr=errors, capsize=2)
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel("within-trajectory Spearman rho")
     ax.axhline(0, color="k", lw=0.5)
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_ylim(top=1.3)  # room for the legend above the GT bars
+    ax.legend(fontsize=7, ncol=3, loc="upper center")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

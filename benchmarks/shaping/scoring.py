@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def parse_method(method: str) -> dict:
     if algo not in ALGOS or mode not in MODES or (variant and (mode != "barfi" or variant not in VARIANTS)):
         raise ValueError(f"Unknown method {method!r}; use ALGO/MODE with ALGO in {', '.join(ALGOS)}, MODE in "
                          f"{', '.join(MODES)}, optionally barfi:VARIANT with VARIANT in {', '.join(VARIANTS)}.")
-    return {"algo": algo, "mode": mode, "variant": variant or "implicit"}
+    return {"algo": algo, "mode": mode, "variant": variant}
 
 
 def summarise(per_seed: np.ndarray) -> dict:
@@ -58,14 +59,17 @@ def phi_grid(reward_fn, obs_space) -> dict | None:
 
 
 def _run(job: tuple) -> tuple:
-    from aligngym.agents.shaping.args import Args
+    from aligngym.agents.shaping.args import make_args
     from aligngym.agents.shaping.train import train
 
-    env_id, heuristic, method, seed, episodes, num_envs, env_kwargs = job
+    env_id, heuristic, method, seed, episodes, num_envs, env_kwargs, overrides = job
     parsed = parse_method(method)
+    overrides = dict(overrides)
+    args = make_args(overrides.pop("preset", "default"), **{"num_envs": num_envs, **overrides})
+    if parsed["mode"] == "barfi":
+        args = replace(args, variant=parsed["variant"] or args.variant)
     result = train(env_id, parsed["algo"], parsed["mode"], episodes=episodes, seed=seed,
-                   env_kwargs={**env_kwargs, "heuristic": heuristic},
-                   args=Args(num_envs=num_envs, variant=parsed["variant"]))
+                   env_kwargs={**env_kwargs, "heuristic": heuristic}, args=args)
     grid = None
     if result.barfi is not None:
         import gymnasium as gym
@@ -77,12 +81,20 @@ def _run(job: tuple) -> tuple:
 
 def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAULT_METHODS,
                     heuristics=("good", "bad"), seeds=range(5), episodes: int = 1500, num_envs: int = 64,
-                    env_kwargs: dict | None = None, workers: int = 1, progress: bool = False) -> dict:
-    """Trains every method x heuristic x seed; returns curves (mean and 95% CI over seeds) and summaries."""
+                    env_kwargs: dict | None = None, workers: int = 1, progress: bool = False,
+                    args: dict | None = None) -> dict:
+    """Trains every method x heuristic x seed; returns curves (mean and 95% CI over seeds) and summaries.
+    `args` overrides fields of the learners' `Args` for every method (`{"preset": "reference"}` picks a preset);
+    `num_envs` is the batch size unless `args` sets it."""
+    from aligngym.agents.shaping.args import make_args
+
     for m in methods:
         parse_method(m)
-    jobs = [(env_id, h, m, s, episodes, num_envs, dict(env_kwargs or {})) for h in heuristics for m in methods
-            for s in seeds]
+    args = dict(args or {})
+    make_args(args.get("preset", "default"), **{k: v for k, v in args.items() if k != "preset"})  # fail early
+    num_envs = args.pop("num_envs", num_envs)
+    jobs = [(env_id, h, m, s, episodes, num_envs, dict(env_kwargs or {}), args) for h in heuristics
+            for m in methods for s in seeds]
     start = time.time()
     if workers > 1:
         # spawn, not fork: a forked child of a process whose torch thread pool is running can hang
@@ -94,7 +106,7 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
     for (_, h, m, s, *_), xs, returns, success, reward_params, grid in outputs:
         runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success, reward_params, grid))
     out = {"env_id": env_id, "episodes": episodes, "num_envs": num_envs, "seeds": list(seeds),
-           "methods": list(methods), "env_kwargs": dict(env_kwargs or {}), "seconds": round(time.time() - start, 1),
+           "methods": list(methods), "env_kwargs": dict(env_kwargs or {}), "args": args, "seconds": round(time.time() - start, 1),
            "heuristics": {}}
     for h, by_method in runs.items():
         out["heuristics"][h] = {}
@@ -210,22 +222,23 @@ def _plot_phi(run: dict, title: str, path: Path, plt) -> Path:
     return path
 
 
-def ppo_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budget: int = 24576,
-                   env_kwargs: dict | None = None, report=print) -> dict:
-    """SB3 PPO as the inner learner: primary only, naive sum and BARFI's first-order outer loop, all run by
-    `train_barfi_ppo` and measured alike (mean primary return of fresh sampled episodes after each phase).
-    `report(line)` is called once per setting as its runs finish."""
-    from aligngym.agents.shaping.barfi_ppo import Args, train_barfi_ppo
+def sb3_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budget: int = 24576,
+                   env_kwargs: dict | None = None, report=print, algo: str = "ppo") -> dict:
+    """An SB3 learner (`algo`: ppo, sac or dqn) inside: primary only, naive sum and BARFI's first-order outer loop,
+    all run by `train_barfi_sb3` and measured alike (mean primary return of fresh sampled episodes after each
+    phase). `report(line)` is called once per setting as its runs finish."""
+    from aligngym.agents.shaping.barfi_sb3 import Args, train_barfi_sb3
 
     kwargs = dict(env_kwargs or {})
     # primary only = no heuristic; naive = phi frozen at its start (1, 0) by a zero outer learning rate
-    settings = [("none", "ppo/primary", 0.0)] + [(h, m, lr) for h in heuristics
-                                                 for m, lr in (("ppo/naive", 0.0), ("ppo/barfi", Args.outer_lr))]
-    results = {"env_id": env_id, "budget": budget, "seeds": list(seeds), "env_kwargs": kwargs, "runs": {}}
+    settings = [("none", f"{algo}/primary", 0.0)] + [(h, f"{algo}/{m}", lr) for h in heuristics
+                                                     for m, lr in (("naive", 0.0), ("barfi", Args.outer_lr))]
+    results = {"env_id": env_id, "algo": algo, "budget": budget, "seeds": list(seeds), "env_kwargs": kwargs,
+               "runs": {}}
     for h, method, lr in settings:
         finals, phi1 = [], []
         for seed in seeds:
-            r = train_barfi_ppo(env_id, {**kwargs, "heuristic": h}, seed, Args(budget=budget, outer_lr=lr))
+            r = train_barfi_sb3(env_id, {**kwargs, "heuristic": h}, seed, Args(algo, budget=budget, outer_lr=lr))
             finals.append(np.mean(r.primary_return[-max(1, len(r.primary_return) // 5):]))
             phi1.append(r.reward_params[-1]["phi1_where_aux"])
         run = {"final": summarise(np.array(finals)), "phi1_where_aux": phi1, "curve_steps": r.steps}

@@ -24,6 +24,8 @@ Cosines with an all-zero vector count 0 (the reference's scipy gives NaN there).
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, Str
@@ -31,9 +33,10 @@ from aligngym.envs.metrics import Metric
 from aligngym.envs.progress.population import check_temperature, item_shares, survey
 from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.trajectories import SPLITS, Trajectory, check_prior
-from aligngym.envs.progress.values import N_DIMS, centre_worldviews, cosine
+from aligngym.envs.progress.values import N_DIMS, centre_worldviews, clip_unit, cosine, cosine_matrix
 
 CHALLENGES = ("follow", "predict", "coevolve")
+METRICS_CHUNK = 512
 ACTION_TOLERANCE = 1e-5
 
 # Argument rules of every progress env (envs/checks.py); `Simulation` and `Trajectory` check what depends on
@@ -105,63 +108,102 @@ class Simulation:
         self.k = int(k)
         self.n_steps = len(self.decision_times)
         self.obs_dim = self.history * (N_DIMS + 1) + 1
+        # decision and target times are consecutive: slices index them without copies
+        self._decide = slice(int(self.decision_times[0]), int(self.decision_times[-1]) + 1)
+        self._target = slice(int(self.target_times[0]), int(self.target_times[-1]) + 1)
+        self._times = np.arange(T)
+        self._trace_times = tuple(tuple(x.tolist()) for x in (self.traj.times, self.decision_times, self.target_times))
+        # the tail of every observation (validity flags of the history, then t / (T - 1)) at each decision time
+        back = self.decision_times[:, None] - np.arange(self.history)
+        self._flags = np.concatenate([back >= 0, (self.decision_times / (T - 1))[:, None]], axis=1, dtype=np.float32)
 
     # --- state -----------------------------------------------------------------------------------
+    # Rows are an index array (the vector twin, the text face) or, where noted, a plain int (the single numeric env,
+    # whose per-step cost is a few dozen numpy calls on 19-vectors, so it avoids fancy indexing).
 
     def allocate(self, n: int) -> None:
+        """Buffers for n episodes, kept while n stays the same (every entry is written before it is read)."""
+        if getattr(self, "n", None) == n:
+            return
         T, D = self.T, self.n_steps
         self.n = n
         self.actual = np.zeros((n, T, N_DIMS))
-        self.human = np.zeros((n, T, N_DIMS))
-        self.surveys = np.zeros((n, T, N_DIMS), dtype=np.float32)  # survey of each timestep, once taken
-        if self.challenge != "coevolve":  # the surveys do not depend on the agent: every observation at reset
+        # squared norms of the values that actions are scored against (Follow, Predict: the targets of each
+        # decision; Coevolve: the whole uninfluenced trajectory), computed once per episode
+        self.target_sq = np.zeros((n, D if self.challenge != "coevolve" else T))
+        if self.challenge == "coevolve":
+            self.human = np.zeros((n, T, N_DIMS))
+            self.drift = np.zeros((n, T - 1, N_DIMS))
+            self.obs = np.zeros((n, self.obs_dim), dtype=np.float32)  # updated after every step
+        else:  # the population follows its trajectory, and no survey depends on the agent: every observation at reset
+            self.human = self.actual
             self.observations = np.zeros((n, D, self.obs_dim), dtype=np.float32)
         self.step_idx = np.zeros(n, dtype=np.int64)
         self.actions = np.zeros((n, D, N_DIMS))
         self.sims = np.zeros((n, D))
         self.trajectory_ids = np.full(n, -1, dtype=np.int64)
+        self._all = np.arange(n)
+
+    def _rows(self, rows: np.ndarray):
+        """Basic indexing (views, no copies) when `rows` is every row, in order."""
+        return slice(None) if len(rows) == self.n else rows
 
     def reset_rows(self, rng: np.random.Generator, rows: np.ndarray, survey_past: bool = True) -> None:
-        """New episodes for `rows`: a fresh trajectory and (unless `survey_past` is False, as for the text face)
-        the numeric surveys. Follow and Predict take every timestep's survey here, in one batch (the population
-        does not depend on the agent); Coevolve surveys up to the first decision and then after each step."""
+        """New episodes for `rows` (unique, ascending): a fresh trajectory and (unless `survey_past` is False, as for
+        the text face) the numeric surveys. Follow and Predict take every timestep's survey here, in one batch (the
+        population does not depend on the agent); Coevolve surveys up to the first decision and then after each
+        step."""
         if len(rows) == 0:
             return
-        values, self.trajectory_ids[rows] = self.traj.draw(rng, len(rows))
-        self.actual[rows] = self.human[rows] = values
-        self.step_idx[rows] = 0
+        sel = self._rows(rows)
+        whole = isinstance(sel, slice)  # then the trajectories are drawn straight into their buffer
+        values, self.trajectory_ids[sel] = self.traj.draw(rng, len(rows), out=self.actual if whole else None)
+        if not whole:
+            self.actual[sel] = values
+        self.step_idx[sel] = 0
+        if self.challenge == "coevolve":
+            self.human[sel] = values
+            self.drift[sel] = values[:, 1:] - values[:, :-1]
+            self.target_sq[sel] = np.einsum("...i,...i->...", values, values)
+        else:
+            targets = values[:, self._target]
+            self.target_sq[sel] = np.einsum("...i,...i->...", targets, targets)
         if survey_past:
             last = self.T if self.challenge != "coevolve" else int(self.decision_times[0]) + 1
             surveys = survey(values[:, :last], rng, self.respondents, self.temperature)
-            self.surveys[rows, :last] = surveys
-            if self.challenge != "coevolve":
-                self.observations[rows] = self._observe(surveys, self.decision_times)
+            if self.challenge == "coevolve":
+                self.obs[sel] = self._observe(surveys, 1)[:, 0]
+            elif whole:
+                self._observe(surveys, self.n_steps, out=self.observations)
+            else:
+                self.observations[sel] = self._observe(surveys, self.n_steps)
 
     def time_now(self, rows: np.ndarray | None = None) -> np.ndarray:
         idx = self.step_idx if rows is None else self.step_idx[rows]
         return self.decision_times[np.minimum(idx, self.n_steps - 1)]
 
-    def observation(self) -> np.ndarray:
-        """(n, obs_dim) float32: the surveys of t, t-1, ..., t-history+1 (zeros before C13), their validity flags,
-        then t / (T - 1)."""
-        if self.challenge != "coevolve":
-            return self.observations[np.arange(self.n), np.minimum(self.step_idx, self.n_steps - 1)]
-        t = self.time_now()
-        back = t[:, None] - np.arange(self.history)  # (n, history), newest first
-        valid = back >= 0
-        hist = self.surveys[np.arange(self.n)[:, None], np.maximum(back, 0)] * valid[..., None]
-        return np.concatenate([hist.reshape(self.n, -1), valid, (t / (self.T - 1))[:, None]], axis=1,
-                              dtype=np.float32)
+    def observation(self, row: int | None = None) -> np.ndarray:
+        """(n, obs_dim) float32 (or (obs_dim,) of one `row`): the surveys of t, t-1, ..., t-history+1 (zeros before
+        C13), their validity flags, then t / (T - 1)."""
+        if self.challenge == "coevolve":
+            return (self.obs if row is None else self.obs[row]).copy()
+        if row is None:
+            rows, idx = self._lockstep(self._all, np.minimum(self.step_idx, self.n_steps - 1))
+            return self.observations[rows, idx].copy()
+        return self.observations[row, min(self.step_idx[row], self.n_steps - 1)].copy()
 
-    def _observe(self, surveys: np.ndarray, times: np.ndarray) -> np.ndarray:
-        """Observations (m, len(times), obs_dim) at each of `times` from surveys (m, T, 19) (Follow, Predict)."""
-        m, k, H = len(surveys), len(times), self.history
-        out = np.zeros((m, k, self.obs_dim), dtype=np.float32)
-        for h in range(H):  # survey of t - h, where it exists
-            ok = times >= h
-            out[:, ok, h * N_DIMS:(h + 1) * N_DIMS] = surveys[:, times[ok] - h]
-            out[:, ok, H * N_DIMS + h] = 1.0
-        out[:, :, -1] = times / (self.T - 1)
+    def _observe(self, surveys: np.ndarray, k: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Observations (m, k, obs_dim) at the first k decision times from surveys (m, >= those times + 1, 19)."""
+        m, H = len(surveys), self.history
+        first = int(self.decision_times[0])
+        out = np.empty((m, k, self.obs_dim), dtype=np.float32) if out is None else out
+        out[:, :, H * N_DIMS:] = self._flags[:k]
+        for h in range(H):  # survey of t - h, where it exists (decision times are consecutive)
+            block = out[:, :, h * N_DIMS:(h + 1) * N_DIMS]
+            skip = max(0, h - first)  # decisions before t - h reaches C13
+            if skip:
+                block[:, :skip] = 0.0
+            block[:, skip:] = surveys[:, first + skip - h:first + k - h]
         return out
 
     def targets(self) -> np.ndarray:
@@ -171,64 +213,107 @@ class Simulation:
 
     # --- dynamics --------------------------------------------------------------------------------
 
-    def check_actions(self, actions, n: int) -> np.ndarray:
+    def check_actions(self, actions, n: int | None) -> np.ndarray:
+        """`actions` as float64 of shape (n, 19), or (19,) with n=None (one env), or ValueError."""
         a = np.asarray(actions, dtype=np.float64)
-        if a.shape != (n, N_DIMS):
-            want = f"({N_DIMS},)" if n == 1 else f"({n}, {N_DIMS})"
+        shape = (N_DIMS,) if n is None else (n, N_DIMS)
+        if a.shape != shape:
+            want = f"({N_DIMS},)" if n in (None, 1) else f"({n}, {N_DIMS})"
             raise ValueError(f"action must be a value vector of shape {want} (one number in [-1, 1] per value "
                              f"dimension), got shape {a.shape[1:] if n == 1 and a.ndim == 2 else a.shape}.")
-        low, high = a.min(), a.max()
-        if not (-1.0 - ACTION_TOLERANCE <= low and high <= 1.0 + ACTION_TOLERANCE):  # also false for NaN
+        if n is None:  # 19 numbers: Python's min, max and sum cost less than two numpy reductions
+            values = a.tolist()
+            low, high, finite = min(values), max(values), math.isfinite(sum(values))
+        else:  # a NaN makes low or high NaN, and the test below false
+            low, high, finite = np.minimum.reduce(a, axis=None), np.maximum.reduce(a, axis=None), True
+        if not (finite and -1.0 - ACTION_TOLERANCE <= low and high <= 1.0 + ACTION_TOLERANCE):
             if not np.isfinite(a).all():
                 raise ValueError("action values must be finite numbers in [-1, 1]; got NaN or infinity.")
             raise ValueError(f"action values must be finite numbers in [-1, 1]; got min {low:.3g}, max {high:.3g}.")
-        return np.clip(a, -1.0, 1.0) if low < -1.0 or high > 1.0 else a
+        return clip_unit(a) if low < -1.0 or high > 1.0 else a
 
-    def advance(self, rng: np.random.Generator, rows: np.ndarray, actions: np.ndarray,
-                survey_next: bool = True) -> np.ndarray:
-        """Scores `actions` (len(rows), 19) of `rows`, moves them one step and (unless `survey_next` is False, as
-        for the text face) surveys the new present. Returns the rewards (per-step similarity)."""
-        i = self.step_idx[rows]
-        t = self.decision_times[i]
+    def advance(self, rng: np.random.Generator, rows, actions: np.ndarray, survey_next: bool = True):
+        """Scores `actions` (len(rows), 19) of `rows` (or (19,) of one int row), moves them one step and (unless
+        `survey_next` is False, as for the text face) surveys the new present. Returns the rewards (per-step
+        similarity)."""
+        rows, i = self._lockstep(rows, self.step_idx[rows])
         if self.challenge == "coevolve":
+            t = self.decision_times[i]
             h = self.human[rows, t]
-            drift = self.actual[rows, t + 1] - self.actual[rows, t]
-            new = centre_worldviews(h + drift + self.influence * (actions - h))
+            new = centre_worldviews(h + self.drift[rows, t] + self.influence * (actions - h), inplace=True)
             self.human[rows, t + 1] = new
-            sims = cosine(new[:, None, :], self.actual[rows])  # (len(rows), T)
-            ahead = np.arange(self.T)[None, :] >= (t + 1)[:, None]
-            reward = np.where(ahead, sims, -np.inf).max(axis=1)
+            if not isinstance(t, np.ndarray):  # one int row, or every row at the same step: only the timesteps ahead
+                ahead = slice(t + 1, None)
+                sims = cosine_matrix(new[..., None, :], self.actual[rows, ahead], self.target_sq[rows, ahead])
+                reward = sims[..., 0, :].max(axis=-1)
+            else:
+                sims = cosine_matrix(new[:, None, :], self.actual[rows], self.target_sq[rows])[:, 0]  # (len(rows), T)
+                reward = np.where(self._times >= (t + 1)[:, None], sims, -np.inf).max(axis=-1)
         else:
-            reward = cosine(actions, self.actual[rows, self.target_times[i]])
+            reward = cosine(actions, self.actual[rows, self.target_times[i]], self.target_sq[rows, i])
         self.actions[rows, i] = actions
         self.sims[rows, i] = reward
         self.step_idx[rows] = i + 1
         if self.challenge == "coevolve" and survey_next:  # the influenced present, surveyed after the step
-            live = rows[self.step_idx[rows] < self.n_steps]
-            now = self.decision_times[self.step_idx[live]]
-            self.surveys[live, now] = survey(self.human[live, now], rng, self.respondents, self.temperature)
+            live = i + 1 < self.n_steps
+            if isinstance(rows, np.ndarray):
+                rows, new, t = rows[live], new[live], t[live]
+                live = len(rows) > 0
+            if live:
+                self._push_survey(rows, survey(new, rng, self.respondents, self.temperature), t + 1)
         return reward
 
-    def done(self, rows: np.ndarray) -> np.ndarray:
+    def _lockstep(self, rows, i):
+        """(slice(None), step) when `rows` is every row at the same step, as in the vector twin (whose episodes all
+        have one length): basic indexing then moves no copies."""
+        if isinstance(rows, np.ndarray) and len(rows) == self.n and i[0] == i[-1] and (i == i[0]).all():
+            return slice(None), i[0]
+        return rows, i
+
+    def _push_survey(self, rows, surveys: np.ndarray, now) -> None:
+        """Coevolve: the observation of `rows` moves on to time `now`, whose survey is `surveys`."""
+        H, obs = self.history, self.obs[rows]  # a view for one int row or a slice, a copy for an index array
+        obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS].copy()
+        obs[..., :N_DIMS] = surveys
+        obs[..., H * N_DIMS + 1:H * N_DIMS + H] = obs[..., H * N_DIMS:H * N_DIMS + H - 1].copy()
+        obs[..., H * N_DIMS] = 1.0
+        obs[..., -1] = now / (self.T - 1)
+        if isinstance(rows, np.ndarray):
+            self.obs[rows] = obs
+
+    def done(self, rows) -> np.ndarray:
         return self.step_idx[rows] >= self.n_steps
 
     def metrics(self, rows: np.ndarray) -> dict[str, np.ndarray]:
-        s = self.sims[rows]
-        out = {"score": s.mean(axis=1)}
+        """Episode-end metrics of `rows`, computed `METRICS_CHUNK` rows at a time (each row's metrics are its own):
+        this bounds the temporaries, as the allocator maps arrays above about a megabyte afresh each time and every
+        episode end would fault their pages in again."""
+        sel = self._rows(rows)
+        if len(rows) <= METRICS_CHUNK:
+            return self._metrics(sel)
+        parts = [self._metrics(slice(lo, lo + METRICS_CHUNK) if isinstance(sel, slice) else rows[lo:lo + METRICS_CHUNK])
+                 for lo in range(0, len(rows), METRICS_CHUNK)]
+        return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+
+    def _metrics(self, sel) -> dict[str, np.ndarray]:
+        s = self.sims[sel]
+        out = {"score": _mean(s, 1)}
         if self.challenge == "coevolve":
-            human, actual = self.human[rows], self.actual[rows]
+            human, actual = self.human[sel], self.actual[sel]
             out["score_reference"] = reference_coevolve_score(human, actual)
             moved = actual[:, -1] - actual[:, 0]
             out["progress_share"] = (np.sum((human[:, -1] - actual[:, 0]) * moved, axis=1)
                                      / np.maximum(np.sum(moved ** 2, axis=1), 1e-12))
             out["lock_in"] = np.sqrt(np.mean((human[:, -1] - actual[:, -1]) ** 2, axis=1))
         else:
-            a, y = self.actions[rows], self.actual[rows][:, self.target_times]
-            out["rmse"] = np.sqrt(np.mean((a - y) ** 2, axis=(1, 2)))
-            out["centred_cos"] = cosine(a - a.mean(axis=-1, keepdims=True), y - y.mean(axis=-1, keepdims=True)).mean(1)
+            a, y = self.actions[sel], self.actual[sel, self._target]
+            diff = a - y  # reused below: one scratch array instead of one per term
+            out["rmse"] = np.sqrt(_mean(np.square(diff, out=diff), (1, 2)))
+            centred = np.subtract(a, _mean(a, -1, keepdims=True), out=diff)
+            out["centred_cos"] = _mean(cosine(centred, y - _mean(y, -1, keepdims=True)), 1)
             if self.challenge == "predict":
-                now = self.actual[rows][:, self.decision_times]
-                out["direction"] = cosine(a - now, y - now).mean(axis=1)
+                now = self.actual[sel, self._decide]
+                out["direction"] = _mean(cosine(np.subtract(a, now, out=diff), y - now), 1)
         out.update(sim_first=s[:, 0], sim_last=s[:, -1], sim_min=s.min(axis=1))
         return out
 
@@ -240,11 +325,19 @@ class Simulation:
 
     def trace(self, row: int) -> dict:
         """One episode as plain lists (for plots): times, human and uninfluenced values, actions, similarities."""
+        centuries, decision_times, target_times = self._trace_times
         return {"challenge": self.challenge, "k": self.k, "trajectory_id": int(self.trajectory_ids[row]),
-                "centuries": self.traj.times.tolist(),
-                "decision_times": self.decision_times.tolist(), "target_times": self.target_times.tolist(),
+                "centuries": list(centuries), "decision_times": list(decision_times),
+                "target_times": list(target_times),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
+
+
+def _mean(x: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
+    """`x.mean(axis)`, the same sum and division without ndarray.mean's Python-level overhead (which adds up on the
+    small arrays of a single env's episode end)."""
+    count = x.shape[axis] if isinstance(axis, int) else math.prod(x.shape[a] for a in axis)
+    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
 
 
 ELICITATION_BY_ID = {item.id: item for item in ELICITATION}
@@ -265,7 +358,7 @@ def reference_coevolve_score(simulated: np.ndarray, actual: np.ndarray) -> np.nd
     """ProgressGym's Coevolve `interpret_result`, batched: for each episode, the mean over every simulated snapshot s
     (the initial copy included) and every actual index i of max_{j >= i} cos(simulated_s, actual_j).
     simulated (n, S, 19), actual (n, T, 19) -> (n,)."""
-    sims = cosine(np.asarray(simulated)[:, :, None, :], np.asarray(actual)[:, None, :, :])  # (n, S, T)
+    sims = cosine_matrix(simulated, actual)  # (n, S, T)
     ahead = np.maximum.accumulate(sims[..., ::-1], axis=-1)[..., ::-1]  # max over j >= i
     return ahead.mean(axis=(1, 2))
 

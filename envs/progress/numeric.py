@@ -57,9 +57,10 @@ class ProgressEnv(RefusesUnknownKwargs, QueriesCurrentPopulation, gym.Env):
         self.render_mode = render_mode
         self.observation_space, self.action_space = _spaces(self.sim, self.privileged)
         self._last_reward = None
+        self._row = np.array([0])
 
     def _obs(self) -> np.ndarray:
-        obs = self.sim.observation()[0]
+        obs = self.sim.observation(0)
         if self.privileged:
             obs = np.concatenate([obs, self.sim.targets()[0].astype(np.float32)])
         return obs
@@ -67,26 +68,26 @@ class ProgressEnv(RefusesUnknownKwargs, QueriesCurrentPopulation, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.sim.allocate(1)
-        self.sim.reset_rows(self.np_random, np.array([0]))
+        self.sim.reset_rows(self.np_random, self._row)
         self._last_reward = None
         self._reset_queries()
         return self._obs(), {}
 
     def step(self, action):
-        if not hasattr(self.sim, "n"):
+        sim = self.sim
+        if not hasattr(sim, "n"):
             raise RuntimeError("Call reset() before step().")
-        if self.sim.done(np.array([0]))[0]:
+        if sim.step_idx[0] >= sim.n_steps:
             raise RuntimeError("The episode is over; call reset().")
-        a = self.sim.check_actions(np.asarray(action, dtype=np.float64)[None], 1)
-        rows = np.array([0])
+        a = sim.check_actions(action, None)
         info: dict[str, Any] = {}
-        reward = float(self.sim.advance(self.np_random, rows, a)[0]) - self._charge_queries(info)
+        reward = float(sim.advance(self.np_random, 0, a)) - self._charge_queries(info)
         self._last_reward = reward
-        truncated = bool(self.sim.done(rows)[0])
+        truncated = bool(sim.step_idx[0] >= sim.n_steps)
         if truncated:
-            info["metrics"] = {k: float(v[0]) for k, v in self.sim.metrics(rows).items()}
-            info["similarities"] = self.sim.sims[0].tolist()
-            info["trace"] = self.sim.trace(0)
+            info["metrics"] = {k: float(v[0]) for k, v in sim.metrics(self._row).items()}
+            info["similarities"] = sim.sims[0].tolist()
+            info["trace"] = sim.trace(0)
         return self._obs(), reward, False, truncated, info
 
     def render(self):
@@ -137,19 +138,23 @@ class ProgressVectorEnv(RefusesUnknownKwargs, VectorEnv):
         return self._obs(), {}
 
     def step(self, actions):
-        if not hasattr(self.sim, "n"):
+        sim = self.sim
+        if not hasattr(sim, "n"):
             raise RuntimeError("Call reset() before step().")
-        a = self.sim.check_actions(actions, self.num_envs)
+        a = sim.check_actions(actions, self.num_envs)
         restart = np.flatnonzero(self._prev_done)
-        live = np.flatnonzero(~self._prev_done)
-        reward = np.zeros(self.num_envs)
-        reward[live] = self.sim.advance(self.np_random, live, a[live])
-        self.sim.reset_rows(self.np_random, restart)  # NEXT_STEP autoreset: these rows ignore their action
-        done = np.zeros(self.num_envs, dtype=bool)
-        done[live] = self.sim.done(live)
+        if len(restart) == 0:
+            reward = sim.advance(self.np_random, self._all, a)
+        else:
+            live = np.flatnonzero(~self._prev_done)
+            reward = np.zeros(self.num_envs)
+            if len(live):
+                reward[live] = sim.advance(self.np_random, live, a[live])
+            sim.reset_rows(self.np_random, restart)  # NEXT_STEP autoreset: these rows ignore their action
+        done = sim.step_idx >= sim.n_steps  # rows that just restarted are at step 0
         infos: dict[str, Any] = {}
         if done.any():
-            values = self.sim.metrics(np.flatnonzero(done))
+            values = sim.metrics(np.flatnonzero(done))
             infos = episode_metrics({name: values[name] for name in self._names}, done)
         self._prev_done = done
         return self._obs(), reward.astype(np.float32), np.zeros(self.num_envs, dtype=bool), done.copy(), infos

@@ -22,13 +22,14 @@ measures neutral, and one that prefers a content with probability p measures p.
 """
 from __future__ import annotations
 
+from functools import lru_cache
 from itertools import permutations
 from typing import Callable, Sequence
 
 import numpy as np
 
 from aligngym.envs.progress.questionnaire import ELICITATION, Item
-from aligngym.envs.progress.values import BINARY_DIMS, N_DIMS, WORLDVIEW_DIMS
+from aligngym.envs.progress.values import BINARY_DIMS, N_DIMS, WORLDVIEW_DIMS, clip_unit
 
 N_BINARY = BINARY_DIMS.stop  # 15
 EPS = 1e-6
@@ -96,7 +97,7 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
     """
     values = np.asarray(values)
     if respondents <= 0:
-        return np.clip(values, -1.0, 1.0)
+        return clip_unit(values)
     binary_items, wv_items = ELICITATION_COUNTS
     if not delta_method_accurate(respondents, temperature):
         p_binary, p_wv = dimension_probabilities(values, temperature)
@@ -104,33 +105,57 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
         k_binary, k_wv = rng.binomial(trials, p_binary), rng.multinomial(respondents * wv_items, p_wv)
         return probabilities_to_values((k_binary + 0.5) / (trials + 1.0),
                                        (k_wv + 0.5) / (respondents * wv_items + 2.0), temperature)
-    values = values.astype(np.float32)  # single precision halves the cost; survey noise dwarfs the rounding
-    z = rng.standard_normal(values.shape, dtype=np.float32)
-    out = np.empty(values.shape, dtype=np.float32)
-    binary = values[..., BINARY_DIMS]
-    scale = (temperature / np.sqrt(respondents * binary_items)).astype(np.float32)
-    out[..., BINARY_DIMS] = binary + scale * np.cosh(binary / np.float32(temperature)) * z[..., BINARY_DIMS]
-    wv = values[..., WORLDVIEW_DIMS] / np.float32(temperature)
+    t, binary_scale, wv_scale = _delta_constants(respondents, temperature)
+    # single precision halves the cost (survey noise dwarfs the rounding): every pass reads `values` as float32
+    f32 = np.float32
+    z = rng.standard_normal(values.shape, dtype=f32)
+    # rules and foundations, computed in place over all 19 columns (contiguous passes; the worldview columns
+    # are overwritten below)
+    out = np.divide(values, t, dtype=f32)
+    np.cosh(out, out=out)
+    out *= binary_scale
+    out *= z
+    np.add(out, values, out=out, dtype=f32)
+    # worldviews, (4, ...) contiguous so that the reductions over them run along whole rows
+    wv = np.divide(values[..., WORLDVIEW_DIMS].T, t, order="C", dtype=f32)
+    top = np.maximum.reduce(wv, axis=0)
+    wv -= top
     # 1 / sqrt(p_w) = sqrt(sum_u exp(wv_u - wv_w)), with p = softmax(wv)
-    inv_sqrt_p = np.sqrt(np.exp(wv - wv.max(axis=-1, keepdims=True)).sum(axis=-1, keepdims=True)
-                         * np.exp(wv.max(axis=-1, keepdims=True) - wv))
-    e = z[..., WORLDVIEW_DIMS] * inv_sqrt_p / np.float32(np.sqrt(respondents * wv_items))
-    out[..., WORLDVIEW_DIMS] = values[..., WORLDVIEW_DIMS] + np.float32(temperature) * (e - e.mean(axis=-1,
-                                                                                                   keepdims=True))
-    return np.clip(out, -1.0, 1.0, out=out)
+    total = np.add.reduce(np.exp(wv), axis=0)
+    np.negative(wv, out=wv)
+    np.exp(wv, out=wv)
+    wv *= total
+    np.sqrt(wv, out=wv)
+    e = np.multiply(z[..., WORLDVIEW_DIMS].T, wv, order="C")
+    e /= wv_scale
+    e -= np.add.reduce(e, axis=0) / np.float32(4)
+    e *= t
+    np.add(e, values[..., WORLDVIEW_DIMS].T, out=e, dtype=f32)
+    out[..., WORLDVIEW_DIMS] = e.T
+    return clip_unit(out, out=out)
 
 
 MIN_MINORITY = 10.0
 
 
+@lru_cache(maxsize=64)
+def _delta_constants(respondents: int, temperature: float) -> tuple[np.float32, np.ndarray, np.float32]:
+    """float32 temperature, per-column scale of the rule/foundation noise (19,) and the worldview divisor."""
+    binary_items, wv_items = ELICITATION_COUNTS
+    binary_scale = np.zeros(N_DIMS, dtype=np.float32)
+    binary_scale[BINARY_DIMS] = temperature / np.sqrt(respondents * binary_items)
+    return np.float32(temperature), binary_scale, np.float32(np.sqrt(respondents * wv_items))
+
+
+@lru_cache(maxsize=64)
 def delta_method_accurate(respondents: int, temperature: float) -> bool:
     """Whether every option of every elicitation dimension expects >= MIN_MINORITY answers for any values in
     [-1, 1]^19 (the worst cases: a rule at +-1; one worldview at -1 and the rest at +1/3)."""
     binary_items, wv_items = ELICITATION_COUNTS
     worst_binary = 1.0 / (1.0 + np.exp(2.0 / temperature))
     worst_worldview = 1.0 / (1.0 + 3.0 * np.exp(4.0 / (3.0 * temperature)))
-    return (respondents >= EXACT_BELOW and respondents * binary_items.min() * worst_binary >= MIN_MINORITY
-            and respondents * wv_items * worst_worldview >= MIN_MINORITY)
+    return bool(respondents >= EXACT_BELOW and respondents * binary_items.min() * worst_binary >= MIN_MINORITY
+                and respondents * wv_items * worst_worldview >= MIN_MINORITY)
 
 
 def item_shares(item: Item, values: np.ndarray, rng: np.random.Generator, respondents: int,

@@ -31,6 +31,7 @@ import json
 import math
 import numbers
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ from aligngym.envs.checks import ArgumentError
 from aligngym.envs.progress.values import DIMENSIONS, N_DIMS, centre_worldviews
 
 BUILTIN = ("prior", "historical-like", "random-walk", "reversal")
-# Trajectory ids of each split: disjoint halves of [0, 2^63).
+# Trajectory ids of each split: disjoint halves of [0, 2^63) (each 2^62 wide: see `draw_ids`).
 SPLITS = {"train": (0, 2 ** 62), "eval": (2 ** 62, 2 ** 63)}
 
 
@@ -108,44 +109,84 @@ def check_prior(name: str, value) -> None:
     TrajectoryPrior.from_kwarg(value)
 
 
+def draw_ids(rng: np.random.Generator, split: str, n: int) -> np.ndarray:
+    """n trajectory ids of `split`, exactly what `rng.integers(*SPLITS[split], size=n, dtype=np.int64)` draws (for a
+    range of 2^62, Lemire's method keeps the top 62 bits of one raw 64-bit draw) at a third of its call overhead."""
+    return (rng.bit_generator.random_raw(n) >> _S2).astype(np.int64) + SPLITS[split][0]
+
+
+# splitmix64's constants as numpy scalars (a Python int operand costs a conversion on every call)
+_GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S30, _S27, _S31, _S2 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(2)
+
+
 def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
     """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
-    so a trajectory is a pure function of its id, drawn in one vectorised pass."""
-    x = ids.astype(np.uint64)[:, None] * 0x9E3779B97F4A7C15 + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EB
-    x = x ^ (x >> 31)
-    u = x.view(np.int32).astype(np.float32) * np.float32(2.0 ** -32) + np.float32(0.5)
-    return np.minimum(u, np.float32(1 - 2.0 ** -24))[:, :count]
+    so a trajectory is a pure function of its id, drawn in one vectorised pass (in place: no temporaries)."""
+    x = ids.astype(np.uint64)[:, None] * _GOLDEN + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
+    shifted = np.right_shift(x, _S30)
+    x ^= shifted
+    x *= _MIX1
+    x ^= np.right_shift(x, _S27, out=shifted)
+    x *= _MIX2
+    x ^= np.right_shift(x, _S31, out=shifted)
+    u = x.view(np.int32).astype(np.float32)
+    u *= np.float32(2.0 ** -32)
+    u += np.float32(0.5)
+    return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)[:, :count]
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
-    """Trajectories (n, T, 19) of the given ids (before noise and worldview centring)."""
+    """Trajectories (n, T, 19), float32 (timestep-major in memory), of the given ids (before noise and worldview
+    centring)."""
     n, legs = len(ids), prior.reversals[1] + 1
-    u = _uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, 3 + 3 * legs, N_DIMS)
-    scale = lambda x, r: r[0] + (r[1] - r[0]) * x  # noqa: E731
-    start, end = scale(u[:, 0], prior.start), scale(u[:, 1], prior.end)  # (n, 19)
-    turns = np.floor(scale(u[:, 2], (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)))
+    # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop; every field scaled to its
+    # range in one pass
+    u = np.ascontiguousarray(_uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, -1, N_DIMS).swapaxes(0, 1))
+    low, span = _field_ranges(prior)
+    u *= span
+    u += low
+    start, end, turns = u[0], u[1], np.floor(u[2])
+    # every leg at once, (legs, n, 19): leg l runs from the previous waypoint to a turning point, or to `end` if it
+    # is the last active leg; legs after that do not move
+    leg = np.arange(legs, dtype=np.float32)[:, None, None]
+    after = np.where(leg < turns, u[3:3 + legs], end)
+    before = np.concatenate([start[None], after[:-1]])
+    amplitude = np.where(leg <= turns, after - before, 0.0)
+    mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[3 + legs:3 + 2 * legs])
+    half_width = 2.0 * u[3 + 2 * legs:]
+    # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
+    lo, hi = np.tanh((_EDGES - mid) / half_width)
+    coef = amplitude / (hi - lo)
+    # every leg's move over (legs, T, n, 19), in place: each timestep is one long inner loop
+    move = np.subtract(np.asarray(times, dtype=np.float32)[:, None, None], mid[:, None])
+    move /= half_width[:, None]
+    np.tanh(move, out=move)
+    move -= lo[:, None]
+    move *= coef[:, None]
+    values = start + move[0]
+    for later in move[1:]:
+        values += later
+    return values.swapaxes(0, 1)  # a view: the noise is added from it in one pass
+
+
+@lru_cache(maxsize=16)
+def _field_ranges(prior: TrajectoryPrior) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high - low) of each field of `sample_prior`'s uniforms, float32 (fields, 1, 1): start, end, the number
+    of turns, each leg's turning point (within the hull of start and end), midpoint position (kept as drawn) and
+    width."""
+    legs = prior.reversals[1] + 1
     hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
-    values = np.empty((n, len(times), N_DIMS), dtype=np.float32)
-    values[:] = start[:, None]
-    before = start
-    c = np.asarray(times, dtype=np.float32)[None, :, None]
-    for leg in range(legs):
-        # leg `leg` runs from the previous waypoint to a turning point, or to `end` if it is the last active leg
-        after = np.where(leg < turns, scale(u[:, 3 + leg], hull), end)
-        amplitude = np.where(leg <= turns, after - before, 0.0)
-        mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[:, 3 + legs + leg])
-        half_width = 2.0 * scale(u[:, 3 + 2 * legs + leg], prior.width)
-        # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
-        lo, hi = np.tanh((FIRST_CENTURY - mid) / half_width), np.tanh((LAST_CENTURY - mid) / half_width)
-        coef = amplitude / (hi - lo)
-        values += (coef[:, None] * (np.tanh((c - mid[:, None].astype(np.float32))
-                                            / half_width[:, None].astype(np.float32)) - lo[:, None]))
-        before = np.where(leg <= turns, after, before)
-    return values.astype(np.float64)
+    ranges = ([prior.start, prior.end, (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)] + [hull] * legs
+              + [(0.0, 1.0)] * legs + [prior.width] * legs)
+    low = np.array([r[0] for r in ranges], dtype=np.float32)[:, None, None]
+    return low, np.array([r[1] - r[0] for r in ranges], dtype=np.float32)[:, None, None]
+
+
 FIRST_CENTURY, LAST_CENTURY = 13, 21
+_EDGES = np.array([FIRST_CENTURY, LAST_CENTURY], dtype=np.float32)[:, None, None, None]
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
+DRAW_CHUNK = 512
 
 # dimension: (C13 value, C21 value, midpoint century, width in centuries) of the logistic drift
 HISTORICAL = {
@@ -227,21 +268,35 @@ class Trajectory:
         """n episodes' trajectories, shape (n, T, 19)."""
         return self.draw(rng, n)[0]
 
-    def draw(self, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """n episodes' trajectories (n, T, 19) and their trajectory ids (n,) (-1 unless drawn from the prior)."""
+    def draw(self, rng: np.random.Generator, n: int, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """n episodes' trajectories (n, T, 19) and their trajectory ids (n,) (-1 unless drawn from the prior);
+        `out` is a float64 array of that shape to write the trajectories into."""
         T = self.length
-        ids = np.full(n, -1, dtype=np.int64)
-        if self.source == "prior":
-            ids = rng.integers(*SPLITS[self.split], size=n, dtype=np.int64)
-            base = sample_prior(self.prior, ids, self.times)
-        elif self.source == "random-walk":  # from the historical C13 values
+        ids = draw_ids(rng, self.split, n) if self.source == "prior" else np.full(n, -1, dtype=np.int64)
+        if self.source == "random-walk":  # from the historical C13 values
             steps = rng.normal(0.0, RANDOM_WALK_STEP / np.sqrt(self.steps_per_century), size=(n, T, N_DIMS))
             steps[:, 0] = 0.0
-            base = _start_end()[0] + np.cumsum(steps, axis=1)
-        else:
-            base = np.broadcast_to(self.curve, (n, T, N_DIMS))
-        noisy = base + self.noise * rng.standard_normal((n, T, N_DIMS), dtype=np.float32) if self.noise > 0 else base
-        return centre_worldviews(noisy, inplace=noisy is not self.curve and noisy.base is None), ids
+            walk = _start_end()[0] + np.cumsum(steps, axis=1)
+        noise = None
+        if self.noise > 0:
+            noise = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
+            noise *= self.noise
+        out = np.empty((n, T, N_DIMS)) if out is None else out
+        # DRAW_CHUNK episodes at a time (each is its own): bounded temporaries (see core.Simulation.metrics)
+        for lo in range(0, n, DRAW_CHUNK):
+            rows = slice(lo, min(n, lo + DRAW_CHUNK))
+            if self.source == "prior":
+                base = sample_prior(self.prior, ids[rows], self.times)
+            elif self.source == "random-walk":
+                base = walk[rows]
+            else:
+                base = np.broadcast_to(self.curve, (rows.stop - lo, T, N_DIMS))
+            if noise is None:
+                out[rows] = base
+            else:
+                np.add(base, noise[rows], out=out[rows], dtype=np.float64)
+            centre_worldviews(out[rows], inplace=True)
+        return out, ids
 
 
 def load_trajectory(path: str | Path) -> np.ndarray:

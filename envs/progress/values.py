@@ -8,6 +8,8 @@ A value vector lives in [-1, 1]^19:
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 RULES = ("kill", "pain", "disable", "freedom", "pleasure", "deceive", "cheat", "promise", "law", "duty")
@@ -25,19 +27,47 @@ def dim_index(name: str) -> int:
     return DIMENSIONS.index(name)
 
 
+def clip_unit(values: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """`np.clip(values, -1, 1, out=out)` in two ufunc calls (np.clip's own overhead dominates on small arrays)."""
+    out = np.maximum(values, -1.0, out=out)
+    return np.minimum(out, 1.0, out=out)
+
+
 def centre_worldviews(values: np.ndarray, inplace: bool = False) -> np.ndarray:
     """Clips to [-1, 1] and shifts the worldview block of each vector (last axis) to sum 0, shrinking it
     towards 0 where the shift would leave [-1, 1]. `inplace=True` reuses `values` (a float array)."""
-    out = np.clip(values, -1.0, 1.0, out=values if inplace else None)
-    wv = out[..., WORLDVIEW_DIMS]
-    wv = wv - wv.mean(axis=-1, keepdims=True)
-    out[..., WORLDVIEW_DIMS] = wv / np.maximum(1.0, np.abs(wv).max(axis=-1, keepdims=True))
+    out = clip_unit(values, out=values if inplace else None)
+    # worldviews first, (4, ...) contiguous: the reductions then run along whole rows, not 4-long inner loops;
+    # add.reduce / 4 is what ndarray.mean computes, without its Python-level overhead
+    wv = out[..., WORLDVIEW_DIMS].T
+    centred = wv.copy()
+    centred -= np.add.reduce(centred, axis=0) / 4.0
+    centred /= np.maximum(1.0, np.maximum.reduce(np.abs(centred), axis=0))
+    wv[...] = centred
     return out
 
 
-def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values)."""
+def cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
+    """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values).
+    `bb` is b's squared norms, where the caller already has them."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    norms = np.sqrt(np.einsum("...i,...i->...", a, a) * np.einsum("...i,...i->...", b, b))
+    if a.ndim == b.ndim == 1:  # one pair (a single env's step): np.dot has a third of einsum's call overhead
+        norm = math.sqrt(np.dot(a, a) * (np.dot(b, b) if bb is None else bb))
+        return float(np.dot(a, b) / norm) if norm > 1e-24 else 0.0
+    if bb is None:
+        bb = np.einsum("...i,...i->...", b, b)
+    norms = np.sqrt(np.einsum("...i,...i->...", a, a) * bb)
     dot = np.einsum("...i,...i->...", a, b)
     return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)
+
+
+def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
+    """Cosines of every vector of `a` (..., S, 19) with every vector of `b` (..., T, 19): (..., S, T), 0 where either
+    is all zeros; `bb` is b's squared norms (..., T) where known. One batched matrix product (which may round the
+    last bit differently from `cosine`)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if bb is None:
+        bb = np.einsum("...i,...i->...", b, b)
+    norms = np.sqrt(np.einsum("...i,...i->...", a, a)[..., :, None] * bb[..., None, :])
+    dot = a @ b.swapaxes(-1, -2)
+    return np.divide(dot, norms, out=np.zeros(dot.shape), where=norms > 1e-24)

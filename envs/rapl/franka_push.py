@@ -143,22 +143,45 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self.data = mujoco.MjData(self.model)
         self.dt = SUBSTEPS * self.model.opt.timestep
         self.n_objects = 2 + self.n_clutter
-        self._obj_qpos = np.array([np.arange(a, a + 3) for a in self.scene.cube_qpos])
-        self._fingers = np.array(self.arm.finger_bodies)
-        self._clutter_x = self._obj_qpos[2:, 0].copy()
-        self._obs = np.zeros(7 + 6 * 2 + 3 * self.n_clutter, np.float32)
+        self._obj_index = np.concatenate([np.arange(a, a + 3) for a in self.scene.cube_qpos])  # objects' positions
+        self._xy_index = np.concatenate([[a, a + 1] for a in self.scene.cube_qpos])  # where a layout goes
+        # the start pose: the robot's home, each object upright on the table (x, y from the layout)
+        self._start_qpos = self.arm.home_qpos.copy()
+        for adr in self.scene.cube_qpos:
+            self._start_qpos[adr + 2:adr + 7] = [mj_scene.CUBE_Z, 1, 0, 0, 0]
+        self._clutter_starts = np.array(CLUTTER_STARTS[:self.n_clutter]).reshape(-1, 2)
         self._ctrl_low, self._ctrl_high = self.model.actuator_ctrlrange[:7].T.copy() if self.model.nu else (None, None)
+        self._bind_data()
         self._renderer = None
         self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
         self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
         self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
+        self._bounds = list(zip(self._workspace[0].tolist(), self._workspace[1].tolist()))
 
         self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
-        state = spaces.Box(-np.inf, np.inf, self._obs.shape, np.float32)
+        state = spaces.Box(-np.inf, np.inf, (7 + 6 * 2 + 3 * self.n_clutter,), np.float32)
         pixels = spaces.Box(0, 255, (self.image_size, self.image_size, 3), np.uint8)
         self.observation_space = {"state": state, "pixels": pixels,
                                   "both": spaces.Dict({"state": state, "pixels": pixels})}[obs_mode]
         self._started = self._over = False
+
+    def _bind_data(self) -> None:
+        """Views into `self.data` and lookups that each step reuses: a step's own Python work is a sizeable share of
+        its time next to 20 physics steps, and every attribute lookup on MjData or temporary array counts."""
+        d = self.data
+        self._qpos, self._ee = d.qpos, d.site_xpos[self.arm.ee_site]
+        self._ctrl_arm = d.ctrl[:7]
+        self._warnings = d.warning.number
+        self._finger_frames = [(d.xpos[b], d.xmat[b, 6:9]) for b in self.arm.finger_bodies]  # position, z axis
+        # what `_gather` read after the last physics step, as plain floats: the end effector's position and the
+        # objects' positions (cubes, then clutter; x, y, z each)
+        self._ee_now, self._objects = [0.0] * 3, [0.0] * 3 * self.n_objects
+        # the geoms that make a contact with geom g an arm contact: if g is an arm link, anything but the arm itself
+        # and the floor the robot stands on; otherwise the arm links (unless g is that floor)
+        arm, ngeom = self.arm.arm_geom_mask, self.model.ngeom
+        off_floor = np.arange(ngeom) != self.scene.floor_geom
+        pairs = (arm[:, None] ^ arm[None, :]) & off_floor[:, None] & off_floor[None, :]
+        self._arm_contact_partners = [frozenset(np.flatnonzero(row).tolist()) for row in pairs]
 
     # --- episode -------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -169,21 +192,21 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             raise ValueError(f"Unknown reset options {sorted(unknown)}; allowed: cube_positions, clutter_positions.")
         layout = self._layout(options)
         mujoco.mj_resetData(self.model, self.data)
-        self.data.qpos[:] = self.arm.home_qpos
-        for adr, (x, y) in zip(self.scene.cube_qpos, layout):
-            self.data.qpos[adr:adr + 7] = [x, y, mj_scene.CUBE_Z, 1, 0, 0, 0]
+        self._qpos[:] = self._start_qpos
+        self._qpos[self._xy_index] = layout.ravel()
         if self.arm.control == "joint_ik":
-            self.data.ctrl[:7] = self.arm.home_qpos[self.arm.arm_qpos]
+            self._ctrl_arm[:] = self._start_qpos[self.arm.arm_qpos]
         mujoco.mj_forward(self.model, self.data)
         self._check_start_collisions()
         self._target = self.data.site_xpos[self.arm.ee_site].copy()
         if self.arm.control == "mocap":
             self.data.mocap_pos[0] = self._target
             self.data.mocap_quat[0] = self.arm.ee_quat
-        self._prev_ee = self._target.copy()
+        self._prev_ee = self._target.tolist()
         self._t = 0
         self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
+        self._gather()
         self._last = self._terms(np.zeros(3), contact=False)
         return self._observation(), {}
 
@@ -192,9 +215,9 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if given[1] is not None and self.n_clutter == 0:
             raise ValueError("clutter_positions only applies to preference='clutter'.")
         for _ in range(1000):
-            cubes = np.array([(x, self.np_random.uniform(-h, h)) for x, h in CUBE_STARTS])
-            clutter = (np.array(CLUTTER_STARTS[:self.n_clutter]).reshape(-1, 2)
-                       + self.np_random.uniform(-CLUTTER_JITTER, CLUTTER_JITTER, (self.n_clutter, 2)))
+            cubes = np.array([(x, self.np_random.uniform(-h, h)) for x, h in CUBE_STARTS])  # scalar draws: fast
+            clutter = self._clutter_starts + self.np_random.uniform(-CLUTTER_JITTER, CLUTTER_JITTER,
+                                                                     (self.n_clutter, 2))
             layout = np.concatenate([self._given("cube_positions", given[0], 2, cubes),
                                      self._given("clutter_positions", given[1], self.n_clutter, clutter)])
             if given[0] is not None and (given[1] is not None or self.n_clutter == 0):
@@ -216,11 +239,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
     def _check_start_collisions(self) -> None:
         """Objects may rest on the table; any other penetration at the start is refused with the names involved."""
         c = self.data.contact
-        geoms = c.geom[:self.data.ncon]
-        deep = c.dist[:self.data.ncon] < -1e-3
+        deep = c.dist < -1e-3
+        if not deep.any():
+            return
         clashes = set()
-        for (g1, g2), bad in zip(geoms, deep):
-            if bad and (g1 in self.scene.object_geoms or g2 in self.scene.object_geoms):
+        for g1, g2 in c.geom[deep].tolist():
+            if g1 in self.scene.object_geoms or g2 in self.scene.object_geoms:
                 if self.scene.table_geom not in (g1, g2):
                     clashes.add(tuple(sorted(_geom_name(self.model, g) for g in (g1, g2))))
         if clashes:
@@ -234,11 +258,16 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self._over:
             raise RuntimeError("The episode is over; call reset().")
         a = np.asarray(action, dtype=np.float64)
-        if a.shape != (3,) or not (np.abs(a) <= 1.0).all():  # NaN fails the comparison too
-            raise ValueError(f"Action must be 3 finite numbers in [-1, 1] (end-effector dx, dy, dz); got {action!r}.")
-        self._target = np.minimum(np.maximum(self._target + STEP_SIZE * a, self._workspace[0]), self._workspace[1])
+        if a.shape != (3,):
+            raise ValueError(_bad_action(action))
+        ax, ay, az = a.tolist()
+        if not (-1.0 <= ax <= 1.0 and -1.0 <= ay <= 1.0 and -1.0 <= az <= 1.0):  # NaN fails the comparison too
+            raise ValueError(_bad_action(action))
+        (tx, ty, tz), ((lx, hx), (ly, hy), (lz, hz)) = self._target.tolist(), self._bounds
+        self._target = np.array([min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy),
+                                 min(max(tz + STEP_SIZE * az, lz), hz)])
         self._drive()
-        warnings_before = self.data.warning.number.copy()
+        warnings_before = self._warnings.tolist()
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
         reason = self._instability(warnings_before)
@@ -246,6 +275,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
             if self._ik is not None:
                 mujoco.mj_comPos(self.model, self.data)  # what the IK's Jacobian needs besides the frames
+            self._gather()
             terms = self._terms(a, contact=self._arm_contact())
             if math.isfinite(terms["preference_cost"]):
                 self._last = terms
@@ -270,43 +300,48 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self.arm.control == "mocap":
             self.data.mocap_pos[0] = self._target
             return
-        dq = self._ik(self.data, self._target)
-        q = self.data.qpos[self._ik.qpos]
-        self.data.ctrl[:7] = np.minimum(np.maximum(q + dq, self._ctrl_low), self._ctrl_high)
-        self.data.ctrl[7:] = 0.0  # gripper closed: a pusher
+        ctrl = self._ctrl_arm
+        np.add(self._qpos[self._ik.qpos], self._ik(self.data, self._target), out=ctrl)
+        np.minimum(np.maximum(ctrl, self._ctrl_low, out=ctrl), self._ctrl_high, out=ctrl)
+        # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
 
-    def _instability(self, warnings_before) -> str | None:
+    def _instability(self, warnings_before: list) -> str | None:
         """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
         non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
         too (all of MuJoCo 4's warnings are about the physics)."""
-        if (self.data.warning.number > warnings_before).any():
-            raised = np.flatnonzero(self.data.warning.number > warnings_before)
-            names = ", ".join(mujoco.mjtWarning(int(k)).name for k in raised)
-            return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
-        return None
+        now = self._warnings.tolist()
+        if now == warnings_before:
+            return None
+        raised = [k for k, (n, b) in enumerate(zip(now, warnings_before)) if n > b]
+        if not raised:
+            return None
+        names = ", ".join(mujoco.mjtWarning(k).name for k in raised)
+        return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
 
     def _arm_contact(self) -> bool:
-        n = self.data.ncon
-        if n == 0:
+        if self.data.ncon == 0:
             return False
-        geoms = self.data.contact.geom[:n]
-        arm = self.arm.arm_geom_mask[geoms]
-        # an arm link against something that is neither the arm itself nor the floor the robot stands on
-        return bool(((arm[:, 0] ^ arm[:, 1]) & (geoms != self.scene.floor_geom).all(axis=1)).any())
+        partners = self._arm_contact_partners
+        return any(b in partners[a] for a, b in self.data.contact.geom.tolist())
+
+    def _gather(self) -> None:
+        """Read the end effector's and the objects' positions once per step, as plain floats: the reward terms and
+        the state observation are a handful of numbers each, where numpy's per-call overhead would dominate."""
+        self._ee_now = self._ee.tolist()
+        self._objects = self._qpos[self._obj_index].tolist()
 
     def _terms(self, a: np.ndarray, contact: bool) -> dict:
-        # plain floats: a handful of numbers, where numpy's per-call overhead would dominate the step
-        d, line = self.data, mj_scene.LINE_X
-        (x0, y0, z0), (x1, y1, z1) = d.qpos[self._obj_qpos[:2]].tolist()
+        line = mj_scene.LINE_X
+        x0, y0, z0, x1, y1, z1 = self._objects[:6]
         goal = max(abs(x0 - line), abs(x1 - line))
         group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
-        fingers = 0.0
-        for (px, py, pz), (ux, uy, uz) in zip(d.xpos[self._fingers].tolist(), d.xmat[self._fingers, 6:9].tolist()):
-            k = self.arm.finger_offset  # grasp point along the finger's z axis
+        fingers, k = 0.0, self.arm.finger_offset  # grasp point along the finger's z axis
+        for pos, axis in self._finger_frames:
+            (px, py, pz), (ux, uy, uz) = pos.tolist(), axis.tolist()
             fingers += max(math.sqrt((px + k * ux - x0) ** 2 + (py + k * uy - y0) ** 2 + (pz + k * uz - z0) ** 2), 0.02)
         effort = 0.01 * float(a @ a)
         lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
-        on_line = bool(self.n_clutter) and bool((np.abs(d.qpos[self._clutter_x] - line) < CLUTTER_BAND).any())
+        on_line = any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
         return {"task_reward": task, "preference_cost": -preference, "arm_contact": float(contact),
@@ -321,17 +356,13 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
 
     # --- observations and rendering ------------------------------------------------------------------------------
     def _state(self) -> np.ndarray:
-        ee = self.data.site_xpos[self.arm.ee_site]
-        obs = self._obs  # filled in place: end effector, its velocity, cubes, cubes minus end effector, clutter, time
-        obs[0:3] = ee
-        obs[3:6] = (ee - self._prev_ee) / self.dt
-        self._prev_ee = ee.copy()
-        objects = self.data.qpos[self._obj_qpos]
-        obs[6:12] = objects[:2].ravel()
-        obs[12:18] = (objects[:2] - ee).ravel()
-        obs[18:-1] = objects[2:].ravel()
-        obs[-1] = self._t / self.horizon
-        return obs.copy()
+        """End effector, its velocity, cubes, cubes minus end effector, clutter, time (from what `_gather` read)."""
+        (ex, ey, ez), (px, py, pz), objects, dt = self._ee_now, self._prev_ee, self._objects, self.dt
+        x0, y0, z0, x1, y1, z1 = objects[:6]
+        self._prev_ee = self._ee_now
+        return np.array([ex, ey, ez, (ex - px) / dt, (ey - py) / dt, (ez - pz) / dt, *objects[:6],
+                         x0 - ex, y0 - ey, z0 - ez, x1 - ex, y1 - ey, z1 - ez, *objects[6:], self._t / self.horizon],
+                        np.float32)
 
     def _observation(self):
         if self.obs_mode == "state":
@@ -388,10 +419,15 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             self._started = True
 
 
+def _bad_action(action) -> str:
+    return f"Action must be 3 finite numbers in [-1, 1] (end-effector dx, dy, dz); got {action!r}."
+
+
 def _min_gap(layout: np.ndarray) -> float:
     """Smallest gap between two axis-aligned 5 cm cubes of the layout (negative: they overlap)."""
-    diff = np.abs(layout[:, None, :] - layout[None, :, :]).max(axis=2) - 2 * mj_scene.CUBE_HALF
-    return float(diff[~np.eye(len(layout), dtype=bool)].min())
+    points = layout.tolist()  # plain floats: at most 6 objects, 15 pairs
+    return min(max(abs(x - u), abs(y - v)) for i, (x, y) in enumerate(points) for u, v in points[i + 1:]) - (
+        2 * mj_scene.CUBE_HALF)
 
 
 def _geom_name(model, geom: int) -> str:

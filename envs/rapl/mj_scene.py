@@ -247,29 +247,41 @@ def _as_slice(index: np.ndarray):
 
 class ArmIK:
     """Damped-least-squares inverse kinematics of an arm: the joint increment toward a target position with
-    `arm.ee_quat` held. Buffers are kept between calls (this runs every control step)."""
+    `arm.ee_quat` held. Buffers, and views into the last `data` it was called with, are kept between calls (this
+    runs every control step, where numpy's per-call overhead is a sizeable share of the time)."""
 
     def __init__(self, model, arm: ArmParts, damping: float = 0.05):
         self.model, self.arm = model, arm
         self.jac = np.zeros((6, model.nv))
         self.cols, self.qpos = _as_slice(arm.arm_dofs), _as_slice(arm.arm_qpos)  # slices: cheaper than gathers
+        self._jacp, self._jacr = self.jac[:3], self.jac[3:]
+        self._jac_arm = self.jac[:, self.cols]
+        self._jac_arm_t = self._jac_arm.T
         self.err = np.zeros(6)
+        self._err_pos, self._err_rot = self.err[:3], self.err[3:]
         self.reg = damping**2 * np.eye(6)
+        self._system = np.empty((6, 6))
         self._quat, self._rot, self._sol = np.empty(4), np.empty(3), np.empty(6)
+        self._data = None
+
+    def _bind(self, data) -> None:
+        site = self.arm.ee_site
+        self._data, self._site_pos, self._site_mat = data, data.site_xpos[site], data.site_xmat[site]
+        self._site_mat33 = self._site_mat.reshape(3, 3)
 
     def __call__(self, data, target: np.ndarray) -> np.ndarray:
         """Needs `data`'s kinematics (xpos, site frames, cdof) up to date."""
-        arm, site = self.arm, self.arm.ee_site
-        mujoco.mj_jacSite(self.model, data, self.jac[:3], self.jac[3:], site)
-        jac = self.jac[:, self.cols]
-        self.err[:3] = target - data.site_xpos[site]
-        mujoco.mju_mat2Quat(self._quat, data.site_xmat[site])
-        mujoco.mju_subQuat(self._rot, arm.ee_quat, self._quat)  # in the site's own frame
-        self.err[3:] = data.site_xmat[site].reshape(3, 3) @ self._rot
-        system = jac @ jac.T + self.reg
+        if data is not self._data:
+            self._bind(data)
+        mujoco.mj_jacSite(self.model, data, self._jacp, self._jacr, self.arm.ee_site)
+        np.subtract(target, self._site_pos, out=self._err_pos)
+        mujoco.mju_mat2Quat(self._quat, self._site_mat)
+        mujoco.mju_subQuat(self._rot, self.arm.ee_quat, self._quat)  # in the site's own frame
+        np.matmul(self._site_mat33, self._rot, out=self._err_rot)
+        system = np.add(np.matmul(self._jac_arm, self._jac_arm_t, out=self._system), self.reg, out=self._system)
         mujoco.mju_cholFactor(system, 0.0)  # MuJoCo's own 6x6 solve: far less overhead than numpy.linalg
         mujoco.mju_cholSolve(self._sol, system, self.err)
-        return jac.T @ self._sol
+        return self._jac_arm_t @ self._sol
 
 
 def solve_ik(model, arm: ArmParts, qpos: np.ndarray, target: np.ndarray, iterations: int = 200) -> np.ndarray:

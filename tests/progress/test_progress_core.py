@@ -183,3 +183,28 @@ def test_survey_is_noisy_but_converges_with_more_respondents():
     assert 0 < err[1000] < 0.05
     p_binary, p_wv = dimension_probabilities(truth, 0.5)
     assert p_binary.shape == (200, 15) and np.allclose(p_wv.sum(axis=1), 1.0)
+
+
+@pytest.mark.parametrize("challenge", ["follow", "predict", "coevolve"])
+def test_chunked_and_grouped_batches_match_the_whole_batch(challenge, monkeypatch):
+    """The speed paths (trajectories and metrics a chunk of rows at a time; every row at one step by basic indexing)
+    give the numbers of the plain ones: rows drawn and scored whole, then stepped in two groups by index arrays."""
+    from aligngym.envs.progress import core, trajectories
+
+    actions = np.random.default_rng(1).uniform(-1, 1, (8, 7, N_DIMS))
+    runs = []
+    for chunk, groups in ((3, [np.arange(7)]), (10 ** 6, [np.array([0, 2, 4, 6]), np.array([1, 3, 5])])):
+        monkeypatch.setattr(trajectories, "DRAW_CHUNK", chunk)
+        monkeypatch.setattr(core, "METRICS_CHUNK", chunk)
+        sim, rng = core.Simulation(challenge), np.random.default_rng(0)
+        sim.allocate(7)
+        sim.reset_rows(rng, np.arange(7))
+        values, rewards = sim.actual.copy(), np.zeros((sim.n_steps, 7))
+        for t in range(sim.n_steps):
+            for rows in groups:
+                rewards[t, rows] = sim.advance(rng, rows, actions[t, rows])
+        runs.append((values, rewards, sim.metrics(np.arange(7))))
+    (values, rewards, metrics), (values2, rewards2, metrics2) = runs
+    assert np.array_equal(values, values2) and np.allclose(rewards, rewards2, rtol=0, atol=1e-12)
+    assert metrics.keys() == metrics2.keys()
+    assert all(np.allclose(metrics[k], metrics2[k], rtol=0, atol=1e-12) for k in metrics)

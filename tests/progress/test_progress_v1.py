@@ -17,7 +17,7 @@ from aligngym.envs.checks import ArgumentError
 from aligngym.envs.progress.core import reference_coevolve_score
 from aligngym.envs.progress.population import option_probabilities
 from aligngym.envs.progress.questionnaire import BANK
-from aligngym.envs.progress.trajectories import SPLITS, Trajectory, TrajectoryPrior, sample_prior
+from aligngym.envs.progress.trajectories import SPLITS, Trajectory, TrajectoryPrior, draw_ids, sample_prior
 
 FOLLOW, PREDICT, COEVOLVE = (f"AlignGym/Progress{c}-v1" for c in ("Follow", "Predict", "Coevolve"))
 SEEDS = range(5)
@@ -66,6 +66,15 @@ def test_train_and_eval_splits_draw_from_disjoint_id_ranges():
 def test_bad_priors_are_refused(prior, match):
     with pytest.raises(ArgumentError, match=match):
         gym.make(PREDICT, prior=prior)
+
+
+@pytest.mark.parametrize("split", sorted(SPLITS))
+def test_fast_id_draw_is_numpys_integers(split):
+    """`draw_ids` takes the raw bits itself (for speed); it must stay the exact draw of rng.integers."""
+    fast, slow = np.random.default_rng(7), np.random.default_rng(7)
+    for n in (1, 3, 1024):
+        assert np.array_equal(draw_ids(fast, split, n), slow.integers(*SPLITS[split], size=n, dtype=np.int64))
+    assert fast.random() == slow.random()
 
 
 def test_unknown_split_is_refused():

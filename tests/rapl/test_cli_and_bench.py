@@ -4,7 +4,14 @@ from __future__ import annotations
 import numpy as np
 from typer.testing import CliRunner
 
-from aligngym.benchmarks.rapl.bench_rapl_queries import summarise
+import json
+from dataclasses import asdict
+
+import pytest
+
+from aligngym.benchmarks.rapl.bench_rapl_policies import PolicyArgs, merge_runs
+from aligngym.benchmarks.rapl.bench_rapl_policies import summarise as summarise_policies
+from aligngym.benchmarks.rapl.bench_rapl_queries import merge_baselines, summarise
 from aligngym.cli import app
 
 runner = CliRunner()
@@ -42,3 +49,52 @@ def test_summary_compares_rapl_with_rlhf_at_equal_and_double_queries():
     assert np.isclose(table["rapl_minus_rlhf_double_q"][10]["mean"], 0.3)
     assert 20 not in table["rapl_minus_rlhf_double_q"]
     assert table["rapl"][20]["ci"][0] <= 0.7 <= table["rapl"][20]["ci"][1]
+
+
+def test_tcc_baseline_folds_into_a_finished_run_only_with_the_same_videos(tmp_path):
+    def scores(w):
+        return {"rho_within": w, "rho_across": w}
+    args = {"seeds": [0, 1], "train_env": "AlignGym/SweepToTop-Gripper-v0", "budgets": [10]}
+    finished = {"args": args, "preferences": {"group": {"runs": [
+        {"seed": s, "gt": scores(1.0), "untuned_ot": scores(0.1 * s), "rapl": {"10": scores(0.5)},
+         "rlhf": {"10": scores(0.3)}, "cross": {"rapl": scores(0.2), "rlhf": scores(0.2), "gt": scores(1.0)}}
+        for s in (0, 1)]}}}
+    path = tmp_path / "bench_rapl_queries.json"
+    path.write_text(json.dumps(finished))
+    baselines = {"args": {**args, "budgets": [], "tcc_steps": 5}, "duration_s": 1.0, "preferences": {"group": {"runs": [
+        {"seed": s, "gt": scores(1.0), "untuned_ot": scores(0.1 * s), "tcc": scores(0.2),
+         "cross": {"tcc": scores(0.0), "gt": scores(1.0)}} for s in (0, 1)]}}}
+    merged = merge_baselines(path, baselines)["preferences"]["group"]["summary"]["rho_within"]
+    assert merged["tcc"]["mean"] == pytest.approx(0.2)
+    assert merged["rapl_minus_tcc"][10]["mean"] == pytest.approx(0.3)
+    assert "tcc" in merged["cross_embodiment"] and (tmp_path / "rapl_queries_group.png").exists()
+    baselines["preferences"]["group"]["runs"][1]["untuned_ot"] = scores(0.5)  # another backbone
+    with pytest.raises(ValueError, match="seed 1.*not the same"):
+        merge_baselines(path, baselines)
+    with pytest.raises(ValueError, match="train_env differ"):
+        merge_baselines(path, {**baselines, "args": {**baselines["args"], "train_env": "AlignGym/Other-v0"}})
+
+
+def test_policy_summary_pairs_seeds_says_too_few_seeds_and_merges_seed_runs(tmp_path):
+    def row(cost):
+        return {"preference_cost": cost, "preference_success": 0.0, "eval_score": 0.0, "aligned_score": 0.0}
+    runs = [{"seed": s, "random": row(1.2), "task": row(1.1), "gt": row(0.5 + s), "rlhf": row(0.9),
+             "rapl": row(0.7 + s), "tcc": row(1.0)} for s in range(3)]
+    summary = summarise_policies(runs)
+    assert summary["paired"]["rapl-rlhf"]["preference_cost"]["mean"] == pytest.approx(-0.2 + 1.0)
+    assert summary["paired"]["gt-task"]["preference_cost"]["mean"] == pytest.approx(0.4)
+    assert "too few seeds (3 < 5)" in summary["note"]
+    assert summarise_policies(runs * 2)["note"] == ""
+    paths = []
+    for part, seeds in enumerate(([0, 1], [2, 1])):  # seed 1 in both: kept once
+        path = tmp_path / f"part{part}.json"
+        path.write_text(json.dumps({"args": {**asdict(PolicyArgs()), "seeds": seeds}, "ppo": {"n_envs": 4},
+                                    "duration_s": 1.0, "runs": [runs[s] for s in seeds]}))
+        paths.append(path)
+    merged = merge_runs(paths, tmp_path / "merged")
+    assert merged["args"]["seeds"] == [0, 1, 2] and "too few seeds (3 < 5)" in merged["note"]
+    assert (tmp_path / "merged" / "rapl_policies.png").exists()
+    other = json.loads(paths[1].read_text())
+    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "steps": 5}}))
+    with pytest.raises(ValueError, match="differ in more than their seeds"):
+        merge_runs(paths, tmp_path / "merged")

@@ -79,3 +79,17 @@ def test_learned_reward_wrapper_drives_the_franka_env(pool):
         obs, reward, terminated, truncated, info = env.step(pusher(obs))
         assert np.isfinite(reward) and "env_reward" in info and "preference_cost" in info
     assert truncated and set(info["metrics"]) >= {"preference_success", "task_success", "preference_cost"}
+
+
+def test_rho_table_gives_ci_over_seeds_and_says_when_seeds_are_too_few():
+    from aligngym.benchmarks.rapl.franka_rapl import PAPER, table
+
+    def result(n):
+        rho = {label: {"RAPL": [0.1 * k for k in range(n)], "RLHF": [0.2] * n, "GT": [1.0] * n} for label in PAPER}
+        return {"rho": rho, "policy": {}, "ranking": {}}
+
+    few, enough = table(result(3)), table(result(5))
+    assert "too few seeds" in few and "too few seeds" not in enough and "over 5 training seed(s)" in enough
+    group = next(line for line in enough.splitlines() if line.startswith("| Group |"))
+    # RAPL 0.0..0.4: mean 0.20 with a CI around it; the paired RAPL - RLHF difference; GT exactly 1; the paper's 0.59
+    assert "| 0.20 [" in group and "| 0.00 [" in group and "1.00 [1.00, 1.00]" in group and "| 0.59 |" in group

@@ -13,6 +13,7 @@ from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone, random_
 from aligngym.agents.rapl.ot import ot_similarity, sinkhorn
 from aligngym.agents.rapl.rapl import Args, GTReward, OTReward, RAPLReward, load_reward_model, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
+from aligngym.agents.rapl.tcc import TCCArgs, TCCReward, tcc_loss
 from aligngym.agents.rapl.teacher import PRESETS, QueryBudgetExhausted
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 
@@ -181,11 +182,34 @@ def test_rapl_fits_its_triplet_objective_and_rlhf_learns_the_preference(dots):
         assert all(r.shape == (len(e),) and np.all(np.isfinite(r)) for r, e in zip(rewards, test))
 
 
+def test_tcc_loss_is_zero_for_aligned_videos_and_refuses_one_video():
+    line = torch.arange(10.0)[:, None] * torch.ones(1, 4) * 10  # frames far apart: each cycles back to itself
+    assert float(tcc_loss(torch.stack([line, line + 0.1]))) < 1e-6
+    assert float(tcc_loss(torch.stack([line, line.flip(0)]))) < 1e-6  # cycle consistency ignores direction
+    assert float(tcc_loss(torch.zeros(2, 10, 4))) > 0.05  # everything alike: the cycle lands anywhere
+    with pytest.raises(ValueError, match="at least 2 videos"):
+        tcc_loss(torch.zeros(1, 10, 4))
+
+
+def test_tcc_head_learns_to_cycle_back_on_held_out_videos(dots):
+    pool, test, backbone, user, _ = dots
+    demos = preferred_demos(pool, user, 6)
+    untrained = TCCReward(backbone, tcc=TCCArgs(steps=0)).fit(pool[:30], demos)
+    trained = TCCReward(backbone, tcc=TCCArgs(steps=200)).fit(pool[:30], demos)
+    assert trained.history[-1]["loss"] < trained.history[0]["loss"]
+    assert trained.cycle_error(test) < untrained.cycle_error(test) - 0.01  # ~0.086 -> ~0.061
+    rewards = trained.rewards(test)  # RAPL's OT reward through the TCC head
+    assert all(r.shape == (len(e),) and np.all(np.isfinite(r)) and np.all(r <= 0) for r, e in zip(rewards, test))
+    with pytest.raises(ValueError, match="at least 2 videos"):
+        TCCReward(backbone).fit(pool[:1], demos)
+
+
 def test_reward_files_round_trip_and_refuse_another_encoder(dots, tmp_path):
     pool, test, backbone, user, triplets = dots
     rapl = RAPLReward(backbone, Args(epochs=2)).fit(pool, triplets, preferred_demos(pool, user, 6))
     rlhf = BTReward(backbone, RLHFArgs(epochs=2)).fit(pool, triplets)
-    for model in (rapl, rlhf):
+    tcc = TCCReward(backbone, tcc=TCCArgs(steps=5)).fit(pool[:8], preferred_demos(pool, user, 6))
+    for model in (rapl, rlhf, tcc):
         path = tmp_path / f"{model.name}.pt"
         model.save(path)
         again = load_reward_model(path, backbone)
@@ -237,6 +261,26 @@ def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
         LearnedRewardWrapper(gym.make(env_id), rlhf)
 
 
+def test_env_copies_sharing_one_ot_model_keep_their_episodes_apart():
+    env_id = "AlignGym/SweepToTop-Longstick-v0"
+    model = OTReward(random_backbone(EncoderArgs(image_size=32))).set_demos(
+        collect_episodes(env_id, "random", n=2, seed=0, resolution=32))
+    actions = np.random.default_rng(0).uniform(-1, 1, (6, 2)).astype(np.float32)
+
+    def wrapped(seed):
+        env = LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array", resolution=32), model)
+        env.reset(seed=seed)
+        return env
+    alone = wrapped(0)
+    expected = [alone.step(a)[1] for a in actions]
+    first, second = wrapped(0), wrapped(1)  # as in a DummyVecEnv: the copies step in turn
+    got = []
+    for a in actions:
+        got.append(first.step(a)[1])
+        second.step(-a)
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+
+
 def test_sb3_ppo_trains_on_a_learned_reward():
     from stable_baselines3 import PPO
 
@@ -259,3 +303,20 @@ def test_resnet18_backbone_without_torchvision_says_what_to_install(tmp_path):
         pytest.skip("torchvision is installed here")
     with pytest.raises(ImportError, match="pip install torchvision"):
         resnet18_backbone(str(tmp_path / "resnet18.pth"))
+
+
+def test_resnet18_backbone_loads_a_local_state_dict(tmp_path):
+    # Skipped with the default CPU torch 2.13: no torchvision build for it imports (see resnet18_backbone).
+    torchvision = pytest.importorskip("torchvision", reason="torchvision is not installed")
+    from aligngym.agents.rapl.encoder import Backbone, resnet18_backbone
+
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), tmp_path / "resnet18.pth")
+    backbone = resnet18_backbone(str(tmp_path / "resnet18.pth"))
+    frames = np.random.default_rng(0).integers(0, 255, (3, 64, 64, 3), dtype=np.uint8)
+    feats = backbone.features(frames)
+    assert feats.shape == (3, 512) and backbone.signature == {"kind": "resnet18", "image_size": 112,
+                                                              "feature_dim": 512}
+    torch.testing.assert_close(Backbone.from_state(backbone.state()).features(frames), feats)
+    torch.save({"head.weight": torch.zeros(1)}, tmp_path / "other.pth")
+    with pytest.raises(ValueError, match="not a torchvision ResNet-18 state dict"):
+        resnet18_backbone(str(tmp_path / "other.pth"))

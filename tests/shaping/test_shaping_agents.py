@@ -253,3 +253,18 @@ def test_joined_batches_pad_time_and_keep_every_episode():
     assert joined.mask.shape == (max(short.mask.shape[0], 60), 5)
     assert joined.mask.sum() == short.mask.sum() + long.mask.sum()
     assert list(joined.primary_returns) == [*short.primary_returns, *long.primary_returns]
+
+
+def test_unnormalised_advantages_keep_the_rewards_scale():
+    """By default each batch's advantages have unit std whatever the rewards' scale; with
+    normalise_advantages=False they are only centred, so a reward 100x smaller gives advantages 100x smaller."""
+    batch = random_batch("AlignGym/ShapingCartPole-v1", n=8, horizon=30)
+    small = batch.primary * 0.01
+    torch.testing.assert_close(monte_carlo_advantages(batch, small, 0.99),
+                               monte_carlo_advantages(batch, batch.primary, 0.99))
+    torch.testing.assert_close(monte_carlo_advantages(batch, small, 0.99, normalise=False),
+                               0.01 * monte_carlo_advantages(batch, batch.primary, 0.99, normalise=False))
+    learner = Reinforce(gym.spaces.Box(-1, 1, (4,)), gym.spaces.Discrete(2), 0,
+                        make_args(normalise_advantages=False))
+    torch.testing.assert_close(learner.advantages(batch, small, 0.99),
+                               monte_carlo_advantages(batch, small, 0.99, normalise=False))

@@ -44,11 +44,12 @@ def test_reinforce_learns_to_run_forward_on_halfcheetah():
 @pytest.mark.parametrize("spec", ["shaping.reinforce?mode=naive", "shaping.actor_critic?mode=pbrs",
                                   "shaping.barfi?variant=implicit",
                                   "shaping.barfi?inner=actor_critic&variant=first_order",
-                                  "shaping.barfi_ppo?budget=512&inner_updates=1&outer_episodes=4"])
+                                  "shaping.barfi_ppo?budget=512&inner_updates=1&outer_episodes=4",
+                                  "shaping.barfi_sac?budget=300&outer_episodes=4"])
 def test_shaping_baselines_run_end_to_end_on_halfcheetah(spec):
     env = gym.make(CHEETAH, **SHORT)
     ctx = AgentContext(CHEETAH, env.observation_space, env.action_space, {"heuristic": "bad", **SHORT}, seed=0)
-    if "barfi_ppo" not in spec:
+    if "barfi_" not in spec:
         spec += "&budget=16&num_envs=8"
     agent = make_agent(spec, ctx)
     agent.reset(seed=0)
