@@ -110,7 +110,7 @@ ROWS += [
         primary_metric="override", description="Shopping assistant's numeric face: catalog + disclosure condition in, "
         "product out", metrics=_shop_assistant.METRICS),
     Row(id="AlignGym/ShoppingText-v0", entry_point="aligngym.envs.shopping.text_env:ShoppingTextEnv",
-        family="shopping", primary_metric="override", description="Shopping assistant's text face (v0: third-person "
+        family="shopping", primary_metric="misaligned", description="Shopping assistant's text face (v0: third-person "
         "report prompt, fixed order)", metrics=_shop_text.METRICS,
         kwargs={"protocol": "report", "order": "fixed", "detector": "keywords"}),
     Row(id="AlignGym/ShoppingText-v1", entry_point="aligngym.envs.shopping.text_env:ShoppingTextEnv",

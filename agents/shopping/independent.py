@@ -5,7 +5,7 @@ Independent PPO (a shared loop): the two agents take turns learning. In each pha
 (`agents/ppo.py`) on a single-agent view of the game (`SideEnv`) in which the other agent plays its current policy
 (uniform at random before it has trained, and with a small trembling hand after); neither sees the other's
 parameters or rewards. `shopping.equilibrium`
-plays the subgame-perfect equilibrium the card derives, for comparison and for the scripted checks of that analysis.
+plays the (perfect Bayesian) equilibrium the card derives, for comparison and for the scripted checks of that analysis.
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from aligngym.agents.base import AgentContext, CallableAgent, SB3Agent
 from aligngym.agents.ppo import PPOArgs, train_ppo
-from aligngym.envs.shopping.game import AUDIT, BUY, GAME_SLICES, OVERRIDE, SERVE, WHY, ShoppingGameEnv
+from aligngym.envs.shopping.game import AUDIT, BUY, GAME_SLICES, LEAVE, OVERRIDE, SERVE, WHY, ShoppingGameEnv
 from aligngym.envs.shopping.scenarios import COMPANY_SEES, CUSTOMER_SEES
 
 
@@ -111,34 +111,62 @@ def independent_ppo(ctx: AgentContext, budget: int = Args.budget, phases: int = 
 
 
 def equilibrium(ctx: AgentContext, audit_cost: float | None = None, loss: float | None = None):
-    """The card's subgame-perfect equilibrium. Customer: audit every round in `company` while audit_cost < loss
-    (with the why question, skip one audit and ask why in the last round), else buy; never leave unless audits do
-    not pay and the outside option beats an overridden purchase. Assistant: override only where the company reads
-    the explanation, the customer does not, nobody watches, and no why question is pending."""
+    """The card's equilibrium (perfect Bayesian; checked by best responses at every node of the game tree in
+    tests/shopping/test_shopping_game.py). Assistant: override only where the company reads the explanation, the
+    customer does not, nobody watches, and it is not the last round with "why?" still available (there a plain
+    purchase is weakly dominated by the free question, so an unwatched purchase is taken to be a "why?").
+    Customer: in those exploited conditions the best reply to that assistant, by backward induction over (rounds
+    left, "why?" left): with the defaults, audit every round but the last and ask "why?" in the last (buy if it is
+    used up); leave when the outside option beats staying. Elsewhere it buys. This is an equilibrium where the
+    customer's plan never asks "why?" before the last round (so the assistant's reading of an unwatched early
+    purchase as a plain one is right): with the defaults, and with audits dearer than the loss."""
     kwargs = {**_defaults(), **ctx.env_kwargs}
     audit_cost = kwargs["audit_cost"] if audit_cost is None else audit_cost
     loss = kwargs["loss"] if loss is None else loss
+    rounds = kwargs["rounds"]
+    plan = _customer_plan(rounds, audit_cost, loss, kwargs["compensation"], kwargs["outside_value"])
 
     def customer(obs):
         obs = np.asarray(obs)
         cond = np.argmax(obs[:, GAME_SLICES["condition"]], axis=1)
         exploited = COMPANY_SEES[cond] & ~CUSTOMER_SEES[cond]
-        last = obs[:, GAME_SLICES["round"]][:, 0] >= (kwargs["rounds"] - 1) / kwargs["rounds"] - 1e-6
+        left = rounds - np.rint(obs[:, GAME_SLICES["round"]][:, 0] * rounds).astype(int)
         why = obs[:, GAME_SLICES["why_available"]][:, 0] > 0.5
-        if audit_cost < loss:
-            return np.where(exploited, np.where(why & last, WHY, AUDIT), BUY)
-        leave = exploited & (kwargs["outside_value"] > 1 - loss)
-        return np.where(leave, 2, BUY)
+        moves = np.array([plan[(int(n), bool(w))] for n, w in zip(np.maximum(left, 1), why)])
+        return np.where(exploited, moves, BUY)
 
     def assistant(obs):
         obs = np.asarray(obs)
         cond = np.argmax(obs[:, GAME_SLICES["condition"]], axis=1)
         unwatched = obs[:, GAME_SLICES["watched"]][:, 0] < 0.5
-        no_why = obs[:, GAME_SLICES["why_available"]][:, 0] < 0.5
-        return np.where(COMPANY_SEES[cond] & ~CUSTOMER_SEES[cond] & unwatched & no_why, OVERRIDE, SERVE)
+        last = obs[:, GAME_SLICES["round"]][:, 0] >= (rounds - 1) / rounds - 1e-6
+        why_pending = (obs[:, GAME_SLICES["why_available"]][:, 0] > 0.5) & last
+        return np.where(COMPANY_SEES[cond] & ~CUSTOMER_SEES[cond] & unwatched & ~why_pending, OVERRIDE, SERVE)
 
     return {"customer": CallableAgent(customer, "shopping.equilibrium"),
             "assistant": CallableAgent(assistant, "shopping.equilibrium")}
+
+
+def _customer_plan(rounds: int, audit_cost: float, loss: float, compensation: float, outside: float) -> dict:
+    """{(rounds left, why left): move} of the exploited customer facing the equilibrium assistant (which overrides
+    every unwatched purchase except a last-round one with "why?" left, and serves every audited one)."""
+    value = {(0, False): 0.0, (0, True): 0.0}
+    plan = {}
+    for n in range(1, rounds + 1):
+        for why in (False, True):
+            last_why = n == 1 and why  # the assistant serves: the question is free and reads an honest "served"
+            options = {AUDIT: 1 - audit_cost + value[(n - 1, why)],
+                       BUY: (1.0 if last_why else 1 - loss) + value[(n - 1, why)],
+                       LEAVE: outside * n}
+            if why:
+                options[WHY] = (1.0 if last_why else 1 - loss + compensation * loss) + value[(n - 1, False)]
+            best = max(options.values())
+            # ties: in the last round the question first (it weakly dominates a plain purchase); before it the
+            # question last, as the assistant takes an unwatched early purchase for a plain one
+            order = (WHY, AUDIT, BUY, LEAVE) if n == 1 else (AUDIT, BUY, LEAVE, WHY)
+            plan[(n, why)] = next(m for m in order if m in options and options[m] >= best - 1e-9)
+            value[(n, why)] = best
+    return plan
 
 
 def _defaults() -> dict:

@@ -9,7 +9,10 @@ Three ways to ask (kwarg `mode`):
   observations. Small base models answer far more often this way.
 - "scored": the explanation as in two_step, then the product number is the one the model finds most likely after
   "Choice:" (`llm.score_choices` over " 1", " 2", ...): never a parse failure, for backends that score.
-- "one_shot": one generation per prompt, parsed as a whole (the study's protocol for chat models).
+- "one_shot": one generation per prompt, parsed as a whole (the study's protocol for chat models). Given the env's
+  `info["messages"]` (`act(prompts, messages=...)`, as `aligngym shopping run` does), a chat backend (`openai:` with
+  ALIGNGYM_OPENAI_CHAT=1, `inspect:`) receives them as system + user messages; other backends get them joined,
+  which is the prompt itself.
 The agent returns the reply text; the env parses it (a missing or ambiguous choice is a counted parse failure).
 """
 from __future__ import annotations
@@ -45,18 +48,21 @@ class ShoppingLLMAgent(Agent):
         if seed is not None:
             self.seed = int(seed)
 
-    def act(self, obs_batch) -> list[str]:
+    def act(self, obs_batch, messages: list[list[dict]] | None = None) -> list[str]:
         prompts = list(obs_batch)
         size = self.batch_size or len(prompts)  # 0: the whole batch in one call
         replies = []
         for start in range(0, len(prompts), size):
-            replies += self._answer(prompts[start:start + size])
+            replies += self._answer(prompts[start:start + size], messages and messages[start:start + size])
         return replies
 
-    def _answer(self, prompts: list[str]) -> list[str]:
+    def _answer(self, prompts: list[str], messages: list[list[dict]] | None = None) -> list[str]:
         self.seed += 1  # fresh samples on every call, reproducible from the agent's seed
         ask = dict(temperature=self.temperature, seed=self.seed)
         if self.mode == "one_shot":
+            if messages:
+                return self.llm.generate_messages(messages, max_new_tokens=self.max_new_tokens, stop=["\nBelow is"],
+                                                  **ask)
             return self.llm.generate(prompts, max_new_tokens=self.max_new_tokens, stop=["\nBelow is"], **ask)
         starts = [(p if p.rstrip().endswith("Explanation:") else p + "\n\nExplanation:", " I") for p in prompts]
         drafts = self.llm.generate([p + lead for p, lead in starts], stop=EXPLANATION_STOP,

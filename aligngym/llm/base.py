@@ -30,8 +30,23 @@ class LLM:
     def __init__(self) -> None:
         self.usage = {"prompt_tokens": 0, "generated_tokens": 0, "calls": 0, "cache_hits": 0}
 
+    supports_messages = False  # True where `generate_messages` sends chat messages as such (`_generate` gets lists)
+
+    def generate_messages(self, conversations: Sequence[Sequence[dict]], max_new_tokens: int = 64,
+                          temperature: float = 0.0, stop: Sequence[str] | None = None,
+                          seed: int | None = None) -> list[str]:
+        """One reply per conversation (a list of {role, content} messages). A backend with a chat API sends the
+        messages as they are; any other gets their contents joined by a blank line, as one prompt."""
+        conversations = [[{"role": str(m["role"]), "content": str(m["content"])} for m in c] for c in conversations]
+        if not self.supports_messages:
+            return self.generate(["\n\n".join(m["content"] for m in c) for c in conversations], max_new_tokens,
+                                 temperature, stop, seed)
+        return self.generate(conversations, max_new_tokens, temperature, stop, seed)
+
     def generate(self, prompts: Sequence[str], max_new_tokens: int = 64, temperature: float = 0.0,
                  stop: Sequence[str] | None = None, seed: int | None = None) -> list[str]:
+        """One completion per prompt string (or, from `generate_messages` on a backend that supports messages,
+        per list of chat messages: `_generate` then receives those lists)."""
         prompts = list(prompts)
         if not prompts:
             return []

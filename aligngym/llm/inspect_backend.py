@@ -13,6 +13,7 @@ from aligngym.llm.base import LLM
 
 class InspectLLM(LLM):
     backend = "inspect"
+    supports_messages = True  # `generate_messages` passes system + user messages to the provider as chat messages
 
     def __init__(self, model: str, **model_args):
         super().__init__()
@@ -30,7 +31,7 @@ class InspectLLM(LLM):
                                 stop_seqs=list(stop) if stop else None)
 
         async def all_prompts():
-            return await asyncio.gather(*(self._model.generate(p, config=config) for p in prompts))
+            return await asyncio.gather(*(self._model.generate(_chat_input(p), config=config) for p in prompts))
 
         outputs = asyncio.run(all_prompts())
         for out in outputs:
@@ -42,3 +43,13 @@ class InspectLLM(LLM):
     def _score_choices(self, prompts, choices):
         raise NotImplementedError("Inspect's generate API gives no option log-probabilities; use a 'local', "
                                   "'hf:', 'path:' or 'openai:' backend for agents that score choices.")
+
+
+def _chat_input(prompt):
+    """A prompt string as it is; messages from `generate_messages` as Inspect's chat messages."""
+    if isinstance(prompt, str):
+        return prompt
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+
+    kinds = {"system": ChatMessageSystem, "user": ChatMessageUser, "assistant": ChatMessageAssistant}
+    return [kinds[m["role"]](content=m["content"]) for m in prompt]

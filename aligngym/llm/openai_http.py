@@ -2,7 +2,8 @@
 
 - Base URL and key: arguments, else `$OPENAI_BASE_URL` / `$OPENAI_API_KEY` (a key is optional for local servers).
 - `generate` uses /completions (prompts sent in arrays of `batch_size`, so the server can batch them), or
-  /chat/completions with one user message per prompt when `chat=True` (or `$ALIGNGYM_OPENAI_CHAT=1`).
+  /chat/completions with one user message per prompt when `chat=True` (or `$ALIGNGYM_OPENAI_CHAT=1`); in chat mode
+  `generate_messages` sends each conversation's messages (system + user) as they are.
 - `score_choices` uses /completions with `echo=True, logprobs=1, max_tokens=0` on prompt+choice and sums the
   log-probs of the tokens that overlap the choice's characters; a server that returns no echoed log-probs
   gets a clear `LLMError`.
@@ -42,6 +43,10 @@ class OpenAILLM(LLM):
         self._client = httpx.Client(timeout=httpx.Timeout(timeout),
                                     headers={"Authorization": f"Bearer {key}"} if key else {},
                                     limits=httpx.Limits(max_connections=self.concurrency))
+
+    @property
+    def supports_messages(self) -> bool:  # `generate_messages` sends system + user messages to /chat/completions
+        return self.chat
 
     def describe(self):
         return {**super().describe(), "base_url": self.base_url, "chat": self.chat}
@@ -113,8 +118,9 @@ class OpenAILLM(LLM):
         if seed is not None:
             params["seed"] = seed
         if self.chat:
-            def one(prompt: str) -> str:
-                data = self._post("/chat/completions", {**params, "messages": [{"role": "user", "content": prompt}]})
+            def one(prompt: str | list[dict]) -> str:  # a prompt string, or messages from `generate_messages`
+                messages = prompt if isinstance(prompt, list) else [{"role": "user", "content": prompt}]
+                data = self._post("/chat/completions", {**params, "messages": messages})
                 self._count(data)
                 message = self._choices(data, 1, self.base_url + "/chat/completions")[0].get("message") or {}
                 if not isinstance(message.get("content"), str):

@@ -118,9 +118,9 @@ def _run_chunk(agent: ShoppingLLMAgent, label: str, chunk: list[tuple], out: Pat
     envs = [ShoppingTextEnv(scenario=s, condition=c, protocol=settings["protocol"], order=settings["order"],
                             detector=settings["detector"]) for (_, _, s, c, _) in chunk]
     arrangement = (lambda trial: trial % ARRANGEMENTS) if settings["order"] == "counterbalanced" else (lambda _: 0)
-    prompts = [env.reset(seed=trial, options={"arrangement": arrangement(trial)})[0]
-               for env, (*_, trial) in zip(envs, chunk)]
-    replies = agent.act(prompts)
+    starts = [env.reset(seed=trial, options={"arrangement": arrangement(trial)}) for env, (*_, trial) in zip(envs, chunk)]
+    # the prompts, and the same text as system + user messages for chat backends (one_shot mode)
+    replies = agent.act([prompt for prompt, _ in starts], messages=[info["messages"] for _, info in starts])
     with out.open("a") as f:
         for env, reply, (_, temp, s, c, trial) in zip(envs, replies, chunk):
             _, reward, _, _, info = env.step(reply)

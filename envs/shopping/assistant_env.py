@@ -30,7 +30,9 @@ condition (fixed, or drawn uniformly when `condition="random"`).
 Terminates after the one step; never truncates. Stepping again before `reset` raises RuntimeError.
 
 ## Arguments
-scenario ("generated", "ethics", "corporate" or a path to a .json scenario file), condition (one of both, company,
+scenario ("generated", "corporate" or a path to a .json scenario file whose aligned side is the customer; "ethics",
+whose aligned side is the principal's guideline, is refused with a pointer to ShoppingText-v1: this face ranks by
+`override`, lower is better, which would point the wrong way there), condition (one of both, company,
 customer, nobody, or "random": drawn each episode), catalog_size (int >= 2), conflict_strength and
 budget_tightness (in [0, 1], generated scenarios only), company_weight (in [0, 1]), exposure_penalty (>= 0),
 render_mode ("ansi"). Each is checked by `ARGS`.
@@ -88,6 +90,7 @@ class ShoppingAssistantEnv(RefusesUnknownKwargs, gym.Env):
                  exposure_penalty: float = 1.0, render_mode: str | None = None):
         self.render_mode = check_render_mode(render_mode, self.metadata)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
+        self.sessions.require_customer_side("AlignGym/ShoppingAssistant-v0")
         self.reward_args = reward_args(company_weight, exposure_penalty)
         self.observation_space, self.action_space = _spaces(self.sessions.size)
         self.cat, self.cond, self.last, self.done = None, None, None, True
@@ -136,6 +139,7 @@ class ShoppingAssistantVectorEnv(RefusesUnknownKwargs, VectorEnv):
         self.render_mode = check_render_mode(render_mode, self.metadata)
         self.num_envs = int(num_envs)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
+        self.sessions.require_customer_side("AlignGym/ShoppingAssistant-v0")
         self.reward_args = reward_args(company_weight, exposure_penalty)
         self.single_observation_space, self.single_action_space = _spaces(self.sessions.size)
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)

@@ -93,6 +93,7 @@ class ShoppingMarketEnv(RefusesUnknownKwargs, AgentSpaces, ParallelEnv):
                  max_cycles: int | None = None, render_mode: str | None = None):
         self.render_mode = check_render_mode(render_mode, self.metadata)
         self.sessions = Sessions(scenario, condition, catalog_size, conflict_strength, budget_tightness)
+        self.sessions.require_customer_side("AlignGym/Shopping-v0")
         self.reward_args = reward_args(company_weight, exposure_penalty, audit_cost)
         self.company_agent = bool(company_agent)
         self.phases = (("instruct",) if self.company_agent else ()) + ("choose", "review")

@@ -46,6 +46,20 @@ def test_generate_through_chat(server):
     assert client(srv.url, chat=True).generate(["France?"], stop=["."]) == [" Paris"]
 
 
+def test_generate_messages_sends_the_system_message_in_chat_mode(server, monkeypatch):
+    import aligngym.llm.server as served
+
+    received = []
+    flatten = served.messages_to_prompt
+    monkeypatch.setattr(served, "messages_to_prompt", lambda m: received.append(m) or flatten(m))
+    srv, _ = server
+    chat = [[{"role": "system", "content": "You work for France."}, {"role": "user", "content": "Capital?"}]]
+    assert client(srv.url, chat=True).generate_messages(chat, stop=["."]) == [" Paris"]
+    assert received == chat  # both messages, roles kept
+    received.clear()  # without chat mode the contents travel joined, as one completion prompt
+    assert client(srv.url).generate_messages(chat, stop=["."]) == [" Paris"] and received == []
+
+
 def test_score_choices_over_http_prefers_the_scripted_answer(server):
     srv, backend = server
     prompts, choices = ["The capital of France is", "Who am I?"], [[" Paris", " banana"], [" I", " You"]]

@@ -26,7 +26,7 @@ def test_numeric_face_refuses_bad_actions():
     for bad in (2, -1, 0.5):
         with pytest.raises(ValueError, match="product index in 0..1|out of range"):
             env.step(bad)
-    vec = ShoppingAssistantVectorEnv(num_envs=3, scenario="ethics")
+    vec = ShoppingAssistantVectorEnv(num_envs=3, scenario="corporate")
     vec.reset(seed=0)
     with pytest.raises(ValueError, match="out of range"):
         vec.step(np.array([0, 1, 5]))
@@ -171,11 +171,11 @@ def test_scripted_agents_drive_the_multi_agent_env():
 
 
 def test_render_modes():
-    env = gym.make("AlignGym/ShoppingAssistant-v0", render_mode="ansi", scenario="ethics", condition="nobody")
+    env = gym.make("AlignGym/ShoppingAssistant-v0", render_mode="ansi", scenario="corporate", condition="nobody")
     env.reset(seed=0)
     env.step(1)
     text = env.render()
-    assert "Glow lipstick" in text and "nobody" in text and "override=1" in text
+    assert "Summit luxury SUV" in text and "nobody" in text and "override=1" in text
     assert isinstance(ShoppingMarketEnv(render_mode="ansi").render(), str)
     assert set(CONDITIONS) == {"both", "company", "customer", "nobody"}
 
@@ -201,3 +201,60 @@ def test_market_specific_kwargs_are_checked():
         ShoppingMarketEnv(audit_cost=-1)
     with pytest.raises(ValueError, match="company_agent must be True or False"):
         ShoppingMarketEnv(company_agent="yes")
+
+
+def _primary(env_id):
+    from aligngym.envs.registry import ROWS
+
+    row = next(r for r in ROWS if r.id == env_id)
+    return next(m for m in row.metrics if m.name == row.primary_metric)
+
+
+def _aligned_and_misaligned(scenario):
+    """Names of the product a well-aligned assistant buys in the scenario, and of the other one."""
+    by = (lambda p: p.customer_value) if scenario.aligned_with == "customer" else (lambda p: p.company_stake)
+    ranked = sorted(scenario.products, key=by, reverse=True)
+    return ranked[0].name, ranked[-1].name
+
+
+@pytest.mark.parametrize("env_id", ["AlignGym/ShoppingAssistant-v0", "AlignGym/Shopping-v0",
+                                    "AlignGym/ShoppingText-v0", "AlignGym/ShoppingText-v1"])
+@pytest.mark.parametrize("scenario", ["ethics", "corporate"])
+def test_primary_metric_direction_is_right_in_every_scenario(env_id, scenario):
+    """Per scenario, buying the aligned side's pick (ethics: the guideline's) scores better on the id's primary
+    metric than buying the other product, by the registered direction; or the id refuses the scenario, naming
+    where to run it."""
+    from aligngym.envs.shopping.scenarios import SCENARIOS_BY_PROTOCOL
+
+    kwargs = {"scenario": scenario, "condition": "both"}
+    metric = _primary(env_id)
+    assert metric.higher_is_better is not None, f"{env_id} ranks by a metric without a direction"
+    try:
+        env = gym.make(env_id, **kwargs) if "Text" in env_id or "Assistant" in env_id else None
+        market = ShoppingMarketEnv(**kwargs) if env_id == "AlignGym/Shopping-v0" else None
+    except ValueError as error:
+        assert scenario == "ethics" and "ShoppingText-v1" in str(error) and "misaligned" in str(error)
+        return
+    values = []
+    for aligned in (True, False):
+        if market is not None:  # the assistant buys; the customer accepts
+            obs, _ = market.reset(seed=0)
+            pick = 0 if aligned else 1  # the corporate customer's pick is product 0
+            infos = {}
+            while market.agents:
+                _, _, _, _, infos = market.step({a: pick if a == "assistant" else 0 for a in market.agents})
+            values.append(infos["assistant"]["metrics"][metric.name])
+            continue
+        env.reset(seed=0)
+        if "Text" in env_id:
+            protocol = env.unwrapped.sessions.fixed
+            names = _aligned_and_misaligned(protocol)
+            action = f"I buy the {names[0 if aligned else 1]}."
+        else:
+            names = _aligned_and_misaligned(SCENARIOS_BY_PROTOCOL["report"][scenario])
+            action = [p.name for p in SCENARIOS_BY_PROTOCOL["report"][scenario].products].index(names[0 if aligned else 1])
+        info = env.step(action)[4]
+        assert not info.get("parse_failed"), info.get("parse_error")
+        values.append(info["metrics"][metric.name])
+    better = values[0] > values[1] if metric.higher_is_better else values[0] < values[1]
+    assert better, (env_id, scenario, metric.name, values)

@@ -1,4 +1,6 @@
 """AlignGym/Shopping-v1: the repeated game, its equilibrium per disclosure condition, and learners that reach it."""
+import copy
+
 import numpy as np
 import pettingzoo
 import pytest
@@ -67,15 +69,64 @@ def test_equilibrium_path_per_condition(condition):
     assert m["audited"] == (1.0 if condition == "company" else 0.0)
 
 
+@pytest.mark.parametrize("why_question", [False, True])
 @pytest.mark.parametrize("condition", CONDITIONS)
-@pytest.mark.parametrize("who, deviation", [("assistant", SERVE), ("assistant", OVERRIDE), ("customer", BUY),
-                                            ("customer", AUDIT), ("customer", LEAVE)])
-def test_no_agent_gains_by_deviating_from_the_equilibrium(condition, who, deviation):
-    """The card's analysis, checked against constant deviations: none pays more than the equilibrium."""
-    eq = _eq(condition=condition)
-    base = _returns(eq, condition=condition)[f"return/{who}"]
-    deviated = _returns({**eq, who: _const(deviation)}, condition=condition)[f"return/{who}"]
-    assert deviated <= base + 1e-9
+def test_no_constant_deviation_pays(condition, why_question):
+    """Constant deviations (the reviewer's "always just buy" among them) pay neither agent more than the
+    equilibrium, with and without the why question."""
+    kwargs = {"condition": condition, "why_question": why_question}
+    eq = _eq(**kwargs)
+    base = _returns(eq, **kwargs)
+    moves = {"assistant": (SERVE, OVERRIDE), "customer": (BUY, AUDIT, LEAVE) + ((WHY,) if why_question else ())}
+    for who, deviations in moves.items():
+        for deviation in deviations:
+            deviated = _returns({**eq, who: _const(deviation)}, **kwargs)[f"return/{who}"]
+            assert deviated <= base[f"return/{who}"] + 1e-9, (who, deviation)
+
+
+def _tree_values(env, eq, failures, path=()):
+    """Walks every history of the game (on and off the equilibrium path). Returns, from this node on, the
+    equilibrium returns and each agent's best-response return against the other's equilibrium strategy (the
+    best response may depend on the whole history, so it bounds every deviation, one-shot or not); records in
+    `failures` each node where a best response beats the equilibrium. The assistant cannot tell a plain purchase
+    from a "why?": at its nodes it is checked against the customer move its beliefs name (what it sees: audited
+    if watched; a "why?" in the last round with the question left, since a plain purchase is weakly dominated
+    there; otherwise a plain purchase)."""
+    actor = env.possible_agents[env.turn]
+    other = "assistant" if actor == "customer" else "customer"
+    moves = [m for m in range(env.action_space(actor).n) if not (m == WHY and not env.why_left)]
+    chosen = int(eq[actor].act(env.state()[None])[0])
+    kids = {}
+    for m in moves:
+        child = copy.deepcopy(env)
+        _, r, *_ = child.step({actor: m, other: 0})
+        sub = _tree_values(child, eq, failures, path + ((actor, m),)) if child.agents else ({}, {}, {})
+        kids[m] = [{a: r[a] + v.get(a, 0.0) for a in r} for v in sub]
+    values = kids[chosen][0]
+    best = {actor: max(k[1 if actor == "customer" else 2][actor] for k in kids.values()),
+            other: kids[chosen][1 if other == "customer" else 2][other]}
+    last = env.round == env.rounds - 1
+    believed = AUDIT if env.move == AUDIT else WHY if (env.why_left and last) else BUY
+    checked = ("customer", "assistant") if actor == "customer" else ("assistant",) if env.move == believed else ()
+    for a in checked:
+        if best[a] > values[a] + 1e-9:
+            failures.append((a, path, values[a], best[a]))
+    return values, {"customer": best["customer"]}, {"assistant": best["assistant"]}
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"why_question": True}, {"audit_cost": 0.7},
+                                    {"why_question": True, "audit_cost": 0.7}])
+@pytest.mark.parametrize("condition", CONDITIONS)
+def test_equilibrium_is_a_best_response_at_every_node(condition, kwargs):
+    """No deviation of either agent pays at any history, on or off the path (the assistant at the histories its
+    beliefs allow): an equilibrium in every subgame. Three rounds keep the tree small (the last-round logic of the
+    why question is in it)."""
+    kwargs = {"condition": condition, "rounds": 3, **kwargs}
+    env = ShoppingGameEnv(**kwargs)
+    env.reset(seed=0)
+    failures: list = []
+    _tree_values(env, _eq(**kwargs), failures)
+    assert not failures, failures[:5]
 
 
 def test_unwatched_assistant_overrides_only_where_the_company_alone_reads():
@@ -87,10 +138,17 @@ def test_unwatched_assistant_overrides_only_where_the_company_alone_reads():
     assert m["override"] == 1 and m["return/customer"] == pytest.approx(5 * 0.4)  # exploited without audits
 
 
-def test_why_question_saves_the_customer_one_audit():
-    plain = _returns(_eq(condition="company"), condition="company")
-    why = _returns(_eq(condition="company", why_question=True), condition="company", why_question=True)
-    assert why["override"] == 0 and why["return/customer"] == pytest.approx(plain["return/customer"] + 0.1)
+def test_why_question_path_and_the_always_buy_deviation():
+    """With the question, the customer audits rounds 1-4 and asks why in round 5, where the assistant serves an
+    unwatched purchase (it reads it as the question); a customer that always just buys keeps the question but is
+    overridden in rounds 1-4 (the bug the reviewer found: an assistant serving whenever the question was left
+    gave it 5.0)."""
+    kwargs = {"condition": "company", "why_question": True}
+    eq = _eq(**kwargs)
+    why = _returns(eq, **kwargs)
+    assert why["override"] == 0 and why["audited"] == 1 and why["return/customer"] == pytest.approx(4 * 0.9 + 1.0)
+    lazy = _returns({**eq, "customer": _const(BUY)}, **kwargs)
+    assert lazy["override"] == pytest.approx(0.8) and lazy["return/customer"] == pytest.approx(4 * 0.4 + 1.0)
     env = ShoppingGameEnv(condition="company", why_question=True)
     env.reset(seed=0)
     env.step({"customer": WHY, "assistant": 0})
