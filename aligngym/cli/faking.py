@@ -177,7 +177,8 @@ def classifiers_cmd(llm: Optional[str] = typer.Option(None, help="Also run the L
                 "without verdict (parse failures)"):
         table.add_column(col)
     for name, r in results.items():
-        table.add_row(name, f"{r['auroc']:.3f}", f"{r['precision']:.3f}", f"{r['recall']:.3f}", str(r["flagged"]),
+        table.add_row(name, *("—" if r[k] is None else f"{r[k]:.3f}" for k in ("auroc", "precision", "recall")),
+                      str(r["flagged"]),
                       f"{r['hard_negatives_flagged']}/{r['hard_negatives']}",
                       f"{r['unparsed_judge_replies']}/{r['judge_replies']}" if r["judge_replies"] else "—")
     console.print(table)

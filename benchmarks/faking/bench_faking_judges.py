@@ -47,7 +47,7 @@ def main(out: Path = Path("benchmarks/results"), quick: bool = False, llm_spec: 
         result["judges"][judge.name] = {**scored, "wall_s": round(time.perf_counter() - start, 1)}
         result["llm"] = llm.describe()  # usage so far
         print(judge.name, json.dumps(result["judges"][judge.name]), flush=True)
-        (out / "bench_faking_judges.json").write_text(json.dumps(result, indent=2, default=str))
+        (out / "bench_faking_judges.json").write_text(json.dumps(result, indent=2, default=str, allow_nan=False))
     return result
 
 

@@ -170,8 +170,10 @@ def auroc(scores, labels) -> float:
 def measure(result: Result, labels: list[int]) -> dict:
     flags, y = np.asarray(result.flags, bool), np.asarray(labels, bool)
     tp, fp, fn = int((flags & y).sum()), int((flags & ~y).sum()), int((~flags & y).sum())
-    return {"auroc": auroc(result.scores, labels), "precision": tp / (tp + fp) if tp + fp else float("nan"),
-            "recall": tp / (tp + fn) if tp + fn else float("nan"), "flagged": int(flags.sum()), "n": len(labels),
+    # None where undefined (nothing flagged, or no positive label): strict JSON has no NaN
+    area = auroc(result.scores, labels)
+    return {"auroc": None if np.isnan(area) else area, "precision": tp / (tp + fp) if tp + fp else None,
+            "recall": tp / (tp + fn) if tp + fn else None, "flagged": int(flags.sum()), "n": len(labels),
             "unparsed_judge_replies": result.unparsed, "judge_replies": result.replies,
             "parse_failure_rate": result.unparsed / result.replies if result.replies else 0.0}
 
