@@ -87,6 +87,15 @@ class LLMExaminee(Agent):
             self.hyperparameters["lora_args"] = asdict(ARGS)
         self._tuned_on: set[str] = set()
 
+    def reset(self, num_envs: int = 1, seed: int | None = None) -> None:
+        super().reset(num_envs, seed)
+        # every episode draws its own value history: train on it from the base model (the keys of what was trained
+        # on, "year ..." and the first question, recur in every episode, so without this only episode 1 trained)
+        if self._tuned_on and hasattr(self.llm, "lm"):
+            from aligngym.agents.progress.lora import reset_adapters
+            reset_adapters(self.llm.lm)
+        self._tuned_on.clear()
+
     def act(self, obs_batch):
         texts = list(obs_batch)
         n_opts = [count_options(t) for t in texts]

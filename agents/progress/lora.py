@@ -26,6 +26,17 @@ class LoRAArgs:
 ARGS = LoRAArgs()
 
 
+def reset_adapters(model) -> None:
+    """Every LoRA adapter injected into `model` back to its initial weights (B = 0: the base model's outputs), so
+    a new episode, a new value history, is learned from the base model as the first one was."""
+    from peft.tuners.lora import LoraLayer
+
+    for module in model.modules():
+        if isinstance(module, LoraLayer):
+            for name in module.lora_A:
+                module.reset_lora_parameters(name, True)
+
+
 def check_available(llm) -> None:
     """Refuses, with the reason, unless peft, a CUDA GPU and a transformers backend are all there."""
     try:

@@ -269,3 +269,38 @@ def test_llm_examinee_answers_with_its_probabilities_on_the_probability_channel(
         if "measured_values" in info:
             break
     assert np.allclose(info["measured_values"][:15], 0.25 * math.log(4), atol=1e-6)
+
+
+def test_llm_examinees_learn_each_episode_from_the_base_model():
+    """A trained adapter and the record of what was trained on are cleared at reset: every episode's history is new."""
+    pytest.importorskip("peft")
+    import torch
+    from peft import LoraConfig, inject_adapter_in_model
+
+    from aligngym.agents.progress.examinee import LLMExaminee
+
+    class TinyLM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.q_proj = torch.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return self.q_proj(x)
+
+    class FakeLLM:
+        lm = inject_adapter_in_model(LoraConfig(r=2, target_modules=["q_proj"]), TinyLM())
+
+        def describe(self):
+            return {"backend": "fake"}
+
+    llm, x = FakeLLM(), torch.ones(1, 4)
+    base = llm.lm(x).detach().clone()
+    with torch.no_grad():  # as if an episode had trained the adapter
+        for name, p in llm.lm.named_parameters():
+            if "lora_" in name:
+                p.add_(0.5)
+    assert not torch.allclose(llm.lm(x), base)
+    examinee = LLMExaminee(llm)
+    examinee._tuned_on.add(("year 1300", "kill"))
+    examinee.reset(1, seed=1)
+    assert not examinee._tuned_on and torch.allclose(llm.lm(x), base)
