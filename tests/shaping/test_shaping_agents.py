@@ -300,3 +300,22 @@ def test_reward_l2_arguments_are_checked():
         make_args(reward_l2_anchor="init")
     with pytest.raises(ValueError, match="reward_l2 must be >= 0"):
         make_args(reward_l2=-1.0)
+
+
+def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
+    """MountainCar's primary reward is the goal only: on a batch where no episode reaches it, grad J = 0, so the
+    outer gradient is exactly zero and BARFI cannot correct a bad heuristic; the penalty toward zero still pulls
+    phi1 toward primary-only."""
+    envs = make_vector_env(CAR, 8, {"heuristic": "bad", "horizon": 30})
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space)
+    batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+    assert float(batch.primary.abs().sum()) == 0.0
+
+    def phi1_after_steps(**overrides):
+        barfi = Barfi(envs.single_observation_space, make_args(**overrides))
+        for _ in range(10):
+            barfi.outer_step(learner.policy, batch)
+        return barfi.summary(batch)["phi1_where_aux"]
+
+    assert phi1_after_steps() == pytest.approx(1.0, abs=1e-6)
+    assert phi1_after_steps(reward_l2=0.25, reward_l2_anchor="zero") < 0.85
