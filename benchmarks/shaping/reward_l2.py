@@ -33,15 +33,11 @@ VARIANTS = {
 METHOD = "reinforce/barfi"
 
 
-def run(names, workers: int = 2, seeds=range(5)) -> dict:
-    results = {}
-    for name in names:
-        env, reward_l2, anchor = VARIANTS[name]
-        env_id, env_kwargs, episodes = ENVS[env]
-        results[name] = learning_curves(env_id, (METHOD,), ("bad",), seeds, episodes, 16, env_kwargs=env_kwargs,
-                                        workers=workers, args={"reward_l2": reward_l2, "reward_l2_anchor": anchor},
-                                        progress=True)
-    return results
+def run(name: str, workers: int = 2, seeds=range(5)) -> dict:
+    env, reward_l2, anchor = VARIANTS[name]
+    env_id, env_kwargs, episodes = ENVS[env]
+    return learning_curves(env_id, (METHOD,), ("bad",), seeds, episodes, 16, env_kwargs=env_kwargs,
+                           workers=workers, args={"reward_l2": reward_l2, "reward_l2_anchor": anchor}, progress=True)
 
 
 def markdown(results: dict, tables: Path) -> str:
@@ -106,9 +102,11 @@ if __name__ == "__main__":
     parsed = parser.parse_args()
     parsed.out.mkdir(parents=True, exist_ok=True)
     path = parsed.out / "shaping_reward_l2.json"
+    for name in parsed.variants:  # saved one variant at a time, re-read so that parallel runs can share `out`
+        result = run(name, parsed.workers)
+        results = json.loads(path.read_text()) if path.exists() else {}
+        path.write_text(json.dumps({**results, name: result}, indent=1))
     results = json.loads(path.read_text()) if path.exists() else {}
-    results.update(run(parsed.variants, parsed.workers))
-    path.write_text(json.dumps(results, indent=1))
     (parsed.out / "shaping_reward_l2.md").write_text(markdown(results, parsed.tables))
     plot(results, parsed.tables, parsed.out / "shaping_reward_l2.png")
     print(markdown(results, parsed.tables))
