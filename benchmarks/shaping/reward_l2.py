@@ -2,8 +2,9 @@
 bad heuristic (phi1 overshoots to about -1 and the final return stays below primary-only) and MountainCar with the
 bad heuristic at horizon 2000 (BARFI = naive = 0 while primary-only reaches the goal). Each variant is BARFI with
 REINFORCE inside at the table's `here` budget (5 seeds, batches of 16 episodes; CartPole 1000 episodes, MountainCar
-500), with `Args.reward_l2` and `Args.reward_l2_anchor` (and once the outer step size) set; it is compared, seed by seed, with primary-only and
-BARFI without the penalty from the same budget's table (benchmarks/results/shaping_table_<env>.json, same seeds).
+500), with `Args.reward_l2` and `Args.reward_l2_anchor` (once also the outer step size) set; it is compared, seed by
+seed, with primary-only and BARFI without the penalty from the same budget's table
+(benchmarks/results/shaping_table_<env>.json, same seeds).
 
     python -m aligngym.benchmarks.shaping.reward_l2 --out benchmarks/results [--variants NAME ...]
 
