@@ -46,8 +46,8 @@ def run(name: str, workers: int = 2, seeds=range(5)) -> dict:
 
 def markdown(results: dict, tables: Path) -> str:
     """Each variant beside the table's primary-only and unpenalised BARFI, with paired differences."""
-    lines = ["| run | final primary return: last fifth | AUC | final minus primary-only (paired) | final minus "
-             "BARFI without L2 (paired) | phi1 where aux / phi2 at the end |", "|---|---|---|---|---|---|"]
+    lines = [("| run | final primary return: last fifth | AUC | final minus primary-only (paired) | final minus "
+              "BARFI without L2 (paired) | phi1 where aux / phi2 at the end |"), "|---|---|---|---|---|---|"]
     for env in ENVS:
         table = json.loads((tables / f"shaping_table_{env}.json").read_text())["heuristics"]["bad"]
         rows = [(f"{env}, primary-only (table)", table["reinforce/primary"]),
