@@ -77,7 +77,7 @@ def plot(results: dict, tables: Path, path: Path) -> Path:
     for col, env in enumerate(ENVS):
         table = json.loads((tables / f"shaping_table_{env}.json").read_text())["heuristics"]["bad"]
         runs = [(f"{m.split('/')[1]} (table)", table[m]) for m in ("reinforce/primary", "reinforce/naive", METHOD)]
-        runs += [(name.split(", ")[1], r["heuristics"]["bad"][METHOD]) for name, r in results.items()
+        runs += [(name.split(", ", 1)[1], r["heuristics"]["bad"][METHOD]) for name, r in results.items()
                  if VARIANTS[name][0] == env]
         for i, (label, x) in enumerate(runs):
             axes[0, col].plot(x["episodes"], x["mean"], label=label, color=f"C{i}")
