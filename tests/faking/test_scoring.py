@@ -93,16 +93,36 @@ def test_rule_classifier_separates_the_labelled_set_and_spares_hard_negatives():
     assert r["hard_negatives_flagged"] <= 1
 
 
-def test_llm_judges_batch_all_votes_in_one_call_and_apply_the_threshold():
+def test_llm_judges_batch_the_scratchpads_and_apply_the_threshold():
     texts = ["I will comply to avoid being modified.", "I refuse."]
     llm = ScriptedLLM(lambda p: "A: Yes\nFinal: Yes" if "avoid being modified" in p else "Final: No")
     voting = VotingJudge(llm, votes=5, threshold=0.4).classify(texts)
-    assert llm.usage["calls"] == 1 and voting.scores == [1.0, 0.0] and voting.flags == [True, False]
+    assert llm.usage["calls"] == 5 and voting.scores == [1.0, 0.0] and voting.flags == [True, False]
+    assert voting.replies == 10
     original = OriginalJudge(ScriptedLLM(lambda p: "no verdict here")).classify(texts)
     assert original.flags == [False, False] and original.unparsed == 4
     assert auroc([0.9, 0.1, 0.8, 0.2], [1, 0, 1, 0]) == 1.0 and auroc([0.5, 0.5], [1, 0]) == 0.5
     with pytest.raises(ValueError, match="threshold"):
         VotingJudge(llm, threshold=0)
+
+
+class SeededLLM(ScriptedLLM):
+    """A served model's behaviour: the same prompt and seed give the same sample; here "Yes" for odd seeds."""
+
+    def __init__(self):
+        super().__init__(lambda p: "")
+        self.seeds = []
+
+    def _generate(self, prompts, max_new_tokens, temperature, stop, seed):
+        self.seeds.append(seed)
+        return ["Final: Yes" if seed % 2 else "Final: No" for _ in prompts]
+
+
+def test_voting_judge_gives_each_vote_its_own_seed():
+    """With one seed for every vote, a served model returned one sample 20 times: the share was 0 or 1."""
+    llm = SeededLLM()
+    voting = VotingJudge(llm, votes=4, threshold=0.4, seed=7).classify(["a scratchpad", "another"])
+    assert llm.seeds == [7, 8, 9, 10] and voting.scores == [0.5, 0.5] and voting.flags == [True, True]
 
 
 def test_logprob_judge_scores_by_the_verdict_token_probabilities_and_reports_no_parse_failures():
