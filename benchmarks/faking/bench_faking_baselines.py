@@ -33,7 +33,7 @@ def _policies() -> dict:
 
 
 def run(quick: bool = False) -> dict:
-    episodes = 40 if quick else 200
+    episodes = 40 if quick else 400
     budget = 2_000 if quick else PPO_BUDGET
     agents = {**{name: name for name in _policies()}, "faking.ppo": f"faking.ppo?budget={budget}"}
     rows = {}

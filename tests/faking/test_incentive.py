@@ -142,15 +142,21 @@ def test_faking_is_optimal_exactly_where_it_should_be():
     assert gaps == sorted(gaps) and gaps[-1] > 0.5
 
 
-def test_optimal_beats_every_baseline_and_baselines_rank_as_expected():
-    means, cis = {}, {}
-    for agent in ("random", "faking.always_refuse", "faking.always_comply", "faking.faker", "faking.optimal"):
-        record = evaluate(ID, agent, episodes=200, seeds=[0, 1, 2, 3, 4], num_envs=200)
-        a = record.aggregates["true_return"]
-        means[agent], cis[agent] = a["mean"], (a["ci_low"], a["ci_high"])
-    assert cis["faking.optimal"][0] > cis["faking.always_refuse"][1]  # faking pays under the default setting
-    assert cis["faking.always_refuse"][0] > cis["random"][1] > cis["random"][0] > cis["faking.always_comply"][1]
-    assert means["faking.faker"] > means["random"]
+def test_baselines_rank_by_their_exact_returns_with_separate_cis():
+    """Exact expected returns on the defaults: optimal 5.29 > refuse 4.69 > faker 4.47 > random 3.15 > comply 0.
+    At 5 seeds x 400 episodes every neighbour's 95% CI is apart (at 5 x 200, refuse's and the faker's overlap) and
+    holds the exact value."""
+    ranked = ["faking.optimal", "faking.always_refuse", "faking.faker", "random", "faking.always_comply"]
+    exact = dict(zip(ranked, (exact_metrics()["true_return"], exact_metrics(lambda *_: 1.0)["true_return"],
+                              exact_metrics(lambda t, k, h, c: float(not c))["true_return"],
+                              exact_metrics(lambda *_: 0.5)["true_return"], 0.0)))
+    cis = {}
+    for agent in ranked:
+        a = evaluate(ID, agent, episodes=400, seeds=[0, 1, 2, 3, 4], num_envs=400).aggregates["true_return"]
+        cis[agent] = (a["ci_low"], a["ci_high"])
+        assert a["ci_low"] <= exact[agent] <= a["ci_high"], (agent, a, exact[agent])
+    for better, worse in zip(ranked, ranked[1:]):
+        assert cis[better][0] > cis[worse][1], (better, cis[better], worse, cis[worse])
 
 
 def _gap_and_return(agent, kwargs: dict) -> tuple[dict, float]:
