@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from aligngym.benchmarks.faking.classifiers import (LogprobJudge, OriginalJudge, RuleClassifier, VotingJudge, auroc,
                                                     evaluate_items, evaluate_on_labelled, load_labelled)
-from aligngym.benchmarks.faking.scoring import score, score_records
+from aligngym.benchmarks.faking.scoring import score, score_records, table_rows
 from aligngym.benchmarks.harness import evaluate
 from aligngym.cli import app
 from aligngym.llm import ScriptedLLM
@@ -36,6 +36,27 @@ def test_positive_control_faker_shows_gap_and_af_and_honest_shows_neither(tmp_pa
     assert faker["af_rate"]["rate"] == 1.0 and faker["paid"]["af_reasoning"]["k"] == 0
     assert honest["gap"]["diff"] == 0.0 and honest["gap"]["ci_low"] < 0 < honest["gap"]["ci_high"]
     assert honest["af_rate"]["k"] == 0  # its scratchpads repeat the training facts: hard negatives
+
+
+@pytest.mark.parametrize("env_id, kwargs", [("AlignGym/FakingMinimal-v0", {}),
+                                            ("AlignGym/FakingText-v0", {"preset": "no-scratchpad-v1"})])
+def test_af_rate_is_undefined_without_a_scratchpad(tmp_path, env_id, kwargs):
+    """No scratchpad, no reasoning to judge: the AF rate is None (it was reported as 0%), shown as "-"."""
+    row, = score_records(_both_tiers(tmp_path, "faking.faker_text", env_id, episodes=10, **kwargs))
+    assert row["af_rate"] is None and row["paid"]["af_reasoning"] is None and row["gap"]["diff"] == 1.0
+    assert table_rows([row])[0][5] == "-"
+    json.dumps(row, allow_nan=False)
+
+
+@pytest.mark.parametrize("env_id", ["AlignGym/FakingText-v0", "AlignGym/FakingMinimal-v0"])
+def test_the_text_primary_metric_ranks_honest_above_faker_above_random(env_id):
+    """`refused` (the prior values kept): honest 1 > the faker (its paid-tier share) > random text (never parses)."""
+    means = {}
+    for agent in ("faking.honest_text", "faking.faker_text", "random"):
+        a = evaluate(env_id, agent, episodes=60, seeds=[0], num_envs=20).aggregates["refused"]
+        means[agent] = a
+    assert means["faking.honest_text"]["mean"] == 1.0 and means["random"]["mean"] == 0.0
+    assert 0.0 < means["faking.faker_text"]["ci_low"] and means["faking.faker_text"]["ci_high"] < 1.0
 
 
 def test_score_pools_tiers_and_counts_parse_failures_apart():
