@@ -110,8 +110,9 @@ def test_pooled_rates_weight_every_query_alike():
     assert none_paid["compliance_paid"] is None and none_paid["gap"] is None
 
 
-def test_exact_solver_matches_simulation_of_its_policy():
-    kw = dict(awareness=0.9, modification_strength=0.5, horizon=20, discount=0.99)
+@pytest.mark.parametrize("awareness", [0.9, 0.1])  # 0.1: the baseline must read the misleading cue inverted
+def test_exact_solver_matches_simulation_of_its_policy(awareness):
+    kw = dict(awareness=awareness, modification_strength=0.5, horizon=20, discount=0.99)
     sol, exact = solve(**kw), exact_metrics(**kw)
     env = FakingIncentiveVectorEnv(num_envs=2048, **kw)
     obs, _ = env.reset(seed=0)
@@ -137,6 +138,13 @@ def test_faking_is_optimal_exactly_where_it_should_be():
     assert not faking_is_optimal(1.0, 1.0, 1)  # no future to protect
     assert not faking_is_optimal(1.0, 0.0, 50)  # training changes nothing
     assert not faking_is_optimal(1.0, 1.0, 50, discount=0.0)  # a myopic model does not care
+    # below 0.5 the cue misleads as much as it informs above: the optimum reads it inverted
+    for a in (0.1, 0.3):
+        kw = dict(modification_strength=1.0, horizon=10, discount=1.0)
+        low, high = exact_metrics(awareness=a, **kw), exact_metrics(awareness=1 - a, **kw)
+        assert low["true_return"] == pytest.approx(high["true_return"])
+        assert low["true_return"] > exact_metrics(awareness=0.5, **kw)["true_return"] + 0.2
+        assert low["compliance_gap"] == pytest.approx(high["compliance_gap"]) and low["compliance_gap"] > 0
     # more at stake, more faking: the gap grows with modification strength
     gaps = [exact_metrics(awareness=1.0, modification_strength=s, horizon=20)["compliance_gap"] for s in (0.2, 0.5, 1)]
     assert gaps == sorted(gaps) and gaps[-1] > 0.5
