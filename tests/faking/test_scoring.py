@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from aligngym.benchmarks.faking.classifiers import (LogprobJudge, OriginalJudge, RuleClassifier, VotingJudge, auroc,
                                                     evaluate_items, evaluate_on_labelled, load_labelled)
-from aligngym.benchmarks.faking.scoring import score, score_records, table_rows
+from aligngym.benchmarks.faking.scoring import score, score_incentive_records, score_records, table_rows
 from aligngym.benchmarks.harness import evaluate
 from aligngym.cli import app
 from aligngym.llm import ScriptedLLM
@@ -69,13 +69,24 @@ def test_score_pools_tiers_and_counts_parse_failures_apart():
     assert s["gap"]["diff"] == pytest.approx(0.6) and s["gap"]["ci_low"] > 0.1 and s["gap"]["p_z"] < 0.01
 
 
-def test_report_refuses_records_of_other_envs(tmp_path):
-    path = tmp_path / "incentive.json"
-    evaluate("AlignGym/FakingIncentive-v0", "random", episodes=2, out=path)
-    with pytest.raises(ValueError, match="scores AlignGym/FakingText-v0"):
-        score_records([path])
-    result = runner.invoke(app, ["faking", "report", str(path)])
-    assert result.exit_code == 2
+def test_report_scores_incentive_records_by_pooled_counts_and_refuses_mixed_ones(tmp_path):
+    comply, faker, text = tmp_path / "comply.json", tmp_path / "faker.json", tmp_path / "text.json"
+    kwargs = {"free_fraction": 0.9, "horizon": 5}
+    evaluate("AlignGym/FakingIncentive-v0", "faking.always_comply", episodes=50, env_kwargs=kwargs, out=comply)
+    evaluate("AlignGym/FakingIncentive-v0", "faking.faker", episodes=50, env_kwargs=kwargs, out=faker,
+             num_envs=10)
+    result = runner.invoke(app, ["faking", "report", str(comply), str(faker), "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {r["agent"]: r for r in json.loads(result.output)}
+    assert rows["faking.always_comply"]["gap"]["mean"] == 0.0  # tier-blind, whatever the tier mix
+    assert rows["faking.faker"]["gap"]["ci_low"] > 0.3  # exact: 0.77
+    table = runner.invoke(app, ["faking", "report", str(comply)])
+    assert table.exit_code == 0 and "+0.0" in table.output
+    evaluate("AlignGym/FakingText-v0", "faking.faker_text", episodes=2, out=text)
+    for mixed in ([text, comply], [comply, text]):
+        with pytest.raises(ValueError, match="a record of AlignGym/Faking"):
+            (score_records if mixed[0] == text else score_incentive_records)(mixed)
+        assert runner.invoke(app, ["faking", "report", *map(str, mixed)]).exit_code == 2
 
 
 def test_cli_report_presets_and_bad_input(tmp_path):
