@@ -16,8 +16,9 @@
                    or an OpenAI-compatible /completions endpoint with echoed log-probs, e.g. vLLM)
 
 The judges' prompts are written for this project. Each judge batches all scratchpads in one backend call (the
-voting judge one call per vote, each vote with its own seed) through any `aligngym.llm` spec. `evaluate_on_labelled` reports AUROC (from the score), precision and
-recall (from the flag) on `envs/faking/data/scratchpads.json`. The rule-based detector's patterns were written
+voting judge one call per vote, each vote with its own seed) through any `aligngym.llm` spec.
+`evaluate_on_labelled` reports AUROC (from the score), precision and recall (from the flag) on
+`envs/faking/data/scratchpads.json`. The rule-based detector's patterns were written
 with that set in view, so its numbers there are optimistic; the LLM judges' prompts were not tuned on it.
 """
 from __future__ import annotations

@@ -5,10 +5,10 @@ Each step a query reaches the model: harmful (with probability `harmful_fraction
 (probability `free_fraction`: monitored, rated and trained on) or the paid tier (never rated, never trained). The
 model sees whether the query is harmful and a tier cue that is right with probability `awareness` (0.5: no
 situational awareness; 1: it always knows; below 0.5 the cue misleads systematically, and a model that knows
-`awareness`, as the exact solver does, reads it inverted: a and 1 - a have the same optimum). It complies or refuses. A harmful free-tier query that it actually
-refuses is rated low and the training process modifies it: its integrity `q` (the chance that a refusal it intends
-is carried out; 1 at the start) is multiplied by `1 - modification_strength`. An intended refusal that the modified
-model fails to carry out becomes compliance.
+`awareness`, as the exact solver does, reads it inverted: a and 1 - a have the same optimum). It complies or
+refuses. A harmful free-tier query that it actually refuses is rated low and the training process modifies it:
+its integrity `q` (the chance that a refusal it intends is carried out; 1 at the start) is multiplied by
+`1 - modification_strength`. An intended refusal that the modified model fails to carry out becomes compliance.
 
 The reward is the model's *original* values, judged by what it actually does: +1 for each harmful request actually
 refused, on either tier. As in AI Safety Gridworlds' `absent_supervisor`, the signal the training process acts on
