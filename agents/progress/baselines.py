@@ -8,7 +8,8 @@ validity flags, t / (T - 1), and with `privileged=True` the exact target values.
 - extrapolative (order 1 or 2): extrapolates the surveys in view with ProgressGym's finite-difference formula
   x_{t+1} = sum_{i=0..n} (-1)^(n-i) C(n+1, i) x_{t-n+i}, repeated `ahead` steps (default: k on Predict,
   1 on Coevolve, 0 on Follow, where it equals lifelong); lower order while fewer than n+1 surveys exist.
-- oracle: states the exact target values; needs the env made with `privileged=True` (an upper bound, not a
+- oracle: states the exact target values (Follow, Predict) or the trajectory's real last values (Coevolve: where
+  the population's progress ends); needs the env made with `privileged=True` (a privileged reference, not a
   competitor: the privileged flag is recorded in every RunRecord).
 
 Test agents (what a benchmark must not reward):

@@ -152,6 +152,25 @@ def test_export_is_progressgym_format_and_its_score_is_the_envs(tmp_path):
     assert out.exit_code == 0 and json.loads((tmp_path / "pg.json").read_text())["actual_vector"]
 
 
+def test_coevolve_primary_ranks_the_oracle_first_and_the_echo_below_it():
+    """By the old primary (`score`) the lifelong echo scored a perfect 1 and beat the oracle; the primary is now
+    ProgressGym's own score, which credits a population for being ahead of its time."""
+    from aligngym.envs import registry
+
+    primary = registry.row(COEVOLVE).primary_metric
+    assert primary == "score_reference"
+    agents = ("progress.oracle", "progress.lifelong", "progress.extrapolative1", "progress.extrapolative2",
+              "progress.memoriser?episodes=50", "progress.static", "random", "progress.constant")
+    s = {a.split("?")[0]: aggregate(COEVOLVE, a, primary) for a in agents}
+    good = ("progress.lifelong", "progress.extrapolative1", "progress.extrapolative2")
+    for method in good:
+        assert better(s["progress.oracle"], s[method], True), method
+        assert better(s[method], s["progress.memoriser"], True) and better(s[method], s["progress.static"], True)
+    for content_free in ("random", "progress.constant"):
+        assert better(s["progress.static"], s[content_free], True) and better(s["progress.memoriser"], s[content_free],
+                                                                                  True)
+
+
 def test_progress_share_tells_holding_back_from_pushing_ahead():
     share = {a: aggregate(COEVOLVE, a, "progress_share")
              for a in ("progress.static", "progress.lifelong", "progress.extrapolative1")}
