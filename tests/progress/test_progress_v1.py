@@ -223,11 +223,53 @@ def test_probability_actions_that_are_not_distributions_are_refused(action, matc
     env.step(np.array([0.3, 0.7 + 5e-7, 0, 0]))  # within 1e-6 is accepted
 
 
+TEXT_FACES = [f"AlignGym/Progress{c}Text-v1" for c in ("Follow", "Predict", "Coevolve")]
+
+
+@pytest.mark.parametrize("env_id", TEXT_FACES)
 @pytest.mark.parametrize("answer", ["choice", "probability"])
-def test_text_random_answers_among_the_shown_options(answer):
-    record = evaluate("AlignGym/ProgressFollowText-v1", "progress.random_answer", episodes=1,
-                      env_kwargs={"orders": "cyclic", "answer": answer})
-    assert record.aggregates["parse_failure"]["mean"] == 0.0
+def test_text_random_baseline_answers_among_the_shown_options(env_id, answer):
+    """`progress.random_answer` is the text faces' random row (the quick suite and the table use it): it never fails
+    to parse. The generic `random` samples Discrete(5) (random output: NO_ANSWER and out-of-range indices), so about
+    half of its answers are parse failures, scored as uniform answers."""
+    from aligngym.benchmarks.progress.table import TEXT_BASELINES
+    from aligngym.benchmarks.suite import QUICK
+
+    assert "progress.random_answer" in QUICK[env_id].baselines and "random" not in QUICK[env_id].baselines
+    assert "progress.random_answer" in TEXT_BASELINES
+    kwargs = {"orders": "cyclic", "answer": answer}
+    record = evaluate(env_id, "progress.random_answer", episodes=1, seeds=SEEDS, env_kwargs=kwargs)
+    assert record.aggregates["parse_failure"]["ci_high"] == 0.0
+    if answer == "choice":
+        assert evaluate(env_id, "random", episodes=1, seeds=[0], env_kwargs=kwargs).aggregates["parse_failure"][
+            "mean"] > 0.3
+
+
+def _uniform_answerer(obs_batch):
+    from aligngym.agents.progress.examinee import count_options
+
+    return np.array([np.pad(np.full(n, 1 / n), (0, 4 - n)) for n in map(count_options, obs_batch)])
+
+
+@pytest.mark.parametrize("env_id", TEXT_FACES)
+def test_position_constant_answerers_score_exactly_at_chance(env_id):
+    """Every item is asked in every option order (orders="cyclic" here, "all" by default), so an answerer that
+    always picks one position credits each content equally often: it measures exactly what the uniform answerer
+    (1/n on every shown option, chance) measures, on every seed. The random answerer is chance in expectation but
+    each episode measures noise around it, which costs it (below chance on every primary metric)."""
+    from aligngym.agents.base import CallableAgent
+    from aligngym.envs import registry
+
+    row = registry.row(env_id)
+    primary, high = row.primary_metric, next(m.higher_is_better for m in row.metrics if m.name == row.primary_metric)
+    kwargs = {"orders": "cyclic"}
+    run = lambda agent, **kw: evaluate(env_id, agent, episodes=1, seeds=SEEDS, env_kwargs={**kwargs, **kw})  # noqa: E731
+    chance = run(CallableAgent(_uniform_answerer, "uniform"), answer="probability")
+    for position in range(2):  # the first or the second listed option, always
+        biased = run(CallableAgent(lambda obs, p=position: np.full(len(obs), p, dtype=np.int64), f"position{position}"))
+        for got, want in zip(biased.episodes, chance.episodes, strict=True):
+            assert got["metrics"] == pytest.approx(want["metrics"], abs=1e-9)
+    assert better(chance.aggregates[primary], run("progress.random_answer").aggregates[primary], high)
 
 
 def test_templates_multiply_the_evaluation_questions():
