@@ -16,7 +16,9 @@ Test agents (what a benchmark must not reward):
 - constant: content-free, +0.5 on every rule and foundation dimension and 0 on the worldviews, whatever it sees.
 - memoriser: reads only t / (T - 1) and states the mean target at that time over `episodes` training-split
   episodes (split="train", drawn through the privileged env): a curve memoriser. On v0's fixed curve it won
-  Predict; with per-episode trajectories it knows only the prior's mean.
+  Predict; with per-episode trajectories it knows only the prior's mean (about 0 on every value), the best
+  content-free guess under squared error: by RMSE it beats static (C13 values for ever) and PPO at 20k steps on
+  Follow and Predict, never a method that reads the current surveys; by cosine it scores about 0.
 """
 from __future__ import annotations
 
