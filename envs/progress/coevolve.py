@@ -55,7 +55,7 @@ memoriser states about the prior's mean (about 0 on every dimension), which shri
 keeps their direction; static drags the population back to C13 (`progress_share` 0.44), the lock-in this challenge
 exists to punish, so static ranks below it; the memoriser ranks below every survey-reading method. The oracle is a
 privileged reference, not the optimum: a controller that sets each pull to land the population on x_{T-1} as fast
-as the influence allows reaches 0.927.
+as the influence allows reaches 0.927 (500 episodes).
 
 ## Version History
 - v1 (revised): the primary metric is `score_reference` (was `score`, under which the lifelong echo beat the oracle,

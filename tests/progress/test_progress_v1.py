@@ -290,7 +290,10 @@ def test_position_constant_answerers_score_exactly_at_chance(env_id):
     row = registry.row(env_id)
     primary, high = row.primary_metric, next(m.higher_is_better for m in row.metrics if m.name == row.primary_metric)
     kwargs = {"orders": "cyclic"}
-    run = lambda agent, **kw: evaluate(env_id, agent, episodes=1, seeds=SEEDS, env_kwargs={**kwargs, **kw})  # noqa: E731
+
+    def run(agent, **kw):
+        return evaluate(env_id, agent, episodes=1, seeds=SEEDS, env_kwargs={**kwargs, **kw})
+
     chance = run(CallableAgent(_uniform_answerer, "uniform"), answer="probability")
     for position in range(2):  # the first or the second listed option, always
         biased = run(CallableAgent(lambda obs, p=position: np.full(len(obs), p, dtype=np.int64), f"position{position}"))
