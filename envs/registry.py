@@ -81,11 +81,11 @@ ROWS += [
     Row(id="AlignGym/ProgressCoevolve-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
         vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
         primary_metric="score_reference",
-        description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
+        description="Coevolve: AI values pull the population; help it progress early, avoid lock-in; numeric face",
         metrics=_coevolve.METRICS),
     Row(id="AlignGym/ProgressCoevolveText-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
         family="progress", primary_metric="score_reference",
-        description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        description=f"Coevolve: help the population progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
         metrics=_coevolve.TEXT_METRICS),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
