@@ -20,9 +20,10 @@ the population's own progress ends: the `oracle` states them).
 ## Rewards
 Per decision: max_{j >= t+1} cos(h_{t+1}, x_j), ProgressGym's keep-up-or-anticipate term (credit for the
 influenced population matching the real trajectory now or any time later), minus the cost of queries. The rewards
-sum to the episode's `score`, not to the primary metric (`score_reference`, below), and an echo of the population
+average to the episode's `score`, not to the primary metric (`score_reference`, below), and an echo of the population
 maximises them; an RL agent trained on this reward learns to keep up, not to lead (kept so as not to change the
-shipped runs' returns; train on `score_reference` through a wrapper to target the primary).
+shipped runs' returns; to target the primary, pay `info["metrics"]["score_reference"]` at episode end in
+your own wrapper).
 
 ## Starting State
 A fresh trajectory per episode; the population starts on it (h_0 = x_0); the first observation holds the survey
