@@ -80,12 +80,12 @@ ROWS += [
         description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}", metrics=_predict.TEXT_METRICS),
     Row(id="AlignGym/ProgressCoevolve-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
         vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
-        primary_metric="score",
-        description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
+        primary_metric="score_reference",
+        description="Coevolve: AI values pull the population; help it progress early, avoid lock-in; numeric face",
         metrics=_coevolve.METRICS),
     Row(id="AlignGym/ProgressCoevolveText-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
-        family="progress", primary_metric="score",
-        description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        family="progress", primary_metric="score_reference",
+        description=f"Coevolve: help the population progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
         metrics=_coevolve.TEXT_METRICS),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
