@@ -76,8 +76,8 @@ class Args:
             raise ValueError(f"Unknown BARFI variant {self.variant!r}; allowed: {', '.join(VARIANTS)}.")
         if self.reward_l2_anchor not in ANCHORS:
             raise ValueError(f"Unknown reward_l2_anchor {self.reward_l2_anchor!r}; allowed: {', '.join(ANCHORS)}.")
-        if not self.reward_l2 >= 0:
-            raise ValueError(f"reward_l2 must be >= 0, got {self.reward_l2!r}.")
+        if isinstance(self.reward_l2, bool) or not isinstance(self.reward_l2, (int, float)) or not self.reward_l2 >= 0:
+            raise ValueError(f"reward_l2 must be a number >= 0, got {self.reward_l2!r}.")
         for name in ("num_envs", "hidden", "outer_every", "phi_hidden", "inner_steps", "cg_iters"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

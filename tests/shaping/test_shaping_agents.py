@@ -298,8 +298,9 @@ def test_the_reward_l2_penalty_pulls_phi_toward_its_anchor(anchor, target):
 def test_reward_l2_arguments_are_checked():
     with pytest.raises(ValueError, match="reward_l2_anchor.*allowed: start, zero"):
         make_args(reward_l2_anchor="init")
-    with pytest.raises(ValueError, match="reward_l2 must be >= 0"):
-        make_args(reward_l2=-1.0)
+    for bad in (-1.0, "much"):
+        with pytest.raises(ValueError, match="reward_l2 must be a number >= 0"):
+            make_args(reward_l2=bad)
 
 
 def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
