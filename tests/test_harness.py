@@ -80,11 +80,14 @@ def test_a_records_metrics_aggregated_together_equal_each_aggregated_alone():
     columns = {f"m{i}": list(rng.normal(size=12) * 10 ** i) for i in range(4)}
     columns["missing"] = [None, float("nan")] + list(rng.normal(size=10))  # 10 values: its own resample draws
     columns["none"] = [None, None]
+    columns["constant"] = [0.1] * 12  # summed naively, twelve 0.1s are not 1.2
     together = aggregate_many(columns, {"m0": True})
     for name, values in columns.items():
         alone = aggregate(values, True if name == "m0" else None)
         assert json.dumps(together[name]) == json.dumps(alone), name  # bit for bit, NaN included
     assert together["missing"]["n"] == 10 and together["none"]["n"] == 0
+    constant = together["constant"]
+    assert constant["ci_low"] == constant["mean"] == constant["ci_high"] == 0.1
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10, 101])
