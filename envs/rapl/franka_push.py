@@ -150,10 +150,11 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         for adr in self.scene.cube_qpos:
             self._start_qpos[adr + 2:adr + 7] = [mj_scene.CUBE_Z, 1, 0, 0, 0]
         self._clutter_starts = np.array(CLUTTER_STARTS[:self.n_clutter]).reshape(-1, 2)
-        self._ctrl_low, self._ctrl_high = self.model.actuator_ctrlrange[:7].T.copy() if self.model.nu else (None, None)
         self._bind_data()
         self._renderer = None
         self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
+        if self._ik is not None:
+            self._qpos_arm = self.data.qpos[self._ik.qpos]  # a view
         self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
         self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
         self._bounds = list(zip(self._workspace[0].tolist(), self._workspace[1].tolist()))
@@ -172,7 +173,9 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._qpos, self._ee = d.qpos, d.site_xpos[self.arm.ee_site]
         self._ctrl_arm = d.ctrl[:7]
         self._warnings = d.warning.number
-        self._finger_frames = [(d.xpos[b], d.xmat[b, 6:9]) for b in self.arm.finger_bodies]  # position, z axis
+        lo, hi = min(self.arm.finger_bodies), max(self.arm.finger_bodies) + 1
+        assert hi - lo == 2, "the two finger bodies must be adjacent (read as one slice)"
+        self._finger_pos, self._finger_axis = d.xpos[lo:hi], d.xmat[lo:hi, 6:9]  # position, z axis
         # what `_gather` read after the last physics step, as plain floats: the end effector's position and the
         # objects' positions (cubes, then clutter; x, y, z each)
         self._ee_now, self._objects = [0.0] * 3, [0.0] * 3 * self.n_objects
@@ -207,7 +210,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
         self._gather()
-        self._last = self._terms(np.zeros(3), contact=False)
+        self._last = self._terms(0.0, contact=False)
         return self._observation(), {}
 
     def _layout(self, options) -> np.ndarray:
@@ -276,7 +279,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             if self._ik is not None:
                 mujoco.mj_comPos(self.model, self.data)  # what the IK's Jacobian needs besides the frames
             self._gather()
-            terms = self._terms(a, contact=self._arm_contact())
+            terms = self._terms(0.01 * (ax * ax + ay * ay + az * az), contact=self._arm_contact())
             if math.isfinite(terms["preference_cost"]):
                 self._last = terms
             else:
@@ -300,9 +303,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self.arm.control == "mocap":
             self.data.mocap_pos[0] = self._target
             return
-        ctrl = self._ctrl_arm
-        np.add(self._qpos[self._ik.qpos], self._ik(self.data, self._target), out=ctrl)
-        np.minimum(np.maximum(ctrl, self._ctrl_low, out=ctrl), self._ctrl_high, out=ctrl)
+        # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep
+        mujoco.mju_add(self._ctrl_arm, self._qpos_arm, self._ik(self.data, self._target))
         # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
 
     def _instability(self, warnings_before: list) -> str | None:
@@ -330,18 +332,17 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._ee_now = self._ee.tolist()
         self._objects = self._qpos[self._obj_index].tolist()
 
-    def _terms(self, a: np.ndarray, contact: bool) -> dict:
+    def _terms(self, effort: float, contact: bool) -> dict:
+        """The reward terms of the state `_gather` read; `effort`: 0.01 |a|^2."""
         line = mj_scene.LINE_X
         x0, y0, z0, x1, y1, z1 = self._objects[:6]
         goal = max(abs(x0 - line), abs(x1 - line))
         group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
         fingers, k = 0.0, self.arm.finger_offset  # grasp point along the finger's z axis
-        for pos, axis in self._finger_frames:
-            (px, py, pz), (ux, uy, uz) = pos.tolist(), axis.tolist()
+        for (px, py, pz), (ux, uy, uz) in zip(self._finger_pos.tolist(), self._finger_axis.tolist()):
             fingers += max(math.sqrt((px + k * ux - x0) ** 2 + (py + k * uy - y0) ** 2 + (pz + k * uz - z0) ** 2), 0.02)
-        effort = 0.01 * float(a @ a)
         lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
-        on_line = any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
+        on_line = self.n_clutter > 0 and any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
         return {"task_reward": task, "preference_cost": -preference, "arm_contact": float(contact),
@@ -390,9 +391,6 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
-        self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
-        self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
 
     # --- pickling: the physics state travels with the env ---------------------------------------------------------
     def __getstate__(self):
