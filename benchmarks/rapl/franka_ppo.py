@@ -92,9 +92,9 @@ def run(args: Args, save) -> dict:
     _train(runs, args, result, save, started)
     for method in ("RAPL", "RLHF"):
         result["summary"][method] = _summary(result["policies"][method])
-        result["summary"][f"random_on_{method}_seeds"] = _summary([result["random"][args.seeds.index(s)]
-                                                                   for s in args.learned_seeds])
-        result[f"{method}_beats_random"] = beats(result["summary"][method], result["summary"][f"random_on_{method}_seeds"])
+        random = _summary([result["random"][args.seeds.index(s)] for s in args.learned_seeds])
+        result["summary"][f"random_on_{method}_seeds"] = random
+        result[f"{method}_beats_random"] = beats(result["summary"][method], random)
     return result
 
 

@@ -184,7 +184,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         arm, ngeom = self.arm.arm_geom_mask, self.model.ngeom
         off_floor = np.arange(ngeom) != self.scene.floor_geom
         pairs = (arm[:, None] ^ arm[None, :]) & off_floor[:, None] & off_floor[None, :]
-        self._arm_contact_partners = [frozenset(np.flatnonzero(row).tolist()) for row in pairs]
+        self._arm_contact_pairs = frozenset(map(tuple, np.argwhere(pairs).tolist()))  # (g1, g2) as plain ints
 
     # --- episode -------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -260,7 +260,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             raise RuntimeError("Call reset() before step().")
         if self._over:
             raise RuntimeError("The episode is over; call reset().")
-        a = np.asarray(action, dtype=np.float64)
+        # a float array as it is (its floats are read exactly); anything else as float64
+        a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
         if a.shape != (3,):
             raise ValueError(_bad_action(action))
         ax, ay, az = a.tolist()
@@ -273,7 +274,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         warnings_before = self._warnings.tolist()
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
-        reason = self._instability(warnings_before)
+        warnings_now = self._warnings.tolist()
+        reason = None if warnings_now == warnings_before else self._instability(warnings_before, warnings_now)
         if reason is None:
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
             if self._ik is not None:
@@ -307,24 +309,20 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         mujoco.mju_add(self._ctrl_arm, self._qpos_arm, self._ik(self.data, self._target))
         # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
 
-    def _instability(self, warnings_before: list) -> str | None:
+    def _instability(self, warnings_before: list, warnings_now: list) -> str | None:
         """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
         non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
         too (all of MuJoCo 4's warnings are about the physics)."""
-        now = self._warnings.tolist()
-        if now == warnings_before:
-            return None
-        raised = [k for k, (n, b) in enumerate(zip(now, warnings_before)) if n > b]
+        raised = [k for k, (n, b) in enumerate(zip(warnings_now, warnings_before)) if n > b]
         if not raised:
             return None
         names = ", ".join(mujoco.mjtWarning(k).name for k in raised)
         return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
 
     def _arm_contact(self) -> bool:
-        if self.data.ncon == 0:
-            return False
-        partners = self._arm_contact_partners
-        return any(b in partners[a] for a, b in self.data.contact.geom.tolist())
+        # a set lookup per contact, looped in C: a step has a dozen contacts or more (cubes, fingers, table)
+        pairs = self._arm_contact_pairs
+        return self.data.ncon > 0 and not pairs.isdisjoint(map(tuple, self.data.contact.geom.tolist()))
 
     def _gather(self) -> None:
         """Read the end effector's and the objects' positions once per step, as plain floats: the reward terms and
