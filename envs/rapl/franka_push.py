@@ -109,6 +109,7 @@ SUCCESS_MARGIN = 0.08  # max_k (x_k - 0.4) <= 0.08
 GROUP_TOLERANCE = 0.06  # cubes count as together within this distance (touching: 0.05)
 CLUTTER_BAND = 0.04  # an extra object within this of the line is on it
 LIFT_HEIGHT = 0.005
+STATE = mujoco.mjtState.mjSTATE_INTEGRATION  # all that the physics depends on
 CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the uniform y
 CLUTTER_STARTS = ((0.60, 0.13), (0.57, -0.18), (0.46, 0.20), (0.48, -0.08))
 CLUTTER_JITTER = 0.02
@@ -158,6 +159,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
         self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
         self._bounds = list(zip(self._workspace[0].tolist(), self._workspace[1].tolist()))
+        # the start state less the layout, which reset restores with one copy: cheaper than mj_resetData (which
+        # zeroes all of MjData), and the physics depends on nothing else
+        mujoco.mj_resetData(self.model, self.data)
+        self._qpos[:] = self._start_qpos
+        if self.arm.control == "joint_ik":
+            self._ctrl_arm[:] = self._start_qpos[self.arm.arm_qpos]
+        self._start_state = np.empty(mujoco.mj_stateSize(self.model, STATE))
+        mujoco.mj_getState(self.model, self.data, self._start_state, STATE)
 
         self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
         state = spaces.Box(-np.inf, np.inf, (7 + 6 * 2 + 3 * self.n_clutter,), np.float32)
@@ -194,12 +203,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if unknown:
             raise ValueError(f"Unknown reset options {sorted(unknown)}; allowed: cube_positions, clutter_positions.")
         layout = self._layout(options)
-        mujoco.mj_resetData(self.model, self.data)
-        self._qpos[:] = self._start_qpos
+        mujoco.mj_setState(self.model, self.data, self._start_state, STATE)
         self._qpos[self._xy_index] = layout.ravel()
-        if self.arm.control == "joint_ik":
-            self._ctrl_arm[:] = self._start_qpos[self.arm.arm_qpos]
-        mujoco.mj_forward(self.model, self.data)
+        # what reset reads (frames, contacts) and the IK's Jacobian needs; the first step computes the rest
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_comPos(self.model, self.data)
+        mujoco.mj_collision(self.model, self.data)
         self._check_start_collisions()
         self._target = self.data.site_xpos[self.arm.ee_site].copy()
         if self.arm.control == "mocap":
@@ -395,9 +404,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         state = {"kwargs": self.kwargs, "spaces": (self.action_space, self.observation_space),
                  "rng": (self._np_random, self._np_random_seed), "started": self._started}
         if self._started:
-            size = mujoco.mj_stateSize(self.model, mujoco.mjtState.mjSTATE_INTEGRATION)
-            physics = np.empty(size)
-            mujoco.mj_getState(self.model, self.data, physics, mujoco.mjtState.mjSTATE_INTEGRATION)
+            physics = np.empty(mujoco.mj_stateSize(self.model, STATE))
+            mujoco.mj_getState(self.model, self.data, physics, STATE)
             state["episode"] = (physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last,
                                 self._last_obs)
         return state
@@ -409,7 +417,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if state["started"]:
             physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
                 state["episode"])
-            mujoco.mj_setState(self.model, self.data, physics, mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_setState(self.model, self.data, physics, STATE)
             mujoco.mj_kinematics(self.model, self.data)
             mujoco.mj_comPos(self.model, self.data)
             self._started = True
