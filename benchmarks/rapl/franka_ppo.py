@@ -3,7 +3,8 @@
 1. GT check: PPO on the state observation with the hidden preference reward (-preference_cost, no rendering) for
    `gt_steps` env steps, one policy per training seed, each scored by the harness on that seed; random scored on
    the same seeds. "Beats random" means non-overlapping 95% bootstrap CIs over the seeds on preference_cost (the
-   quantity GT's reward sums; preference_success is reported beside it).
+   quantity GT's reward sums; preference_success is reported beside it); the paired per-seed difference is
+   reported too, but stage 2 needs the separate CIs apart.
 2. Only if GT beats random: the RAPL and RLHF rewards learned as in `franka_rapl.py` (its `SMALL` reward budget,
    on the same cached video pool) and PPO for `learned_steps` on each (`LearnedRewardWrapper` renders a frame per
    step, ~20x the cost of a state step, hence the smaller budget), scored the same way.
@@ -62,6 +63,12 @@ def _score(agent, args: Args, seed: int, spec: str) -> dict:
     return {m: record.aggregates[m]["mean"] for m in METRICS}
 
 
+def paired_difference(per_seed: list[dict], random: list[dict]) -> dict:
+    """Per metric: the policy's minus random's score seed by seed (same evaluation episodes), with the 95% bootstrap
+    CI of its mean: a finer test than two separate CIs, reported beside it."""
+    return _summary([{m: p[m] - r[m] for m in METRICS} for p, r in zip(per_seed, random)])
+
+
 def beats(a: dict, b: dict) -> bool:
     """a's preference_cost CI lies wholly below b's (lower cost is better)."""
     return a["preference_cost"]["ci_high"] < b["preference_cost"]["ci_low"]
@@ -79,6 +86,7 @@ def run(args: Args, save) -> dict:
     _train(runs, args, result, save, started)
     result["summary"] = {"random": _summary(result["random"]), "GT": _summary(result["policies"]["GT"])}
     result["gt_beats_random"] = beats(result["summary"]["GT"], result["summary"]["random"])
+    result["summary"]["GT_minus_random_paired"] = paired_difference(result["policies"]["GT"], result["random"])
     save(result)
     if not result["gt_beats_random"] or not args.learned_steps:
         return result
