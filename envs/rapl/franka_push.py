@@ -79,6 +79,10 @@ with arm contact). The primary metric is `preference_success`: what the end user
   (the reference's first cube is 6 cm tall); clutter objects are 5 cm cubes; "lifted" looks at both cubes (the
   reference: the first); arm contact is a contact, not a force above 1 N; `preference_success` for `group` adds
   "cubes together" to the reference's success, which only asks for the line.
+  Fixed within v0 (29 Nov 2026): the fingertip (grasp point) lies along each finger body's own z axis (the third
+  column of MuJoCo's row-major `xmat`; the third row was read before, which is the same only while the finger points
+  straight down). It moves d_l and d_r when the hand tilts: a random policy's mean preference cost changed from
+  1.5435 to 1.5433 over 3 episodes; results stored before this date predate it.
 """
 from __future__ import annotations
 
@@ -184,7 +188,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._warnings = d.warning.number
         lo, hi = min(self.arm.finger_bodies), max(self.arm.finger_bodies) + 1
         assert hi - lo == 2, "the two finger bodies must be adjacent (read as one slice)"
-        self._finger_pos, self._finger_axis = d.xpos[lo:hi], d.xmat[lo:hi, 6:9]  # position, z axis
+        # position and z axis in the world: xmat is row-major, so the body z axis is its third column (2, 5, 8)
+        self._finger_pos, self._finger_axis = d.xpos[lo:hi], d.xmat[lo:hi, 2::3]
         # what `_gather` read after the last physics step, as plain floats: the end effector's position and the
         # objects' positions (cubes, then clutter; x, y, z each)
         self._ee_now, self._objects = [0.0] * 3, [0.0] * 3 * self.n_objects

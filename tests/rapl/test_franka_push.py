@@ -211,3 +211,15 @@ def test_scripted_pushers_beat_standing_still(robot):
     assert all(m["task_success"] == 0.0 for m in outcomes["constant"])
     mean_cost = {k: np.mean([m["preference_cost"] for m in v]) for k, v in outcomes.items()}
     assert mean_cost["expert"] < mean_cost["constant"] - 0.2  # ~0.9 against ~1.33
+
+
+def test_fingertips_lie_along_each_finger_bodys_own_z_axis_when_the_hand_tilts():
+    env = FrankaPushEnv(preference="group")
+    env.reset(seed=0)
+    d = env.data
+    d.qpos[env.arm.arm_qpos[-2:]] += [0.5, 0.8]  # tilt and turn the hand: pointing straight down, the rotation
+    mujoco.mj_forward(env.model, d)               # matrix is symmetric and its rows pass for its columns
+    for i, body in enumerate(sorted(env.arm.finger_bodies)):
+        rotation = d.xmat[body].reshape(3, 3)
+        assert not np.allclose(rotation, rotation.T)
+        np.testing.assert_array_equal(env._finger_axis[i], rotation[:, 2])  # columns are the body axes in the world
