@@ -104,27 +104,25 @@ def scores(record) -> dict:
     return {m: record.aggregates[m]["mean"] for m in METRICS}
 
 
-def train_and_score(make_env, a: PolicyArgs, ppo: PPOArgs, seed: int, score) -> dict:
-    """One PPO run for max(budgets) steps, scored (`score(model)`) each time it reaches a budget. Built here
-    rather than with `train_ppo`, which trains to one budget and closes its envs."""
+def train_and_score(make_env, a: PolicyArgs, ppo: PPOArgs, seed: int, score) -> None:
+    """One PPO run for max(budgets) steps, calling `score(model, budget)` each time it reaches a budget. Built
+    here rather than with `train_ppo`, which trains to one budget and closes its envs."""
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
 
     venv = make_vec_env(make_env, n_envs=ppo.n_envs, seed=seed)
     try:
         model = PPO("MlpPolicy", venv, seed=seed, device="cpu", **ppo.sb3_kwargs())
-        out = {}
         for budget in sorted(a.budgets):
             model.learn(total_timesteps=budget - model.num_timesteps, reset_num_timesteps=False)
-            out[str(budget)] = score(model)
+            score(model, budget)
     finally:
         venv.close()
-    return out
 
 
 def run_seed(a: PolicyArgs, seed: int, ppo: PPOArgs, log, run: dict, save) -> None:
     """Fills `run` with the scores of random and of PPO on each reward at each budget, calling `save()` after
-    each reward (a cut-short run keeps the rewards it finished)."""
+    each score (a cut-short run keeps what it finished)."""
     kw = {"preference": a.preference, "variant": "TestLayout"}
     eval_seeds = [1000 + seed]
     rewards = learn_rewards(a, seed, kw)
@@ -137,20 +135,20 @@ def run_seed(a: PolicyArgs, seed: int, ppo: PPOArgs, log, run: dict, save) -> No
             env = env if model is None else LearnedRewardWrapper(env, model)
             return gym.wrappers.NormalizeReward(env, gamma=ppo.gamma) if a.normalise_reward else env
 
-        def score(policy, name=name):
-            return scores(evaluate(a.env_id, SB3Agent(policy, name=f"ppo-{name}"), episodes=a.eval_episodes,
-                                   seeds=eval_seeds, env_kwargs=kw))
-        for budget, row in train_and_score(make_env, a, ppo, seed, score).items():
-            run["budgets"].setdefault(budget, {})[name] = row
+        def score(policy, budget, name=name):
+            row = scores(evaluate(a.env_id, SB3Agent(policy, name=f"ppo-{name}"), episodes=a.eval_episodes,
+                                  seeds=eval_seeds, env_kwargs=kw))
+            run["budgets"].setdefault(str(budget), {})[name] = row
             log(f"seed {seed} ppo on {name}, {budget} steps: " + ", ".join(f"{m} {v:.3f}" for m, v in row.items()))
-        save()
+            save()
+        train_and_score(make_env, a, ppo, seed, score)
 
 
 def summarise(runs: list[dict]) -> dict:
     """Per budget: mean [95% bootstrap CI over seeds] per reward and metric, and paired per-seed differences;
     the smallest budget at which PPO on GT beats random with non-overlapping CIs on the preference cost."""
     per_budget = {}
-    for budget in runs[0]["budgets"]:
+    for budget in sorted({b for r in runs for b in r["budgets"]}, key=int):
         rows = [{"random": r["random"], **r["budgets"].get(budget, {})} for r in runs]
         names = [n for n in ("random", *REWARDS) if all(n in row for row in rows)]  # those every seed finished
         table = {n: {m: aggregate([r[n][m] for r in rows], hib) for m, hib in METRICS.items()} for n in names}
@@ -217,14 +215,22 @@ def write_outputs(result: dict, out: Path) -> None:
 
 
 def merge_runs(paths: list[Path], out: Path) -> dict:
-    """One result from runs of the same settings on different seeds (each seed kept once)."""
+    """One result from runs of the same settings on different seeds or rewards (a seed's rewards are united)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
-    settings = [({k: v for k, v in p["args"].items() if k != "seeds"}, p["ppo"]) for p in parts]
+    settings = [({k: v for k, v in p["args"].items() if k not in ("seeds", "rewards")}, p["ppo"]) for p in parts]
     if any(s != settings[0] for s in settings):
-        raise ValueError("These runs differ in more than their seeds; only runs of the same settings merge.")
-    runs = sorted({r["seed"]: r for p in parts for r in p["runs"]}.values(), key=lambda r: r["seed"])
+        raise ValueError("These runs differ in more than their seeds and rewards; only runs of the same settings "
+                         "merge.")
+    merged: dict[int, dict] = {}
+    for run in (r for p in parts for r in p["runs"]):
+        into = merged.setdefault(run["seed"], {"seed": run["seed"], "random": run["random"], "budgets": {}})
+        for budget, rows in run["budgets"].items():
+            into["budgets"].setdefault(budget, {}).update(rows)
+    runs = [merged[s] for s in sorted(merged)]
+    rewards = [n for n in REWARDS if any(n in p["args"]["rewards"] for p in parts)]
     summary = summarise(runs)
-    result = {"args": {**parts[0]["args"], "seeds": [r["seed"] for r in runs]}, "ppo": parts[0]["ppo"],
+    result = {"args": {**parts[0]["args"], "seeds": [r["seed"] for r in runs], "rewards": rewards},
+              "ppo": parts[0]["ppo"],
               "runs": runs, "summary": summary, "duration_s": [p["duration_s"] for p in parts],
               "note": summary["note"], "merged_from": [str(p) for p in paths]}
     out.mkdir(parents=True, exist_ok=True)

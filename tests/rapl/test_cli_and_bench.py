@@ -102,6 +102,13 @@ def test_policy_summary_pairs_seeds_per_budget_finds_where_gt_beats_random_and_m
     merged = merge_runs(paths, tmp_path / "merged")
     assert merged["args"]["seeds"] == [0, 1, 2] and "too few seeds (3 < 5)" in merged["note"]
     assert (tmp_path / "merged" / "rapl_policies.png").exists()
+    for name in ("gt", "rlhf"):  # one process per reward for the same seeds: a seed's rewards are united
+        only = [{**r, "budgets": {b: {name: rows[name]} for b, rows in r["budgets"].items()}} for r in runs]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"args": {**asdict(PolicyArgs()), "rewards": [name]},
+                                                           "ppo": {"n_envs": 4}, "duration_s": 1.0, "runs": only}))
+    united = merge_runs([tmp_path / "gt.json", tmp_path / "rlhf.json"], tmp_path / "united")
+    assert set(united["summary"]["per_budget"]["20"]["per_reward"]) == {"random", "gt", "rlhf"}
+    assert united["args"]["rewards"] == ["gt", "rlhf"]
     other = json.loads(paths[1].read_text())
     paths[1].write_text(json.dumps({**other, "args": {**other["args"], "budgets": [5]}}))
     with pytest.raises(ValueError, match="differ in more than their seeds"):
