@@ -195,7 +195,8 @@ def plot(summary: dict, path: Path, title: str) -> None:
         for name in tables[0]:
             rows = [t[name][metric] for t in tables]
             mean, low, high = (np.array([r[k] for r in rows]) for k in ("mean", "ci_low", "ci_high"))
-            ax.plot(budgets, mean, "--" if name == "random" else "o-", color=COLOURS[name], label=name)
+            ax.plot(budgets, mean, "--" if name == "random" else "o-", color=COLOURS[name],
+                    label=f"{name} ({rows[-1]['n']} seeds)")
             ax.fill_between(budgets, low, high, color=COLOURS[name], alpha=0.15)
         ax.set_xlabel("PPO steps")
         ax.set_title(metric.replace("_", " ") + (" (lower is better)" if metric == "preference_cost" else ""))
@@ -211,7 +212,7 @@ def write_outputs(result: dict, out: Path) -> None:
     (out / "bench_rapl_policies.json").write_text(json.dumps(result, indent=2))
     (out / "bench_rapl_policies.md").write_text(markdown(result["summary"]) + "\n")
     plot(result["summary"], out / "rapl_policies.png", f"PPO on each reward, {a['env_id'].split('/')[-1]}, "
-         f"'{a['preference']}', {len(result['runs'])} seeds, 95% CI over seeds")
+         f"'{a['preference']}', 95% CI over seeds")
 
 
 def merge_runs(paths: list[Path], out: Path) -> dict:
