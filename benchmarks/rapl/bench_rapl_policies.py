@@ -145,20 +145,28 @@ def run_seed(a: PolicyArgs, seed: int, ppo: PPOArgs, log, run: dict, save) -> No
 
 
 def summarise(runs: list[dict]) -> dict:
-    """Per budget: mean [95% bootstrap CI over seeds] per reward and metric, and paired per-seed differences;
-    the smallest budget at which PPO on GT beats random with non-overlapping CIs on the preference cost."""
-    per_budget = {}
+    """Per budget: mean [95% bootstrap CI over the seeds that reached it] per reward and metric, and paired
+    per-seed differences; the smallest budget at which PPO on GT beats random with non-overlapping CIs on the
+    preference cost (only with >= MIN_SEEDS seeds)."""
+    per_budget, short = {}, {}
     for budget in sorted({b for r in runs for b in r["budgets"]}, key=int):
         rows = [{"random": r["random"], **r["budgets"].get(budget, {})} for r in runs]
-        names = [n for n in ("random", *REWARDS) if all(n in row for row in rows)]  # those every seed finished
-        table = {n: {m: aggregate([r[n][m] for r in rows], hib) for m, hib in METRICS.items()} for n in names}
-        diffs = {f"{x}-{y}": {m: aggregate([r[x][m] - r[y][m] for r in rows], None) for m in METRICS}
-                 for x, y in PAIRS if x in names and y in names}
+        names = [n for n in ("random", *REWARDS) if any(n in row for row in rows)]
+        table = {n: {m: aggregate([r[n][m] for r in rows if n in r], hib) for m, hib in METRICS.items()}
+                 for n in names}
+        diffs = {f"{x}-{y}": {m: aggregate([r[x][m] - r[y][m] for r in rows if x in r and y in r], None)
+                              for m in METRICS} for x, y in PAIRS if x in names and y in names}
         per_budget[budget] = {"per_reward": table, "paired": diffs}
-    gt_beats = [int(b) for b, t in per_budget.items() if len(runs) >= MIN_SEEDS and "gt" in t["per_reward"]
+        for n in names:
+            if table[n]["preference_cost"]["n"] < MIN_SEEDS:
+                short.setdefault((n, table[n]["preference_cost"]["n"]), []).append(budget)
+    gt_beats = [int(b) for b, t in per_budget.items() if "gt" in t["per_reward"]
+                and t["per_reward"]["gt"]["preference_cost"]["n"] >= MIN_SEEDS
                 and t["per_reward"]["gt"]["preference_cost"]["ci_high"] < t["per_reward"]["random"]["preference_cost"]["ci_low"]]
+    note = "; ".join(f"too few seeds ({k} < {MIN_SEEDS}) for {n} at {'/'.join(b)} steps: no claims"
+                     for (n, k), b in short.items())
     return {"per_budget": per_budget, "seeds": len(runs), "gt_beats_random_from": min(gt_beats, default=None),
-            "note": "" if len(runs) >= MIN_SEEDS else f"too few seeds ({len(runs)} < {MIN_SEEDS}): no claims"}
+            "note": note}
 
 
 def markdown(summary: dict) -> str:
@@ -169,7 +177,7 @@ def markdown(summary: dict) -> str:
                   "| policy trained on | preference cost (lower better) | preference success | eval score | aligned score |",
                   "|---|---|---|---|---|"]
         for name, row in t["per_reward"].items():
-            label = "random policy (no training)" if name == "random" else f"PPO on {name}"
+            label = ("random policy (no training)" if name == "random" else f"PPO on {name}") + f" ({row['preference_cost']['n']} seeds)"
             lines.append(f"| {label} | " + " | ".join(format_cell(row[m], ".2f") for m in METRICS) + " |")
         lines += ["", "| paired difference (per seed) | preference cost | preference success | eval score | aligned score |",
                   "|---|---|---|---|---|"]
@@ -192,12 +200,13 @@ def plot(summary: dict, path: Path, title: str) -> None:
     tables = [t["per_reward"] for t in summary["per_budget"].values()]
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
     for ax, metric in zip(axes, ("preference_cost", "preference_success", "eval_score")):
-        for name in tables[0]:
-            rows = [t[name][metric] for t in tables]
+        for name in (n for n in COLOURS if any(n in t for t in tables)):
+            xs = [b for b, t in zip(budgets, tables) if name in t]  # the budgets every seed reached
+            rows = [t[name][metric] for t in tables if name in t]
             mean, low, high = (np.array([r[k] for r in rows]) for k in ("mean", "ci_low", "ci_high"))
-            ax.plot(budgets, mean, "--" if name == "random" else "o-", color=COLOURS[name],
+            ax.plot(xs, mean, "--" if name == "random" else "o-", color=COLOURS[name],
                     label=f"{name} ({rows[-1]['n']} seeds)")
-            ax.fill_between(budgets, low, high, color=COLOURS[name], alpha=0.15)
+            ax.fill_between(xs, low, high, color=COLOURS[name], alpha=0.15)
         ax.set_xlabel("PPO steps")
         ax.set_title(metric.replace("_", " ") + (" (lower is better)" if metric == "preference_cost" else ""))
     axes[0].legend(fontsize=8)

@@ -92,7 +92,11 @@ def test_policy_summary_pairs_seeds_per_budget_finds_where_gt_beats_random_and_m
     five = summarise_policies([run(s) for s in range(5)])
     assert five["note"] == "" and five["gt_beats_random_from"] == 20  # at 10 steps GT's CI overlaps random's
     partial = summarise_policies(runs[:2] + [run(2, rapl_done=False)])
-    assert "rapl" not in partial["per_budget"]["20"]["per_reward"] and "rlhf" in partial["per_budget"]["20"]["per_reward"]
+    assert partial["per_budget"]["20"]["per_reward"]["rapl"]["preference_cost"]["n"] == 2  # only the seeds that ran
+    assert partial["per_budget"]["20"]["per_reward"]["rlhf"]["preference_cost"]["n"] == 3
+    assert partial["per_budget"]["20"]["paired"]["rapl-rlhf"]["preference_cost"]["n"] == 2
+    assert "too few seeds (4 < 5) for rapl at 10/20 steps" in summarise_policies([run(s) for s in range(4)]
+                                                                               + [run(4, rapl_done=False)])["note"]
     paths = []
     for part, seeds in enumerate(([0, 1], [2, 1])):  # seed 1 in both: kept once
         path = tmp_path / f"part{part}.json"
