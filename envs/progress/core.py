@@ -207,7 +207,11 @@ class Simulation:
         return out
 
     def targets(self) -> np.ndarray:
-        """The values each env's next action is scored against (for coevolve: the uninfluenced next values)."""
+        """What `privileged=True` shows: Follow and Predict, the values each env's next action is scored against;
+        Coevolve, the uninfluenced trajectory's last values (where the population's own progress ends, which
+        ProgressGym's Coevolve score credits a population for reaching early)."""
+        if self.challenge == "coevolve":
+            return self.actual[:, -1]
         rows = np.arange(self.n)
         return self.actual[rows, self.target_times[np.minimum(self.step_idx, self.n_steps - 1)]]
 
