@@ -207,9 +207,14 @@ def row(env_id: str) -> Row:
 
 
 def allowed_kwargs(r: Row) -> list[str]:
-    target = r.load()
+    return list(_allowed_kwargs(r.load()))
+
+
+@functools.lru_cache(maxsize=None)
+def _allowed_kwargs(target) -> tuple[str, ...]:
+    """The constructor's keyword names, read once per class (every evaluate() checks kwargs)."""
     params = inspect.signature(target.__init__ if inspect.isclass(target) else target).parameters
-    return [n for n, p in params.items() if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return tuple(n for n, p in params.items() if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:
