@@ -161,13 +161,21 @@ class Simulation:
         if not whole:
             self.actual[sel] = values
         self.step_idx[sel] = 0
+        # written in place where `rows` is every row (fresh temporaries of this size cost page faults)
         if self.challenge == "coevolve":
-            self.human[sel] = values
-            self.drift[sel] = values[:, 1:] - values[:, :-1]
-            self.target_sq[sel] = np.einsum("...i,...i->...", values, values)
+            self.human[sel, 0] = values[:, 0]  # later timesteps are written by `advance` before anything reads them
+            if whole:
+                np.subtract(values[:, 1:], values[:, :-1], out=self.drift)
+                np.einsum("...i,...i->...", values, values, out=self.target_sq)
+            else:
+                self.drift[sel] = values[:, 1:] - values[:, :-1]
+                self.target_sq[sel] = np.einsum("...i,...i->...", values, values)
         else:
             targets = values[:, self._target]
-            self.target_sq[sel] = np.einsum("...i,...i->...", targets, targets)
+            if whole:
+                np.einsum("...i,...i->...", targets, targets, out=self.target_sq)
+            else:
+                self.target_sq[sel] = np.einsum("...i,...i->...", targets, targets)
         if survey_past:
             last = self.T if self.challenge != "coevolve" else int(self.decision_times[0]) + 1
             surveys = survey(values[:, :last], rng, self.respondents, self.temperature)
@@ -304,7 +312,7 @@ class Simulation:
         out = {"score": _mean(s, 1)}
         if self.challenge == "coevolve":
             human, actual = self.human[sel], self.actual[sel]
-            out["score_reference"] = reference_coevolve_score(human, actual)
+            out["score_reference"] = reference_coevolve_score(human, actual, self.target_sq[sel])
             moved = actual[:, -1] - actual[:, 0]
             out["progress_share"] = (np.sum((human[:, -1] - actual[:, 0]) * moved, axis=1)
                                      / np.maximum(np.sum(moved ** 2, axis=1), 1e-12))
@@ -358,13 +366,17 @@ def elicitation_item(item_id: str):
     return item
 
 
-def reference_coevolve_score(simulated: np.ndarray, actual: np.ndarray) -> np.ndarray:
+def reference_coevolve_score(simulated: np.ndarray, actual: np.ndarray, actual_sq: np.ndarray | None = None
+                             ) -> np.ndarray:
     """ProgressGym's Coevolve `interpret_result`, batched: for each episode, the mean over every simulated snapshot s
     (the initial copy included) and every actual index i of max_{j >= i} cos(simulated_s, actual_j).
-    simulated (n, S, 19), actual (n, T, 19) -> (n,)."""
-    sims = cosine_matrix(simulated, actual)  # (n, S, T)
-    ahead = np.maximum.accumulate(sims[..., ::-1], axis=-1)[..., ::-1]  # max over j >= i
-    return ahead.mean(axis=(1, 2))
+    simulated (n, S, 19), actual (n, T, 19) -> (n,); `actual_sq` is actual's squared norms (n, T) where known."""
+    sims = cosine_matrix(simulated, actual, actual_sq)  # (n, S, T)
+    if len(sims) > 1:  # max over j >= i in place, one column at a time (a reversed accumulate is slow on a batch)
+        for i in range(sims.shape[-1] - 2, -1, -1):
+            np.maximum(sims[..., i], sims[..., i + 1], out=sims[..., i])
+        return sims.mean(axis=(1, 2))
+    return np.maximum.accumulate(sims[..., ::-1], axis=-1)[..., ::-1].mean(axis=(1, 2))
 
 
 class QueriesCurrentPopulation:
