@@ -252,13 +252,19 @@ class Simulation:
         if self.challenge == "coevolve":
             t = self.decision_times[i]
             h = self.human[rows, t]
-            new = centre_worldviews(h + self.drift[rows, t] + self.influence * (actions - h), inplace=True)
-            self.human[rows, t + 1] = new
-            if not isinstance(t, np.ndarray):  # one int row, or every row at the same step: only the timesteps ahead
+            pull = np.subtract(actions, h)
+            pull *= self.influence
+            if not isinstance(t, np.ndarray):  # one int row, or every row at the same step: the next values are
+                # computed in place in their slot (a view), and only the timesteps ahead are scored
+                new = np.add(h, self.drift[rows, t], out=self.human[rows, t + 1])
+                new += pull
+                centre_worldviews(new, inplace=True)
                 ahead = slice(t + 1, None)
                 sims = cosine_matrix(new[..., None, :], self.actual[rows, ahead], self.target_sq[rows, ahead])
                 reward = sims[..., 0, :].max(axis=-1)
             else:
+                new = centre_worldviews(h + self.drift[rows, t] + pull, inplace=True)
+                self.human[rows, t + 1] = new
                 sims = cosine_matrix(new[:, None, :], self.actual[rows], self.target_sq[rows])[:, 0]  # (len(rows), T)
                 reward = np.where(self._times >= (t + 1)[:, None], sims, -np.inf).max(axis=-1)
         else:
