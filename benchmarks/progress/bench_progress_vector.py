@@ -6,7 +6,8 @@
 - The single numeric env against MuJoCo's HalfCheetah-v5 single env (target >= 1x).
 All use uniformly random actions and are timed in this process's CPU time (`time.process_time`), so other load on
 a shared machine slows every peer alike and the ratios stay comparable; the JSON records the machine's load average
-(1, 5, 15 minutes) before and after the run, since heavy load still slows the absolute numbers (shared caches).
+(1, 5, 15 minutes) before and after the run, since heavy load still slows the absolute numbers (shared caches),
+and each twin's minor page faults per step (a cold allocator shows up there).
 Writes `bench_progress_vector.json`.
 
     python -m aligngym.benchmarks.progress.bench_progress_vector --out benchmarks/results
@@ -26,14 +27,27 @@ CHALLENGES = ("Follow", "Predict", "Coevolve")
 TARGETS = {"native_steps_per_s": 1e6, "speedup_vs_sync": 80.0, "single_vs_halfcheetah": 1.0}
 
 
-def _vector_steps_per_second(envs, steps: int, seed: int = 0) -> float:
+def _minor_faults() -> int:
+    """Minor page faults of this process so far (0 where `resource` is missing, as on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _vector_steps_per_second(envs, steps: int, seed: int = 0, faults: dict | None = None) -> float:
     envs.reset(seed=seed)
     envs.action_space.seed(seed)
     actions = [envs.action_space.sample() for _ in range(min(steps, 32))]
+    before = _minor_faults()
     start = time.process_time()
     for i in range(steps):
         envs.step(actions[i % len(actions)])
-    return steps * envs.num_envs / (time.process_time() - start)
+    elapsed = time.process_time() - start
+    if faults is not None:  # pages the allocator handed back to the OS and faulted in again (see the warm-up)
+        faults["minor_faults_per_step"] = (_minor_faults() - before) / steps
+    return steps * envs.num_envs / elapsed
 
 
 def _single_steps_per_second(env, steps: int, seed: int = 0) -> float:
@@ -67,7 +81,8 @@ def main(out_dir: Path, quick: bool = False) -> dict:
         del warm
         native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
-        native_sps = _vector_steps_per_second(native, native_steps)
+        faults: dict = {}
+        native_sps = _vector_steps_per_second(native, native_steps, faults=faults)
         sync_sps = _vector_steps_per_second(sync, sync_steps)
         native.close()
         sync.close()
@@ -75,7 +90,8 @@ def main(out_dir: Path, quick: bool = False) -> dict:
         single_sps = _single_steps_per_second(single, single_steps)
         single.close()
         result["twins"][env_id] = {"native_steps_per_s": native_sps, "sync_steps_per_s": sync_sps,
-                                   "speedup_vs_sync": native_sps / sync_sps, "single_steps_per_s": single_sps}
+                                   "speedup_vs_sync": native_sps / sync_sps, "single_steps_per_s": single_sps,
+                                   **faults}
     cheetah = gym.make("HalfCheetah-v5")
     result["halfcheetah_steps_per_s"] = _single_steps_per_second(cheetah, single_steps)
     cheetah.close()
