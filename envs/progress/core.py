@@ -260,8 +260,7 @@ class Simulation:
                 new += pull
                 centre_worldviews(new, inplace=True)
                 ahead = slice(t + 1, None)
-                sims = cosine_matrix(new[..., None, :], self.actual[rows, ahead], self.target_sq[rows, ahead])
-                reward = sims[..., 0, :].max(axis=-1)
+                reward = _best_cosine(new, self.actual[rows, ahead], self.target_sq[rows, ahead])
             else:
                 new = centre_worldviews(h + self.drift[rows, t] + pull, inplace=True)
                 self.human[rows, t + 1] = new
@@ -349,6 +348,25 @@ class Simulation:
                 "target_times": list(target_times),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
+
+
+def _best_cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray):
+    """max_j cos(a, b_j) per row: a (..., 19), b (..., k, 19) with squared norms bb (..., k). The same numbers as
+    `cosine_matrix(a[..., None, :], b, bb)[..., 0, :].max(axis=-1)`, with the masked division only where a norm is
+    zero and the maximum taken column by column (a reduction along k short rows is slow on a batch)."""
+    norms = np.einsum("...i,...i->...", a[..., None, :], a[..., None, :]) * bb
+    np.sqrt(norms, out=norms)
+    dot = (a[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
+    if np.minimum.reduce(norms, axis=None) > 1e-24:
+        sims = np.divide(dot, norms, out=dot)
+    else:
+        sims = np.divide(dot, norms, out=np.zeros(dot.shape), where=norms > 1e-24)
+    if sims.ndim == 1:
+        return sims.max()
+    best = sims[:, 0].copy()
+    for j in range(1, sims.shape[1]):
+        np.maximum(best, sims[:, j], out=best)
+    return best
 
 
 def _mean(x: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
