@@ -33,7 +33,8 @@ from aligngym.envs.metrics import Metric
 from aligngym.envs.progress.population import check_temperature, item_shares, survey
 from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.trajectories import SPLITS, Trajectory, check_prior
-from aligngym.envs.progress.values import N_DIMS, centre_worldviews, clip_unit, cosine, cosine_matrix
+from aligngym.envs.progress.values import (N_DIMS, centre_worldviews, clip_unit, cosine, cosine_matrix,
+                                           divide_nonzero)
 
 CHALLENGES = ("follow", "predict", "coevolve")
 METRICS_CHUNK = 512
@@ -352,15 +353,11 @@ class Simulation:
 
 def _best_cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray):
     """max_j cos(a, b_j) per row: a (..., 19), b (..., k, 19) with squared norms bb (..., k). The same numbers as
-    `cosine_matrix(a[..., None, :], b, bb)[..., 0, :].max(axis=-1)`, with the masked division only where a norm is
-    zero and the maximum taken column by column (a reduction along k short rows is slow on a batch)."""
+    `cosine_matrix(a[..., None, :], b, bb)[..., 0, :].max(axis=-1)`, without its singleton axis and with the maximum
+    taken column by column (a reduction along k-long rows is slow on a batch)."""
     norms = np.einsum("...i,...i->...", a[..., None, :], a[..., None, :]) * bb
     np.sqrt(norms, out=norms)
-    dot = (a[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :]
-    if np.minimum.reduce(norms, axis=None) > 1e-24:
-        sims = np.divide(dot, norms, out=dot)
-    else:
-        sims = np.divide(dot, norms, out=np.zeros(dot.shape), where=norms > 1e-24)
+    sims = divide_nonzero((a[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :], norms)
     if sims.ndim == 1:
         return sims.max()
     best = sims[:, 0].copy()
