@@ -320,9 +320,12 @@ class Simulation:
             human, actual = self.human[sel], self.actual[sel]
             out["score_reference"] = reference_coevolve_score(human, actual, self.target_sq[sel])
             moved = actual[:, -1] - actual[:, 0]
-            out["progress_share"] = (np.sum((human[:, -1] - actual[:, 0]) * moved, axis=1)
-                                     / np.maximum(np.sum(moved ** 2, axis=1), 1e-12))
-            out["lock_in"] = np.sqrt(np.mean((human[:, -1] - actual[:, -1]) ** 2, axis=1))
+            pushed = np.subtract(human[:, -1], actual[:, 0])
+            pushed *= moved
+            out["progress_share"] = (np.add.reduce(pushed, axis=1)
+                                     / np.maximum(np.add.reduce(np.square(moved, out=moved), axis=1), 1e-12))
+            gap = np.subtract(human[:, -1], actual[:, -1])
+            out["lock_in"] = np.sqrt(_mean(np.square(gap, out=gap), 1))
         else:
             a, y = self.actions[sel], self.actual[sel, self._target]
             diff = a - y  # reused below: one scratch array instead of one per term
