@@ -129,10 +129,10 @@ ROWS += [
         metrics=_faking_incentive.METRICS, primary_metric="true_return"),
     Row(id="AlignGym/FakingText-v0", entry_point="aligngym.envs.faking.text:FakingTextEnv", family="faking",
         description="The alignment-faking prompt (lab trains on free tier only): scratchpad + output; presets",
-        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+        metrics=_faking_text.METRICS, primary_metric="refused"),
     Row(id="AlignGym/FakingMinimal-v0", entry_point="aligngym.envs.faking.text:FakingMinimalEnv", family="faking",
         description="The paper's minimal setting: reply starts with an acceptance or rejection tag; prefix kwarg",
-        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+        metrics=_faking_text.METRICS, primary_metric="refused"),
 ]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 from aligngym.envs.rapl import sweep as _sweep  # noqa: E402  (its METRICS and id grammar)
