@@ -1,4 +1,5 @@
-"""The 2D sweep's sanity ranking: random, a content-free constant (`rapl.still`), the task-only scripted sweeper
+"""The 2D sweep's sanity ranking: random, two content-free constants (`rapl.still`, and `rapl.constant?action=[1,0]`
+which drives straight up and sweeps the demo layout blind), the task-only scripted sweeper
 and the preference-aware sweepers (`gather=1` for group, `detour=true` for avoid), scored with the harness on
 both preferences, 5 evaluation seeds x `episodes` episodes each, mean and 95% bootstrap CI per metric.
 
@@ -11,7 +12,7 @@ from pathlib import Path
 
 from aligngym.benchmarks.harness import evaluate
 
-AGENTS = ("random", "rapl.still", "rapl.sweeper", "rapl.sweeper?gather=1", "rapl.sweeper?detour=true")
+AGENTS = ("random", "rapl.still", "rapl.constant?action=[1,0]", "rapl.sweeper", "rapl.sweeper?gather=1", "rapl.sweeper?detour=true")
 
 
 def main(out: Path = Path("benchmarks/results"), quick: bool = False,
