@@ -128,9 +128,13 @@ class SimulatedUser:
         return Triplet(*(int(idx[i]) for i in order))
 
     def label(self, episodes: Sequence[Episode], n_queries: int) -> list[Triplet]:
-        """Spends `n_queries` queries on triplets drawn from `episodes` and returns the answered ones."""
-        if n_queries < 1:
-            raise ValueError(f"n_queries must be >= 1; got {n_queries}.")
+        """Spends `n_queries` queries on triplets drawn from `episodes` and returns the answered ones. A request
+        beyond the budget left raises QueryBudgetExhausted before any query is spent."""
+        if isinstance(n_queries, bool) or not isinstance(n_queries, (int, np.integer)) or n_queries < 1:
+            raise ValueError(f"n_queries must be an int >= 1; got {n_queries!r}.")
+        if n_queries > self.budget - self.queries_used:
+            raise QueryBudgetExhausted(f"{n_queries} queries asked but {self.budget - self.queries_used} of the user's "
+                                       f"budget of {self.budget} are left; nothing was spent.")
         if len(episodes) < 3:
             raise ValueError(f"Preference queries need at least 3 episodes; got {len(episodes)}.")
         if self.args.bands is not None:

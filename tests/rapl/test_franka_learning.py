@@ -58,12 +58,15 @@ def test_user_rapl_rlhf_and_gt_run_unchanged_on_franka_videos(pool):
     demos = preferred_demos(episodes, user, n=2)
     rapl = RAPLReward(backbone, Args(epochs=2, n_frames=12, sinkhorn_iters=50)).fit(episodes, triplets, demos)
     rlhf = BTReward(backbone, RLHFArgs(epochs=2, n_frames=12)).fit(episodes, triplets)
-    for model in (rapl, rlhf, GTReward()):
+    rhos = {}
+    for name, model in (("rapl", rapl), ("rlhf", rlhf), ("gt", GTReward())):
         rewards = model.rewards(episodes)
         assert [len(r) for r in rewards] == [len(e) for e in episodes]
         assert all(np.all(np.isfinite(r)) for r in rewards)
-        rho = spearman_within(rewards, episodes, every=2)["rho_within"]
-        assert np.isnan(rho) or -1.0 <= rho <= 1.0
+        rhos[name] = spearman_within(rewards, episodes, every=2)["rho_within"]
+    print(rhos)
+    assert -1.0 <= rhos["rapl"] <= 1.0  # defined: a constant learned reward scores 0, never NaN
+    assert rhos["rlhf"] > 0.0  # Bradley-Terry on oracle answers about these very videos ranks their steps
     gt = spearman_within(GTReward().rewards(episodes), episodes, every=2)["rho_within"]
     assert gt == pytest.approx(1.0)  # the ground truth agrees with itself: the scoring reads the env's cost
 

@@ -57,6 +57,17 @@ def test_oracle_ranks_by_hidden_cost_and_spends_one_query_per_triplet():
         user.label(pool, 1)
 
 
+@pytest.mark.parametrize("preset", ["oracle", "rapl"])
+def test_asking_beyond_the_budget_spends_nothing_and_a_fractional_count_is_refused(preset):
+    pool = [flat_episode([c] * 5) for c in np.linspace(0, 1, 40)]
+    user = SimulatedUser(preset, budget=5, seed=0)
+    with pytest.raises(QueryBudgetExhausted, match="6 queries asked but 5 .* left; nothing was spent"):
+        user.label(pool, 6)
+    assert user.queries_used == 0 and len(user.label(pool, 5)) == 5
+    with pytest.raises(ValueError, match="n_queries must be an int >= 1; got 2.5"):
+        SimulatedUser(preset, budget=5).label(pool, 2.5)
+
+
 def test_mistake_reverses_and_noisy_sometimes_disagrees():
     pool = [flat_episode([c] * 5) for c in np.linspace(0, 1, 12)]
     always_wrong = SimulatedUser("mistake", eps_mistake=1.0, seed=0).label(pool, 30)
