@@ -96,3 +96,39 @@ def test_rho_table_gives_ci_over_seeds_and_says_when_seeds_are_too_few():
     group = next(line for line in enough.splitlines() if line.startswith("| Group |"))
     # RAPL 0.0..0.4: mean 0.20 with a CI around it; the paired RAPL - RLHF difference; GT exactly 1; the paper's 0.59
     assert "| 0.20 [" in group and "| 0.00 [" in group and "1.00 [1.00, 1.00]" in group and "| 0.59 |" in group
+
+
+def test_franka_benchmark_teacher_ranks_by_the_last_step_as_rapls_teacher():
+    from aligngym.agents.rapl import Episode
+    from aligngym.benchmarks.rapl.franka_rapl import BUDGETS
+
+    assert {args.teacher for args in BUDGETS.values()} == {"rapl_last"}
+    blank = np.zeros((10, 4, 4, 3), np.uint8)
+    # "expert": dearer on the way (grouping costs while pushing) but ends well; "task_only": cheap, ends apart
+    experts = [Episode(blank, np.r_[np.full(9, 1.2), 0.5 - 0.01 * k]) for k in range(6)]
+    task_only = [Episode(blank, np.r_[np.full(9, 0.8), 0.7 + 0.01 * k]) for k in range(12)]
+    pool = experts + task_only
+    by_last = preferred_demos(pool, SimulatedUser("rapl_last", seed=0), 6)
+    by_mean = preferred_demos(pool, SimulatedUser("rapl", seed=0), 6)
+    expert_ids = {id(e) for e in experts}
+    assert all(id(d) in expert_ids for d in by_last) and not any(id(d) in expert_ids for d in by_mean)
+    triplets = SimulatedUser("rapl_last", budget=10, seed=0).label(pool, 10)
+    ranked = [t for t in triplets if not t.equal]
+    assert all(pool[t.pos].preference_cost[-1] <= pool[t.neg].preference_cost[-1] for t in ranked)
+
+
+def test_time_only_reward_explains_progress_but_not_the_preference_terms():
+    from aligngym.agents.rapl import Episode
+    from aligngym.benchmarks.rapl.franka_rapl import TimeReward, preference_only
+
+    rng = np.random.default_rng(0)
+    blank = np.zeros((24, 4, 4, 3), np.uint8)
+    videos = []
+    for _ in range(20):
+        task = -np.linspace(1.5, 0.2, 24)  # the task reward rises as the cubes near the line
+        preference = rng.uniform(0, 0.5, 24)  # e.g. the cubes' spread, unrelated to time
+        videos.append(Episode(blank, preference - task, task))
+    time = TimeReward().rewards(videos)
+    assert spearman_within(time, videos)["rho_within"] > 0.8
+    assert abs(spearman_within(time, preference_only(videos))["rho_within"]) < 0.3
+    assert np.allclose(preference_only(videos)[0].preference_cost, videos[0].preference_cost + videos[0].task_reward)
