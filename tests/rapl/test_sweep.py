@@ -192,7 +192,7 @@ def test_avoid_counts_the_robot_body_so_a_stick_sweeping_over_the_rug_fails(embo
 
 def test_avoid_zone_gap_is_the_distance_from_the_body_polygon():
     from aligngym.envs.rapl.sweep import _polygon_rect_gap
-    square = lambda cx, cy: np.array([(cx - 0.1, cy - 0.1), (cx + 0.1, cy - 0.1), (cx + 0.1, cy + 0.1),  # noqa: E731
+    square = lambda cx, cy: np.array([(cx - 0.1, cy - 0.1), (cx + 0.1, cy - 0.1), (cx + 0.1, cy + 0.1),
                                       (cx - 0.1, cy + 0.1)])
     assert _polygon_rect_gap(square(0.5, 0.3)) == 0.0  # inside
     assert _polygon_rect_gap(square(0.2, 0.3)) == 0.0  # overlapping the left edge
