@@ -132,3 +132,29 @@ def test_time_only_reward_explains_progress_but_not_the_preference_terms():
     assert spearman_within(time, videos)["rho_within"] > 0.8
     assert abs(spearman_within(time, preference_only(videos))["rho_within"]) < 0.3
     assert np.allclose(preference_only(videos)[0].preference_cost, videos[0].preference_cost + videos[0].task_reward)
+
+
+def test_ppo_check_needs_separate_cis_apart_and_reports_the_paired_difference():
+    from aligngym.benchmarks.rapl.franka_ppo import _summary, beats, paired_difference
+
+    def seeds(costs):
+        return [{"preference_success": 0.0, "task_success": 0.0, "preference_cost": c} for c in costs]
+
+    random = seeds([1.50, 1.40, 1.45, 1.35, 1.42])
+    clear, overlapping = seeds([1.00, 1.05, 0.95, 1.10, 1.02]), seeds([1.45, 1.10, 1.40, 1.30, 1.32])
+    assert beats(_summary(clear), _summary(random)) and not beats(_summary(random), _summary(clear))
+    assert not beats(_summary(overlapping), _summary(random))
+    paired = paired_difference(overlapping, random)["preference_cost"]  # lower on every seed: the paired CI is < 0
+    assert paired["ci_high"] < 0 and paired["mean"] == pytest.approx(-0.11)
+
+
+def test_ppo_check_stops_when_gt_does_not_beat_random(tmp_path):
+    from aligngym.benchmarks.rapl.franka_ppo import Args, run
+
+    saved = []
+    result = run(Args(gt_steps=270, learned_steps=270, seeds=(0, 1), learned_seeds=(0,), eval_episodes=1),
+                 saved.append)
+    # 270 PPO steps learn nothing: no learned-reward policy may be trained on the strength of that
+    assert len(result["random"]) == len(result["policies"]["GT"]) == 2 and saved
+    assert result["gt_beats_random"] is False and set(result["policies"]) == {"GT"}
+    assert set(result["summary"]) == {"random", "GT", "GT_minus_random_paired"}
