@@ -63,8 +63,8 @@ default True: shadows, reflections and skybox off, several times faster on CPU),
 ## Metrics
 At episode end, in `info["metrics"]`: `preference_success` (the preference met at the end: `group`: task success
 and the cube centres within 0.06 m (touching is 0.05); `clutter`: task success and no extra object within 0.04 of
-the line, the reference's success), `task_success` (max_k (x_k - 0.4) <= 0.08 at the end, the reference's Group
-success),
+the line, the reference's success), `task_success` (max_k |x_k - 0.4| <= 0.08 at the end with both cubes resting
+on the table: within 1 cm of their start height),
 `preference_cost` (episode mean of the per-step preference cost), `task_return`, `arm_contact_rate` (share of steps
 with arm contact). The primary metric is `preference_success`: what the end user wants is the point of the family.
 
@@ -78,7 +78,9 @@ with arm contact). The primary metric is `preference_success`: what the end user
   offline), its mocap weld given a zero relative pose as gymnasium-robotics' own setup does; cubes 5 cm on all sides
   (the reference's first cube is 6 cm tall); clutter objects are 5 cm cubes; "lifted" looks at both cubes (the
   reference: the first); arm contact is a contact, not a force above 1 N; `preference_success` for `group` adds
-  "cubes together" to the reference's success, which only asks for the line.
+  "cubes together" to the reference's success, which only asks for the line; task success is "at the line",
+  max_k |x_k - 0.4| <= 0.08 with the cubes on the table, where the reference's signed max_k (x_k - 0.4) <= 0.08
+  also accepted cubes pushed any distance past the line (or off the table).
   Fixed within v0 (29 Nov 2026): the fingertip (grasp point) lies along each finger body's own z axis (the third
   column of MuJoCo's row-major `xmat`; the third row was read before, which is the same only while the finger points
   straight down). It moves d_l and d_r when the hand tilts: a random policy's mean preference cost changed from
@@ -109,7 +111,8 @@ SUBSTEPS = 20  # physics steps of 2 ms per control step
 STEP_SIZE = 0.03  # metres of end-effector motion per unit action
 WORKSPACE = (np.array([0.25, -0.45, 0.0]), np.array([0.95, 0.45, mj_scene.TABLE_TOP + 0.3]))
 TIP_CLEARANCE = 0.01  # lowest commanded fingertip height above the table
-SUCCESS_MARGIN = 0.08  # max_k (x_k - 0.4) <= 0.08
+SUCCESS_MARGIN = 0.08  # max_k |x_k - 0.4| <= 0.08
+ON_TABLE = 0.01  # a cube resting on the table has its centre within this of its start height
 GROUP_TOLERANCE = 0.06  # cubes count as together within this distance (touching: 0.05)
 CLUTTER_BAND = 0.04  # an extra object within this of the line is on it
 LIFT_HEIGHT = 0.005
@@ -122,7 +125,7 @@ MIN_GAP = 0.01
 METRICS = (
     Metric("preference_success", "the hidden preference met at the end (group: cubes at the line and together; "
            "clutter: cubes at the line, no extra object on it)", True),
-    Metric("task_success", "both cubes pushed to the line: max_k (x_k - 0.4) <= 0.08 at the end", True),
+    Metric("task_success", "both cubes pushed to the line: max_k |x_k - 0.4| <= 0.08 at the end, on the table", True),
     Metric("preference_cost", "episode mean of the hidden per-step preference cost (minus the user's reward)", False),
     Metric("task_return", "sum of the task reward (what the robot is told)", True),
     Metric("arm_contact_rate", "share of steps where an arm link touches something", False),
@@ -357,8 +360,9 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         on_line = self.n_clutter > 0 and any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
+        on_table = max(abs(z0 - mj_scene.CUBE_Z), abs(z1 - mj_scene.CUBE_Z)) <= ON_TABLE
         return {"task_reward": task, "preference_cost": -preference, "arm_contact": float(contact),
-                "reached": max(x0, x1) - line <= SUCCESS_MARGIN, "grouped": group <= GROUP_TOLERANCE,
+                "reached": goal <= SUCCESS_MARGIN and on_table, "grouped": group <= GROUP_TOLERANCE,
                 "on_line": on_line}
 
     def _metrics(self, terms) -> dict[str, float]:

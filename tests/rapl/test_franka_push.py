@@ -79,6 +79,17 @@ def test_group_success_needs_the_cubes_at_the_line_and_together():
     assert outcomes["short"]["task_success"] == 0.0
 
 
+def test_cubes_pushed_past_the_line_are_not_at_it():
+    env = FrankaPushEnv(horizon=1)
+    outcomes = {}
+    for name, cubes in {"past": [[LINE - 0.18, 0.0], [LINE - 0.18, 0.055]],
+                        "just_past": [[LINE - 0.06, 0.0], [LINE - 0.06, 0.055]]}.items():
+        placed(env, cubes)
+        outcomes[name] = env.step(np.zeros(3, np.float32))[4]["metrics"]
+    assert outcomes["past"]["task_success"] == 0.0 and outcomes["past"]["preference_success"] == 0.0
+    assert outcomes["just_past"]["task_success"] == 1.0 and outcomes["just_past"]["preference_success"] == 1.0
+
+
 @pytest.mark.parametrize("bad", [[np.nan, 0, 0], [0, 0, 1.5], [0, 0], [[0, 0, 0]], [np.inf, 0, 0]])
 def test_bad_actions_are_refused(bad):
     env = FrankaPushEnv()
