@@ -225,9 +225,11 @@ def write_outputs(result: dict, out: Path) -> None:
 
 
 def merge_runs(paths: list[Path], out: Path) -> dict:
-    """One result from runs of the same settings on different seeds or rewards (a seed's rewards are united)."""
+    """One result from runs of the same settings on different seeds, rewards or budgets (a seed's rewards and
+    budgets are united; each budget is summarised over the seeds that reached it)."""
     parts = [json.loads(Path(p).read_text()) for p in paths]
-    settings = [({k: v for k, v in p["args"].items() if k not in ("seeds", "rewards")}, p["ppo"]) for p in parts]
+    settings = [({k: v for k, v in p["args"].items() if k not in ("seeds", "rewards", "budgets")}, p["ppo"])
+                for p in parts]
     if any(s != settings[0] for s in settings):
         raise ValueError("These runs differ in more than their seeds and rewards; only runs of the same settings "
                          "merge.")
@@ -239,9 +241,11 @@ def merge_runs(paths: list[Path], out: Path) -> dict:
     runs = [merged[s] for s in sorted(merged)]
     rewards = [n for n in REWARDS if any(n in p["args"]["rewards"] for p in parts)]
     summary = summarise(runs)
-    result = {"args": {**parts[0]["args"], "seeds": [r["seed"] for r in runs], "rewards": rewards},
+    budgets = sorted({b for p in parts for b in p["args"]["budgets"]})
+    durations = [d for p in parts for d in (p["duration_s"] if isinstance(p["duration_s"], list) else [p["duration_s"]])]
+    result = {"args": {**parts[0]["args"], "seeds": [r["seed"] for r in runs], "rewards": rewards, "budgets": budgets},
               "ppo": parts[0]["ppo"],
-              "runs": runs, "summary": summary, "duration_s": [p["duration_s"] for p in parts],
+              "runs": runs, "summary": summary, "duration_s": durations,
               "note": summary["note"], "merged_from": [str(p) for p in paths]}
     out.mkdir(parents=True, exist_ok=True)
     write_outputs(result, out)

@@ -114,6 +114,8 @@ def test_policy_summary_pairs_seeds_per_budget_finds_where_gt_beats_random_and_m
     assert set(united["summary"]["per_budget"]["20"]["per_reward"]) == {"random", "gt", "rlhf"}
     assert united["args"]["rewards"] == ["gt", "rlhf"]
     other = json.loads(paths[1].read_text())
-    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "budgets": [5]}}))
+    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "budgets": [5]}}))  # scored at other budgets
+    assert merge_runs(paths, tmp_path / "merged")["args"]["budgets"] == sorted({5, *PolicyArgs().budgets})
+    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "queries": 7}}))
     with pytest.raises(ValueError, match="differ in more than their seeds"):
         merge_runs(paths, tmp_path / "merged")
