@@ -13,7 +13,8 @@ VARIANTS = ("implicit", "neumann", "first_order")
 class Args:
     # --- the batch and the primary objective
     num_envs: int = 64
-    """episodes per batch, run at once in a vector env; one inner policy step per batch"""
+    """episodes per batch, run at once in a vector env; one inner policy step per batch. At least 2: REINFORCE's
+    baseline (and BARFI's outer gradient) is the batch's mean return, so one episode has zero advantage"""
     primary_gamma: float = 0.99
     """discount of the primary objective J (and of the primary/naive/pbrs modes)"""
     # --- the policy and its learners
@@ -66,6 +67,10 @@ class Args:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown BARFI variant {self.variant!r}; allowed: {', '.join(VARIANTS)}.")
+        if isinstance(self.num_envs, int) and not isinstance(self.num_envs, bool) and self.num_envs < 2:
+            raise ValueError(f"num_envs must be an integer >= 2, got {self.num_envs!r}: REINFORCE's baseline is the "
+                             "batch's mean return at each step, so a batch of one episode has zero advantage and "
+                             "nothing is learned (nor any BARFI outer gradient).")
         for name in ("num_envs", "hidden", "outer_every", "phi_hidden", "inner_steps", "cg_iters"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

@@ -142,9 +142,10 @@ class Barfi:
     @torch.no_grad()
     def summary(self, batch: Batch) -> dict[str, float]:
         """Mean phi1 and phi2 over the batch's real steps, mean phi1 where the auxiliary reward is non-zero
-        (where it matters), and the learned discount."""
+        (where it matters; NaN when the batch was never paid any), and the learned discount."""
         phi = self.reward_fn.phi(batch.obs)
         m, active = batch.mask, batch.mask * (batch.aux != 0)
+        paid = float(active.sum())
         return {"phi1": float((phi[..., 0] * m).sum() / m.sum()), "phi2": float((phi[..., 1] * m).sum() / m.sum()),
-                "phi1_where_aux": float((phi[..., 0] * active).sum() / active.sum().clamp(min=1.0)),
+                "phi1_where_aux": float((phi[..., 0] * active).sum()) / paid if paid else float("nan"),
                 "gamma": float(torch.sigmoid(self.reward_fn.psi))}
