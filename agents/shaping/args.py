@@ -4,6 +4,8 @@ it; `dataclasses.asdict(args)` is what a RunRecord stores. Override a field with
 agent spec, as a query parameter (`shaping.barfi?outer_lr=0.05`)."""
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, fields
 
 VARIANTS = ("implicit", "neumann", "first_order")
@@ -77,8 +79,27 @@ class Args:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
         if not isinstance(self.replay, int) or isinstance(self.replay, bool) or self.replay < 0:
             raise ValueError(f"replay must be an integer >= 0, got {self.replay!r}.")
-        if not 0 < self.primary_gamma <= 1:
-            raise ValueError(f"primary_gamma must lie in (0, 1], got {self.primary_gamma!r}.")
+        if not isinstance(self.neumann_terms, int) or isinstance(self.neumann_terms, bool) or self.neumann_terms < 0:
+            raise ValueError(f"neumann_terms must be an integer >= 0, got {self.neumann_terms!r}.")
+        for name, (low, high, low_open, high_open) in REAL_RANGES.items():
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and (
+                (low < value if low_open else low <= value) and (value < high if high_open else value <= high))
+            if not ok:
+                allowed = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+                raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}.")
+        if not isinstance(self.normalise_advantages, bool):
+            raise ValueError(f"normalise_advantages must be True or False, got {self.normalise_advantages!r}.")
+
+
+INF = math.inf
+# The real-valued fields' allowed ranges: (low, high, low excluded, high excluded)
+REAL_RANGES = {
+    "primary_gamma": (0, 1, True, False), "log_std0": (-INF, INF, True, True), "learning_rate": (0, INF, True, True),
+    "entropy_coef": (0, INF, False, True), "max_grad_norm": (0, INF, True, True), "gae_lambda": (0, 1, False, False),
+    "value_coef": (0, INF, False, True), "scale_momentum": (0, 1, False, True), "outer_lr": (0, INF, False, True),
+    "damping": (0, INF, False, True), "neumann_step": (0, INF, True, True), "psi0": (-INF, INF, True, True),
+    "dpba_lr": (0, INF, True, True)}
 
 
 # The authors' schedule (Dhawgupta/gupta2023behavior): an outer step every 3 episodes, then 15 inner steps on the

@@ -17,8 +17,10 @@ def test_bad_heuristic_naive_falls_below_primary_and_barfi_recovers():
     assert final["reinforce/naive"] < final["reinforce/primary"] - 20, final
     assert final["reinforce/barfi"] >= final["reinforce/primary"] - 5, final
     assert runs["reinforce/barfi"]["final_success"]["mean"] > 0.7
-    # BARFI got there by down-weighting the auxiliary reward where it is paid (it starts at phi1 = 1)
-    assert runs["reinforce/barfi"]["reward_params"]["phi1_where_aux"]["mean"] < 0.9
+    # BARFI got there by down-weighting the auxiliary reward where it is paid (it starts at phi1 = 1); every
+    # seed's last batch was paid some (phi1_where_aux is null, not 0, when none was)
+    phi1 = runs["reinforce/barfi"]["reward_params"]["phi1_where_aux"]
+    assert None not in phi1["per_seed"] and phi1["mean"] < 0.9
 
 
 def test_good_heuristic_shaping_learns_faster_than_primary_only():
