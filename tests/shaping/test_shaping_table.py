@@ -68,3 +68,17 @@ def test_merging_into_results_from_other_settings_is_refused(tmp_path, monkeypat
         path.write_text(json.dumps(broken))
         with pytest.raises(ValueError, match=f"Refusing to merge into saved results made with .*{message}"):
             table.run("CartPole", "tiny", tmp_path, workers=1, heuristics=("bad",))
+
+
+def test_pbrs_rows_without_a_state_potential_get_no_verdict():
+    """On the action-agreement envs Phi does not depend on the state, so pbrs is primary-only: not a finding."""
+    row = {"auc": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0}, "final": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0},
+           "final_success": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0}}
+    tie = {"auc": {"outcome": "ties"}, "final": {"outcome": "ties"}}
+    results = {"episodes": 16, "num_envs": 16, "seeds": [0], "env_kwargs": {},
+               "heuristics": {"bad": {"reinforce/primary": row, "reinforce/pbrs": row}},
+               "verdict": {"bad": {"reinforce/pbrs": tie}}}
+    assert "| pbrs | 1.0 [1.0, 1.0] | 1.0 [1.0, 1.0] | 1.00 [1.00, 1.00] | n/a (no state potential) |" in \
+        table.markdown({"CartPole": results})
+    assert "| pbrs | 1.0 [1.0, 1.0] | 1.0 [1.0, 1.0] | 1.00 [1.00, 1.00] | ties / ties |" in \
+        table.markdown({"GridWorld": results})
