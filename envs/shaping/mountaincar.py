@@ -38,7 +38,8 @@ at 500 it rarely does and the good heuristic is what makes the task learnable.
 
 ## Metrics
 At the final step `info["metrics"]`: `primary_return` (the primary metric: whether shaping helps or hurts the
-true objective), `aux_return`, `success` (goal reached), `length`.
+true objective; here 1 if the goal was reached, however late), `aux_return`, `success` (goal reached), `length`
+(declared lower-is-better here: it is how fast the goal is reached, which `primary_return` does not record).
 
 ## Version History
 - v1: the paper configuration's +-1 auxiliary reward on the velocity after the step, 0 on the last step,
@@ -58,7 +59,8 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import Choice, Float, Int, check_render_mode
-from aligngym.envs.shaping.common import (METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
+from aligngym.envs.metrics import Metric
+from aligngym.envs.shaping.common import (METRICS as COMMON_METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
                                           check_discrete_action, check_discrete_actions, reset_infos)
 
 HEURISTICS = ("good", "velocity", "bad", "none")
@@ -68,6 +70,10 @@ FORCE, GRAVITY = 0.001, 0.0025
 LOW = np.array([MIN_POS, -MAX_SPEED], dtype=np.float32)
 HIGH = np.array([MAX_POS, MAX_SPEED], dtype=np.float32)
 ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "horizon": Int(1)}
+# primary_return only records whether the goal was reached (a 119-step and a 1999-step solver both score 1), so
+# here length is declared lower-is-better: it is how fast the goal is reached
+METRICS = tuple(Metric("length", "Steps in the episode: how fast the goal was reached (the horizon if it was not); "
+                                 "fewer is better", False) if m.name == "length" else m for m in COMMON_METRICS)
 
 
 def dynamics(pos, vel, action):
