@@ -45,7 +45,8 @@ class Args:
     """actor-critic: momentum of the running return scale the critic predicts in"""
     # --- BARFI's outer loop
     variant: str = "implicit"
-    """outer gradient: implicit (damped Gauss-Newton, CG), neumann (the authors' series) or first_order (H ~ -I)"""
+    """outer gradient: implicit (natural-gradient: damped Fisher, CG), neumann (the authors' series) or first_order
+    (H ~ -I)"""
     outer_lr: float = 0.02
     """Adam step size on phi and psi"""
     outer_every: int = 1
