@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aligngym.benchmarks.shaping.scoring import SEEDING, learning_curves, plot, save
+from aligngym.benchmarks.shaping.scoring import SEEDING, learning_curves, plot, save, verdict
 from aligngym.benchmarks.stats import format_cell
 
 METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/pbrs_reference", "reinforce/dpba",
@@ -172,9 +172,12 @@ def markdown(all_results: dict[str, dict]) -> str:
 
 
 def from_saved(out_dir: Path) -> str:
-    """The Markdown table again from the JSON files a run left in `out_dir`."""
+    """The Markdown table again from the JSON files a run left in `out_dir`, the verdicts recomputed from the
+    per-seed numbers by today's rule (files saved before it hold percentile-bootstrap verdicts)."""
     saved = {env: json.loads((out_dir / f"shaping_table_{env}.json").read_text()) for env in PAPER
              if (out_dir / f"shaping_table_{env}.json").exists()}
+    for results in saved.values():
+        results["verdict"] = verdict(results)
     return markdown(saved)
 
 
