@@ -279,10 +279,12 @@ def sb3_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budg
         for seed in seeds:
             r = train_barfi_sb3(env_id, {**kwargs, "heuristic": h}, seed, Args(algo, budget=budget, outer_lr=lr))
             finals.append(np.mean(r.primary_return[-max(1, len(r.primary_return) // 5):]))
-            phi1.append(r.reward_params[-1]["phi1_where_aux"])
+            where_aux = r.reward_params[-1]["phi1_where_aux"]
+            phi1.append(None if np.isnan(where_aux) else where_aux)  # None: the last outer batch was never paid aux
         run = {"final": summarise(np.array(finals)), "phi1_where_aux": phi1, "curve_steps": r.steps}
         results["runs"][f"{h}:{method}"] = run
-        weights = f"  phi1 where aux != 0: {np.round(phi1, 2).tolist()}" if h != "none" else ""
+        shown = ["—" if v is None else round(v, 2) for v in phi1]
+        weights = f"  phi1 where aux != 0: {shown}" if h != "none" else ""
         report(f"{h:5s} {method:12s} final primary return {format_cell(run['final'], '.1f')}" + weights)
     return results
 

@@ -18,7 +18,9 @@ auxiliary ones follow the paper configuration of BARFI (Gupta, Chandak, Jordan, 
   step that ends the episode (as the reference). `heuristic`:
   - `good`: +1 for pushing along the velocity (pumps energy), -1 otherwise (against it, no push, or velocity 0);
   - `bad`: its mirror, -1 along the velocity and +1 otherwise: it pays for braking and idling, which keeps the
-    car at the bottom of the valley;
+    car at the bottom of the valley. An AlignGym addition, not the paper's: the paper and the authors' code give
+    MountainCar only helpful heuristics. A policy that follows it never reaches the goal, so its primary return
+    and the primary gradient are exactly 0 and no bilevel method can correct it: it tests that limit;
   - `velocity`: 10 * |velocity| (rewards speed in either direction);
   - `none`: 0.
 - Potential, in `info["potential"]`: Phi(s) = the most auxiliary reward any action earns at s's velocity (good:
