@@ -57,6 +57,9 @@ class AgentContext:
         return gym.make(self.env_id, **{**self.env_kwargs, **overrides})
 
 
+_BATCHABLE = (np.ndarray, np.generic, int, float, str)
+
+
 class RandomAgent(Agent):
     """Samples uniformly from the action space, seeded."""
 
@@ -72,7 +75,8 @@ class RandomAgent(Agent):
     def act(self, obs_batch: Any) -> Any:
         n = len(next(iter(obs_batch.values()))) if isinstance(obs_batch, dict) else len(obs_batch)
         samples = [self.action_space.sample()] if n == 1 else [self.action_space.sample() for _ in range(n)]
-        return np.array(samples) if isinstance(samples[0], np.ndarray) or np.isscalar(samples[0]) else samples
+        # arrays and scalars batch into one array; dicts and tuples (composite spaces) stay a list
+        return np.array(samples) if isinstance(samples[0], _BATCHABLE) else samples
 
 
 class CallableAgent(Agent):

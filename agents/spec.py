@@ -55,6 +55,8 @@ BASELINES: dict[str, str] = {
     # --- rapl ---
     "rapl.sweeper": "aligngym.agents.rapl.scripted:sweeper_agent",
     "rapl.still": "aligngym.agents.rapl.scripted:still_agent",
+    "rapl.constant": "aligngym.agents.rapl.scripted:constant_agent",
+    "rapl.oracle": "aligngym.agents.rapl.oracle:oracle_agent",
     # --- shaping ---
     "shaping.reinforce": "aligngym.agents.shaping.baselines:reinforce",
     "shaping.actor_critic": "aligngym.agents.shaping.baselines:actor_critic",

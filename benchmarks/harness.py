@@ -21,11 +21,11 @@ content hash of its weights where it has one. Anything else is refused with a me
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
 import os
-import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -83,49 +83,50 @@ def evaluate(env_id: str, agent: str | Agent | dict, episodes: int = 10, seeds: 
         if finished is not None:
             return finished
 
-    ctx = _context(env_id, row, env_kwargs, seeds[0])
-    agent_obj = _build_agents(agent, ctx)
-    identity = _identity(settings, None if isinstance(agent, str) else _agent_content(agent_obj))
-    if out is not None and out.exists():
-        finished = _load_finished(out, identity, resume)
-        if finished is not None:
-            return finished
-    record = _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs)
-    record.extra["run_identity"] = identity["hash"]
-    record.extra["run_settings"] = settings
-    journal = _Journal(out, identity, resume) if out is not None else None
-    if journal is not None:
-        record.episodes, record.duration_s = journal.episodes, journal.duration_s
-    started = time.perf_counter() - record.duration_s
+    ctx, env = _context(env_id, row, env_kwargs, seeds[0])
+    with contextlib.closing(env):  # the runs step this env where they step one
+        agent_obj = _build_agents(agent, ctx)
+        identity = _identity(settings, None if isinstance(agent, str) else _agent_content(agent_obj))
+        if out is not None and out.exists():
+            finished = _load_finished(out, identity, resume)
+            if finished is not None:
+                return finished
+        record = _new_record(env, env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs)
+        record.extra["run_identity"] = identity["hash"]
+        record.extra["run_settings"] = settings
+        journal = _Journal(out, identity, resume) if out is not None else None
+        if journal is not None:
+            record.episodes, record.duration_s = journal.episodes, journal.duration_s
+        started = time.perf_counter() - record.duration_s
 
-    done = {(e["seed_index"], e["episode"]) for e in record.episodes}
-    todo = [(i, k) for i in range(len(seeds)) for k in range(episodes) if (i, k) not in done]
-    runner = _run_parallel_env if row is not None and row.multi_agent else _run_vector_env
-    bar = _progress_bar(len(todo), env_id, progress)
-    try:
-        for seed_index in range(len(seeds)):
-            batch = [k for i, k in todo if i == seed_index]
-            if not batch:
-                continue
-            for results in runner(env_id, env_kwargs, agent_obj, seeds[seed_index], batch, num_envs):
-                results = [{"seed_index": seed_index, **r} for r in results]
-                record.episodes.extend(results)
-                if journal is not None:
-                    journal.append(results, time.perf_counter() - started)
-                bar.update(len(results))
-    finally:
-        bar.close()
-    record.episodes.sort(key=lambda e: (e["seed_index"], e["episode"]))
-    record.finished = True
-    record.duration_s = time.perf_counter() - started
-    without = [e for e in record.episodes if not set(e["metrics"]) - {"return", "length"}]
-    if without:  # e.g. an outer TimeLimit cut episodes short: say so in the record, never hide it
-        record.extra["episodes_without_env_metrics"] = len(without)
-    record.recompute_aggregates()
-    if out is not None:
-        record.save(out)
-        journal.close()
-    return record
+        done = {(e["seed_index"], e["episode"]) for e in record.episodes}
+        todo = [(i, k) for i in range(len(seeds)) for k in range(episodes) if (i, k) not in done]
+        runner = _run_parallel_env if row is not None and row.multi_agent else _run_vector_env
+        bar = _progress_bar(len(todo), env_id, progress)
+        try:
+            for seed_index in range(len(seeds)):
+                batch = [k for i, k in todo if i == seed_index]
+                if not batch:
+                    continue
+                for results in runner(env, env_id, env_kwargs, agent_obj, seeds[seed_index], batch, num_envs):
+                    results = [{"seed_index": seed_index, **r} for r in results]
+                    record.episodes.extend(results)
+                    if journal is not None:
+                        journal.append(results, time.perf_counter() - started)
+                    bar.update(len(results))
+        finally:
+            bar.close()
+        record.episodes.sort(key=lambda e: (e["seed_index"], e["episode"]))
+        record.finished = True
+        record.duration_s = time.perf_counter() - started
+        without = [e for e in record.episodes if not set(e["metrics"]) - {"return", "length"}]
+        if without:  # e.g. an outer TimeLimit cut episodes short: say so in the record, never hide it
+            record.extra["episodes_without_env_metrics"] = len(without)
+        record.recompute_aggregates()
+        if out is not None:
+            record.save(out)
+            journal.close()
+        return record
 
 
 def _identity(settings: dict, content: dict | None) -> dict:
@@ -203,18 +204,19 @@ def _check_writable(out: Path) -> None:
     """Refuse an `out` that cannot be written before any episode runs."""
     if out.is_dir():
         raise ValueError(f"out {out} is a directory; give a file path such as {out / 'record.json'}.")
-    parent = out.parent
     try:
-        parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=parent, prefix=".aligngym-write-test")
-        os.close(fd)
-        os.unlink(tmp)
+        out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ValueError(f"out {out} cannot be written ({e.strerror or e}); choose a writable path.") from None
+    if not os.access(out.parent, os.W_OK | os.X_OK):  # also False on a read-only file system
+        raise ValueError(f"out {out} cannot be written (no write permission in {out.parent}); choose a writable path.")
 
 
 def _journal_path(out: Path) -> Path:
     return out.with_name(out.name + ".partial.jsonl")
+
+
+_JOURNAL_ENCODER = json.JSONEncoder(default=repr)  # built once: json.dumps(default=...) builds one per call
 
 
 class _Journal:
@@ -250,7 +252,7 @@ class _Journal:
             self._write({"run_identity": identity["hash"], "settings": identity["settings"]})
 
     def _write(self, obj) -> None:
-        self._file.write(json.dumps(obj, default=repr) + "\n")
+        self._file.write(_JOURNAL_ENCODER.encode(obj) + "\n")
         self._file.flush()
 
     def append(self, episodes: list[dict], duration_s: float) -> None:
@@ -278,7 +280,8 @@ def _resolve_env(env_id: str, env_kwargs: dict) -> tuple[str, registry.Row | Non
     return row.id, row
 
 
-def _context(env_id: str, row, env_kwargs: dict, seed: int) -> AgentContext:
+def _context(env_id: str, row, env_kwargs: dict, seed: int):
+    """The agents' context, and the env it was read from (the runs reuse it where they step one env)."""
     if row is not None and row.multi_agent:
         import pettingzoo
         env = pettingzoo.make("parallel", env_id, **env_kwargs)
@@ -288,19 +291,18 @@ def _context(env_id: str, row, env_kwargs: dict, seed: int) -> AgentContext:
     else:
         env = gym.make(env_id, **env_kwargs)
         ctx = AgentContext(env_id, env.observation_space, env.action_space, env_kwargs, seed)
-    env.close()
-    return ctx
+    return ctx, env
 
 
-def _new_record(env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs) -> RunRecord:
+def _new_record(env, env_id, row, env_kwargs, spec_string, agent_obj, seeds, episodes, num_envs) -> RunRecord:
     if row is not None and row.multi_agent:
         env_spec = {"id": env_id, "entry_point": row.entry_point, "kwargs": {**row.kwargs, **env_kwargs},
                     "max_cycles": row.max_episode_steps, "api": "pettingzoo.parallel"}
         description = {"name": "+".join(sorted(agent_obj)), "hyperparameters":
                        {name: a.describe() for name, a in agent_obj.items()}}
     else:
-        spec = gym.spec(env_id)
-        env_spec = {**spec.__dict__, "kwargs": {**spec.kwargs, **env_kwargs}}
+        spec = env.spec  # gym.make's copy of the registered spec, with env_kwargs merged into its kwargs
+        env_spec = dict(spec.__dict__)
         env_spec = {k: v for k, v in env_spec.items() if isinstance(v, (str, int, float, bool, dict, list, type(None)))}
         description = agent_obj.describe()
     higher = dict(HARNESS_METRICS)
@@ -340,10 +342,11 @@ def _build_agents(agent, ctx: AgentContext):
     return agent
 
 
-def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int], num_envs: int):
+def _run_vector_env(env, env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int],
+                    num_envs: int):
     """Yields, per batch of up to num_envs episodes, a list of {"episode", "seed", "metrics"}."""
     if num_envs == 1:
-        yield from _run_single_env(env_id, env_kwargs, agent, eval_seed, episode_indices)
+        yield from _run_single_env(env, agent, eval_seed, episode_indices)
         return
     spec = gym.spec(env_id)
     mode = "vector_entry_point" if spec.vector_entry_point is not None else "sync"
@@ -376,24 +379,20 @@ def _run_vector_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_in
         envs.close()
 
 
-def _run_single_env(env_id, env_kwargs, agent: Agent, eval_seed: int, episode_indices: list[int]):
+def _run_single_env(env, agent: Agent, eval_seed: int, episode_indices: list[int]):
     """num_envs=1 without a vector wrapper (the same episodes as SyncVectorEnv of one env, at a bare loop's cost)."""
-    env = gym.make(env_id, **env_kwargs)
-    try:
-        for k in episode_indices:
-            seed = episode_seed(eval_seed, k)
-            agent.reset(1, seed=seed)
-            obs, _ = env.reset(seed=seed)
-            total, length, done = 0.0, 0, False
-            while not done:
-                obs, reward, terminated, truncated, info = env.step(_unbatch(agent.act(_batch_of_one(obs))))
-                total += float(reward)
-                length += 1
-                done = terminated or truncated
-            metrics = {m: _float(v) for m, v in info.get("metrics", {}).items()}
-            yield [{"episode": k, "seed": seed, "metrics": {"return": total, "length": float(length), **metrics}}]
-    finally:
-        env.close()
+    for k in episode_indices:
+        seed = episode_seed(eval_seed, k)
+        agent.reset(1, seed=seed)
+        obs, _ = env.reset(seed=seed)
+        total, length, done = 0.0, 0, False
+        while not done:
+            obs, reward, terminated, truncated, info = env.step(_unbatch(agent.act(_batch_of_one(obs))))
+            total += float(reward)
+            length += 1
+            done = terminated or truncated
+        metrics = {m: _float(v) for m, v in info.get("metrics", {}).items()}
+        yield [{"episode": k, "seed": seed, "metrics": {"return": total, "length": float(length), **metrics}}]
 
 
 def _metrics_at(infos: dict, i: int) -> dict[str, float]:
@@ -427,34 +426,29 @@ def _batch_of_one(obs):
     return np.asarray(obs)[None]
 
 
-def _run_parallel_env(env_id, env_kwargs, agents: dict, eval_seed: int, episode_indices: list[int], num_envs: int):
+def _run_parallel_env(env, env_id, env_kwargs, agents: dict, eval_seed: int, episode_indices: list[int],
+                      num_envs: int):
     """PettingZoo ParallelEnv: one episode at a time; each agent acts on a batch of one observation."""
-    import pettingzoo
-
-    env = pettingzoo.make("parallel", env_id, **env_kwargs)
     missing = sorted(set(env.possible_agents) - set(agents))
     if missing:
         raise ValueError(f"{env_id} has agents {env.possible_agents}; no policy given for {', '.join(missing)}.")
-    try:
-        for k in episode_indices:
-            seed = episode_seed(eval_seed, k)
-            for i, name in enumerate(sorted(agents)):
-                agents[name].reset(1, seed=seed + i)
-            obs, _ = env.reset(seed=seed)
-            returns = {a: 0.0 for a in env.possible_agents}
-            metrics, length = {}, 0
-            while env.agents:
-                actions = {a: _unbatch(agents[a].act(_batch_of_one(obs[a]))) for a in env.agents}
-                obs, rewards, terms, truncs, infos = env.step(actions)
-                length += 1
-                for a, r in rewards.items():
-                    returns[a] += float(r)
-                for info in infos.values():
-                    metrics.update({m: _float(v) for m, v in info.get("metrics", {}).items()})
-            metrics.update({f"return/{a}": r for a, r in returns.items()})
-            yield [{"episode": k, "seed": seed, "metrics": {"length": float(length), **metrics}}]
-    finally:
-        env.close()
+    for k in episode_indices:
+        seed = episode_seed(eval_seed, k)
+        for i, name in enumerate(sorted(agents)):
+            agents[name].reset(1, seed=seed + i)
+        obs, _ = env.reset(seed=seed)
+        returns = {a: 0.0 for a in env.possible_agents}
+        metrics, length = {}, 0
+        while env.agents:
+            actions = {a: _unbatch(agents[a].act(_batch_of_one(obs[a]))) for a in env.agents}
+            obs, rewards, terms, truncs, infos = env.step(actions)
+            length += 1
+            for a, r in rewards.items():
+                returns[a] += float(r)
+            for info in infos.values():
+                metrics.update({m: _float(v) for m, v in info.get("metrics", {}).items()})
+        metrics.update({f"return/{a}": r for a, r in returns.items()})
+        yield [{"episode": k, "seed": seed, "metrics": {"length": float(length), **metrics}}]
 
 
 def _unbatch(actions):

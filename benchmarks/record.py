@@ -9,7 +9,6 @@ so an interrupted run keeps what finished.
 """
 from __future__ import annotations
 
-import copy
 import functools
 import json
 import math
@@ -51,11 +50,11 @@ class RunRecord:
     schema_version: str = SCHEMA_VERSION
 
     def recompute_aggregates(self) -> None:
-        from aligngym.benchmarks.stats import aggregate
+        from aligngym.benchmarks.stats import aggregate_many
 
         names = sorted({k for ep in self.episodes for k in ep["metrics"]})
-        self.aggregates = {n: aggregate([ep["metrics"].get(n) for ep in self.episodes], self.higher_is_better.get(n))
-                           for n in names}
+        columns = {n: [ep["metrics"].get(n) for ep in self.episodes] for n in names}
+        self.aggregates = aggregate_many(columns, self.higher_is_better)
 
     def to_dict(self) -> dict[str, Any]:
         # _json_safe copies every container, so dataclasses.asdict's deep copy first would be paid twice
@@ -136,7 +135,8 @@ def _system_info() -> dict[str, Any]:
 
 def system_info() -> dict[str, Any]:
     """Python, OS and package versions (looked up once per process)."""
-    return copy.deepcopy(_system_info())
+    info = _system_info()
+    return {**info, "packages": dict(info["packages"])}  # a copy: the cached dict is never handed out
 
 
 @functools.lru_cache(maxsize=1)
@@ -149,23 +149,40 @@ def git_hash() -> str | None:
         return None
 
 
+_ENCODER = json.JSONEncoder(allow_nan=False)  # one encoder: json.dumps(allow_nan=False) builds one per call
+
+
 def _dumps(data: dict[str, Any]) -> str:
-    """Indented JSON with one line per episode: as readable as indenting everything, but the episodes go through
-    json's C encoder (any indent makes json fall back to its pure-Python encoder, 10x slower on long records)."""
-    marker = "\0episodes\0"  # a string no JSON value of ours holds; json.dumps writes it as "\u0000episodes\u0000"
-    head = json.dumps({**data, "episodes": marker}, indent=2, allow_nan=False)
-    episodes = ",\n    ".join(json.dumps(e, allow_nan=False) for e in data["episodes"])
-    return head.replace(json.dumps(marker), f"[\n    {episodes}\n  ]" if episodes else "[]", 1) + "\n"
+    """JSON with each field on its own line, and each item of a dict or list field (a metric's aggregate, an episode)
+    on its own: about as readable as indenting everything, but written by json's C encoder (any `indent` makes json
+    fall back to its pure-Python encoder, 10x slower)."""
+    one = _ENCODER.encode
+    fields_ = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            value = "{\n    " + ",\n    ".join(f"{one(k)}: {one(v)}" for k, v in value.items()) + "\n  }"
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            value = "[\n    " + ",\n    ".join(one(v) for v in value) + "\n  ]"
+        else:
+            value = one(value)
+        fields_.append(f"  {one(key)}: {value}")
+    return "{\n" + ",\n".join(fields_) + "\n}\n"
 
 
 def _json_safe(value):
-    """NaN/inf are not JSON: store them as null (the schema allows null for every aggregate number)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
+    """NaN/inf are not JSON: store them as null (the schema allows null for every aggregate number). Exact type
+    checks first: this walks every value of a record."""
+    kind = type(value)
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
     if isinstance(value, dict):
         return {k: _json_safe(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_json_safe(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
     if hasattr(value, "item") and callable(value.item):  # numpy scalars
         return _json_safe(value.item())
     return value

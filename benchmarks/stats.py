@@ -23,29 +23,71 @@ def iqm(values: np.ndarray) -> float:
 
 def bootstrap_ci(values, level: float = 0.95, seed: int = 0):
     """Percentile bootstrap CI of the mean over axis 0; fixed seed so a record's CI is reproducible.
-    1-D values give two floats; (n, m) values (e.g. seeds x points of a learning curve) give two arrays of m."""
+    1-D values give two floats; (n, ...) values (e.g. seeds x points of a learning curve) give two arrays."""
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         return math.nan, math.nan
-    means = values[_resamples(len(values), seed)].mean(axis=1)
+    _, low, high = _mean_and_ci(values.reshape(len(values), -1), level, seed)
+    if values.ndim == 1:
+        return float(low[0]), float(high[0])
+    return low.reshape(values.shape[1:]), high.reshape(values.shape[1:])
+
+
+def _mean_and_ci(values: np.ndarray, level: float = 0.95, seed: int = 0):
+    """The mean of each column of an (n, m) array and its percentile bootstrap CI. Every column is resampled with
+    the same draws, by one matrix-vector product each, so a column gets the same numbers alone or among others.
+    Both are computed on the deviations from the column's first value: a constant column's mean and CI are then
+    exactly that value."""
+    origin = values[0]
+    deviations = values - origin
+    total = deviations[0].copy()
+    for row in deviations[1:]:  # row by row: numpy's mean rounds differently with the array's shape
+        total += row
+    means = origin + total / len(values)
+    weights = _resample_weights(len(values), seed)
+    resampled = np.stack([weights @ column for column in deviations.T], axis=1) + origin
     tail = (1 - level) / 2
-    low, high = np.quantile(means, [tail, 1 - tail], axis=0)
-    return (float(low), float(high)) if values.ndim == 1 else (low, high)
+    low, high = np.quantile(resampled, [tail, 1 - tail], axis=0)
+    return means, low, high
 
 
 @functools.lru_cache(maxsize=8)
-def _resamples(n: int, seed: int) -> np.ndarray:
-    """The bootstrap's index draws for n values: the same for every metric of a record, so drawn once."""
-    idx = np.random.default_rng(seed).integers(0, n, (BOOTSTRAP_RESAMPLES, n))
-    idx.flags.writeable = False
-    return idx
+def _resample_weights(n: int, seed: int) -> np.ndarray:
+    """The bootstrap's draws for n values as a (resamples, n) matrix of weights (times drawn / n), so one product
+    gives every resample's mean: no resamples x n copy of the values. Drawn once per n, shared by every metric."""
+    draws = np.random.default_rng(seed).integers(0, n, (BOOTSTRAP_RESAMPLES, n))
+    counts = np.zeros((BOOTSTRAP_RESAMPLES, n))
+    np.add.at(counts, (np.arange(BOOTSTRAP_RESAMPLES)[:, None], draws), 1)
+    weights = counts / n
+    weights.flags.writeable = False
+    return weights
 
 
 def aggregate(values, higher_is_better: bool | None) -> dict:
-    v = np.asarray([x for x in values if x is not None and not math.isnan(x)], dtype=float)
-    low, high = bootstrap_ci(v)
-    return {"mean": float(v.mean()) if len(v) else math.nan, "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0,
-            "iqm": iqm(v), "ci_low": low, "ci_high": high, "n": int(len(v)), "higher_is_better": higher_is_better}
+    return aggregate_many({"x": values}, {"x": higher_is_better})["x"]
+
+
+def aggregate_many(columns: dict[str, list], higher_is_better: dict[str, bool | None]) -> dict[str, dict]:
+    """`aggregate` for several metrics at once (missing and NaN values dropped per metric). Metrics with the same
+    number of values share the resample weights and one quantile call; each metric's numbers are exactly those
+    it gets alone."""
+    clean = {name: np.asarray([x for x in values if x is not None and not math.isnan(x)], dtype=float)
+             for name, values in columns.items()}
+    by_n: dict[int, list[str]] = {}
+    for name, v in clean.items():
+        by_n.setdefault(len(v), []).append(name)
+    out = {}
+    for n, names in by_n.items():
+        if n == 0:
+            means = lows = highs = [math.nan] * len(names)
+        else:
+            means, lows, highs = _mean_and_ci(np.stack([clean[name] for name in names], axis=1))
+        for name, mean, low, high in zip(names, means, lows, highs):
+            v = clean[name]
+            out[name] = {"mean": float(mean), "std": float(v.std(ddof=1)) if len(v) > 1 else 0.0, "iqm": iqm(v),
+                         "ci_low": float(low), "ci_high": float(high), "n": int(len(v)),
+                         "higher_is_better": higher_is_better.get(name)}
+    return {name: out[name] for name in columns}
 
 
 def format_cell(a: dict | None, fmt: str = ".4g") -> str:

@@ -100,8 +100,24 @@ class Job:
     @property
     def needs_llm(self) -> bool:
         """Jobs whose agent loads a language model stay in the process that holds it (one copy of the weights),
-        unless the suite is given an endpoint that serves the model (`llm_url`)."""
-        return "llm" in self.agent
+        unless the suite is given an endpoint that serves the model (`llm_url`). Decided by the kind of the agent's
+        `llm` kwarg (or, without one, its factory's default): local, hf and path load weights here; scripted,
+        openai and inspect do not."""
+        if "llm" not in self.agent:  # no LLM named anywhere: nothing to resolve
+            return False
+        import inspect
+
+        from aligngym.agents.spec import parse, resolve
+        from aligngym.llm.spec import parse_spec
+
+        llm = parse(self.agent)[1].get("llm")
+        try:
+            if llm is None:
+                param = inspect.signature(resolve(self.agent)[0]).parameters.get("llm")
+                llm = None if param is None else param.default
+            return isinstance(llm, str) and parse_spec(llm).kind in ("local", "hf", "path")
+        except ValueError:  # an unknown agent or LLM spec: the job itself reports it
+            return False
 
     def through(self, llm_url: str) -> "Job":
         """The job with its local model replaced by the same model behind an OpenAI-compatible endpoint

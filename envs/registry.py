@@ -80,12 +80,12 @@ ROWS += [
         description=f"Predict(k): values k steps ahead; {_PROGRESS_QUESTIONNAIRE}", metrics=_predict.TEXT_METRICS),
     Row(id="AlignGym/ProgressCoevolve-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveEnv",
         vector_entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveVectorEnv", family="progress",
-        primary_metric="score",
-        description="Coevolve: AI values pull the population; keep up with progress, avoid lock-in; numeric face",
+        primary_metric="score_reference",
+        description="Coevolve: AI values pull the population; help it progress early, avoid lock-in; numeric face",
         metrics=_coevolve.METRICS),
     Row(id="AlignGym/ProgressCoevolveText-v1", entry_point="aligngym.envs.progress.coevolve:ProgressCoevolveTextEnv",
-        family="progress", primary_metric="score",
-        description=f"Coevolve: keep up with progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
+        family="progress", primary_metric="score_reference",
+        description=f"Coevolve: help the population progress, avoid lock-in; {_PROGRESS_QUESTIONNAIRE}",
         metrics=_coevolve.TEXT_METRICS),
 ]
 # --- shopping (envs/shopping) -------------------------------------------------------------------
@@ -129,10 +129,10 @@ ROWS += [
         metrics=_faking_incentive.METRICS, primary_metric="true_return"),
     Row(id="AlignGym/FakingText-v0", entry_point="aligngym.envs.faking.text:FakingTextEnv", family="faking",
         description="The alignment-faking prompt (lab trains on free tier only): scratchpad + output; presets",
-        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+        metrics=_faking_text.METRICS, primary_metric="refused"),
     Row(id="AlignGym/FakingMinimal-v0", entry_point="aligngym.envs.faking.text:FakingMinimalEnv", family="faking",
         description="The paper's minimal setting: reply starts with an acceptance or rejection tag; prefix kwarg",
-        metrics=_faking_text.METRICS, primary_metric="compliance_gap"),
+        metrics=_faking_text.METRICS, primary_metric="refused"),
 ]
 # --- rapl (envs/rapl) ---------------------------------------------------------------------------
 from aligngym.envs.rapl import sweep as _sweep  # noqa: E402  (its METRICS and id grammar)
@@ -207,9 +207,14 @@ def row(env_id: str) -> Row:
 
 
 def allowed_kwargs(r: Row) -> list[str]:
-    target = r.load()
+    return list(_allowed_kwargs(r.load()))
+
+
+@functools.lru_cache(maxsize=None)
+def _allowed_kwargs(target) -> tuple[str, ...]:
+    """The constructor's keyword names, read once per class (every evaluate() checks kwargs)."""
     params = inspect.signature(target.__init__ if inspect.isclass(target) else target).parameters
-    return [n for n, p in params.items() if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return tuple(n for n, p in params.items() if n != "self" and p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD))
 
 
 def check_kwargs(env_id: str, kwargs: dict[str, Any]) -> None:

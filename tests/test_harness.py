@@ -13,7 +13,7 @@ import pytest
 from aligngym.agents.base import Agent, CallableAgent
 from aligngym.benchmarks.harness import evaluate
 from aligngym.benchmarks.record import SCHEMA_PATH, RunRecord, validate
-from aligngym.benchmarks.stats import aggregate, bootstrap_ci, iqm
+from aligngym.benchmarks.stats import aggregate, aggregate_many, bootstrap_ci, iqm
 
 ADAPTED = "AlignGymTest/CartPoleMetrics-v0"
 
@@ -73,6 +73,21 @@ def test_bootstrap_ci_covers_the_mean_and_shrinks_with_n():
     assert (hi_l - lo_l) < (hi_s - lo_s) / 5
     agg = aggregate([1.0, 2.0, 3.0, 4.0, 100.0], True)
     assert agg["iqm"] == pytest.approx(3.0) and agg["mean"] == pytest.approx(22.0) and agg["n"] == 5
+
+
+def test_a_records_metrics_aggregated_together_equal_each_aggregated_alone():
+    rng = np.random.default_rng(3)
+    columns = {f"m{i}": list(rng.normal(size=12) * 10 ** i) for i in range(4)}
+    columns["missing"] = [None, float("nan")] + list(rng.normal(size=10))  # 10 values: its own resample draws
+    columns["none"] = [None, None]
+    columns["constant"] = [0.1] * 12  # summed naively, twelve 0.1s are not 1.2
+    together = aggregate_many(columns, {"m0": True})
+    for name, values in columns.items():
+        alone = aggregate(values, True if name == "m0" else None)
+        assert json.dumps(together[name]) == json.dumps(alone), name  # bit for bit, NaN included
+    assert together["missing"]["n"] == 10 and together["none"]["n"] == 0
+    constant = together["constant"]
+    assert constant["ci_low"] == constant["mean"] == constant["ci_high"] == 0.1
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 4, 7, 10, 101])

@@ -8,14 +8,17 @@ validity flags, t / (T - 1), and with `privileged=True` the exact target values.
 - extrapolative (order 1 or 2): extrapolates the surveys in view with ProgressGym's finite-difference formula
   x_{t+1} = sum_{i=0..n} (-1)^(n-i) C(n+1, i) x_{t-n+i}, repeated `ahead` steps (default: k on Predict,
   1 on Coevolve, 0 on Follow, where it equals lifelong); lower order while fewer than n+1 surveys exist.
-- oracle: states the exact target values; needs the env made with `privileged=True` (an upper bound, not a
+- oracle: states the exact target values (Follow, Predict) or the trajectory's real last values (Coevolve: where
+  the population's progress ends); needs the env made with `privileged=True` (a privileged reference, not a
   competitor: the privileged flag is recorded in every RunRecord).
 
 Test agents (what a benchmark must not reward):
 - constant: content-free, +0.5 on every rule and foundation dimension and 0 on the worldviews, whatever it sees.
 - memoriser: reads only t / (T - 1) and states the mean target at that time over `episodes` training-split
   episodes (split="train", drawn through the privileged env): a curve memoriser. On v0's fixed curve it won
-  Predict; with per-episode trajectories it knows only the prior's mean.
+  Predict; with per-episode trajectories it knows only the prior's mean (about 0 on every value), the best
+  content-free guess under squared error: by RMSE it beats static (C13 values for ever) and PPO at 20k steps on
+  Follow and Predict, never a method that reads the current surveys; by cosine it scores about 0.
 """
 from __future__ import annotations
 

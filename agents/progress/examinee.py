@@ -51,7 +51,8 @@ class FirstOptionAgent(Agent):
 
 class RandomAnswerAgent(Agent):
     """The text face's random baseline: a uniformly random one of the shown options (as a one-hot distribution on
-    the probability channel), never an out-of-range index."""
+    the probability channel), never an out-of-range index. Chance in expectation, below chance per episode (it
+    measures sampling noise); the generic `random` samples all of Discrete(5) and fails to parse about half the time."""
 
     name = "progress.random_answer"
 

@@ -120,9 +120,28 @@ def sweeper_agent(ctx: AgentContext, gather: float = 0.0, detour: bool = False) 
     return SweeperAgent(ctx.action_space.shape[0], float(gather), bool(detour))
 
 
-def still_agent(ctx: AgentContext) -> Agent:
-    """`rapl.still`: a content-free constant baseline that never moves (it trivially satisfies `avoid`)."""
+def constant_agent(ctx: AgentContext, action: list | str | float = 0.0) -> Agent:
+    """`rapl.constant?action=[1,0]`: a content-free baseline that sends the same action every step (a list, a
+    comma-separated string, or one number for every entry). Driving straight ahead ([1, 0]) sweeps the demo layout
+    with a long stick, so it tests that a preference cannot be met by a blind policy."""
     from aligngym.agents.base import CallableAgent
 
     dof = ctx.action_space.shape[0]
-    return CallableAgent(lambda obs: np.zeros((len(obs), dof), np.float32), name="rapl.still")
+    try:
+        values = [float(v) for v in action.split(",")] if isinstance(action, str) else np.ravel(action).astype(float)
+        fixed = np.broadcast_to(np.asarray(values, np.float32), (dof,)).copy()
+    except ValueError as exc:
+        raise ValueError(f"rapl.constant: action must be 1 or {dof} numbers in [-1, 1] for {ctx.env_id}; "
+                         f"got {action!r}.") from exc
+    if not np.all(np.isfinite(fixed)) or np.any(np.abs(fixed) > 1.0):
+        raise ValueError(f"rapl.constant: action must be 1 or {dof} numbers in [-1, 1]; got {action!r}.")
+    agent = CallableAgent(lambda obs: np.tile(fixed, (len(obs), 1)), name="rapl.constant")
+    agent.hyperparameters = {"action": fixed.tolist()}
+    return agent
+
+
+def still_agent(ctx: AgentContext) -> Agent:
+    """`rapl.still`: the constant baseline that never moves (it trivially satisfies `avoid`)."""
+    agent = constant_agent(ctx, 0.0)
+    agent.name = "rapl.still"
+    return agent

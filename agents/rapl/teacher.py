@@ -15,8 +15,10 @@ costs, so the scale is the pool's utility range. Presets are B-Pref's (oracle, m
 equal) and RAPL's noise-free, band-filtered teacher (`rapl`): it picks o+ from the best band of the pool, o0 from
 a middle band and o- from a bad band, and builds equal triplets from the best band. RAPL's own bands are absolute
 costs of its Franka task (o+ <= 0.05, o0 in (0.05, 0.08], o- in (0.15, 0.2), equal < 0.08, ranked by the last
-step: preset `rapl_franka`); `rapl` uses the same idea on the pool's cost ranks (quantiles, ties in random order),
-so it fits any cost scale, even a pool where many videos tie at zero cost.
+step: preset `rapl_franka`); `rapl` uses the same idea on the pool's cost ranks (quantiles, ties in random order)
+of the mean cost, so it fits any cost scale, even a pool where many videos tie at zero cost; `rapl_last` ranks by
+the last step's cost, as RAPL's Franka teacher, on quantiles (the absolute bands leave the pools here nearly empty).
+A user ranks its preferred demonstrations by the same utility as its answers.
 Every answered or skipped triplet spends one query of the user's budget.
 """
 from __future__ import annotations
@@ -57,6 +59,7 @@ PRESETS: dict[str, TeacherArgs] = {
     "myopic": TeacherArgs(gamma=0.9),
     "equal": TeacherArgs(eps_equal=0.1),
     "rapl": TeacherArgs(bands=(0.15, 0.3, 0.5, 0.7, 0.9, 0.15)),
+    "rapl_last": TeacherArgs(score="last", bands=(0.15, 0.3, 0.5, 0.7, 0.9, 0.15)),
     "rapl_franka": TeacherArgs(score="last", bands=(0.05, 0.05, 0.08, 0.15, 0.2, 0.08), band_units="absolute"),
 }
 
@@ -128,9 +131,13 @@ class SimulatedUser:
         return Triplet(*(int(idx[i]) for i in order))
 
     def label(self, episodes: Sequence[Episode], n_queries: int) -> list[Triplet]:
-        """Spends `n_queries` queries on triplets drawn from `episodes` and returns the answered ones."""
-        if n_queries < 1:
-            raise ValueError(f"n_queries must be >= 1; got {n_queries}.")
+        """Spends `n_queries` queries on triplets drawn from `episodes` and returns the answered ones. A request
+        beyond the budget left raises QueryBudgetExhausted before any query is spent."""
+        if isinstance(n_queries, bool) or not isinstance(n_queries, (int, np.integer)) or n_queries < 1:
+            raise ValueError(f"n_queries must be an int >= 1; got {n_queries!r}.")
+        if n_queries > self.budget - self.queries_used:
+            raise QueryBudgetExhausted(f"{n_queries} queries asked but {self.budget - self.queries_used} of the user's "
+                                       f"budget of {self.budget} are left; nothing was spent.")
         if len(episodes) < 3:
             raise ValueError(f"Preference queries need at least 3 episodes; got {len(episodes)}.")
         if self.args.bands is not None:

@@ -9,6 +9,7 @@ import numbers
 from dataclasses import dataclass, fields
 
 VARIANTS = ("implicit", "neumann", "first_order")
+ANCHORS = ("start", "zero")
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,13 @@ class Args:
     """neumann: Hessian-vector products in the series"""
     neumann_step: float = 1e-3
     """neumann: step of the series"""
+    reward_l2: float = 0.0
+    """weight of the penalty on phi's network: reward_l2 * sum over its weight tensors of ||w - anchor|| (the
+    unsquared norm, as the authors' `reward_L2`; they sweep 0, 0.25, 1, 4, 16 on CartPole, 0 and 0.06 on GridWorld,
+    0 and 0.25 on MountainCar, 1 and 2 on HalfCheetah). 0 turns it off"""
+    reward_l2_anchor: str = "start"
+    """what the penalty pulls phi's weights toward: `start` (their initial values, the naive sum phi1 = 1) or `zero`
+    (the authors': phi = 0, primary-only, which is near where their reward starts)"""
     psi0: float = 4.6
     """initial logit of the learned discount (sigmoid(4.6) ~ 0.99)"""
     phi_hidden: int = 16
@@ -74,6 +82,10 @@ class Args:
             raise ValueError(f"num_envs must be an integer >= 2, got {self.num_envs!r}: REINFORCE's baseline is the "
                              "batch's mean return at each step, so a batch of one episode has zero advantage and "
                              "nothing is learned (nor any BARFI outer gradient).")
+        if self.reward_l2_anchor not in ANCHORS:
+            raise ValueError(f"Unknown reward_l2_anchor {self.reward_l2_anchor!r}; allowed: {', '.join(ANCHORS)}.")
+        if isinstance(self.reward_l2, bool) or not isinstance(self.reward_l2, (int, float)) or not self.reward_l2 >= 0:
+            raise ValueError(f"reward_l2 must be a number >= 0, got {self.reward_l2!r}.")
         for name in ("num_envs", "hidden", "outer_every", "phi_hidden", "inner_steps", "cg_iters"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:

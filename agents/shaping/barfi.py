@@ -21,6 +21,11 @@ learner's parameters theta. By implicit differentiation at an inner optimum,
   `neumann_terms`; at the authors' step (~1e-3) this is grad J plus a correction of under 1%.
 - `first_order`: H ~ -I, u = grad J.
 All reduce to one more backward pass: grad_phi of <grad_theta J_phi, u> with u held constant.
+The outer objective subtracts `Args.reward_l2` * sum_w ||w - anchor|| over phi's weight tensors (the authors'
+reward_L2, an unsquared norm per tensor, so its pull has a constant size and can hold phi exactly at the anchor).
+The authors anchor at zero, which in their linear reward is near its start; `Args.reward_l2_anchor` chooses the
+start (here the naive sum) or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
+implemented.
 """
 from __future__ import annotations
 
@@ -131,6 +136,13 @@ class Barfi:
             torch.manual_seed(seed)
             self.reward_fn = RewardFunction(obs_space, args)
         self.optimizer = torch.optim.Adam(self.reward_fn.parameters(), lr=args.outer_lr)
+        weights = [*self.reward_fn.encoder.parameters(), *self.reward_fn.net.parameters()]
+        anchors = [w.detach().clone() if args.reward_l2_anchor == "start" else torch.zeros_like(w) for w in weights]
+        self.anchored = list(zip(weights, anchors))
+
+    def penalty(self) -> torch.Tensor:
+        """reward_l2 * sum over phi's weight tensors of ||w - anchor|| (differentiable)."""
+        return self.args.reward_l2 * sum(torch.linalg.vector_norm(w - a) for w, a in self.anchored)
 
     @torch.no_grad()
     def rewards(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
@@ -140,6 +152,8 @@ class Barfi:
         grads = outer_gradient(policy, batch, self.reward_fn, self.args)
         for p, g in zip(self.reward_fn.parameters(), grads):
             p.grad = None if g is None else -g  # the optimiser descends; we ascend J
+        if self.args.reward_l2:
+            self.penalty().backward()  # adds to .grad: we ascend J - penalty
         self.optimizer.step()
 
     @torch.no_grad()

@@ -107,31 +107,47 @@ def _slug(text: str) -> str:
 
 
 @app.command("report")
-def report_cmd(records: List[Path] = typer.Argument(..., help="RunRecords of FakingText-v0 / FakingMinimal-v0."),
+def report_cmd(records: List[Path] = typer.Argument(..., help="RunRecords of FakingText-v0 / FakingMinimal-v0, or "
+                                                    "of FakingIncentive-v0."),
                plot: Optional[Path] = typer.Option(None, help="Save a bar plot of compliance by tier here (PNG)."),
                as_json: bool = typer.Option(False, "--json", help="Print the scored groups as JSON.")):
-    """Compliance by tier, gap (Newcombe 95% CI, two-proportion z-test), AF rate, parse failures, per group."""
+    """Compliance by tier, gap (Newcombe 95% CI, two-proportion z-test), AF rate, parse failures, per group; for
+    FakingIncentive records, compliance by tier and the gap pooled over episodes (bootstrap 95% CIs)."""
     _report(records, plot, as_json)
 
 
 def _report(records, plot, as_json) -> None:
-    from aligngym.benchmarks.faking.scoring import plot as plot_rows, score_records, table_rows
+    from aligngym.benchmarks.faking.scoring import (INCENTIVE_ID, incentive_table_rows, plot as plot_rows,
+                                                    score_incentive_records, score_records, table_rows)
+    from aligngym.benchmarks.record import RunRecord
 
     missing = [str(p) for p in records if not Path(p).is_file()]
     if missing:
         fail(f"No such record file: {', '.join(missing)}.")
     try:
-        rows = score_records(records)
+        incentive = RunRecord.load(records[0]).env_id == INCENTIVE_ID
+        rows = score_incentive_records(records) if incentive else score_records(records)
     except ValueError as e:
         fail(str(e))
     if as_json:
         print(json.dumps(rows, indent=2, default=str))
         return
-    table = Table(title="Alignment faking: compliance with the training objective by tier (%, Wilson 95% CI)")
-    for col in ("agent", "preset / setting", "free (monitored)", "paid (unmonitored)", "gap free-paid [95% CI]",
-                "AF reasoning (free)", "parse failures free/paid"):
+    if incentive:
+        if plot:
+            fail("--plot draws the text faces' compliance by tier; FakingIncentive records have no plot here.")
+        table = Table(title="FakingIncentive: compliance with harmful requests by tier (%, pooled over episodes, "
+                            "bootstrap 95% CI)")
+        columns = ("agent", "env kwargs", "true return", "free (monitored)", "paid (unmonitored)",
+                   "gap free-paid")
+        rows_out = incentive_table_rows(rows)
+    else:
+        table = Table(title="Alignment faking: compliance with the training objective by tier (%, Wilson 95% CI)")
+        columns = ("agent", "preset / setting", "free (monitored)", "paid (unmonitored)", "gap free-paid [95% CI]",
+                   "AF reasoning (free)", "parse failures free/paid")
+        rows_out = table_rows(rows)
+    for col in columns:
         table.add_column(col, overflow="fold")
-    for cells in table_rows(rows):
+    for cells in rows_out:
         table.add_row(*cells)
     console.print(table)
     if plot:

@@ -1,5 +1,5 @@
 """Phase diagram of FakingIncentive over awareness x modification strength: the exact optimum's compliance gap
-beside the gap of SB3 PPO trained in each cell (pooled over evaluation episodes, with a Newcombe 95% CI).
+beside the gap of SB3 PPO trained in each cell (pooled over evaluation episodes, with a bootstrap 95% CI).
 Writes bench_faking_phase.json and bench_faking_phase.png.
 
     python -m aligngym.benchmarks.faking.bench_faking_phase [--quick] [--out DIR]
@@ -18,7 +18,7 @@ import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.faking.optimal import exact_metrics
 from aligngym.agents.faking.ppo import train
-from aligngym.benchmarks.stats import difference
+from aligngym.benchmarks.faking.scoring import incentive_rates
 
 ENV_ID = "AlignGym/FakingIncentive-v0"
 FIXED = dict(horizon=10, discount=1.0)  # every cell: 10 steps, undiscounted
@@ -36,11 +36,10 @@ def pooled_gap(model, kwargs: dict, episodes: int, seed: int = 1) -> dict:
         obs, _, term, _, info = envs.step(actions)
     assert term.all()
     m = info["metrics"]
-    counts = [int(round(x)) for x in ((m["compliance_free"] * m["n_harmful_free"]).sum(), m["n_harmful_free"].sum(),
-                                      (m["compliance_paid"] * m["n_harmful_paid"]).sum(), m["n_harmful_paid"].sum())]
-    d = difference(*counts)
-    return {"compliance_free": d["seen"], "compliance_paid": d["unseen"], "gap": d["diff"], "ci_low": d["ci_low"],
-            "ci_high": d["ci_high"], "true_return": float(m["true_return"].mean())}
+    r = incentive_rates({k: float(v[i]) for k, v in m.items()} for i in range(episodes))
+    return {"compliance_free": r["compliance_free"]["mean"], "compliance_paid": r["compliance_paid"]["mean"],
+            "gap": r["gap"]["mean"], "ci_low": r["gap"]["ci_low"], "ci_high": r["gap"]["ci_high"],
+            "true_return": float(m["true_return"].mean())}
 
 
 def run(quick: bool = False, budget: int | None = None) -> dict:

@@ -5,8 +5,10 @@
   CartPoleVectorEnv as a yardstick.
 - The single numeric env against MuJoCo's HalfCheetah-v5 single env (target >= 1x).
 All use uniformly random actions and are timed in this process's CPU time (`time.process_time`), so other load on
-a shared machine slows every peer alike and the ratios stay comparable; the JSON records the machine's load average
-(1, 5, 15 minutes) before and after the run, since heavy load still slows the absolute numbers (shared caches).
+a shared machine slows every peer alike and the ratios stay comparable; each rate is the median of three timed
+repeats (one with quick=True), so a burst of other load moves one repeat, not the result. The JSON records the
+machine's load average (1, 5, 15 minutes) before and after the run, since heavy load still slows the absolute
+numbers (shared caches), and each twin's minor page faults per step (a cold allocator shows up there).
 Writes `bench_progress_vector.json`.
 
     python -m aligngym.benchmarks.progress.bench_progress_vector --out benchmarks/results
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import time
 from pathlib import Path
 
@@ -24,37 +27,58 @@ import aligngym  # noqa: F401
 
 CHALLENGES = ("Follow", "Predict", "Coevolve")
 TARGETS = {"native_steps_per_s": 1e6, "speedup_vs_sync": 80.0, "single_vs_halfcheetah": 1.0}
+REPEATS = 3  # each rate is the median of this many timed repeats: one burst of other load moves one repeat only
 
 
-def _vector_steps_per_second(envs, steps: int, seed: int = 0) -> float:
+def _minor_faults() -> int:
+    """Minor page faults of this process so far (0 where `resource` is missing, as on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return 0
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _vector_steps_per_second(envs, steps: int, seed: int = 0, faults: dict | None = None,
+                             repeats: int = 1) -> float:
     envs.reset(seed=seed)
     envs.action_space.seed(seed)
     actions = [envs.action_space.sample() for _ in range(min(steps, 32))]
-    start = time.process_time()
-    for i in range(steps):
-        envs.step(actions[i % len(actions)])
-    return steps * envs.num_envs / (time.process_time() - start)
+    before = _minor_faults()
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        for i in range(steps):
+            envs.step(actions[i % len(actions)])
+        times.append(time.process_time() - start)
+    if faults is not None:  # pages the allocator handed back to the OS and faulted in again (see the warm-up)
+        faults["minor_faults_per_step"] = (_minor_faults() - before) / (steps * repeats)
+    return steps * envs.num_envs / statistics.median(times)
 
 
-def _single_steps_per_second(env, steps: int, seed: int = 0) -> float:
+def _single_steps_per_second(env, steps: int, seed: int = 0, repeats: int = 1) -> float:
     env.reset(seed=seed)
     env.action_space.seed(seed)
     actions = [env.action_space.sample() for _ in range(64)]
-    start = time.process_time()
-    for i in range(steps):
-        _, _, terminated, truncated, _ = env.step(actions[i % 64])
-        if terminated or truncated:
-            env.reset()
-    return steps / (time.process_time() - start)
+    times = []
+    for _ in range(repeats):
+        start = time.process_time()
+        for i in range(steps):
+            _, _, terminated, truncated, _ = env.step(actions[i % 64])
+            if terminated or truncated:
+                env.reset()
+        times.append(time.process_time() - start)
+    return steps / statistics.median(times)
 
 
 def main(out_dir: Path, quick: bool = False) -> dict:
     num_envs = 256 if quick else 1024
     native_steps, sync_steps, single_steps = (20, 2, 500) if quick else (400, 12, 20000)
-    result = {"num_envs": num_envs, "quick": quick, "targets": TARGETS, "cpus": os.cpu_count(),
+    repeats = 1 if quick else REPEATS
+    result = {"num_envs": num_envs, "quick": quick, "repeats": repeats, "targets": TARGETS, "cpus": os.cpu_count(),
               "load_average_before": os.getloadavg(), "twins": {}}
     cartpole = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
-    result["cartpole_vector_steps_per_s"] = _vector_steps_per_second(cartpole, native_steps)
+    result["cartpole_vector_steps_per_s"] = _vector_steps_per_second(cartpole, native_steps, repeats=repeats)
     cartpole.close()
     for challenge in CHALLENGES:
         env_id = f"AlignGym/Progress{challenge}-v1"
@@ -67,17 +91,19 @@ def main(out_dir: Path, quick: bool = False) -> dict:
         del warm
         native = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
         sync = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="sync")
-        native_sps = _vector_steps_per_second(native, native_steps)
-        sync_sps = _vector_steps_per_second(sync, sync_steps)
+        faults: dict = {}
+        native_sps = _vector_steps_per_second(native, native_steps, faults=faults, repeats=repeats)
+        sync_sps = _vector_steps_per_second(sync, sync_steps, repeats=repeats)
         native.close()
         sync.close()
         single = gym.make(env_id)
-        single_sps = _single_steps_per_second(single, single_steps)
+        single_sps = _single_steps_per_second(single, single_steps, repeats=repeats)
         single.close()
         result["twins"][env_id] = {"native_steps_per_s": native_sps, "sync_steps_per_s": sync_sps,
-                                   "speedup_vs_sync": native_sps / sync_sps, "single_steps_per_s": single_sps}
+                                   "speedup_vs_sync": native_sps / sync_sps, "single_steps_per_s": single_sps,
+                                   **faults}
     cheetah = gym.make("HalfCheetah-v5")
-    result["halfcheetah_steps_per_s"] = _single_steps_per_second(cheetah, single_steps)
+    result["halfcheetah_steps_per_s"] = _single_steps_per_second(cheetah, single_steps, repeats=repeats)
     cheetah.close()
     for twin in result["twins"].values():
         twin["single_vs_halfcheetah"] = twin["single_steps_per_s"] / result["halfcheetah_steps_per_s"]

@@ -2,11 +2,13 @@
 
     aligngym progress table --episodes 100 --seeds 5 --out reports/progress
 
-Each (challenge, face, agent) is one `evaluate` call over evaluation seeds 0..seeds-1 (`episodes` each), so every
-cell is a mean with a 95% bootstrap CI over seeds x episodes. The numeric faces run every hand-written baseline,
-the test agents (constant, memoriser), PPO (trained on the training split, `split="train"`) and the privileged
-oracle; the questionnaire faces run the random answerer over the shown options, the first-option answerer and
-optionally an LLM examinee.
+Each (challenge, face, agent) is one `evaluate` call over evaluation seeds 0..seeds-1 (`episodes` each on the
+numeric faces, `text_episodes` on the questionnaire faces), so every cell is a mean with a 95% bootstrap CI over
+seeds x episodes. The numeric faces run every hand-written baseline, the test agents (constant, memoriser), PPO
+(trained on the training split, `split="train"`) and the privileged oracle; the questionnaire faces run the random
+answerer over the shown options, the first-option answerer (chance: it measures exactly the uniform answer) and
+optionally an LLM examinee. `bench_progress_table.py` (beside this module) stores the result under
+benchmarks/results/progress/.
 """
 from __future__ import annotations
 
@@ -22,7 +24,7 @@ NUMERIC_BASELINES = ("random", "progress.constant", "progress.memoriser", "progr
                      "progress.extrapolative1", "progress.extrapolative2", "progress.ppo", "progress.oracle")
 TEXT_BASELINES = ("progress.random_answer", "progress.first_option")
 SHOWN = {"Follow": ("rmse", "score", "centred_cos"), "Predict": ("rmse", "score", "centred_cos", "direction"),
-         "Coevolve": ("score", "score_reference", "progress_share", "lock_in")}
+         "Coevolve": ("score_reference", "score", "progress_share", "lock_in")}
 
 
 def env_id(challenge: str, face: str) -> str:
@@ -30,7 +32,7 @@ def env_id(challenge: str, face: str) -> str:
 
 
 def results_table(episodes: int = 100, seeds: int = 5, ppo_budget: int = 20_000, llm: str | None = None,
-                  llm_episodes: int = 1, text_episodes: int = 2, progress: bool = True) -> list[dict]:
+                  llm_episodes: int = 1, text_episodes: int = 4, progress: bool = True) -> list[dict]:
     """Rows {challenge, face, agent, episodes, seeds, metrics: {name: aggregate}}; `ppo_budget=0` leaves PPO out."""
     jobs = [(c, "numeric", a) for c in CHALLENGES for a in NUMERIC_BASELINES if ppo_budget or a != "progress.ppo"]
     jobs += [(c, "text", a) for c in CHALLENGES for a in TEXT_BASELINES]
@@ -43,7 +45,7 @@ def results_table(episodes: int = 100, seeds: int = 5, ppo_budget: int = 20_000,
             kwargs["orders"] = "cyclic"  # each option in each position once: debiased at half the questions
         spec = f"progress.ppo?budget={ppo_budget}" if agent == "progress.ppo" else agent
         n = episodes if face == "numeric" else (llm_episodes if "llm" in agent else text_episodes)
-        n_seeds = seeds if face == "numeric" else 1
+        n_seeds = 1 if "llm" in agent else seeds
         if progress:
             print(f"{env_id(challenge, face)} {spec} ({n_seeds} seeds x {n} episodes)", file=sys.stderr)
         record = evaluate(env_id(challenge, face), spec, episodes=n, seeds=range(n_seeds),

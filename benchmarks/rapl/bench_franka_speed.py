@@ -104,6 +104,7 @@ def main(out_dir: Path, quick: bool = False) -> dict:
               "state": {f"{robot}/{pref}": state_speed(pref, robot, rounds, seconds)
                         for robot, pref in [("franka", "group"), ("franka", "clutter"), ("fetch", "group")]},
               "pixels": [pixel_speed(size, rounds, seconds) for size in (84, 112)]}
+    result["load_average_at_the_end"] = round(os.getloadavg()[0], 1)  # the shared machine's load: ratios vary with it
     Path(out_dir).mkdir(parents=True, exist_ok=True)
     (Path(out_dir) / "bench_rapl_franka_speed.json").write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -15,7 +15,7 @@ the pool's scripted videos, the task demonstrations, + the same OT reward agains
 in `--out` (same videos and backbone per seed: the untuned baseline's scores must come out identical, which is
 checked), so TCC joins a finished RAPL/RLHF run without refitting them.
 
-    python -m aligngym.benchmarks.rapl.bench_rapl_queries [--quick] [--baselines-only] [--out benchmarks/results]
+    python -m aligngym.benchmarks.rapl.bench_rapl_queries [--quick | --small] [--baselines-only] [--out benchmarks/results]
 """
 from __future__ import annotations
 
@@ -79,6 +79,12 @@ class BenchArgs:
 def quick_args() -> BenchArgs:
     return BenchArgs(preferences=("group",), seeds=(0, 1), budgets=(10, 20), pool_scripted=16, pool_random=8,
                      test_videos=8, cross_videos=6, epochs=5, pretrain_steps=20, tcc_steps=20)
+
+
+def small_args() -> BenchArgs:
+    """5 seeds at about a sixth of the full cost: what a busy shared 2-core CPU runs at nice 19 in under an hour."""
+    return BenchArgs(budgets=(20, 40, 80), pool_scripted=40, pool_random=20, test_videos=30, cross_videos=15,
+                     epochs=25, pretrain_steps=100, tcc_steps=150)
 
 
 def score(model, feats, episodes) -> dict:
@@ -243,11 +249,12 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("benchmarks/results"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--small", action="store_true", help="5 seeds, smaller pools and budgets (small_args)")
     parser.add_argument("--preference", action="append", help="Only these preferences (repeat; default: both).")
     parser.add_argument("--baselines-only", action="store_true",
                         help="Only GT, untuned OT and TCC, folded into an existing bench_rapl_queries.json in --out.")
     parsed = parser.parse_args()
-    chosen = quick_args() if parsed.quick else BenchArgs()
+    chosen = quick_args() if parsed.quick else small_args() if parsed.small else BenchArgs()
     if parsed.preference:
         chosen.preferences = tuple(parsed.preference)
     main(parsed.out, args=chosen, baselines_only=parsed.baselines_only)

@@ -5,13 +5,17 @@ Recipe (per env; the Fetch column reuses everything learned on Franka Group, as 
 its Franka reward):
 1. a pool of videos from scripted pushers with per-episode noise and smooth random motion (`POOL`), read through
    the video cache, so that reward learning never re-renders a rollout;
-2. the simulated user (part 1's `SimulatedUser`, preset `rapl`: RAPL's band-filtered teacher on cost quantiles)
-   answers `queries` triplet queries for RAPL and twice as many for RLHF (the paper: 150 vs 300);
+2. the simulated user (part 1's `SimulatedUser`, preset `rapl_last`: RAPL's band-filtered teacher, which ranks
+   videos by their last step's cost as RAPL's Franka teacher does, on cost quantiles) gives its 6 preferred videos
+   as demos and answers `queries` triplet queries for RAPL and twice as many for RLHF (the paper: 150 vs 300);
 3. a small CNN pretrained time-contrastively on the pool's frames (the same frozen backbone for every learner);
    RAPL fits its linear head with the OT preference loss and rewards by OT against the user's 6 preferred demos;
    RLHF fits a Bradley-Terry reward head; GT is -preference_cost;
 4. Spearman rho between each learned per-step cost and the hidden cost within each held-out video (every 4th
-   step), averaged over the held-out videos;
+   step), averaged over the held-out videos. The hidden cost includes the task terms (cubes to the line, fingers
+   to the cube), which fall in any video that makes progress, so a content-free reward that just grows with time
+   (`Time`: r_t = t) scores well too: it is reported beside, and every reward is also scored against the
+   preference-only part of the cost (grouping, lifting, arm contact, clutter: preference cost + task reward);
 5. SB3 PPO on the state observation with the learned visual reward (`LearnedRewardWrapper`: each step renders a
    frame and pays the reward model), then the harness scores the policy's success on the env.
 Also: the scripted ranking (random, constant, task-only "cheater", expert) through the harness, >= 5 seeds.
@@ -34,7 +38,7 @@ import numpy as np
 
 from aligngym.agents.base import SB3Agent
 from aligngym.agents.ppo import PPOArgs, train_ppo
-from aligngym.agents.rapl import SimulatedUser, spearman_within
+from aligngym.agents.rapl import Episode, SimulatedUser, spearman_within
 from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone
 from aligngym.agents.rapl.rapl import Args as RAPLArgs
 from aligngym.agents.rapl.rapl import GTReward, RAPLReward, preferred_demos
@@ -60,8 +64,8 @@ class Args:
     """held-out videos for Spearman rho (the paper: 50)"""
     queries: int = 60
     """RAPL's triplet queries (half ranked, half "equal"); RLHF gets twice as many (the paper: 150 vs 300)"""
-    teacher: str = "rapl"
-    """simulated-user preset (part 1's `PRESETS`)"""
+    teacher: str = "rapl_last"
+    """simulated-user preset (part 1's `PRESETS`); `rapl_last` ranks by the last step's cost, as RAPL's teacher"""
     pretrain_steps: int = 300
     """time-contrastive pretraining steps of the shared backbone"""
     epochs: int = 40
@@ -94,6 +98,19 @@ def pool(cache: VideoCache, env_id: str, per_policy: int, offset: int) -> list:
     return episodes
 
 
+class TimeReward:
+    """A content-free reward that grows with time (r_t = t): what rho_within gives for "the episode progressed"."""
+
+    def rewards(self, episodes) -> list[np.ndarray]:
+        return [np.arange(len(e), dtype=float) for e in episodes]
+
+
+def preference_only(episodes) -> list[Episode]:
+    """The videos with their hidden cost reduced to its preference-only terms (preference cost + task reward:
+    grouping, lifting, arm contact, clutter), to score a reward on what the task reward does not already say."""
+    return [Episode(e.frames, e.preference_cost + e.task_reward, e.task_reward, e.metrics) for e in episodes]
+
+
 def learn_rewards(train: list, args: Args, seed: int) -> dict:
     user = SimulatedUser(args.teacher, budget=3 * args.queries, seed=seed)
     backbone = pretrain_backbone([e.frames for e in train], EncoderArgs(pretrain_steps=args.pretrain_steps,
@@ -103,7 +120,7 @@ def learn_rewards(train: list, args: Args, seed: int) -> dict:
                                                                            demos, progress=True)
     rlhf = BTReward(backbone, RLHFArgs(epochs=args.epochs, seed=seed)).fit(train, user.label(train, 2 * args.queries),
                                                                          progress=True)
-    return {"RAPL": rapl, "RLHF": rlhf, "GT": GTReward()}
+    return {"RAPL": rapl, "RLHF": rlhf, "GT": GTReward(), "Time": TimeReward()}
 
 
 def train_policy(env_id: str, model, args: Args, seed: int):
@@ -129,7 +146,8 @@ def run(args: Args, cache: VideoCache, save) -> dict:
     """Rewards and their Spearman rho for every env first, then PPO on each reward; `save(result)` after each
     stage, so that an interrupted run keeps what it finished."""
     started = time.time()
-    result = {"args": asdict(args), "paper_rho_within": PAPER, "ranking": ranking(args), "rho": {}, "policy": {}}
+    result = {"args": asdict(args), "paper_rho_within": PAPER, "ranking": ranking(args), "rho": {},
+              "rho_preference_only": {}, "scored_videos": {}, "policy": {}}
     save(result)
     train = {label: pool(cache, env_id, args.pool_per_policy, 0) for label, env_id in ENVS.items()
              if "Fetch" not in env_id}
@@ -141,13 +159,21 @@ def run(args: Args, cache: VideoCache, save) -> dict:
         models[seed]["Kuka (ours: Fetch)"] = models[seed]["Group"]  # cross-embodiment: Franka Group's reward
         for label in ENVS:
             for method, model in models[seed][label].items():
-                rho = spearman_within(model.rewards(held_out[label]), held_out[label])
+                rewards = model.rewards(held_out[label])
+                rho = spearman_within(rewards, held_out[label])
+                pref = spearman_within(rewards, preference_only(held_out[label]))
                 result["rho"].setdefault(label, {}).setdefault(method, []).append(rho["rho_within"])
-                print(f"{label} {method}: rho_within {rho['rho_within']:.3f}", flush=True)
+                result["rho_preference_only"].setdefault(label, {}).setdefault(method, []).append(pref["rho_within"])
+                result["scored_videos"].setdefault(label, {})[method] = {"full": rho["n_videos_within"],
+                                                                         "preference_only": pref["n_videos_within"]}
+                print(f"{label} {method}: rho_within {rho['rho_within']:.3f}, preference-only "
+                      f"{pref['rho_within']:.3f}", flush=True)
         save(result)
     for seed in args.seeds if args.ppo_steps else ():
         for label, env_id in ENVS.items():
             for method, model in models[seed][label].items():
+                if method == "Time":
+                    continue
                 print(f"{label} {method}: PPO for {args.ppo_steps} steps", flush=True)
                 policy = train_policy(env_id, model, args, seed)
                 record = evaluate(env_id, SB3Agent(policy), episodes=args.eval_episodes, seeds=[seed],
@@ -173,14 +199,25 @@ def table(result: dict) -> str:
     seeds = min((len(v) for methods in result["rho"].values() for v in methods.values()), default=0)
     note = " (too few seeds: < 5)" if seeds < 5 else ""
     lines = [f"Within-trajectory Spearman rho on held-out videos, mean [95% bootstrap CI] over {seeds} training "
-             f"seed(s){note}; paper's Table 1 beside.", "",
-             "| env | RAPL (ours) | RLHF (ours) | RAPL - RLHF (ours, paired) | GT (ours) | RAPL (paper) | RLHF (paper) |",
-             "|---|---|---|---|---|---|---|"]
+             f"seed(s){note}; paper's Table 1 beside. Time: the content-free reward r_t = t.", "",
+             "| env | RAPL (ours) | RLHF (ours) | RAPL - RLHF (ours, paired) | Time (ours) | GT (ours) | RAPL (paper) "
+             "| RLHF (paper) |",
+             "|---|---|---|---|---|---|---|---|"]
     for label, paper in PAPER.items():
         rho = result["rho"].get(label, {})
         diff = [a - b for a, b in zip(rho.get("RAPL", []), rho.get("RLHF", []))]
         lines.append(f"| {label} | {_cell(rho.get('RAPL', []))} | {_cell(rho.get('RLHF', []))} | {_cell(diff)} | "
-                     f"{_cell(rho.get('GT', []))} | {paper['RAPL']:.2f} | {paper['RLHF']:.2f} |")
+                     f"{_cell(rho.get('Time', []))} | {_cell(rho.get('GT', []))} | {paper['RAPL']:.2f} | "
+                     f"{paper['RLHF']:.2f} |")
+    if result.get("rho_preference_only"):
+        lines += ["", "The same rewards against the preference-only part of the hidden cost (grouping, lifting, arm "
+                  "contact, clutter; without the task terms, which fall with progress):", "",
+                  "| env | RAPL | RLHF | RAPL - RLHF (paired) | Time | GT |", "|---|---|---|---|---|---|"]
+        for label in PAPER:
+            rho = result["rho_preference_only"].get(label, {})
+            diff = [a - b for a, b in zip(rho.get("RAPL", []), rho.get("RLHF", []))]
+            lines.append(f"| {label} | " + " | ".join(_cell(v) for v in (
+                rho.get("RAPL", []), rho.get("RLHF", []), diff, rho.get("Time", []), rho.get("GT", []))) + " |")
     if result["policy"]:
         lines += ["", "PPO policies trained on each reward: preference_success / task_success (mean [95% CI]).", "",
                   "| env | RAPL | RLHF | GT |", "|---|---|---|---|"]
@@ -209,9 +246,9 @@ def plot(result: dict, path: Path) -> None:
 
     labels = list(PAPER)
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    width = 0.15
-    bars = [("RAPL (ours)", "RAPL", None), ("RLHF (ours)", "RLHF", None), ("GT (ours)", "GT", None),
-            ("RAPL (paper)", None, "RAPL"), ("RLHF (paper)", None, "RLHF")]
+    width = 0.13
+    bars = [("RAPL (ours)", "RAPL", None), ("RLHF (ours)", "RLHF", None), ("Time (ours)", "Time", None),
+            ("GT (ours)", "GT", None), ("RAPL (paper)", None, "RAPL"), ("RLHF (paper)", None, "RLHF")]
     for k, (name, ours, paper) in enumerate(bars):
         per_seed = [result["rho"].get(lb, {}).get(ours, [np.nan]) if ours else [PAPER[lb][paper]] for lb in labels]
         values = [np.nanmean(v) for v in per_seed]
@@ -219,7 +256,7 @@ def plot(result: dict, path: Path) -> None:
         if ours:  # 95% bootstrap CI over seeds
             cis = np.array([bootstrap_ci(v) for v in per_seed])
             errors = np.abs(cis.T - values)
-        ax.bar(np.arange(len(labels)) + (k - 2) * width, values, width, label=name, hatch="//" if paper else None,
+        ax.bar(np.arange(len(labels)) + (k - 2.5) * width, values, width, label=name, hatch="//" if paper else None,
                yerr=errors, capsize=2)
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_ylabel("within-trajectory Spearman rho")

@@ -168,6 +168,8 @@ def markdown(all_results: dict[str, dict]) -> str:
                 lines.append(f"| {size} | {label} | {m.split('/', 1)[1]} | {format_cell(r['auc'], '.1f')} | "
                              f"{format_cell(r['final'], '.1f')} | {success} | "
                              f"{versus} | {format_cell(params, '.2f') if params else ''} | {paper} |")
+    authors = ", ".join(f"{env} ({b.episodes} x {b.seeds})" for env, b in BUDGETS["authors"].items())
+    lines.append(f"\nBudgets: ours are in the first column; the authors' (episodes x seeds) are {authors}.")
     return "\n".join(lines) + "\n"
 
 

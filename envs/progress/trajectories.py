@@ -278,8 +278,10 @@ class Trajectory:
             steps[:, 0] = 0.0
             walk = _start_end()[0] + np.cumsum(steps, axis=1)
         noise = None
-        if self.noise > 0:
-            noise = rng.standard_normal((n, T, N_DIMS), dtype=np.float32)
+        if self.noise > 0:  # into a buffer kept while n stays the same (a fresh one costs page faults each time)
+            if getattr(self, "_noise", np.empty(0)).shape != (n, T, N_DIMS):
+                self._noise = np.empty((n, T, N_DIMS), dtype=np.float32)
+            noise = rng.standard_normal(out=self._noise, dtype=np.float32)
             noise *= self.noise
         out = np.empty((n, T, N_DIMS)) if out is None else out
         # DRAW_CHUNK episodes at a time (each is its own): bounded temporaries (see core.Simulation.metrics)

@@ -57,8 +57,7 @@ def cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.nda
     if bb is None:
         bb = np.einsum("...i,...i->...", b, b)
     norms = np.sqrt(np.einsum("...i,...i->...", a, a) * bb)
-    dot = np.einsum("...i,...i->...", a, b)
-    return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)
+    return divide_nonzero(np.einsum("...i,...i->...", a, b), norms)
 
 
 def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
@@ -69,5 +68,12 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) ->
     if bb is None:
         bb = np.einsum("...i,...i->...", b, b)
     norms = np.sqrt(np.einsum("...i,...i->...", a, a)[..., :, None] * bb[..., None, :])
-    dot = a @ b.swapaxes(-1, -2)
-    return np.divide(dot, norms, out=np.zeros(dot.shape), where=norms > 1e-24)
+    return divide_nonzero(a @ b.swapaxes(-1, -2), norms)
+
+
+def divide_nonzero(dot: np.ndarray, norms: np.ndarray) -> np.ndarray:
+    """dot / norms, 0 where a norm is <= 1e-24 (an all-zero vector); the masked division (twice the cost) only when
+    there is such a norm."""
+    if np.minimum.reduce(norms, axis=None) > 1e-24:
+        return np.divide(dot, norms)
+    return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)

@@ -63,8 +63,8 @@ default True: shadows, reflections and skybox off, several times faster on CPU),
 ## Metrics
 At episode end, in `info["metrics"]`: `preference_success` (the preference met at the end: `group`: task success
 and the cube centres within 0.06 m (touching is 0.05); `clutter`: task success and no extra object within 0.04 of
-the line, the reference's success), `task_success` (max_k (x_k - 0.4) <= 0.08 at the end, the reference's Group
-success),
+the line, the reference's success), `task_success` (max_k |x_k - 0.4| <= 0.08 at the end with both cubes resting
+on the table: within 1 cm of their start height),
 `preference_cost` (episode mean of the per-step preference cost), `task_return`, `arm_contact_rate` (share of steps
 with arm contact). The primary metric is `preference_success`: what the end user wants is the point of the family.
 
@@ -78,7 +78,13 @@ with arm contact). The primary metric is `preference_success`: what the end user
   offline), its mocap weld given a zero relative pose as gymnasium-robotics' own setup does; cubes 5 cm on all sides
   (the reference's first cube is 6 cm tall); clutter objects are 5 cm cubes; "lifted" looks at both cubes (the
   reference: the first); arm contact is a contact, not a force above 1 N; `preference_success` for `group` adds
-  "cubes together" to the reference's success, which only asks for the line.
+  "cubes together" to the reference's success, which only asks for the line; task success is "at the line",
+  max_k |x_k - 0.4| <= 0.08 with the cubes on the table, where the reference's signed max_k (x_k - 0.4) <= 0.08
+  also accepted cubes pushed any distance past the line (or off the table).
+  Fixed within v0 (29 Nov 2026): the fingertip (grasp point) lies along each finger body's own z axis (the third
+  column of MuJoCo's row-major `xmat`; the third row was read before, which is the same only while the finger points
+  straight down). It moves d_l and d_r when the hand tilts: a random policy's mean preference cost changed from
+  1.5435 to 1.5433 over 3 episodes; results stored before this date predate it.
 """
 from __future__ import annotations
 
@@ -105,10 +111,12 @@ SUBSTEPS = 20  # physics steps of 2 ms per control step
 STEP_SIZE = 0.03  # metres of end-effector motion per unit action
 WORKSPACE = (np.array([0.25, -0.45, 0.0]), np.array([0.95, 0.45, mj_scene.TABLE_TOP + 0.3]))
 TIP_CLEARANCE = 0.01  # lowest commanded fingertip height above the table
-SUCCESS_MARGIN = 0.08  # max_k (x_k - 0.4) <= 0.08
+SUCCESS_MARGIN = 0.08  # max_k |x_k - 0.4| <= 0.08
+ON_TABLE = 0.01  # a cube resting on the table has its centre within this of its start height
 GROUP_TOLERANCE = 0.06  # cubes count as together within this distance (touching: 0.05)
 CLUTTER_BAND = 0.04  # an extra object within this of the line is on it
 LIFT_HEIGHT = 0.005
+STATE = mujoco.mjtState.mjSTATE_INTEGRATION  # all that the physics depends on
 CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the uniform y
 CLUTTER_STARTS = ((0.60, 0.13), (0.57, -0.18), (0.46, 0.20), (0.48, -0.08))
 CLUTTER_JITTER = 0.02
@@ -117,7 +125,7 @@ MIN_GAP = 0.01
 METRICS = (
     Metric("preference_success", "the hidden preference met at the end (group: cubes at the line and together; "
            "clutter: cubes at the line, no extra object on it)", True),
-    Metric("task_success", "both cubes pushed to the line: max_k (x_k - 0.4) <= 0.08 at the end", True),
+    Metric("task_success", "both cubes pushed to the line: max_k |x_k - 0.4| <= 0.08 at the end, on the table", True),
     Metric("preference_cost", "episode mean of the hidden per-step preference cost (minus the user's reward)", False),
     Metric("task_return", "sum of the task reward (what the robot is told)", True),
     Metric("arm_contact_rate", "share of steps where an arm link touches something", False),
@@ -150,13 +158,22 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         for adr in self.scene.cube_qpos:
             self._start_qpos[adr + 2:adr + 7] = [mj_scene.CUBE_Z, 1, 0, 0, 0]
         self._clutter_starts = np.array(CLUTTER_STARTS[:self.n_clutter]).reshape(-1, 2)
-        self._ctrl_low, self._ctrl_high = self.model.actuator_ctrlrange[:7].T.copy() if self.model.nu else (None, None)
         self._bind_data()
         self._renderer = None
         self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
+        if self._ik is not None:
+            self._qpos_arm = self.data.qpos[self._ik.qpos]  # a view
         self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
         self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
         self._bounds = list(zip(self._workspace[0].tolist(), self._workspace[1].tolist()))
+        # the start state less the layout, which reset restores with one copy: cheaper than mj_resetData (which
+        # zeroes all of MjData), and the physics depends on nothing else
+        mujoco.mj_resetData(self.model, self.data)
+        self._qpos[:] = self._start_qpos
+        if self.arm.control == "joint_ik":
+            self._ctrl_arm[:] = self._start_qpos[self.arm.arm_qpos]
+        self._start_state = np.empty(mujoco.mj_stateSize(self.model, STATE))
+        mujoco.mj_getState(self.model, self.data, self._start_state, STATE)
 
         self.action_space = spaces.Box(-1.0, 1.0, (3,), np.float32)
         state = spaces.Box(-np.inf, np.inf, (7 + 6 * 2 + 3 * self.n_clutter,), np.float32)
@@ -172,7 +189,10 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._qpos, self._ee = d.qpos, d.site_xpos[self.arm.ee_site]
         self._ctrl_arm = d.ctrl[:7]
         self._warnings = d.warning.number
-        self._finger_frames = [(d.xpos[b], d.xmat[b, 6:9]) for b in self.arm.finger_bodies]  # position, z axis
+        lo, hi = min(self.arm.finger_bodies), max(self.arm.finger_bodies) + 1
+        assert hi - lo == 2, "the two finger bodies must be adjacent (read as one slice)"
+        # position and z axis in the world: xmat is row-major, so the body z axis is its third column (2, 5, 8)
+        self._finger_pos, self._finger_axis = d.xpos[lo:hi], d.xmat[lo:hi, 2::3]
         # what `_gather` read after the last physics step, as plain floats: the end effector's position and the
         # objects' positions (cubes, then clutter; x, y, z each)
         self._ee_now, self._objects = [0.0] * 3, [0.0] * 3 * self.n_objects
@@ -181,7 +201,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         arm, ngeom = self.arm.arm_geom_mask, self.model.ngeom
         off_floor = np.arange(ngeom) != self.scene.floor_geom
         pairs = (arm[:, None] ^ arm[None, :]) & off_floor[:, None] & off_floor[None, :]
-        self._arm_contact_partners = [frozenset(np.flatnonzero(row).tolist()) for row in pairs]
+        self._arm_contact_pairs = frozenset(map(tuple, np.argwhere(pairs).tolist()))  # (g1, g2) as plain ints
 
     # --- episode -------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -191,12 +211,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if unknown:
             raise ValueError(f"Unknown reset options {sorted(unknown)}; allowed: cube_positions, clutter_positions.")
         layout = self._layout(options)
-        mujoco.mj_resetData(self.model, self.data)
-        self._qpos[:] = self._start_qpos
+        mujoco.mj_setState(self.model, self.data, self._start_state, STATE)
         self._qpos[self._xy_index] = layout.ravel()
-        if self.arm.control == "joint_ik":
-            self._ctrl_arm[:] = self._start_qpos[self.arm.arm_qpos]
-        mujoco.mj_forward(self.model, self.data)
+        # what reset reads (frames, contacts) and the IK's Jacobian needs; the first step computes the rest
+        mujoco.mj_kinematics(self.model, self.data)
+        mujoco.mj_comPos(self.model, self.data)
+        mujoco.mj_collision(self.model, self.data)
         self._check_start_collisions()
         self._target = self.data.site_xpos[self.arm.ee_site].copy()
         if self.arm.control == "mocap":
@@ -207,7 +227,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
         self._gather()
-        self._last = self._terms(np.zeros(3), contact=False)
+        self._last = self._terms(0.0, contact=False)
         return self._observation(), {}
 
     def _layout(self, options) -> np.ndarray:
@@ -257,7 +277,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             raise RuntimeError("Call reset() before step().")
         if self._over:
             raise RuntimeError("The episode is over; call reset().")
-        a = np.asarray(action, dtype=np.float64)
+        # a float array as it is (its floats are read exactly); anything else as float64
+        a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
         if a.shape != (3,):
             raise ValueError(_bad_action(action))
         ax, ay, az = a.tolist()
@@ -270,13 +291,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         warnings_before = self._warnings.tolist()
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
-        reason = self._instability(warnings_before)
+        warnings_now = self._warnings.tolist()
+        reason = None if warnings_now == warnings_before else self._instability(warnings_before, warnings_now)
         if reason is None:
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
             if self._ik is not None:
                 mujoco.mj_comPos(self.model, self.data)  # what the IK's Jacobian needs besides the frames
             self._gather()
-            terms = self._terms(a, contact=self._arm_contact())
+            terms = self._terms(0.01 * (ax * ax + ay * ay + az * az), contact=self._arm_contact())
             if math.isfinite(terms["preference_cost"]):
                 self._last = terms
             else:
@@ -300,29 +322,24 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self.arm.control == "mocap":
             self.data.mocap_pos[0] = self._target
             return
-        ctrl = self._ctrl_arm
-        np.add(self._qpos[self._ik.qpos], self._ik(self.data, self._target), out=ctrl)
-        np.minimum(np.maximum(ctrl, self._ctrl_low, out=ctrl), self._ctrl_high, out=ctrl)
+        # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep
+        mujoco.mju_add(self._ctrl_arm, self._qpos_arm, self._ik(self.data, self._target))
         # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
 
-    def _instability(self, warnings_before: list) -> str | None:
+    def _instability(self, warnings_before: list, warnings_now: list) -> str | None:
         """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
         non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
         too (all of MuJoCo 4's warnings are about the physics)."""
-        now = self._warnings.tolist()
-        if now == warnings_before:
-            return None
-        raised = [k for k, (n, b) in enumerate(zip(now, warnings_before)) if n > b]
+        raised = [k for k, (n, b) in enumerate(zip(warnings_now, warnings_before)) if n > b]
         if not raised:
             return None
         names = ", ".join(mujoco.mjtWarning(k).name for k in raised)
         return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
 
     def _arm_contact(self) -> bool:
-        if self.data.ncon == 0:
-            return False
-        partners = self._arm_contact_partners
-        return any(b in partners[a] for a, b in self.data.contact.geom.tolist())
+        # a set lookup per contact, looped in C: a step has a dozen contacts or more (cubes, fingers, table)
+        pairs = self._arm_contact_pairs
+        return self.data.ncon > 0 and not pairs.isdisjoint(map(tuple, self.data.contact.geom.tolist()))
 
     def _gather(self) -> None:
         """Read the end effector's and the objects' positions once per step, as plain floats: the reward terms and
@@ -330,22 +347,22 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._ee_now = self._ee.tolist()
         self._objects = self._qpos[self._obj_index].tolist()
 
-    def _terms(self, a: np.ndarray, contact: bool) -> dict:
+    def _terms(self, effort: float, contact: bool) -> dict:
+        """The reward terms of the state `_gather` read; `effort`: 0.01 |a|^2."""
         line = mj_scene.LINE_X
         x0, y0, z0, x1, y1, z1 = self._objects[:6]
         goal = max(abs(x0 - line), abs(x1 - line))
         group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
         fingers, k = 0.0, self.arm.finger_offset  # grasp point along the finger's z axis
-        for pos, axis in self._finger_frames:
-            (px, py, pz), (ux, uy, uz) = pos.tolist(), axis.tolist()
+        for (px, py, pz), (ux, uy, uz) in zip(self._finger_pos.tolist(), self._finger_axis.tolist()):
             fingers += max(math.sqrt((px + k * ux - x0) ** 2 + (py + k * uy - y0) ** 2 + (pz + k * uz - z0) ** 2), 0.02)
-        effort = 0.01 * float(a @ a)
         lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
-        on_line = any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
+        on_line = self.n_clutter > 0 and any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
+        on_table = max(abs(z0 - mj_scene.CUBE_Z), abs(z1 - mj_scene.CUBE_Z)) <= ON_TABLE
         return {"task_reward": task, "preference_cost": -preference, "arm_contact": float(contact),
-                "reached": max(x0, x1) - line <= SUCCESS_MARGIN, "grouped": group <= GROUP_TOLERANCE,
+                "reached": goal <= SUCCESS_MARGIN and on_table, "grouped": group <= GROUP_TOLERANCE,
                 "on_line": on_line}
 
     def _metrics(self, terms) -> dict[str, float]:
@@ -390,18 +407,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if self._renderer is not None:
             self._renderer.close()
             self._renderer = None
-        self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
-        self._workspace = (WORKSPACE[0].copy(), WORKSPACE[1])
-        self._workspace[0][2] = mj_scene.TABLE_TOP + self.arm.tip_depth + TIP_CLEARANCE
 
     # --- pickling: the physics state travels with the env ---------------------------------------------------------
     def __getstate__(self):
         state = {"kwargs": self.kwargs, "spaces": (self.action_space, self.observation_space),
                  "rng": (self._np_random, self._np_random_seed), "started": self._started}
         if self._started:
-            size = mujoco.mj_stateSize(self.model, mujoco.mjtState.mjSTATE_INTEGRATION)
-            physics = np.empty(size)
-            mujoco.mj_getState(self.model, self.data, physics, mujoco.mjtState.mjSTATE_INTEGRATION)
+            physics = np.empty(mujoco.mj_stateSize(self.model, STATE))
+            mujoco.mj_getState(self.model, self.data, physics, STATE)
             state["episode"] = (physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last,
                                 self._last_obs)
         return state
@@ -413,7 +426,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if state["started"]:
             physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
                 state["episode"])
-            mujoco.mj_setState(self.model, self.data, physics, mujoco.mjtState.mjSTATE_INTEGRATION)
+            mujoco.mj_setState(self.model, self.data, physics, STATE)
             mujoco.mj_kinematics(self.model, self.data)
             mujoco.mj_comPos(self.model, self.data)
             self._started = True

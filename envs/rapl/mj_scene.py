@@ -240,48 +240,70 @@ def _tip_depth(model, arm: ArmParts, qpos: np.ndarray) -> float:
     return float(data.site_xpos[arm.ee_site][2] - lowest)
 
 
-def _as_slice(index: np.ndarray):
-    contiguous = len(index) and np.array_equal(index, np.arange(index[0], index[0] + len(index)))
-    return slice(int(index[0]), int(index[0]) + len(index)) if contiguous else index
+def _as_slice(index, what: str) -> slice:
+    """`index` (ascending, consecutive addresses) as a slice: views instead of gathers."""
+    index = [int(i) for i in index]
+    if not index or index != list(range(index[0], index[0] + len(index))):
+        raise ValueError(f"ArmIK needs the arm's {what} to be consecutive addresses; got {index}.")
+    return slice(index[0], index[0] + len(index))
+
+
+def _chain_dofs(model, body: int) -> list[int]:
+    """The dofs of `body` and of all its ancestors, ascending."""
+    dofs = []
+    while body > 0:
+        dofs += range(model.body_dofadr[body], model.body_dofadr[body] + model.body_dofnum[body])
+        body = model.body_parentid[body]
+    return sorted(dofs)
 
 
 class ArmIK:
     """Damped-least-squares inverse kinematics of an arm: the joint increment toward a target position with
-    `arm.ee_quat` held. Buffers, and views into the last `data` it was called with, are kept between calls (this
-    runs every control step, where numpy's per-call overhead is a sizeable share of the time)."""
+    `arm.ee_quat` held. This runs every control step, where a numpy call's overhead (about 1 us) on these tiny
+    arrays is a sizeable share of a step's own work, so each operation is one MuJoCo call on buffers kept between
+    calls (and views into the last `data` it was called with). The arm is the site's whole kinematic chain (checked
+    here), so the site's Jacobian is zero outside the arm's dofs and `J J^T` is formed over all dofs, without a
+    column gather."""
 
     def __init__(self, model, arm: ArmParts, damping: float = 0.05):
         self.model, self.arm = model, arm
+        self.cols, self.qpos = _as_slice(arm.arm_dofs, "dofs"), _as_slice(arm.arm_qpos, "qpos")
+        chain = _chain_dofs(model, model.site_bodyid[arm.ee_site])
+        if chain != list(range(model.nv))[self.cols]:
+            raise ValueError(f"ArmIK needs the end-effector site's kinematic chain to be exactly the arm's dofs "
+                             f"{arm.arm_dofs.tolist()}; it is {chain}.")
         self.jac = np.zeros((6, model.nv))
-        self.cols, self.qpos = _as_slice(arm.arm_dofs), _as_slice(arm.arm_qpos)  # slices: cheaper than gathers
         self._jacp, self._jacr = self.jac[:3], self.jac[3:]
-        self._jac_arm = self.jac[:, self.cols]
-        self._jac_arm_t = self._jac_arm.T
         self.err = np.zeros(6)
         self._err_pos, self._err_rot = self.err[:3], self.err[3:]
-        self.reg = damping**2 * np.eye(6)
         self._system = np.empty((6, 6))
+        self._system_flat = self._system.reshape(36)  # a view: the damping is added in place
+        self._reg_flat = (damping**2 * np.eye(6)).reshape(36)
         self._quat, self._rot, self._sol = np.empty(4), np.empty(3), np.empty(6)
+        self._dq_all = np.zeros(model.nv)
+        self._dq = self._dq_all[self.cols]  # a view: the arm's part of J^T sol
         self._data = None
 
     def _bind(self, data) -> None:
         site = self.arm.ee_site
         self._data, self._site_pos, self._site_mat = data, data.site_xpos[site], data.site_xmat[site]
-        self._site_mat33 = self._site_mat.reshape(3, 3)
 
     def __call__(self, data, target: np.ndarray) -> np.ndarray:
-        """Needs `data`'s kinematics (xpos, site frames, cdof) up to date."""
+        """The arm's joint increment, in a buffer that the next call overwrites. Needs `data`'s kinematics (xpos,
+        site frames, cdof) up to date."""
         if data is not self._data:
             self._bind(data)
         mujoco.mj_jacSite(self.model, data, self._jacp, self._jacr, self.arm.ee_site)
-        np.subtract(target, self._site_pos, out=self._err_pos)
+        mujoco.mju_sub(self._err_pos, target, self._site_pos)
         mujoco.mju_mat2Quat(self._quat, self._site_mat)
         mujoco.mju_subQuat(self._rot, self.arm.ee_quat, self._quat)  # in the site's own frame
-        np.matmul(self._site_mat33, self._rot, out=self._err_rot)
-        system = np.add(np.matmul(self._jac_arm, self._jac_arm_t, out=self._system), self.reg, out=self._system)
-        mujoco.mju_cholFactor(system, 0.0)  # MuJoCo's own 6x6 solve: far less overhead than numpy.linalg
-        mujoco.mju_cholSolve(self._sol, system, self.err)
-        return self._jac_arm_t @ self._sol
+        mujoco.mju_mulMatVec3(self._err_rot, self._site_mat, self._rot)  # in the world frame
+        mujoco.mju_mulMatMatT(self._system, self.jac, self.jac)
+        mujoco.mju_addTo(self._system_flat, self._reg_flat)
+        mujoco.mju_cholFactor(self._system, 0.0)
+        mujoco.mju_cholSolve(self._sol, self._system, self.err)
+        mujoco.mju_mulMatTVec(self._dq_all, self.jac, self._sol)
+        return self._dq
 
 
 def solve_ik(model, arm: ArmParts, qpos: np.ndarray, target: np.ndarray, iterations: int = 200) -> np.ndarray:

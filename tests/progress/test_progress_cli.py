@@ -57,3 +57,15 @@ def test_speed_benchmark_writes_ratios(tmp_path):
     assert saved["num_envs"] == 256 and set(saved["twins"]) == {f"AlignGym/Progress{c}-v1" for c in
                                                                  ("Follow", "Predict", "Coevolve")}
     assert all(t["speedup_vs_sync"] > 1 and t["single_vs_halfcheetah"] > 0 for t in result["twins"].values())
+
+
+def test_stored_table_benchmark_writes_json_and_markdown_ranked_by_the_primary(tmp_path):
+    from aligngym.benchmarks.progress.bench_progress_table import main
+
+    summary = main(tmp_path, quick=True)
+    saved = json.loads((tmp_path / "progress" / "table.json").read_text())
+    assert {r["seeds"] for r in saved["rows"]} == {2}  # the questionnaire faces too
+    assert "| progress.first_option |" in (tmp_path / "progress" / "table.md").read_text()
+    ranking = summary["ranking_by_primary"]
+    assert ranking["AlignGym/ProgressCoevolve-v1"][0].startswith("progress.oracle")
+    assert ranking["AlignGym/ProgressPredict-v1"][-1].startswith("random")

@@ -10,7 +10,8 @@ from aligngym.envs.progress.population import (content_probabilities, dimension_
                                                option_probabilities, population_answerer, presentations, survey)
 from aligngym.envs.progress.questionnaire import BANK, ELICITATION, EVALUATION
 from aligngym.envs.progress.trajectories import BUILTIN, Trajectory, load_trajectory
-from aligngym.envs.progress.values import DIMENSIONS, N_DIMS, WORLDVIEW_DIMS, cosine, dim_index
+from aligngym.envs.progress.core import _best_cosine
+from aligngym.envs.progress.values import DIMENSIONS, N_DIMS, WORLDVIEW_DIMS, cosine, cosine_matrix, dim_index
 
 RNG = np.random.default_rng(0)
 
@@ -26,6 +27,23 @@ def test_nineteen_named_dimensions():
 def test_cosine_handles_zero_vectors():
     assert cosine(np.ones(19), np.ones(19)) == pytest.approx(1.0)
     assert cosine(np.zeros(19), np.ones(19)) == 0.0
+
+
+@pytest.mark.parametrize("zero", [False, True])
+def test_batched_cosines_count_zero_vectors_as_zero_and_agree(zero):
+    """The batched cosines divide without a mask unless a norm is zero: both branches give each pair's cosine."""
+    rng = np.random.default_rng(0)
+    a, b = rng.uniform(-1, 1, (6, 19)), rng.uniform(-1, 1, (6, 4, 19))
+    if zero:
+        a[1], b[2, 3] = 0.0, 0.0
+    pairs = np.array([[cosine(a[i], b[i, j]) for j in range(4)] for i in range(6)])
+    matrix = cosine_matrix(a[:, None, :], b)[:, 0]
+    assert np.allclose(cosine(a[:, None, :], b), pairs, rtol=0, atol=1e-15)
+    assert np.allclose(matrix, pairs, rtol=0, atol=1e-15)
+    assert (matrix[1] == 0).all() if zero else (matrix != 0).all()
+    best = _best_cosine(a, b, np.einsum("...i,...i->...", b, b))
+    assert np.array_equal(best, matrix.max(axis=1))  # the Coevolve reward, bit for bit
+    assert _best_cosine(a[0], b[0], np.einsum("...i,...i->...", b[0], b[0])) == matrix[0].max()
 
 
 @pytest.mark.parametrize("name", BUILTIN)

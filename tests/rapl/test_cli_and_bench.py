@@ -75,16 +75,28 @@ def test_tcc_baseline_folds_into_a_finished_run_only_with_the_same_videos(tmp_pa
         merge_baselines(path, {**baselines, "args": {**baselines["args"], "train_env": "AlignGym/Other-v0"}})
 
 
-def test_policy_summary_pairs_seeds_says_too_few_seeds_and_merges_seed_runs(tmp_path):
+def test_policy_summary_pairs_seeds_per_budget_finds_where_gt_beats_random_and_merges_seed_runs(tmp_path):
     def row(cost):
         return {"preference_cost": cost, "preference_success": 0.0, "eval_score": 0.0, "aligned_score": 0.0}
-    runs = [{"seed": s, "random": row(1.2), "task": row(1.1), "gt": row(0.5 + s), "rlhf": row(0.9),
-             "rapl": row(0.7 + s), "tcc": row(1.0)} for s in range(3)]
+
+    def run(s, rapl_done=True):  # GT learns between 10 and 20 steps; seed 2 stopped before PPO on RAPL
+        early = {"gt": row(1.2 + 0.01 * s), "rlhf": row(0.9), **({"rapl": row(0.7 + s)} if rapl_done else {})}
+        late = {"gt": row(0.5 + 0.01 * s), "rlhf": row(0.9), **({"rapl": row(0.6 + s)} if rapl_done else {})}
+        return {"seed": s, "random": row(1.2 - 0.01 * s), "budgets": {"10": early, "20": late}}
+    runs = [run(s) for s in range(3)]
     summary = summarise_policies(runs)
-    assert summary["paired"]["rapl-rlhf"]["preference_cost"]["mean"] == pytest.approx(-0.2 + 1.0)
-    assert summary["paired"]["gt-task"]["preference_cost"]["mean"] == pytest.approx(0.4)
-    assert "too few seeds (3 < 5)" in summary["note"]
-    assert summarise_policies(runs * 2)["note"] == ""
+    late = summary["per_budget"]["20"]
+    assert late["paired"]["rapl-rlhf"]["preference_cost"]["mean"] == pytest.approx(-0.3 + 1.0)
+    assert late["paired"]["gt-random"]["preference_cost"]["mean"] == pytest.approx(0.5 - 1.2 + 0.02)
+    assert "too few seeds (3 < 5)" in summary["note"] and summary["gt_beats_random_from"] is None
+    five = summarise_policies([run(s) for s in range(5)])
+    assert five["note"] == "" and five["gt_beats_random_from"] == 20  # at 10 steps GT's CI overlaps random's
+    partial = summarise_policies(runs[:2] + [run(2, rapl_done=False)])
+    assert partial["per_budget"]["20"]["per_reward"]["rapl"]["preference_cost"]["n"] == 2  # only the seeds that ran
+    assert partial["per_budget"]["20"]["per_reward"]["rlhf"]["preference_cost"]["n"] == 3
+    assert partial["per_budget"]["20"]["paired"]["rapl-rlhf"]["preference_cost"]["n"] == 2
+    assert "too few seeds (4 < 5) for rapl at 10/20 steps" in summarise_policies([run(s) for s in range(4)]
+                                                                               + [run(4, rapl_done=False)])["note"]
     paths = []
     for part, seeds in enumerate(([0, 1], [2, 1])):  # seed 1 in both: kept once
         path = tmp_path / f"part{part}.json"
@@ -94,7 +106,16 @@ def test_policy_summary_pairs_seeds_says_too_few_seeds_and_merges_seed_runs(tmp_
     merged = merge_runs(paths, tmp_path / "merged")
     assert merged["args"]["seeds"] == [0, 1, 2] and "too few seeds (3 < 5)" in merged["note"]
     assert (tmp_path / "merged" / "rapl_policies.png").exists()
+    for name in ("gt", "rlhf"):  # one process per reward for the same seeds: a seed's rewards are united
+        only = [{**r, "budgets": {b: {name: rows[name]} for b, rows in r["budgets"].items()}} for r in runs]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"args": {**asdict(PolicyArgs()), "rewards": [name]},
+                                                           "ppo": {"n_envs": 4}, "duration_s": 1.0, "runs": only}))
+    united = merge_runs([tmp_path / "gt.json", tmp_path / "rlhf.json"], tmp_path / "united")
+    assert set(united["summary"]["per_budget"]["20"]["per_reward"]) == {"random", "gt", "rlhf"}
+    assert united["args"]["rewards"] == ["gt", "rlhf"]
     other = json.loads(paths[1].read_text())
-    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "steps": 5}}))
+    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "budgets": [5]}}))  # scored at other budgets
+    assert merge_runs(paths, tmp_path / "merged")["args"]["budgets"] == sorted({5, *PolicyArgs().budgets})
+    paths[1].write_text(json.dumps({**other, "args": {**other["args"], "queries": 7}}))
     with pytest.raises(ValueError, match="differ in more than their seeds"):
         merge_runs(paths, tmp_path / "merged")

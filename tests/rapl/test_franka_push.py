@@ -6,6 +6,7 @@ import pickle
 
 import aligngym  # noqa: F401,I001  (first: it picks MuJoCo's headless GL before mujoco is imported; registers ids)
 import gymnasium as gym
+import mujoco
 import numpy as np
 import pytest
 
@@ -78,6 +79,17 @@ def test_group_success_needs_the_cubes_at_the_line_and_together():
     assert outcomes["short"]["task_success"] == 0.0
 
 
+def test_cubes_pushed_past_the_line_are_not_at_it():
+    env = FrankaPushEnv(horizon=1)
+    outcomes = {}
+    for name, cubes in {"past": [[LINE - 0.18, 0.0], [LINE - 0.18, 0.055]],
+                        "just_past": [[LINE - 0.06, 0.0], [LINE - 0.06, 0.055]]}.items():
+        placed(env, cubes)
+        outcomes[name] = env.step(np.zeros(3, np.float32))[4]["metrics"]
+    assert outcomes["past"]["task_success"] == 0.0 and outcomes["past"]["preference_success"] == 0.0
+    assert outcomes["just_past"]["task_success"] == 1.0 and outcomes["just_past"]["preference_success"] == 1.0
+
+
 @pytest.mark.parametrize("bad", [[np.nan, 0, 0], [0, 0, 1.5], [0, 0], [[0, 0, 0]], [np.inf, 0, 0]])
 def test_bad_actions_are_refused(bad):
     env = FrankaPushEnv()
@@ -118,6 +130,42 @@ def test_an_unstable_simulation_truncates_with_a_reason_never_hangs():
         env.step(np.zeros(3, np.float32))
     env.reset(seed=1)
     assert not env.step(np.zeros(3, np.float32))[3]
+
+
+def test_ik_is_the_damped_least_squares_step():
+    """The IK's MuJoCo-call pipeline equals the textbook formula J^T (J J^T + l^2 I)^-1 e on the arm's columns."""
+    env = FrankaPushEnv()
+    env.reset(seed=0)
+    for a in ([1.0, 0.5, -1.0], [-0.5, -1.0, 0.3]):
+        env.step(np.array(a, np.float32))
+    ik, data, arm = env._ik, env.data, env.arm
+    target = data.site_xpos[arm.ee_site] + [0.02, -0.03, 0.01]
+    jacp, jacr = np.zeros((3, env.model.nv)), np.zeros((3, env.model.nv))
+    mujoco.mj_jacSite(env.model, data, jacp, jacr, arm.ee_site)
+    jac = np.vstack([jacp, jacr])[:, arm.arm_dofs]
+    quat, rot = np.empty(4), np.empty(3)
+    mujoco.mju_mat2Quat(quat, data.site_xmat[arm.ee_site])
+    mujoco.mju_subQuat(rot, arm.ee_quat, quat)
+    err = np.concatenate([target - data.site_xpos[arm.ee_site], data.site_xmat[arm.ee_site].reshape(3, 3) @ rot])
+    expected = jac.T @ np.linalg.solve(jac @ jac.T + 0.05**2 * np.eye(6), err)
+    np.testing.assert_allclose(ik(data, target), expected, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("preference, robot", [("group", "franka"), ("clutter", "franka"), ("group", "fetch")])
+def test_a_reset_after_an_episode_replays_a_fresh_env_exactly(preference, robot):
+    """reset restores the start state by copy: nothing of the last episode's physics may leak into the next."""
+    played, fresh = FrankaPushEnv(preference=preference, robot=robot), FrankaPushEnv(preference=preference, robot=robot)
+    actions = np.random.default_rng(0).uniform(-1, 1, (20, 3)).astype(np.float32)
+    played.reset(seed=5)
+    for a in actions:
+        played.step(a)
+    runs = [env.reset(seed=9)[0] for env in (played, fresh)]
+    np.testing.assert_array_equal(*runs)
+    for a in actions:
+        (o1, r1, *_), (o2, r2, *_) = played.step(a), fresh.step(a)
+        np.testing.assert_array_equal(o1, o2)
+        assert r1 == r2
+    np.testing.assert_array_equal(played.data.qpos, fresh.data.qpos)
 
 
 def test_pickling_mid_episode_keeps_the_physics_state():
@@ -174,3 +222,15 @@ def test_scripted_pushers_beat_standing_still(robot):
     assert all(m["task_success"] == 0.0 for m in outcomes["constant"])
     mean_cost = {k: np.mean([m["preference_cost"] for m in v]) for k, v in outcomes.items()}
     assert mean_cost["expert"] < mean_cost["constant"] - 0.2  # ~0.9 against ~1.33
+
+
+def test_fingertips_lie_along_each_finger_bodys_own_z_axis_when_the_hand_tilts():
+    env = FrankaPushEnv(preference="group")
+    env.reset(seed=0)
+    d = env.data
+    d.qpos[env.arm.arm_qpos[-2:]] += [0.5, 0.8]  # tilt and turn the hand: pointing straight down, the rotation
+    mujoco.mj_forward(env.model, d)               # matrix is symmetric and its rows pass for its columns
+    for i, body in enumerate(sorted(env.arm.finger_bodies)):
+        rotation = d.xmat[body].reshape(3, 3)
+        assert not np.allclose(rotation, rotation.T)
+        np.testing.assert_array_equal(env._finger_axis[i], rotation[:, 2])  # columns are the body axes in the world

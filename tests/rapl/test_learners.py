@@ -57,6 +57,17 @@ def test_oracle_ranks_by_hidden_cost_and_spends_one_query_per_triplet():
         user.label(pool, 1)
 
 
+@pytest.mark.parametrize("preset", ["oracle", "rapl"])
+def test_asking_beyond_the_budget_spends_nothing_and_a_fractional_count_is_refused(preset):
+    pool = [flat_episode([c] * 5) for c in np.linspace(0, 1, 40)]
+    user = SimulatedUser(preset, budget=5, seed=0)
+    with pytest.raises(QueryBudgetExhausted, match="6 queries asked but 5 .* left; nothing was spent"):
+        user.label(pool, 6)
+    assert user.queries_used == 0 and len(user.label(pool, 5)) == 5
+    with pytest.raises(ValueError, match="n_queries must be an int >= 1; got 2.5"):
+        SimulatedUser(preset, budget=5).label(pool, 2.5)
+
+
 def test_mistake_reverses_and_noisy_sometimes_disagrees():
     pool = [flat_episode([c] * 5) for c in np.linspace(0, 1, 12)]
     always_wrong = SimulatedUser("mistake", eps_mistake=1.0, seed=0).label(pool, 30)
@@ -320,3 +331,25 @@ def test_resnet18_backbone_loads_a_local_state_dict(tmp_path):
     torch.save({"head.weight": torch.zeros(1)}, tmp_path / "other.pth")
     with pytest.raises(ValueError, match="not a torchvision ResNet-18 state dict"):
         resnet18_backbone(str(tmp_path / "other.pth"))
+
+
+def test_spearman_within_scores_a_constant_learned_reward_zero_and_skips_only_constant_hidden_costs():
+    videos = [flat_episode(np.arange(12.0) * (k + 1)) for k in range(10)] + [flat_episode(np.ones(12))]
+    exact = [-e.preference_cost for e in videos]
+    assert spearman_within(exact, videos) == {"rho_within": 1.0, "n_videos_within": 10, "n_constant": 1}
+    # exact on 2 videos, flat on the other 8: the flat ones count as 0, not as skipped
+    lazy = exact[:2] + [np.zeros(12)] * 9
+    assert spearman_within(lazy, videos)["rho_within"] == pytest.approx(0.2)
+    flat = spearman_within([np.zeros(12)] * 11, videos)
+    assert flat["rho_within"] == 0.0 and flat["n_videos_within"] == 10
+    assert spearman_across([np.zeros(12)] * 11, videos)["rho_across"] == 0.0
+    assert spearman_across(exact, videos)["n_videos_across"] == 11
+
+
+@pytest.mark.parametrize("scorer", [spearman_within, spearman_across])
+def test_spearman_refuses_rewards_that_do_not_match_the_videos(scorer):
+    videos = [flat_episode(np.arange(12.0)) for _ in range(10)]
+    with pytest.raises(ValueError, match="2 for 10 videos"):
+        scorer([-e.preference_cost for e in videos[:2]], videos)
+    with pytest.raises(ValueError, match="11 rewards for 12 steps"):
+        scorer([np.arange(11.0)] + [-e.preference_cost for e in videos[1:]], videos)

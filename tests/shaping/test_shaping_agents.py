@@ -363,3 +363,55 @@ def test_the_outer_gradient_is_the_slope_of_the_primary_objective_after_one_inne
 
     slope = (primary_after_one_step(eps) - primary_after_one_step(-eps)) / (2 * eps * eta)
     assert slope == pytest.approx(analytic, rel=0.02)  # measured: first_order -4.15, implicit -13.5 on this batch
+
+
+@pytest.mark.parametrize("anchor, target", [("start", (1.0, 0.0)), ("zero", (0.0, 0.0))])
+def test_the_reward_l2_penalty_pulls_phi_toward_its_anchor(anchor, target):
+    """From a phi moved away from both anchors, outer steps on the same CartPole batch (bad heuristic) end closer to
+    the anchor with the penalty than without it; at the anchor=start the penalty is zero and adds no gradient."""
+    envs = make_vector_env(POLE, 8, {"heuristic": "bad", "horizon": 40})
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space)
+    batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+
+    def distance_after_steps(reward_l2):
+        barfi = Barfi(envs.single_observation_space, make_args(reward_l2=reward_l2, reward_l2_anchor=anchor,
+                                                               outer_lr=0.05))
+        if anchor == "start":
+            assert float(barfi.penalty().detach()) == 0.0
+        with torch.no_grad():
+            barfi.reward_fn.net[-1].bias.copy_(torch.tensor([-1.5, 0.8]))
+        for _ in range(20):
+            barfi.outer_step(learner.policy, batch)
+        with torch.no_grad():
+            phi = barfi.reward_fn.phi(batch.obs)[batch.mask > 0].mean(0)
+        return float(torch.linalg.vector_norm(phi - torch.tensor(target)))
+
+    free, pulled = distance_after_steps(0.0), distance_after_steps(4.0)
+    assert pulled < free - 0.5
+
+
+def test_reward_l2_arguments_are_checked():
+    with pytest.raises(ValueError, match="reward_l2_anchor.*allowed: start, zero"):
+        make_args(reward_l2_anchor="init")
+    for bad in (-1.0, "much"):
+        with pytest.raises(ValueError, match="reward_l2 must be a number >= 0"):
+            make_args(reward_l2=bad)
+
+
+def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
+    """MountainCar's primary reward is the goal only: on a batch where no episode reaches it, grad J = 0, so the
+    outer gradient is exactly zero and BARFI cannot correct a bad heuristic; the penalty toward zero still pulls
+    phi1 toward primary-only."""
+    envs = make_vector_env(CAR, 8, {"heuristic": "bad", "horizon": 30})
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space)
+    batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+    assert float(batch.primary.abs().sum()) == 0.0
+
+    def phi1_after_steps(**overrides):
+        barfi = Barfi(envs.single_observation_space, make_args(**overrides))
+        for _ in range(10):
+            barfi.outer_step(learner.policy, batch)
+        return barfi.summary(batch)["phi1_where_aux"]
+
+    assert phi1_after_steps() == pytest.approx(1.0, abs=1e-6)
+    assert phi1_after_steps(reward_l2=0.25, reward_l2_anchor="zero") < 0.85
