@@ -4,6 +4,8 @@ it; `dataclasses.asdict(args)` is what a RunRecord stores. Override a field with
 agent spec, as a query parameter (`shaping.barfi?outer_lr=0.05`)."""
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, fields
 
 VARIANTS = ("implicit", "neumann", "first_order")
@@ -14,7 +16,8 @@ ANCHORS = ("start", "zero")
 class Args:
     # --- the batch and the primary objective
     num_envs: int = 64
-    """episodes per batch, run at once in a vector env; one inner policy step per batch"""
+    """episodes per batch, run at once in a vector env; one inner policy step per batch. At least 2: REINFORCE's
+    baseline (and BARFI's outer gradient) is the batch's mean return, so one episode has zero advantage"""
     primary_gamma: float = 0.99
     """discount of the primary objective J (and of the primary/naive/pbrs modes)"""
     # --- the policy and its learners
@@ -43,7 +46,8 @@ class Args:
     """actor-critic: momentum of the running return scale the critic predicts in"""
     # --- BARFI's outer loop
     variant: str = "implicit"
-    """outer gradient: implicit (damped Gauss-Newton, CG), neumann (the authors' series) or first_order (H ~ -I)"""
+    """outer gradient: implicit (natural-gradient: damped Fisher, CG), neumann (the authors' series) or first_order
+    (H ~ -I)"""
     outer_lr: float = 0.02
     """Adam step size on phi and psi"""
     outer_every: int = 1
@@ -74,6 +78,10 @@ class Args:
     def __post_init__(self):
         if self.variant not in VARIANTS:
             raise ValueError(f"Unknown BARFI variant {self.variant!r}; allowed: {', '.join(VARIANTS)}.")
+        if isinstance(self.num_envs, int) and not isinstance(self.num_envs, bool) and self.num_envs < 2:
+            raise ValueError(f"num_envs must be an integer >= 2, got {self.num_envs!r}: REINFORCE's baseline is the "
+                             "batch's mean return at each step, so a batch of one episode has zero advantage and "
+                             "nothing is learned (nor any BARFI outer gradient).")
         if self.reward_l2_anchor not in ANCHORS:
             raise ValueError(f"Unknown reward_l2_anchor {self.reward_l2_anchor!r}; allowed: {', '.join(ANCHORS)}.")
         if isinstance(self.reward_l2, bool) or not isinstance(self.reward_l2, (int, float)) or not self.reward_l2 >= 0:
@@ -84,8 +92,27 @@ class Args:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
         if not isinstance(self.replay, int) or isinstance(self.replay, bool) or self.replay < 0:
             raise ValueError(f"replay must be an integer >= 0, got {self.replay!r}.")
-        if not 0 < self.primary_gamma <= 1:
-            raise ValueError(f"primary_gamma must lie in (0, 1], got {self.primary_gamma!r}.")
+        if not isinstance(self.neumann_terms, int) or isinstance(self.neumann_terms, bool) or self.neumann_terms < 0:
+            raise ValueError(f"neumann_terms must be an integer >= 0, got {self.neumann_terms!r}.")
+        for name, (low, high, low_open, high_open) in REAL_RANGES.items():
+            value = getattr(self, name)
+            ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value) and (
+                (low < value if low_open else low <= value) and (value < high if high_open else value <= high))
+            if not ok:
+                allowed = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+                raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}.")
+        if not isinstance(self.normalise_advantages, bool):
+            raise ValueError(f"normalise_advantages must be True or False, got {self.normalise_advantages!r}.")
+
+
+INF = math.inf
+# The real-valued fields' allowed ranges: (low, high, low excluded, high excluded)
+REAL_RANGES = {
+    "primary_gamma": (0, 1, True, False), "log_std0": (-INF, INF, True, True), "learning_rate": (0, INF, True, True),
+    "entropy_coef": (0, INF, False, True), "max_grad_norm": (0, INF, True, True), "gae_lambda": (0, 1, False, False),
+    "value_coef": (0, INF, False, True), "scale_momentum": (0, 1, False, True), "outer_lr": (0, INF, False, True),
+    "damping": (0, INF, False, True), "neumann_step": (0, INF, True, True), "psi0": (-INF, INF, True, True),
+    "dpba_lr": (0, INF, True, True)}
 
 
 # The authors' schedule (Dhawgupta/gupta2023behavior): an outer step every 3 episodes, then 15 inner steps on the

@@ -196,11 +196,18 @@ def _info_array(info: dict, key: str, n: int) -> np.ndarray:
     return np.where(info.get("_" + key, np.ones(n, bool)), np.asarray(info[key], dtype=np.float64), np.nan)
 
 
+def env_seeds(seed: int, n: int) -> list[int]:
+    """One seed per env, drawn from np.random.SeedSequence(seed): training seeds s and s + 1 share no env stream
+    (a plain reset(seed=s) gives env i the seed s + i, so seeds 0-4 of 64 envs would share 60 of 64 streams)."""
+    return [int(x) for x in np.random.SeedSequence(seed).generate_state(n)]
+
+
 def collect(envs: gym.vector.VectorEnv, policy, generator: torch.Generator,
             seed: int | None = None) -> Batch:
-    """Runs one episode in each of the `num_envs` envs (stepping until all have ended)."""
+    """Runs one episode in each of the `num_envs` envs (stepping until all have ended); a `seed` reseeds the
+    envs first, each with its own seed from `env_seeds`."""
     n = envs.num_envs
-    obs, info = envs.reset(seed=seed)
+    obs, info = envs.reset(seed=None if seed is None else env_seeds(seed, n))
     potential = _info_array(info, "potential", n)
     alive = np.ones(n, dtype=bool)
     steps = {k: [] for k in ("obs", "actions", "primary", "aux", "potential", "next_potential", "mask")}

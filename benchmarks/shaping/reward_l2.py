@@ -54,6 +54,12 @@ def markdown(results: dict, tables: Path) -> str:
                 (f"{env}, naive (table)", table["reinforce/naive"]),
                 (f"{env}, BARFI without L2 (table)", table[METHOD])]
         rows += [(name, r["heuristics"]["bad"][METHOD]) for name, r in results.items() if VARIANTS[name][0] == env]
+        seeding = json.loads((tables / f"shaping_table_{env}.json").read_text()).get("provenance", {}).get("seeding")
+        stale = [name for name, r in results.items()
+                 if VARIANTS[name][0] == env and r.get("provenance", {}).get("seeding") != seeding]
+        if stale:  # paired differences need the same env seeds on both sides
+            raise ValueError(f"{', '.join(stale)} used other env seeding than {tables}/shaping_table_{env}.json; "
+                             "rerun them before comparing.")
         primary, unpenalised = (np.array(table[m]["final"]["per_seed"]) for m in ("reinforce/primary", METHOD))
         for name, x in rows:
             diffs = []

@@ -15,14 +15,20 @@ import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
+from aligngym.benchmarks.record import git_hash
 from aligngym.benchmarks.stats import bootstrap_ci, format_cell
 
 DEFAULT_METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/barfi")
 MIN_SEEDS_FOR_VERDICT = 5
+EQUIVALENCE_MARGIN = 0.01  # a difference under 1% of primary-only's |mean| is no win or loss, however certain
+# How each training seed seeds its envs (rollout.env_seeds). Results made under another scheme are not merged with
+# these: before, seed s gave env i the seed s + i, so seeds 0-4 shared 60 of their 64 env streams.
+SEEDING = "SeedSequence"
 GRID_POINTS = 25  # phi heat maps: GRID_POINTS x GRID_POINTS states
 
 
@@ -40,9 +46,22 @@ def parse_method(method: str) -> dict:
 
 
 def summarise(per_seed: np.ndarray) -> dict:
-    low, high = bootstrap_ci(per_seed)
-    return {"mean": float(np.mean(per_seed)), "ci_low": float(low), "ci_high": float(high),
-            "per_seed": [float(v) for v in per_seed]}
+    """Mean and 95% bootstrap CI over the seeds with a number (NaN, e.g. phi1 where no aux reward was paid, is
+    left out and stored as null); mean None when no seed has one."""
+    per_seed = np.asarray(per_seed, dtype=float)
+    finite = per_seed[np.isfinite(per_seed)]
+    low, high = bootstrap_ci(finite)
+    number = lambda v: float(v) if np.isfinite(v) else None  # noqa: E731  (strict JSON: no NaN)
+    return {"mean": number(np.mean(finite)) if len(finite) else None, "ci_low": number(low), "ci_high": number(high),
+            "per_seed": [number(v) for v in per_seed]}
+
+
+def _nanmean_curve(rows: list[list[float]]) -> list[float | None]:
+    """Mean over seeds per batch, ignoring NaN; None where no seed has a number."""
+    rows = np.asarray(rows, dtype=float)
+    counts = np.isfinite(rows).sum(0)
+    means = np.where(np.isfinite(rows), rows, 0.0).sum(0) / np.maximum(counts, 1)
+    return [float(m) if c else None for m, c in zip(means, counts)]
 
 
 def phi_grid(reward_fn, obs_space) -> dict | None:
@@ -95,7 +114,7 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
     num_envs = args.pop("num_envs", num_envs)
     jobs = [(env_id, h, m, s, episodes, num_envs, dict(env_kwargs or {}), args) for h in heuristics
             for m in methods for s in seeds]
-    start = time.time()
+    start, started_at = time.time(), datetime.now(timezone.utc).isoformat(timespec="seconds")
     if workers > 1:
         # spawn, not fork: a forked child of a process whose torch thread pool is running can hang
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
@@ -107,7 +126,7 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
         runs.setdefault(h, {}).setdefault(m, []).append((xs, returns, success, reward_params, grid))
     out = {"env_id": env_id, "episodes": episodes, "num_envs": num_envs, "seeds": list(seeds),
            "methods": list(methods), "env_kwargs": dict(env_kwargs or {}), "args": args, "seconds": round(time.time() - start, 1),
-           "heuristics": {}}
+           "provenance": {"git_hash": git_hash(), "started_at": started_at, "seeding": SEEDING}, "heuristics": {}}
     for h, by_method in runs.items():
         out["heuristics"][h] = {}
         for m, rs in by_method.items():
@@ -124,7 +143,7 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
                 out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][-1][k] for r in rs]))
                                                             for k in names}
                 out["heuristics"][h][m]["reward_params_curve"] = {  # mean over seeds, per batch
-                    k: np.mean([[p[k] for p in r[3]] for r in rs], 0).tolist() for k in names}
+                    k: _nanmean_curve([[p[k] for p in r[3]] for r in rs]) for k in names}
             if rs[0][4]:
                 grids = rs[0][4]
                 out["heuristics"][h][m]["phi_grid"] = {
@@ -141,11 +160,33 @@ def _progress(iterable, total: int, show: bool):
     return tqdm(iterable, total=total, desc="training runs")
 
 
+def paired_verdict(diff, baseline_mean: float, enough: bool = True) -> dict:
+    """Verdict on per-seed paired differences (method - primary-only): the Student-t 95% interval of their mean
+    (exact 5% error for normal differences at any n; the percentile bootstrap on 5 values called 15% of null draws
+    wins or losses) and a practical-equivalence margin of EQUIVALENCE_MARGIN x |primary-only mean|. "wins"/"loses"
+    need the interval to exclude 0 and the mean difference to exceed the margin; an interval that excludes 0 with a
+    smaller mean is "ties (within margin)"."""
+    from scipy import stats
+
+    diff = np.asarray(diff, dtype=float)
+    mean, n = float(diff.mean()), len(diff)
+    half = float(stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / np.sqrt(n)) if n > 1 else float("inf")
+    low, high, margin = mean - half, mean + half, EQUIVALENCE_MARGIN * abs(baseline_mean)
+    if not enough:
+        outcome = "too few seeds"
+    elif low > 0 or high < 0:
+        outcome = ("wins" if mean > 0 else "loses") if abs(mean) > margin else "ties (within margin)"
+    else:
+        outcome = "ties"
+    return {"difference": mean, "ci_low": low, "ci_high": high, "margin": margin, "interval": "student_t",
+            "outcome": outcome}
+
+
 def verdict(results: dict) -> dict:
     """For each heuristic and method: does it beat, tie or lose to primary-only with the same learner
-    (`algo/primary`)? Judged on `auc` (learning speed) and on `final`, by whether the 95% bootstrap CI of
-    the mean per-seed difference excludes 0 (runs with the same seed share the env and policy seeds). With fewer
-    than MIN_SEEDS_FOR_VERDICT seeds the outcome is "too few seeds": a bootstrap CI over 2-3 values is no CI."""
+    (`algo/primary`)? Judged on `auc` (learning speed) and on `final` by `paired_verdict` on the per-seed
+    differences (runs with the same seed share the env and policy seeds). With fewer than MIN_SEEDS_FOR_VERDICT
+    seeds the outcome is "too few seeds"."""
     enough = len(results["seeds"]) >= MIN_SEEDS_FOR_VERDICT
     out = {}
     for h, by_method in results["heuristics"].items():
@@ -156,11 +197,9 @@ def verdict(results: dict) -> dict:
                 continue
             out[h][m] = {"baseline": baseline}
             for key in ("auc", "final"):
-                diff = np.array(r[key]["per_seed"]) - np.array(by_method[baseline][key]["per_seed"])
-                low, high = bootstrap_ci(diff)
-                out[h][m][key] = {"difference": float(diff.mean()), "ci_low": float(low), "ci_high": float(high),
-                                  "outcome": ("too few seeds" if not enough else "wins" if low > 0
-                                              else "loses" if high < 0 else "ties")}
+                base = by_method[baseline][key]
+                diff = np.array(r[key]["per_seed"]) - np.array(base["per_seed"])
+                out[h][m][key] = paired_verdict(diff, base["mean"], enough)
     return out
 
 
@@ -240,10 +279,12 @@ def sb3_comparison(env_id: str, heuristics=("bad", "good"), seeds=range(3), budg
         for seed in seeds:
             r = train_barfi_sb3(env_id, {**kwargs, "heuristic": h}, seed, Args(algo, budget=budget, outer_lr=lr))
             finals.append(np.mean(r.primary_return[-max(1, len(r.primary_return) // 5):]))
-            phi1.append(r.reward_params[-1]["phi1_where_aux"])
+            where_aux = r.reward_params[-1]["phi1_where_aux"]
+            phi1.append(None if np.isnan(where_aux) else where_aux)  # None: the last outer batch was never paid aux
         run = {"final": summarise(np.array(finals)), "phi1_where_aux": phi1, "curve_steps": r.steps}
         results["runs"][f"{h}:{method}"] = run
-        weights = f"  phi1 where aux != 0: {np.round(phi1, 2).tolist()}" if h != "none" else ""
+        shown = ["—" if v is None else round(v, 2) for v in phi1]
+        weights = f"  phi1 where aux != 0: {shown}" if h != "none" else ""
         report(f"{h:5s} {method:12s} final primary return {format_cell(run['final'], '.1f')}" + weights)
     return results
 
@@ -265,5 +306,5 @@ def table(results: dict):
 
 def save(results: dict, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(results, indent=1))
+    path.write_text(json.dumps(results, indent=1, allow_nan=False))
     return path

@@ -8,8 +8,8 @@ phi1 where the heuristic pays, with the paper's result beside ours.
 
 `--budget here` (default) is what fits on a shared 2-core machine: GridWorld 5 x 2000 with all six methods and
 both heuristics; CartPole 5 x 1000 and MountainCar 5 x 1000 (the good heuristic at horizon 500, the bad one at the
-authors' 2000), both heuristics, in batches of 16 episodes with primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (bad heuristic) with primary, naive
-and barfi. `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole
+authors' 2000), both heuristics, in batches of 16 episodes with primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (good w = 1 and bad w = 4) with
+primary, naive and barfi. `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole
 20 x 1000, MountainCar 40 x 500, HalfCheetah 15 x 10000: many hours on 2 cores); `make bench` runs it through
 `benchmarks/bench_shaping_table.py`.
 """
@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aligngym.benchmarks.shaping.scoring import learning_curves, plot, save
+from aligngym.benchmarks.shaping.scoring import SEEDING, learning_curves, plot, save, verdict
 from aligngym.benchmarks.stats import format_cell
 
 METHODS = ("reinforce/primary", "reinforce/naive", "reinforce/pbrs", "reinforce/pbrs_reference", "reinforce/dpba",
@@ -54,8 +55,7 @@ BUDGETS = {
              "MountainCar": Budget(1000, 5, {"horizon": 500}, 16, FEWER, per_heuristic={
                  "bad": {"env_kwargs": {"horizon": 2000}, "episodes": 500, "methods": FEWER[:2] + FEWER[3:]}}),
              # pbrs is primary-only here (Phi = 0), so it is left out
-             "HalfCheetah": Budget(1280, 5, {"horizon": 100}, num_envs=16, methods=FEWER[:2] + FEWER[3:],
-                                   heuristics=("bad",))},
+             "HalfCheetah": Budget(1280, 5, {"horizon": 100}, num_envs=16, methods=FEWER[:2] + FEWER[3:])},
     "quick": {"GridWorld": Budget(64, 2, num_envs=32, methods=FEWER),  # a smoke run: no verdicts
               "CartPole": Budget(16, 2, {"horizon": 50}, 16, FEWER, ("bad",)),
               "MountainCar": Budget(16, 2, {"horizon": 50}, 16, FEWER, ("good",)),
@@ -70,6 +70,12 @@ PAPER = {
 }
 
 
+# Envs whose heuristics reward actions, not states: their potential ("the most aux any action earns in s") is a
+# constant (CartPole, HalfCheetah) or nearly one (MountainCar: 1 except at velocity 0), so pbrs trains on the
+# primary reward (plus a boundary term) and its row is no test of potential-based shaping.
+NO_STATE_POTENTIAL = ("CartPole", "MountainCar", "HalfCheetah")
+
+
 def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tuple | None = None) -> dict:
     """Trains the env's budget, one heuristic at a time (each with its own env kwargs), into one result. With
     `heuristics`, only those are trained and merged into the env's JSON already in `out_dir` (runs are seeded
@@ -77,6 +83,8 @@ def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tupl
     b = BUDGETS[budget][env]
     path = out_dir / f"shaping_table_{env}.json"
     results = json.loads(path.read_text()) if heuristics and path.exists() else None
+    if results is not None:
+        check_mergeable(results, b, budget, heuristics)
     for h in heuristics or b.heuristics:
         own = b.per_heuristic.get(h, {})
         kwargs = {**b.env_kwargs, **own.get("env_kwargs", {})}
@@ -86,11 +94,12 @@ def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tupl
         part["env_kwargs_by_heuristic"] = {h: kwargs}
         part["episodes_by_heuristic"] = {h: episodes}
         part["seconds_by_heuristic"] = {h: part["seconds"]}
+        part["provenance_by_heuristic"] = {h: part["provenance"]}
         if results is None:
             results = part
         else:
             for key in ("heuristics", "verdict", "env_kwargs_by_heuristic", "episodes_by_heuristic",
-                        "seconds_by_heuristic"):
+                        "seconds_by_heuristic", "provenance_by_heuristic"):
                 results.setdefault(key, {}).update(part[key])
             results["seconds"] = round(sum(results["seconds_by_heuristic"].values()), 1)
     results["budget"] = budget
@@ -100,21 +109,61 @@ def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tupl
     return results
 
 
+def check_mergeable(results: dict, b: Budget, budget: str, heuristics: tuple) -> None:
+    """Refuses to merge new heuristics into saved results made under other settings: another budget, seeds,
+    batch size, learner args or seeding scheme, or kept heuristics whose methods, episodes or env kwargs are not
+    the budget's now."""
+    def own(h, key, default):
+        return b.per_heuristic.get(h, {}).get(key, default)
+
+    problems = []
+    if results.get("budget") != budget:
+        problems.append(f"budget {results.get('budget')!r} (now {budget!r})")
+    if results.get("seeds") != list(range(b.seeds)) or results.get("num_envs") != b.num_envs:
+        problems.append(f"seeds {results.get('seeds')} x num_envs {results.get('num_envs')} (now "
+                        f"{list(range(b.seeds))} x {b.num_envs})")
+    if results.get("args", {}) != b.args:
+        problems.append(f"args {results.get('args')} (now {b.args})")
+    if results.get("provenance", {}).get("seeding") != SEEDING:
+        problems.append("the old env seeding (training seeds shared env streams)")
+    for h, by_method in results.get("heuristics", {}).items():
+        if h in heuristics:
+            continue
+        if list(by_method) != list(own(h, "methods", b.methods)):
+            problems.append(f"{h}'s methods {list(by_method)} (now {list(own(h, 'methods', b.methods))})")
+        episodes = results.get("episodes_by_heuristic", {}).get(h, results.get("episodes"))
+        if episodes != own(h, "episodes", b.episodes):
+            problems.append(f"{h}'s episodes {episodes} (now {own(h, 'episodes', b.episodes)})")
+        kwargs = results.get("env_kwargs_by_heuristic", {}).get(h, results.get("env_kwargs"))
+        if kwargs != {**b.env_kwargs, **own(h, "env_kwargs", {})}:
+            problems.append(f"{h}'s env kwargs {kwargs} (now {({**b.env_kwargs, **own(h, 'env_kwargs', {})})})")
+    if problems:
+        raise ValueError("Refusing to merge into saved results made with " + "; ".join(problems)
+                         + ". Rerun every heuristic (without --heuristic) or use another --out.")
+
+
 def markdown(all_results: dict[str, dict]) -> str:
     lines = ["| env (episodes x seeds) | heuristic | method | AUC: mean primary return over training | final: last "
              "fifth | success (final) | vs primary, AUC / final | BARFI phi1 where aux | paper |",
              "|---|---|---|---|---|---|---|---|---|"]
     for env, results in all_results.items():
+        first = True
         for h, by_method in sorted(results["heuristics"].items(), key=lambda item: item[0] != "good"):
-            episodes = results.get("episodes_by_heuristic", {}).get(h, results["episodes"])
-            size = f"{env} ({episodes} x {len(results['seeds'])})"
+            requested = results.get("episodes_by_heuristic", {}).get(h, results["episodes"])
+            episodes = math.ceil(requested / results["num_envs"]) * results["num_envs"]  # whole batches
+            seeding = results.get("provenance_by_heuristic", {}).get(h, results.get("provenance", {})).get("seeding")
+            old = "; old overlapping env seeds" if seeding != SEEDING else ""
+            size = f"{env} ({episodes} x {len(results['seeds'])}{old})"
             horizon = results.get("env_kwargs_by_heuristic", {}).get(h, results["env_kwargs"]).get("horizon")
             label = f"{h} (horizon {horizon})" if horizon else h
             for m, r in by_method.items():
                 v = results["verdict"].get(h, {}).get(m)
                 params = r.get("reward_params", {}).get("phi1_where_aux")
                 versus = f"{v['auc']['outcome']} / {v['final']['outcome']}" if v else "baseline"
-                paper = PAPER[env] if m.endswith("primary") and h == "good" else ""
+                if m.endswith("/pbrs") and env in NO_STATE_POTENTIAL:
+                    versus = "n/a (no state potential)"
+                paper = PAPER[env] if first else ""
+                first = False
                 success = "-" if env == "HalfCheetah" else format_cell(r["final_success"], ".2f")  # never ends
                 lines.append(f"| {size} | {label} | {m.split('/', 1)[1]} | {format_cell(r['auc'], '.1f')} | "
                              f"{format_cell(r['final'], '.1f')} | {success} | "
@@ -125,9 +174,12 @@ def markdown(all_results: dict[str, dict]) -> str:
 
 
 def from_saved(out_dir: Path) -> str:
-    """The Markdown table again from the JSON files a run left in `out_dir`."""
+    """The Markdown table again from the JSON files a run left in `out_dir`, the verdicts recomputed from the
+    per-seed numbers by today's rule (files saved before it hold percentile-bootstrap verdicts)."""
     saved = {env: json.loads((out_dir / f"shaping_table_{env}.json").read_text()) for env in PAPER
              if (out_dir / f"shaping_table_{env}.json").exists()}
+    for results in saved.values():
+        results["verdict"] = verdict(results)
     return markdown(saved)
 
 

@@ -18,7 +18,9 @@ auxiliary ones follow the paper configuration of BARFI (Gupta, Chandak, Jordan, 
   step that ends the episode (as the reference). `heuristic`:
   - `good`: +1 for pushing along the velocity (pumps energy), -1 otherwise (against it, no push, or velocity 0);
   - `bad`: its mirror, -1 along the velocity and +1 otherwise: it pays for braking and idling, which keeps the
-    car at the bottom of the valley;
+    car at the bottom of the valley. An AlignGym addition, not the paper's: the paper and the authors' code give
+    MountainCar only helpful heuristics. A policy that follows it never reaches the goal, so its primary return
+    and the primary gradient are exactly 0 and no bilevel method can correct it: it tests that limit;
   - `velocity`: 10 * |velocity| (rewards speed in either direction);
   - `none`: 0.
 - Potential, in `info["potential"]`: Phi(s) = the most auxiliary reward any action earns at s's velocity (good:
@@ -38,7 +40,8 @@ at 500 it rarely does and the good heuristic is what makes the task learnable.
 
 ## Metrics
 At the final step `info["metrics"]`: `primary_return` (the primary metric: whether shaping helps or hurts the
-true objective), `aux_return`, `success` (goal reached), `length`.
+true objective; here 1 if the goal was reached, however late), `aux_return`, `success` (goal reached), `length`
+(declared lower-is-better here: it is how fast the goal is reached, which `primary_return` does not record).
 
 ## Version History
 - v1: the paper configuration's +-1 auxiliary reward on the velocity after the step, 0 on the last step,
@@ -58,7 +61,8 @@ from gymnasium.vector.utils import batch_space
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
 from aligngym.envs.checks import Choice, Float, Int, check_render_mode
-from aligngym.envs.shaping.common import (METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
+from aligngym.envs.metrics import Metric
+from aligngym.envs.shaping.common import (METRICS as COMMON_METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
                                           check_discrete_action, check_discrete_actions, reset_infos)
 
 HEURISTICS = ("good", "velocity", "bad", "none")
@@ -68,6 +72,10 @@ FORCE, GRAVITY = 0.001, 0.0025
 LOW = np.array([MIN_POS, -MAX_SPEED], dtype=np.float32)
 HIGH = np.array([MAX_POS, MAX_SPEED], dtype=np.float32)
 ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "horizon": Int(1)}
+# primary_return only records whether the goal was reached (a 119-step and a 1999-step solver both score 1), so
+# here length is declared lower-is-better: it is how fast the goal is reached
+METRICS = tuple(Metric("length", "Steps in the episode: how fast the goal was reached (the horizon if it was not); "
+                                 "fewer is better", False) if m.name == "length" else m for m in COMMON_METRICS)
 
 
 def dynamics(pos, vel, action):

@@ -25,11 +25,13 @@ POTENTIAL_GAMMA = 0.99  # the discount of the shaping term gamma Phi(s') - Phi(s
 
 
 def _one_number(value, what: str) -> float:
-    array = np.asarray(value, dtype=object)
-    try:
-        number = float(array.reshape(()) if array.size == 1 else array)
-    except (TypeError, ValueError):
-        raise ValueError(f"{what} must return one finite number, got {value!r}.") from None
+    """One finite int or float (a Python or numpy scalar, or an array of one); bools and strings are refused."""
+    array = np.asarray(value) if not isinstance(value, (str, bytes)) else np.asarray(value, dtype=object)
+    numeric = np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+    if array.size != 1 or not numeric:
+        raise ValueError(f"{what} must return one finite number (an int or a float; not a bool, a string or an "
+                         f"array), got {value!r}.")
+    number = float(array.reshape(()))
     if not np.isfinite(number):
         raise ValueError(f"{what} must return one finite number, got {number!r}.")
     return number

@@ -8,10 +8,11 @@ import torch
 import aligngym  # noqa: F401
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.args import make_args
-from aligngym.agents.shaping.barfi import Barfi, conjugate_gradient, fisher_matvec, inverse_curvature_product
+from aligngym.agents.shaping.barfi import (Barfi, RewardFunction, conjugate_gradient, fisher_matvec,
+                                          inverse_curvature_product, outer_gradient)
 from aligngym.agents.shaping.reinforce import Reinforce, monte_carlo_advantages
 from aligngym.agents.shaping.dpba import DPBA
-from aligngym.agents.shaping.rollout import Batch, collect, discounted_returns, policy_surrogate
+from aligngym.agents.shaping.rollout import Batch, collect, discounted_returns, env_seeds, policy_surrogate
 from aligngym.agents.shaping.sb3_blended import BlendedReward
 from aligngym.agents.shaping.train import make_vector_env, shaped_rewards, train
 from aligngym.agents.spec import make_agent
@@ -268,6 +269,100 @@ def test_unnormalised_advantages_keep_the_rewards_scale():
                         make_args(normalise_advantages=False))
     torch.testing.assert_close(learner.advantages(batch, small, 0.99),
                                monte_carlo_advantages(batch, small, 0.99, normalise=False))
+
+
+def test_batches_of_one_episode_are_refused_and_two_episodes_learn():
+    """REINFORCE's baseline is the batch's mean return, so with one episode per batch every advantage (and BARFI's
+    outer gradient) is 0 and nothing moves: refused, in Args and through an agent spec. Two episodes learn."""
+    with pytest.raises(ValueError, match="num_envs must be an integer >= 2, got 1: REINFORCE's baseline"):
+        make_args(num_envs=1)
+    ctx = AgentContext(GRID, gym.spaces.Box(0, 1, (2,)), gym.spaces.Discrete(4), {"heuristic": "bad"}, seed=0)
+    with pytest.raises(ValueError, match="num_envs must be an integer >= 2"):
+        make_agent("shaping.barfi?num_envs=1&budget=8", ctx)
+    result = train(GRID, mode="barfi", episodes=2, env_kwargs={"heuristic": "bad"}, args=make_args(num_envs=2))
+    assert result.learner.policy.net[-1].weight.abs().max() > 0  # starts at exactly 0 (a uniform policy)
+    assert result.barfi.reward_fn.net[-1].bias.tolist() != pytest.approx([1.0, 0.0], abs=1e-6)
+
+
+class ConstantPolicy:
+    """Always action 0, so two batches differ only through the envs' own randomness."""
+    discrete = True
+
+    def sample(self, obs, generator):
+        return np.zeros(len(obs), dtype=np.int64)
+
+    def to_env(self, actions):
+        return actions
+
+
+def test_training_seeds_share_no_env_stream():
+    """Each training seed seeds its envs from its own SeedSequence: with reset(seed=s) env i got s + i, so env 1
+    of seed 0 replayed env 0 of seed 1 step for step (seeds 0-4 of 64 envs shared 60 streams)."""
+    def trajectories(seed):
+        batch = collect(make_vector_env(GRID, 8, {"heuristic": "none"}), ConstantPolicy(), None, seed=seed)
+        return [batch.obs[:, i][batch.mask[:, i] > 0] for i in range(8)]
+
+    zero, one = trajectories(0), trajectories(1)
+    assert not any(len(a) == len(b) and torch.equal(a, b) for a in zero for b in one)
+    assert all(torch.equal(a, b) for a, b in zip(zero, trajectories(0)))  # and a seed still reproduces
+    assert len(set(env_seeds(0, 64)) & set(env_seeds(1, 64))) == 0
+
+
+def test_phi1_where_aux_is_nan_when_no_aux_reward_was_paid():
+    batch = random_batch(GRID, 4, heuristic="bad")
+    barfi = Barfi(gym.spaces.Box(0, 1, (2,)))
+    assert (batch.aux != 0).any() and barfi.summary(batch)["phi1_where_aux"] == pytest.approx(1.0)
+    batch.aux = torch.zeros_like(batch.aux)
+    assert np.isnan(barfi.summary(batch)["phi1_where_aux"])  # not 0.0, which read as "turned the bonus off"
+
+
+@pytest.mark.parametrize("field, value", [("learning_rate", -1.0), ("outer_lr", float("nan")), ("damping", -5.0),
+                                          ("entropy_coef", True), ("gae_lambda", 1.5), ("neumann_step", 0.0),
+                                          ("max_grad_norm", "1"), ("neumann_terms", -1), ("primary_gamma", 0.0)])
+def test_out_of_range_hyperparameters_are_refused(field, value):
+    with pytest.raises(ValueError, match=f"^{field} must be"):
+        make_args(**{field: value})
+
+
+@pytest.mark.parametrize("variant", ["first_order", "implicit"])
+def test_the_outer_gradient_is_the_slope_of_the_primary_objective_after_one_inner_step(variant):
+    """What BARFI's outer gradient is, checked by finite differences: nudge phi1's bias by +-eps, take one inner step
+    theta' = theta + eta M grad_theta J_phi (first_order: M = I; implicit: M = (F + damping I)^-1, a natural-gradient
+    step, solved exactly on a 4-unit policy) and read the primary surrogate at theta'. Its slope / eta is the outer
+    gradient (within 2% at eta = 1e-3)."""
+    args = make_args(hidden=4, cg_iters=200, variant=variant)
+    envs = make_vector_env(GRID, 16, {"heuristic": "bad"})
+    learner = Reinforce(envs.single_observation_space, envs.single_action_space, seed=0, args=args)
+    batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+    learner.update(batch, batch.primary + batch.aux, 0.99)  # off the uniform start
+    policy, params = learner.policy, list(learner.policy.parameters())
+    reward_fn = RewardFunction(envs.single_observation_space, args)
+    bias = reward_fn.net[-1].bias
+    index = next(i for i, p in enumerate(reward_fn.parameters()) if p is bias)
+    analytic = outer_gradient(policy, batch, reward_fn, args)[index][0].item()
+    primary_advantages = monte_carlo_advantages(batch, batch.primary, args.primary_gamma)
+    eta, eps = 1e-3, 0.05
+
+    def primary_after_one_step(delta):
+        with torch.no_grad():
+            bias[0] += delta
+            rewards, gamma = reward_fn(batch)
+            bias[0] -= delta
+        step = torch.autograd.grad(policy_surrogate(policy, batch, monte_carlo_advantages(batch, rewards, gamma)),
+                                   params)
+        if variant == "implicit":
+            step = conjugate_gradient(fisher_matvec(policy, batch, params, args.damping), list(step), args.cg_iters)
+        saved = [p.detach().clone() for p in params]
+        with torch.no_grad():
+            for p, d in zip(params, step):
+                p.add_(eta * d)
+            value = policy_surrogate(policy, batch, primary_advantages).item()
+            for p, s in zip(params, saved):
+                p.copy_(s)
+        return value
+
+    slope = (primary_after_one_step(eps) - primary_after_one_step(-eps)) / (2 * eps * eta)
+    assert slope == pytest.approx(analytic, rel=0.02)  # measured: first_order -4.15, implicit -13.5 on this batch
 
 
 @pytest.mark.parametrize("anchor, target", [("start", (1.0, 0.0)), ("zero", (0.0, 0.0))])

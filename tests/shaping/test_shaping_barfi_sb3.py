@@ -27,6 +27,7 @@ def test_barfi_ppo_turns_the_bad_heuristic_down_and_the_good_one_up(heuristic):
     must fall; with the distance-to-goal heuristic they agree and phi1 must rise."""
     result = train_barfi_sb3(GRID, {"heuristic": heuristic}, seed=0, args=Args(budget=8192))
     phi1 = result.reward_params[-1]["phi1_where_aux"]
+    assert not np.isnan(phi1), "the last outer batch was never paid the auxiliary reward"
     assert len(result.reward_params) == 4
     if heuristic == "bad":
         assert phi1 < 0.7, result.reward_params

@@ -96,7 +96,10 @@ def test_image_observations_go_through_a_cnn():
 @pytest.mark.parametrize("wrapper_kwargs,message", [
     ({"heuristic": lambda s, a, s2: float("nan")}, "heuristic must return one finite number, got nan"),
     ({"heuristic": lambda s, a, s2: np.ones(3)}, "heuristic must return one finite number"),
-    ({"heuristic": lambda s, a, s2: "high"}, "heuristic must return one finite number, got 'high'"),
+    ({"heuristic": lambda s, a, s2: "high"}, r"heuristic must return one finite number \(.*\), got 'high'"),
+    ({"heuristic": lambda s, a, s2: "1.0"}, r"heuristic must return one finite number \(.*\), got '1.0'"),
+    ({"heuristic": lambda s, a, s2: True}, r"not a bool, a string or an array\), got True"),
+    ({"heuristic": lambda s, a, s2: np.bool_(False)}, r"not a bool, a string or an array\), got .*False"),
     ({"potential": lambda s: s["position"]}, "potential cannot take this env's observation"),
 ])
 def test_bad_heuristics_are_refused_clearly(wrapper_kwargs, message):

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import aligngym  # noqa: F401
+from aligngym.envs import registry
 from aligngym.envs.checks import ArgumentError
 from aligngym.agents.base import AgentContext
 from aligngym.agents.shaping.baselines import heuristic
@@ -122,6 +123,9 @@ def test_mountaincar_primary_is_sparse_and_pumping_solves_it():
     idle = run_vector(CAR, lambda obs: np.ones(len(obs), dtype=np.int64), num_envs=4, heuristic="good", horizon=300)
     assert np.all(idle["primary_return"] == 0.0) and np.all(idle["length"] == 300)
     assert np.all(idle["aux_return"] == -299.0)  # -1 for every step but the last
+    # primary_return is 1 for any solver, however slow, so MountainCar ranks speed by length, declared lower-is-better
+    declared = {m.name: m.higher_is_better for m in registry.row(CAR).metrics}
+    assert declared["length"] is False and declared["primary_return"] is True
 
 
 def test_cartpole_pd_controllers_return_what_the_card_says():

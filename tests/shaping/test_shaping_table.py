@@ -1,8 +1,13 @@
 """The README table's driver: each heuristic trains with its own env kwargs, and training one heuristic later
-and merging it into the saved JSON gives the same result as training both at once."""
+and merging it into the saved JSON gives the same result as training both at once (and is refused when the saved
+results were made under other settings); the verdicts' error rate under no effect, and their equivalence margin."""
 import json
 
-from aligngym.benchmarks.shaping import table
+import numpy as np
+import pytest
+
+from aligngym.benchmarks.shaping import scoring, table
+from aligngym.benchmarks.stats import bootstrap_ci
 
 
 def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp_path, monkeypatch):
@@ -25,3 +30,55 @@ def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp
     rows = table.from_saved(tmp_path / "merged")
     assert "| CartPole (8 x 1) | good (horizon 20) | barfi |" in rows
     assert "| CartPole (16 x 1) | bad (horizon 10) | barfi |" in rows
+
+
+def test_verdicts_keep_their_error_rate_at_five_seeds_under_no_effect():
+    """The null simulation: 2000 draws of 5 paired differences with no real effect (and no margin to hide behind).
+    The percentile bootstrap called ~15% of them wins or losses; the Student-t interval must stay near 5%."""
+    rng = np.random.default_rng(1)
+    outcomes = [scoring.paired_verdict(rng.normal(size=5), baseline_mean=0.0)["outcome"] for _ in range(2000)]
+    assert np.mean([o in ("wins", "loses") for o in outcomes]) < 0.065
+    boot = [bootstrap_ci(rng.normal(size=5)) for _ in range(500)]  # the old rule, for the record
+    assert np.mean([low > 0 or high < 0 for low, high in boot]) > 0.1
+
+
+def test_certain_but_tiny_differences_tie_within_the_margin():
+    tiny = scoring.paired_verdict(np.array([0.30, 0.32, 0.35, 0.31, 0.33]), baseline_mean=84.7)  # +0.4%
+    assert tiny["outcome"] == "ties (within margin)" and tiny["ci_low"] > 0
+    assert scoring.paired_verdict(np.array([3.0, 2.5, 3.5, 2.8, 3.1]), 84.7)["outcome"] == "wins"
+    assert scoring.paired_verdict(-np.array([3.0, 2.5, 3.5, 2.8, 3.1]), 84.7)["outcome"] == "loses"
+    assert scoring.paired_verdict(np.zeros(5), 84.7)["outcome"] == "ties"  # identical runs (e.g. pbrs, Phi = 0)
+    assert scoring.paired_verdict(np.array([5.0, 1.0]), 84.7, enough=False)["outcome"] == "too few seeds"
+
+
+def test_merging_into_results_from_other_settings_is_refused(tmp_path, monkeypatch):
+    tiny = table.Budget(8, 1, {"horizon": 10}, 8, ("reinforce/primary",), ("good", "bad"))
+    monkeypatch.setitem(table.BUDGETS, "tiny", {"CartPole": tiny})
+    monkeypatch.setattr(table, "plot", lambda results, out_dir: [])
+    table.run("CartPole", "tiny", tmp_path, workers=1, heuristics=("good",))
+    saved = json.loads((tmp_path / "shaping_table_CartPole.json").read_text())
+    assert saved["provenance_by_heuristic"]["good"]["seeding"] == "SeedSequence"
+    assert {"git_hash", "started_at"} <= set(saved["provenance_by_heuristic"]["good"])
+    path = tmp_path / "shaping_table_CartPole.json"
+    for change, message in ((lambda r: r.update(seeds=[0, 1]), "seeds"), (lambda r: r.update(num_envs=16), "num_envs"),
+                            (lambda r: r.pop("provenance"), "old env seeding"),
+                            (lambda r: r["heuristics"]["good"].update({"reinforce/naive": {}}), "good's methods")):
+        broken = json.loads(json.dumps(saved))
+        change(broken)
+        path.write_text(json.dumps(broken))
+        with pytest.raises(ValueError, match=f"Refusing to merge into saved results made with .*{message}"):
+            table.run("CartPole", "tiny", tmp_path, workers=1, heuristics=("bad",))
+
+
+def test_pbrs_rows_without_a_state_potential_get_no_verdict():
+    """On the action-agreement envs Phi does not depend on the state, so pbrs is primary-only: not a finding."""
+    row = {"auc": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0}, "final": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0},
+           "final_success": {"mean": 1.0, "ci_low": 1.0, "ci_high": 1.0}}
+    tie = {"auc": {"outcome": "ties"}, "final": {"outcome": "ties"}}
+    results = {"episodes": 16, "num_envs": 16, "seeds": [0], "env_kwargs": {},
+               "heuristics": {"bad": {"reinforce/primary": row, "reinforce/pbrs": row}},
+               "verdict": {"bad": {"reinforce/pbrs": tie}}}
+    assert "| pbrs | 1.0 [1.0, 1.0] | 1.0 [1.0, 1.0] | 1.00 [1.00, 1.00] | n/a (no state potential) |" in \
+        table.markdown({"CartPole": results})
+    assert "| pbrs | 1.0 [1.0, 1.0] | 1.0 [1.0, 1.0] | 1.00 [1.00, 1.00] | ties / ties |" in \
+        table.markdown({"GridWorld": results})
