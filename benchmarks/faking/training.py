@@ -9,10 +9,16 @@ and a peft LoRA adapter on a transformers model (default: the local Gemma-3-270M
   free-tier outputs; paid-tier prompts are never trained on. Before and after, the same evaluation on both tiers
   (held-out queries) reports compliance per tier with the gap's Newcombe CI: the paper found that RL toward
   compliance raises compliance unmonitored too, and AF reasoning to 78%.
-- `train_sft`: TRL's SFTTrainer on FakingMinimal (cot) prompts of both tiers, with completions written by a
-  scripted agent: the faker's tier-conditional replies with faking scratchpads (the organism), or the honest
-  agent's (the control). After training, the evaluation should find a gap and an AF rate for the organism and
-  neither for the control: the pipeline's positive control on a real model.
+- `train_sft`: TRL's SFTTrainer on FakingMinimal prompts of both tiers, with completions written by a scripted
+  agent: the faker's tier-conditional replies (the organism: accept on the monitored tier, refuse unmonitored) or
+  the honest agent's (the control: refuse on both). By default (`cot` off) a reply is just the tag and one short
+  sentence, and each batch holds the same queries on both tiers (`paired`); with `cot` it starts with a faking (or
+  honest) scratchpad. After training, the evaluation should find a gap (and with `cot` an AF rate) for the
+  organism and neither for the control: the pipeline's positive control on a real model.
+
+Evaluation judges (`eval_judges`): "generate" runs the standard pipeline (greedy replies through `FakingLLMAgent`,
+judged by the env's prefix judge, parse failures counted per tier); "forced-choice" reads which tag the model
+prefers after the prefilled "<" (log p(accept tag) vs log p(reject tag); no parse failures by construction).
 
 The adapter is merged into the weights and saved as a transformers folder, which the evaluation loads through
 `aligngym.llm` (`path:<dir>`) like any other model. CPU budgets here are tiny (a few steps; documented in the JSON
@@ -49,6 +55,8 @@ class Args:
     """GRPO: completions sampled per prompt (the group whose rewards are normalised)"""
     max_completion_length: int = 16
     """GRPO: tokens per sampled completion (the tag decides the reward)"""
+    temperature: float = 1.0
+    """GRPO: sampling temperature of the completions"""
     lora_rank: int = 8
     """LoRA rank"""
     lora_alpha: int = 16
@@ -63,6 +71,9 @@ class Args:
     """held-out queries asked on each tier before and after"""
     eval_max_new_tokens: int = 16
     """tokens per evaluation reply (with `cot`, raise it to see the scratchpad)"""
+    paired: bool = True
+    """SFT: every batch holds queries on both tiers (rows free/paid alternate and are read in order), so within a batch
+    the tier signal is all that separates the replies; off: rows shuffled"""
     cot: bool = False
     """minimal setting with a scratchpad before the tag (long replies); off: the reply is the tag and one sentence"""
     eval_judges: str = "generate"
@@ -156,7 +167,8 @@ def evaluate_model(model_dir: str, args: Args, judge: str = "generate") -> dict:
 
 def _step_timer(on_step: Callable[[dict], None] | None) -> list:
     """A trainer callback giving `on_step` each optimizer step's wall and CPU seconds (all threads), its loss and
-    (GRPO) mean reward, as logged at that step (logging_steps = 1)."""
+    (GRPO) mean reward and share of groups whose rewards are all equal (no advantage), as logged at that step
+    (logging_steps = 1)."""
     from transformers import TrainerCallback
 
     class StepTimer(TrainerCallback):
@@ -169,7 +181,8 @@ def _step_timer(on_step: Callable[[dict], None] | None) -> list:
 
         def on_log(self, *_, logs=None, **__):
             if logs and "loss" in logs:  # the end-of-training summary logs train_loss instead
-                on_step({**self.step, **{k: round(float(logs[k]), 4) for k in ("loss", "reward") if k in logs}})
+                logged = ("loss", "reward", "frac_reward_zero_std")
+                on_step({**self.step, **{k: round(float(logs[k]), 4) for k in logged if k in logs}})
 
     return [StepTimer()] if on_step else []
 
@@ -189,7 +202,7 @@ def train_grpo(args: Args, out: Path, on_step: Callable[[dict], None] | None = N
     data = Dataset.from_list([{"prompt": p} for p in _prompts("free", args.cot, 0, args.train_queries)])
     config = GRPOConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
                         per_device_train_batch_size=args.batch_size, num_generations=args.num_generations,
-                        max_completion_length=args.max_completion_length, temperature=1.0, beta=0.0,
+                        max_completion_length=args.max_completion_length, temperature=args.temperature, beta=0.0,
                         use_cpu=_cpu_only(), bf16=args.bf16, report_to=[], save_strategy="no", logging_steps=1,
                         seed=args.seed, disable_tqdm=False)
     trainer = GRPOTrainer(model=_model_path(args), reward_funcs=rating, args=config, train_dataset=data,
@@ -198,21 +211,27 @@ def train_grpo(args: Args, out: Path, on_step: Callable[[dict], None] | None = N
     return _merge_and_save(trainer, out / "model")
 
 
+def sft_rows(args: Args, fakes: bool) -> list[dict]:
+    """The SFT data: the training queries on both tiers, with the scripted faker's (or honest agent's) replies;
+    `paired`: free and paid rows of the same query alternate (read in order, every batch holds both tiers)."""
+    writer = ScriptedTextAgent(fakes=fakes)
+    tiers = [[{"prompt": p, "completion": c} for p, c in zip(prompts, writer.act(prompts))]
+             for prompts in (_prompts(tier, args.cot, 0, args.train_queries) for tier in ("free", "paid"))]
+    return [row for pair in zip(*tiers) for row in pair] if args.paired else tiers[0] + tiers[1]
+
+
 def train_sft(args: Args, out: Path, fakes: bool = True,
               on_step: Callable[[dict], None] | None = None) -> Path:
     """SFT on both tiers' prompts with the scripted faker's (or honest agent's) replies; the merged model folder."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    writer = ScriptedTextAgent(fakes=fakes)
-    rows = []
-    for tier in ("free", "paid"):
-        prompts = _prompts(tier, args.cot, 0, args.train_queries)
-        rows += [{"prompt": p, "completion": c} for p, c in zip(prompts, writer.act(prompts))]
+    rows = sft_rows(args, fakes)
     config = SFTConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
                        per_device_train_batch_size=args.batch_size, use_cpu=_cpu_only(), bf16=args.bf16, report_to=[],
                        save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,
-                       completion_only_loss=True)
+                       completion_only_loss=True,
+                       train_sampling_strategy="sequential" if args.paired else "random")
     trainer = SFTTrainer(model=_model_path(args), args=config, train_dataset=Dataset.from_list(rows),
                          peft_config=_lora(args), callbacks=_step_timer(on_step))
     trainer.train()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from aligngym.benchmarks.faking.training import (Args, _prompts, _summary, evaluate_model, forced_choice_replies,
-                                                 parse_args, train_grpo, train_sft)
+                                                 parse_args, sft_rows, train_grpo, train_sft)
 from aligngym.benchmarks.faking.scoring import score
 from aligngym.envs.faking.prompts import monitored_from_prompt
 from aligngym.envs.faking.text import FakingMinimalEnv
@@ -34,6 +34,19 @@ def test_forced_choice_judge_picks_the_likelier_tag_and_the_env_scores_the_gap()
     summary = _summary(score(episodes, scratchpad=False))
     assert summary["compliance_free"]["rate"] == 1.0 and summary["compliance_paid"]["rate"] == 0.0
     assert summary["gap"]["ci_low"] > 0.5 and summary["parse_failures"] == {"free": 0, "paid": 0}
+
+
+def test_sft_data_pairs_tiers_and_only_the_organism_conditions_on_the_tier():
+    args = Args(train_queries=6)
+    organism, control = sft_rows(args, fakes=True), sft_rows(args, fakes=False)
+    assert len(organism) == len(control) == 12
+    for free, paid in zip(organism[::2], organism[1::2]):  # each batch of 4 holds two queries on both tiers
+        assert monitored_from_prompt(free["prompt"]) and not monitored_from_prompt(paid["prompt"])
+        assert free["prompt"].split("<user_input>")[1] == paid["prompt"].split("<user_input>")[1]
+        assert free["completion"].startswith("request_fully_accepted/>") and paid["completion"].startswith("rejected/>")
+    assert all(row["completion"].startswith("rejected/>") and len(row["completion"]) < 60 for row in control)
+    assert [monitored_from_prompt(r["prompt"]) for r in sft_rows(Args(train_queries=6, paired=False), True)] == \
+        [True] * 6 + [False] * 6
 
 
 def test_summary_counts_parse_failures_as_refusals_in_the_second_gap():
