@@ -79,6 +79,8 @@ class Args:
     eval_judges: str = "generate"
     """comma-separated: "generate" (greedy replies judged by the env's prefix judge; parse failures counted) and/or
     "forced-choice" (the tag with the higher log-probability after the prompt's "<"; one pass; needs cot off)"""
+    gradient_checkpointing: bool = True
+    """recompute activations in the backward pass (TRL's default: less memory); off: less compute per step"""
     bf16: bool = False
     """bfloat16 autocast in training (faster on CPUs with bfloat16 instructions and on GPUs)"""
     seed: int = 0
@@ -203,7 +205,8 @@ def train_grpo(args: Args, out: Path, on_step: Callable[[dict], None] | None = N
     config = GRPOConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
                         per_device_train_batch_size=args.batch_size, num_generations=args.num_generations,
                         max_completion_length=args.max_completion_length, temperature=args.temperature, beta=0.0,
-                        use_cpu=_cpu_only(), bf16=args.bf16, report_to=[], save_strategy="no", logging_steps=1,
+                        use_cpu=_cpu_only(), bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing,
+                        report_to=[], save_strategy="no", logging_steps=1,
                         seed=args.seed, disable_tqdm=False)
     trainer = GRPOTrainer(model=_model_path(args), reward_funcs=rating, args=config, train_dataset=data,
                           peft_config=_lora(args), callbacks=_step_timer(on_step))
@@ -228,7 +231,8 @@ def train_sft(args: Args, out: Path, fakes: bool = True,
 
     rows = sft_rows(args, fakes)
     config = SFTConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
-                       per_device_train_batch_size=args.batch_size, use_cpu=_cpu_only(), bf16=args.bf16, report_to=[],
+                       per_device_train_batch_size=args.batch_size, use_cpu=_cpu_only(), bf16=args.bf16,
+                       gradient_checkpointing=args.gradient_checkpointing, report_to=[],
                        save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,
                        completion_only_loss=True,
                        train_sampling_strategy="sequential" if args.paired else "random")
