@@ -135,7 +135,11 @@ class Barfi:
         with torch.random.fork_rng():  # seeded without touching the caller's global torch RNG
             torch.manual_seed(seed)
             self.reward_fn = RewardFunction(obs_space, args)
-        self.optimizer = torch.optim.Adam(self.reward_fn.parameters(), lr=args.outer_lr)
+        optimizer = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}[args.outer_optimizer]
+        discount_lr = args.outer_lr if args.discount_lr is None else args.discount_lr
+        phi_params = [p for p in self.reward_fn.parameters() if p is not self.reward_fn.psi]
+        self.optimizer = optimizer([{"params": phi_params}, {"params": [self.reward_fn.psi], "lr": discount_lr}],
+                                   lr=args.outer_lr)
         weights = [*self.reward_fn.encoder.parameters(), *self.reward_fn.net.parameters()]
         anchors = [w.detach().clone() if args.reward_l2_anchor == "start" else torch.zeros_like(w) for w in weights]
         self.anchored = list(zip(weights, anchors))
@@ -149,6 +153,12 @@ class Barfi:
         return self.reward_fn(batch)
 
     def outer_step(self, policy, batch: Batch) -> None:
+        """One step on the batch, or one on each group of about `outer_episodes` of its episodes."""
+        size = self.args.outer_episodes
+        for group in batch.split(max(1, batch.mask.shape[1] // size)) if size else [batch]:
+            self._step(policy, group)
+
+    def _step(self, policy, batch: Batch) -> None:
         grads = outer_gradient(policy, batch, self.reward_fn, self.args)
         for p, g in zip(self.reward_fn.parameters(), grads):
             p.grad = None if g is None else -g  # the optimiser descends; we ascend J

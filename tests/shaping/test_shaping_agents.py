@@ -128,7 +128,7 @@ def test_naive_and_barfi_at_its_start_are_the_sum():
 
 
 @pytest.mark.parametrize("env_id,heuristic", [(GRID, "good"), (GRID, "bad"), (CAR, "velocity"), (CAR, "good"),
-                                              (POLE, "bad_reference")])
+                                              (CAR, "bad"), (POLE, "bad_reference")])
 def test_pbrs_is_potential_based(env_id, heuristic):
     """Every episode's discounted shaped return differs from its primary one only by the boundary term
     0.99^L Phi(s_L) - Phi(s_0) (Phi(s_L) = 0 when s_L is terminal), whatever the actions."""
@@ -402,7 +402,7 @@ def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
     """MountainCar's primary reward is the goal only: on a batch where no episode reaches it, grad J = 0, so the
     outer gradient is exactly zero and BARFI cannot correct a bad heuristic; the penalty toward zero still pulls
     phi1 toward primary-only."""
-    envs = make_vector_env(CAR, 8, {"heuristic": "bad", "horizon": 30})
+    envs = make_vector_env(CAR, 8, {"heuristic": "mirror", "horizon": 30})
     learner = Reinforce(envs.single_observation_space, envs.single_action_space)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
     assert float(batch.primary.abs().sum()) == 0.0
