@@ -32,6 +32,33 @@ def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp
     assert "| CartPole (16 x 1) | bad (horizon 10) | barfi |" in rows
 
 
+def test_retraining_one_method_with_new_outer_args_keeps_the_others(tmp_path, monkeypatch):
+    """`--method reinforce/barfi` with BARFI's outer loop changed retrains only BARFI; the result equals a full run
+    under the new args (primary-only reads no outer field). A kept method trained with other inner-learner args is
+    refused."""
+    monkeypatch.setattr(table, "plot", lambda results, out_dir: [])
+    methods = ("reinforce/primary", "reinforce/barfi")
+
+    def budget(args):
+        monkeypatch.setitem(table.BUDGETS, "tiny", {"CartPole": table.Budget(16, 2, {"horizon": 10}, 8, methods,
+                                                                             ("bad",), args=args)})
+
+    budget({})
+    table.run("CartPole", "tiny", tmp_path / "merged", workers=1)
+    budget({"preset": "authors_cartpole"})
+    merged = table.run("CartPole", "tiny", tmp_path / "merged", workers=1, methods=("reinforce/barfi",))
+    full = table.run("CartPole", "tiny", tmp_path / "full", workers=1)
+    assert list(merged["heuristics"]["bad"]) == list(methods)
+    for m in methods:
+        for key in ("mean", "auc", "final", "reward_params"):
+            assert merged["heuristics"]["bad"][m].get(key) == full["heuristics"]["bad"][m].get(key)
+    assert merged["heuristics"]["bad"]["reinforce/barfi"]["args"] == {"preset": "authors_cartpole"}
+    assert merged["retrained"][0]["methods"] == ["reinforce/barfi"]
+    budget({"learning_rate": 0.01})
+    with pytest.raises(ValueError, match="bad's reinforce/primary trained with args"):
+        table.run("CartPole", "tiny", tmp_path / "merged", workers=1, methods=("reinforce/barfi",))
+
+
 def test_verdicts_keep_their_error_rate_at_five_seeds_under_no_effect():
     """The null simulation: 2000 draws of 5 paired differences with no real effect (and no margin to hide behind).
     The percentile bootstrap called ~15% of them wins or losses; the Student-t interval must stay near 5%."""
