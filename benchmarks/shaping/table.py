@@ -215,7 +215,28 @@ def markdown(all_results: dict[str, dict]) -> str:
                              f"{versus} | {format_cell(params, '.2f') if params else ''} | {paper} |")
     authors = ", ".join(f"{env} ({b.episodes} x {b.seeds})" for env, b in BUDGETS["authors"].items())
     lines.append(f"\nBudgets: ours are in the first column; the authors' (episodes x seeds) are {authors}.")
+    configs = "; ".join(f"{env}: {describe_outer(barfi_args(results))}" for env, results in all_results.items())
+    lines.append(f"\nBARFI's outer loop: {configs}.")
     return "\n".join(lines) + "\n"
+
+
+def barfi_args(results: dict) -> dict:
+    """The learner args the env's BARFI rows were trained with (the same for every heuristic in the table)."""
+    for by_method in results["heuristics"].values():
+        for m, r in by_method.items():
+            if m.endswith("/barfi"):
+                return r.get("args", results.get("args", {}))
+    return results.get("args", {})
+
+
+def describe_outer(overrides: dict) -> str:
+    """BARFI's outer-loop settings in a few words, e.g. `authors_cartpole (rmsprop lr 0.001, ...)`."""
+    a = learner_args(overrides, "reinforce/barfi")
+    discount = a["outer_lr"] if a["discount_lr"] is None else a["discount_lr"]
+    every = f"a step per {a['outer_episodes']} episodes" if a["outer_episodes"] else "a step per batch"
+    l2 = f", reward_l2 {a['reward_l2']:g} to {a['reward_l2_anchor']}" if a["reward_l2"] else ""
+    name = overrides.get("preset", "default")
+    return f"{name} ({a['outer_optimizer']} lr {a['outer_lr']:g}, discount lr {discount:g}, {a['variant']}{l2}, {every})"
 
 
 def from_saved(out_dir: Path) -> str:
