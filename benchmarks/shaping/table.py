@@ -80,7 +80,8 @@ BUDGETS = {
 PAPER = {
     "GridWorld": "good: shaping learns faster; bad: naive never reaches the goal, BARFI matches primary-only",
     "CartPole": "good: shaping helps; bad: naive fails, BARFI recovers close to primary-only",
-    "MountainCar": "good: shaping needed to learn at all (their horizon); BARFI keeps the benefit",
+    "MountainCar": "good: shaping needed to learn at all (their horizon); BARFI keeps the benefit. bad: not in the "
+                   "paper (AlignGym's valley bonus)",
     "HalfCheetah": "w=1: fine; w=4: naive stands still, BARFI recovers by down-weighting the cost",
 }
 
