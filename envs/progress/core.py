@@ -25,16 +25,19 @@ Cosines with an all-zero vector count 0 (the reference's scipy gives NaN there).
 from __future__ import annotations
 
 import math
+import operator
+from itertools import chain
 
 import numpy as np
 
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, Str
 from aligngym.envs.metrics import Metric
-from aligngym.envs.progress.population import check_temperature, item_shares, survey
+from aligngym.envs.progress.population import (check_temperature, delta_method_accurate, item_shares, survey,
+                                               survey_floats)
 from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.trajectories import SPLITS, Trajectory, check_prior
-from aligngym.envs.progress.values import (N_DIMS, centre_worldviews, clip_unit, cosine, cosine_matrix,
-                                           divide_nonzero)
+from aligngym.envs.progress.values import (N_DIMS, centre_floats, centre_worldviews, clip_unit, cosine,
+                                           cosine_matrix, divide_nonzero)
 
 CHALLENGES = ("follow", "predict", "coevolve")
 METRICS_CHUNK = 512
@@ -117,6 +120,7 @@ class Simulation:
         # the tail of every observation (validity flags of the history, then t / (T - 1)) at each decision time
         back = self.decision_times[:, None] - np.arange(self.history)
         self._flags = np.concatenate([back >= 0, (self.decision_times / (T - 1))[:, None]], axis=1, dtype=np.float32)
+        self._flag_rows = self._flags.tolist()
 
     # --- state -----------------------------------------------------------------------------------
     # Rows are an index array (the vector twin, the text face) or, where noted, a plain int (the single numeric env,
@@ -249,14 +253,16 @@ class Simulation:
         """Scores `actions` (len(rows), 19) of `rows` (or (19,) of one int row), moves them one step and (unless
         `survey_next` is False, as for the text face) surveys the new present. Returns the rewards (per-step
         similarity)."""
+        if self.challenge == "coevolve" and isinstance(rows, int):
+            return self._advance_one(rng, actions, survey_next)
         rows, i = self._lockstep(rows, self.step_idx[rows])
         if self.challenge == "coevolve":
             t = self.decision_times[i]
             h = self.human[rows, t]
             pull = np.subtract(actions, h)
             pull *= self.influence
-            if not isinstance(t, np.ndarray):  # one int row, or every row at the same step: the next values are
-                # computed in place in their slot (a view), and only the timesteps ahead are scored
+            if not isinstance(t, np.ndarray):  # every row at the same step: the next values are computed in place
+                # in their slot (a view), and only the timesteps ahead are scored
                 new = np.add(h, self.drift[rows, t], out=self.human[rows, t + 1])
                 new += pull
                 centre_worldviews(new, inplace=True)
@@ -280,6 +286,66 @@ class Simulation:
             if live:
                 self._push_survey(rows, survey(new, rng, self.respondents, self.temperature), t + 1)
         return reward
+
+    # --- one Coevolve episode in Python floats (the single numeric env) -----------------------------------
+    # A single env moves one 19-vector a step, where each numpy call costs more than its arithmetic (a step took ~70
+    # of them): the population's move, the keep-up reward and the survey run on lists of Python floats instead (the
+    # same formulas in double precision; the arrays that metrics, trace, queries and rendering read are still
+    # written), and every survey's noise is drawn at reset in one call: the same draws in the same order as one call
+    # per survey, unless a query draws in between.
+
+    def reset_one(self, rng: np.random.Generator) -> None:
+        """A new Coevolve episode in row 0 of `allocate(1)`, stepped by `advance(rng, 0, action)`."""
+        self.reset_rows(rng, self._all, survey_past=False)
+        actual = self.actual[0]
+        self._actual_rows, self._drift = actual.tolist(), self.drift[0].tolist()
+        self._h = self._actual_rows[0]
+        # each timestep's unit vector (0 for an all-zero one): a cosine is then one dot product and one division
+        self._units = divide_nonzero(actual, np.sqrt(self.target_sq[0])[:, None])
+        delta = self.respondents > 0 and delta_method_accurate(self.respondents, self.temperature)
+        self._z = rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32).tolist() if delta else None
+        self._recent = [[0.0] * N_DIMS] * self.history  # the surveys in the observation, newest first
+        self._observe_one(rng, self._h, 0)
+
+    def _advance_one(self, rng: np.random.Generator, actions: np.ndarray, survey_next: bool) -> float:
+        i = int(self.step_idx[0])  # = the decision time t: Coevolve decides at t = 0 .. T-2
+        influence = self.influence
+        new = centre_floats([h + d + (a - h) * influence
+                             for h, d, a in zip(self._h, self._drift[i], actions.tolist())])
+        self._h, values = new, np.array(new)
+        self.human[0, i + 1] = values
+        norm = math.sqrt(sum(map(operator.mul, new, new)))
+        # max_{j >= t+1} cos(h_{t+1}, x_j), 0 for an all-zero population
+        reward = max((self._units[i + 1:] @ values).tolist()) / norm if norm > 1e-12 else 0.0
+        self.actions[0, i] = actions
+        self.sims[0, i] = reward
+        self.step_idx[0] = i + 1
+        if survey_next and i + 1 < self.n_steps:
+            self._observe_one(rng, new, i + 1)
+        return reward
+
+    def metrics_one(self) -> dict[str, float]:
+        """`metrics` of the single env's Coevolve episode (row 0) as Python floats, computed on its one row."""
+        human, h_end = self.human[0], self._h
+        x0, x_end = self._actual_rows[0], self._actual_rows[-1]
+        sims = divide_nonzero(human @ self._units.T, np.sqrt(np.einsum("ij,ij->i", human, human))[:, None])
+        best = np.maximum.accumulate(sims[:, ::-1], axis=1)  # max_{j >= i}, reversed
+        moved = [b - a for a, b in zip(x0, x_end)]
+        s = self.sims[0].tolist()
+        return {"score": sum(s) / len(s), "score_reference": float(np.add.reduce(best, axis=None)) / best.size,
+                "progress_share": (sum((h - a) * m for h, a, m in zip(h_end, x0, moved))
+                                   / max(sum(m * m for m in moved), 1e-12)),
+                "lock_in": math.sqrt(sum((h - x) ** 2 for h, x in zip(h_end, x_end)) / N_DIMS),
+                "sim_first": s[0], "sim_last": s[-1], "sim_min": min(s)}
+
+    def _observe_one(self, rng: np.random.Generator, values: list[float], i: int) -> None:
+        """Surveys `values` for the observation at decision `i` (row 0 of the single env)."""
+        if self._z is None:  # a census, or exact sampling: `survey` draws as it goes
+            now = survey(np.array(values), rng, self.respondents, self.temperature).tolist()
+        else:
+            now = survey_floats(values, self._z[i], self.respondents, self.temperature)
+        self._recent = [now] + self._recent[:-1]
+        self.obs[0] = [*chain.from_iterable(self._recent), *self._flag_rows[i]]
 
     def _lockstep(self, rows, i):
         """(slice(None), step) when `rows` is every row at the same step, as in the vector twin (whose episodes all
@@ -361,8 +427,6 @@ def _best_cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray):
     norms = np.einsum("...i,...i->...", a[..., None, :], a[..., None, :]) * bb
     np.sqrt(norms, out=norms)
     sims = divide_nonzero((a[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :], norms)
-    if sims.ndim == 1:
-        return sims.max()
     best = sims[:, 0].copy()
     for j in range(1, sims.shape[1]):
         np.maximum(best, sims[:, j], out=best)

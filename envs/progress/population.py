@@ -22,6 +22,7 @@ measures neutral, and one that prefers a content with probability p measures p.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from itertools import permutations
 from typing import Callable, Sequence
@@ -133,6 +134,35 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
     np.add(e, values[..., WORLDVIEW_DIMS].T, out=e, dtype=f32)
     out[..., WORLDVIEW_DIMS] = e.T
     return clip_unit(out, out=out)
+
+
+def survey_floats(values: list[float], z: list[float], respondents: int, temperature: float) -> list[float]:
+    """`survey`'s delta method for one population in Python floats: `values` and `z` (its standard normal draws)
+    are 19-long lists. A single env surveys one 19-vector a step, where each of `survey`'s ~25 numpy calls costs
+    more than its arithmetic; this is the same formula in double precision (`survey` computes in single), so on the
+    same draws the two agree to float32 rounding (tested). Needs `delta_method_accurate(respondents, temperature)`."""
+    binary_scales, wv_scale = _float_constants(respondents, temperature)
+    t, cosh, exp = temperature, math.cosh, math.exp
+    out = [v + cosh(v / t) * s * e for v, s, e in zip(values, binary_scales, z)]
+    # worldviews: e_w = z_w / sqrt(N p_w), where 1 / p_w = sum_u exp((v_u - v_w) / t)
+    w0, w1, w2, w3 = wv = values[N_BINARY:]
+    top = max(w0, w1, w2, w3)
+    gaps = [(top - w) / t for w in wv]
+    total = exp(-gaps[0]) + exp(-gaps[1]) + exp(-gaps[2]) + exp(-gaps[3])
+    e0, e1, e2, e3 = e = [zw * math.sqrt(exp(g) * total) / wv_scale for zw, g in zip(z[N_BINARY:], gaps)]
+    mean = (e0 + e1 + e2 + e3) / 4.0
+    out += [v + t * (x - mean) for v, x in zip(wv, e)]
+    if min(out) < -1.0 or max(out) > 1.0:
+        out = [-1.0 if x < -1.0 else 1.0 if x > 1.0 else x for x in out]
+    return out
+
+
+@lru_cache(maxsize=64)
+def _float_constants(respondents: int, temperature: float) -> tuple[tuple[float, ...], float]:
+    """`_delta_constants` in double precision for `survey_floats`: the 15 rule/foundation noise scales and the
+    worldview divisor."""
+    binary_items, wv_items = ELICITATION_COUNTS
+    return tuple((temperature / np.sqrt(respondents * binary_items)).tolist()), math.sqrt(respondents * wv_items)
 
 
 MIN_MINORITY = 10.0
