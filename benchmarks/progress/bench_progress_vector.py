@@ -8,7 +8,8 @@ All use uniformly random actions and are timed in this process's CPU time (`time
 a shared machine slows every peer alike and the ratios stay comparable; each rate is the median of three timed
 repeats (one with quick=True), so a burst of other load moves one repeat, not the result. The JSON records the
 machine's load average (1, 5, 15 minutes) before and after the run, since heavy load still slows the absolute
-numbers (shared caches), and each twin's minor page faults per step (a cold allocator shows up there).
+numbers (shared caches), and each twin's minor page faults per step (a cold allocator shows up there; the run
+first frees one large array so that the allocator is warm from the start, see `_warm_allocator`).
 Writes `bench_progress_vector.json`.
 
     python -m aligngym.benchmarks.progress.bench_progress_vector --out benchmarks/results
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import gymnasium as gym
+import numpy as np
 
 import aligngym  # noqa: F401
 
@@ -37,6 +39,16 @@ def _minor_faults() -> int:
     except ImportError:
         return 0
     return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def _warm_allocator() -> None:
+    """Frees one 16 MB array, as any process that has trained on batches has: glibc then raises its threshold for
+    mapping arrays afresh to that size and serves every array of a twin's step from its heap. Without it, whether a
+    1024-env twin's per-step arrays (observations of ~250 KB) are mapped and faulted in again every step depends on
+    which arrays this process happened to free first (measured: 0 or ~70 minor faults a step, +10-15% time, from
+    run to run of the same code)."""
+    block = np.ones(2_000_000)
+    del block
 
 
 def _vector_steps_per_second(envs, steps: int, seed: int = 0, faults: dict | None = None,
@@ -77,6 +89,7 @@ def main(out_dir: Path, quick: bool = False) -> dict:
     repeats = 1 if quick else REPEATS
     result = {"num_envs": num_envs, "quick": quick, "repeats": repeats, "targets": TARGETS, "cpus": os.cpu_count(),
               "load_average_before": os.getloadavg(), "twins": {}}
+    _warm_allocator()
     cartpole = gym.make_vec("CartPole-v1", num_envs=num_envs, vectorization_mode="vector_entry_point")
     result["cartpole_vector_steps_per_s"] = _vector_steps_per_second(cartpole, native_steps, repeats=repeats)
     cartpole.close()

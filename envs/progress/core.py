@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import operator
-from itertools import chain
+from itertools import accumulate, chain
 
 import numpy as np
 
@@ -138,6 +138,7 @@ class Simulation:
         self.target_sq = np.zeros((n, D if self.challenge != "coevolve" else T))
         if self.challenge == "coevolve":
             self.human = np.zeros((n, T, N_DIMS))
+            self.units = np.zeros((n, T, N_DIMS))  # the trajectory's unit vectors: a cosine is then one dot product
             self.drift = np.zeros((n, T - 1, N_DIMS))
             self.obs = np.zeros((n, self.obs_dim), dtype=np.float32)  # updated after every step
         else:  # the population follows its trajectory, and no survey depends on the agent: every observation at reset
@@ -172,9 +173,11 @@ class Simulation:
             if whole:
                 np.subtract(values[:, 1:], values[:, :-1], out=self.drift)
                 np.einsum("...i,...i->...", values, values, out=self.target_sq)
+                divide_nonzero(values, np.sqrt(self.target_sq)[..., None], out=self.units)
             else:
                 self.drift[sel] = values[:, 1:] - values[:, :-1]
                 self.target_sq[sel] = np.einsum("...i,...i->...", values, values)
+                self.units[sel] = divide_nonzero(values, np.sqrt(self.target_sq[sel])[..., None])
         else:
             targets = values[:, self._target]
             if whole:
@@ -266,13 +269,13 @@ class Simulation:
                 new = np.add(h, self.drift[rows, t], out=self.human[rows, t + 1])
                 new += pull
                 centre_worldviews(new, inplace=True)
-                ahead = slice(t + 1, None)
-                reward = _best_cosine(new, self.actual[rows, ahead], self.target_sq[rows, ahead])
+                reward = _best_cosine(new, self.units[rows, t + 1:])
             else:
                 new = centre_worldviews(h + self.drift[rows, t] + pull, inplace=True)
                 self.human[rows, t + 1] = new
-                sims = cosine_matrix(new[:, None, :], self.actual[rows], self.target_sq[rows])[:, 0]  # (len(rows), T)
-                reward = np.where(self._times >= (t + 1)[:, None], sims, -np.inf).max(axis=-1)
+                dots = (new[:, None, :] @ self.units[rows].swapaxes(-1, -2))[:, 0]  # (len(rows), T)
+                best = np.where(self._times >= (t + 1)[:, None], dots, -np.inf).max(axis=-1)
+                reward = divide_nonzero(best, np.sqrt(np.einsum("...i,...i->...", new, new)))
         else:
             reward = cosine(actions, self.actual[rows, self.target_times[i]], self.target_sq[rows, i])
         self.actions[rows, i] = actions
@@ -300,8 +303,9 @@ class Simulation:
         actual = self.actual[0]
         self._actual_rows, self._drift = actual.tolist(), self.drift[0].tolist()
         self._h = self._actual_rows[0]
-        # each timestep's unit vector (0 for an all-zero one): a cosine is then one dot product and one division
-        self._units = divide_nonzero(actual, np.sqrt(self.target_sq[0])[:, None])
+        self._reference_sum = 0.0
+        # the initial copy h_0 = x_0 counts in `score_reference`
+        self._cosines_one(actual[0], math.sqrt(self.target_sq[0, 0]))
         delta = self.respondents > 0 and delta_method_accurate(self.respondents, self.temperature)
         self._z = rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32).tolist() if delta else None
         self._recent = [[0.0] * N_DIMS] * self.history  # the surveys in the observation, newest first
@@ -314,9 +318,7 @@ class Simulation:
                              for h, d, a in zip(self._h, self._drift[i], actions.tolist())])
         self._h, values = new, np.array(new)
         self.human[0, i + 1] = values
-        norm = math.sqrt(sum(map(operator.mul, new, new)))
-        # max_{j >= t+1} cos(h_{t+1}, x_j), 0 for an all-zero population
-        reward = max((self._units[i + 1:] @ values).tolist()) / norm if norm > 1e-12 else 0.0
+        reward = max(self._cosines_one(values, math.sqrt(sum(map(operator.mul, new, new))))[i + 1:])
         self.actions[0, i] = actions
         self.sims[0, i] = reward
         self.step_idx[0] = i + 1
@@ -324,15 +326,20 @@ class Simulation:
             self._observe_one(rng, new, i + 1)
         return reward
 
+    def _cosines_one(self, values: np.ndarray, norm: float) -> list[float]:
+        """cos(values, x_j) for every timestep j of row 0's trajectory (0 for an all-zero `values`, whose norm is
+        `norm`), and adds the snapshot's terms to `score_reference`'s sum: max_{j >= i} of them for every i."""
+        cosines = [c / norm for c in (self.units[0] @ values).tolist()] if norm > 1e-12 else [0.0] * self.T
+        self._reference_sum += sum(accumulate(reversed(cosines), max))
+        return cosines
+
     def metrics_one(self) -> dict[str, float]:
-        """`metrics` of the single env's Coevolve episode (row 0) as Python floats, computed on its one row."""
-        human, h_end = self.human[0], self._h
-        x0, x_end = self._actual_rows[0], self._actual_rows[-1]
-        sims = divide_nonzero(human @ self._units.T, np.sqrt(np.einsum("ij,ij->i", human, human))[:, None])
-        best = np.maximum.accumulate(sims[:, ::-1], axis=1)  # max_{j >= i}, reversed
+        """`metrics` of the single env's Coevolve episode (row 0) as Python floats, computed on its one row (the
+        cosines of `score_reference` as the episode went)."""
+        h_end, x0, x_end = self._h, self._actual_rows[0], self._actual_rows[-1]
         moved = [b - a for a, b in zip(x0, x_end)]
         s = self.sims[0].tolist()
-        return {"score": sum(s) / len(s), "score_reference": float(np.add.reduce(best, axis=None)) / best.size,
+        return {"score": sum(s) / len(s), "score_reference": self._reference_sum / self.T ** 2,
                 "progress_share": (sum((h - a) * m for h, a, m in zip(h_end, x0, moved))
                                    / max(sum(m * m for m in moved), 1e-12)),
                 "lock_in": math.sqrt(sum((h - x) ** 2 for h, x in zip(h_end, x_end)) / N_DIMS),
@@ -356,12 +363,10 @@ class Simulation:
 
     def _push_survey(self, rows, surveys: np.ndarray, now) -> None:
         """Coevolve: the observation of `rows` moves on to time `now`, whose survey is `surveys`."""
-        H, obs = self.history, self.obs[rows]  # a view for one int row or a slice, a copy for an index array
-        obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS].copy()
+        H, obs = self.history, self.obs[rows]  # a view for a slice, a copy for an index array
+        obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS]  # (numpy buffers the overlapping copy)
         obs[..., :N_DIMS] = surveys
-        obs[..., H * N_DIMS + 1:H * N_DIMS + H] = obs[..., H * N_DIMS:H * N_DIMS + H - 1].copy()
-        obs[..., H * N_DIMS] = 1.0
-        obs[..., -1] = now / (self.T - 1)
+        obs[..., H * N_DIMS:] = self._flags[now]  # Coevolve's decision index is its time
         if isinstance(rows, np.ndarray):
             self.obs[rows] = obs
 
@@ -384,12 +389,12 @@ class Simulation:
         out = {"score": _mean(s, 1)}
         if self.challenge == "coevolve":
             human, actual = self.human[sel], self.actual[sel]
-            out["score_reference"] = reference_coevolve_score(human, actual, self.target_sq[sel])
+            cosines = divide_nonzero(human @ self.units[sel].swapaxes(-1, -2),
+                                     np.sqrt(np.einsum("...i,...i->...", human, human))[..., None])
+            out["score_reference"] = _mean_of_suffix_maxima(cosines)
             moved = actual[:, -1] - actual[:, 0]
-            pushed = np.subtract(human[:, -1], actual[:, 0])
-            pushed *= moved
-            out["progress_share"] = (np.add.reduce(pushed, axis=1)
-                                     / np.maximum(np.add.reduce(np.square(moved, out=moved), axis=1), 1e-12))
+            out["progress_share"] = (np.einsum("ij,ij->i", human[:, -1] - actual[:, 0], moved)
+                                     / np.maximum(np.einsum("ij,ij->i", moved, moved), 1e-12))
             gap = np.subtract(human[:, -1], actual[:, -1])
             out["lock_in"] = np.sqrt(_mean(np.square(gap, out=gap), 1))
         else:
@@ -420,24 +425,30 @@ class Simulation:
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
 
 
-def _best_cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray):
-    """max_j cos(a, b_j) per row: a (..., 19), b (..., k, 19) with squared norms bb (..., k). The same numbers as
-    `cosine_matrix(a[..., None, :], b, bb)[..., 0, :].max(axis=-1)`, without its singleton axis and with the maximum
-    taken column by column (a reduction along k-long rows is slow on a batch)."""
-    norms = np.einsum("...i,...i->...", a[..., None, :], a[..., None, :]) * bb
-    np.sqrt(norms, out=norms)
-    sims = divide_nonzero((a[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :], norms)
-    best = sims[:, 0].copy()
-    for j in range(1, sims.shape[1]):
-        np.maximum(best, sims[:, j], out=best)
-    return best
+def _best_cosine(a: np.ndarray, units: np.ndarray):
+    """max_j cos(a, u_j) per row: a (n, 19), units (n, k, 19) unit vectors (or zero). The numbers of
+    `cosine_matrix(a[:, None, :], b)[:, 0].max(axis=-1)` for the vectors b that `units` point along, to rounding: the
+    maximum of the dot products, taken column by column (a reduction along k-long rows is slow on a batch), is
+    divided by |a| once."""
+    dots = (a[:, None, :] @ units.swapaxes(-1, -2))[:, 0]
+    best = dots[:, 0].copy()
+    for j in range(1, dots.shape[1]):
+        np.maximum(best, dots[:, j], out=best)
+    return divide_nonzero(best, np.sqrt(np.einsum("...i,...i->...", a, a)))
 
 
 def _mean(x: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
-    """`x.mean(axis)`, the same sum and division without ndarray.mean's Python-level overhead (which adds up on the
-    small arrays of a single env's episode end)."""
+    """`x.mean(axis)` without ndarray.mean's Python-level overhead (which adds up on the small arrays of a single env's
+    episode end). Over the last axis of a batch (`_EINSUM_FROM` entries or more) einsum sums, 2-4x faster than
+    add.reduce's short inner loops (the last bit may differ)."""
     count = x.shape[axis] if isinstance(axis, int) else math.prod(x.shape[a] for a in axis)
-    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
+    if x.size < _EINSUM_FROM or axis not in (-1, x.ndim - 1):
+        return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
+    total = np.einsum("...i->...", x)
+    return (total[..., None] if keepdims else total) / count
+
+
+_EINSUM_FROM = 4096
 
 
 ELICITATION_BY_ID = {item.id: item for item in ELICITATION}
@@ -459,7 +470,11 @@ def reference_coevolve_score(simulated: np.ndarray, actual: np.ndarray, actual_s
     """ProgressGym's Coevolve `interpret_result`, batched: for each episode, the mean over every simulated snapshot s
     (the initial copy included) and every actual index i of max_{j >= i} cos(simulated_s, actual_j).
     simulated (n, S, 19), actual (n, T, 19) -> (n,); `actual_sq` is actual's squared norms (n, T) where known."""
-    sims = cosine_matrix(simulated, actual, actual_sq)  # (n, S, T)
+    return _mean_of_suffix_maxima(cosine_matrix(simulated, actual, actual_sq))
+
+
+def _mean_of_suffix_maxima(sims: np.ndarray) -> np.ndarray:
+    """mean over (s, i) of max_{j >= i} sims[:, s, j]: (n, S, T) -> (n,); overwrites `sims`."""
     if len(sims) > 1:  # max over j >= i in place, one column at a time (a reversed accumulate is slow on a batch)
         for i in range(sims.shape[-1] - 2, -1, -1):
             np.maximum(sims[..., i], sims[..., i + 1], out=sims[..., i])

@@ -125,19 +125,25 @@ def _hash_indices(count: int) -> np.ndarray:
     return np.arange(1, count + 1, dtype=np.uint64)
 
 
-def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
-    """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
-    so a trajectory is a pure function of its id, drawn in one vectorised pass (in place: no temporaries)."""
-    x = ids.astype(np.uint64)[:, None] * _GOLDEN + _hash_indices(-(-count // 2))
+def _uniforms(ids: np.ndarray, fields: int) -> np.ndarray:
+    """`fields` x 19 float32 uniforms in [0, 1) per trajectory id, field-major (fields, n, 19): uniform m = 19 f + d
+    of an id is half of splitmix64's hash of (id, m // 2 + 1), so a trajectory is a pure function of its id, drawn in
+    one vectorised pass (in place: no temporaries; the conversion to float writes the field-major layout)."""
+    n, count = len(ids), fields * N_DIMS
+    # ids are >= 0, so the unsafe cast to uint64 is exact (and spares an astype pass)
+    x = np.multiply(ids[:, None], _GOLDEN, dtype=np.uint64, casting="unsafe") + _hash_indices(-(-count // 2))
     shifted = np.right_shift(x, _S30)
     x ^= shifted
     x *= _MIX1
     x ^= np.right_shift(x, _S27, out=shifted)
     x *= _MIX2
     x ^= np.right_shift(x, _S31, out=shifted)
-    u = np.multiply(x.view(np.int32), np.float32(2.0 ** -32), dtype=np.float32)
+    halves = x.view(np.int32)  # (n, 2 * pairs): each id's uniforms in order
+    by_field = np.lib.stride_tricks.as_strided(halves, shape=(fields, n, N_DIMS),
+                                               strides=(N_DIMS * 4, halves.strides[0], 4))
+    u = np.multiply(by_field, np.float32(2.0 ** -32), dtype=np.float32)
     u += np.float32(0.5)
-    return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)[:, :count]
+    return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
@@ -146,7 +152,7 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     n, legs = len(ids), prior.reversals[1] + 1
     # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop; every field scaled to its
     # range in one pass
-    u = np.ascontiguousarray(_uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, -1, N_DIMS).swapaxes(0, 1))
+    u = _uniforms(np.asarray(ids), 3 + 3 * legs)
     low, span, leg = _field_ranges(prior)
     u *= span
     u += low
@@ -157,7 +163,7 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     before = np.concatenate([start[None], after[:-1]])
     amplitude = np.where(leg <= turns, after - before, 0.0)
     mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[3 + legs:3 + 2 * legs])
-    half_width = 2.0 * u[3 + 2 * legs:]
+    half_width = u[3 + 2 * legs:]  # twice the width: `_field_ranges` scales its range by 2 (exactly)
     # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21: every leg's
     # tanh at C13, C21 and each timestep in one pass over (legs, 2 + T, n, 19), in place (each timestep is one long
     # inner loop)
@@ -189,11 +195,11 @@ _GRIDS: dict[bytes, np.ndarray] = {}
 def _field_ranges(prior: TrajectoryPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(low, high - low) of each field of `sample_prior`'s uniforms, float32 (fields, 1, 1): start, end, the number
     of turns, each leg's turning point (within the hull of start and end), midpoint position (kept as drawn) and
-    width; then each leg's index, float32 (legs, 1, 1)."""
+    twice the width (the logistic's tanh form divides by it); then each leg's index, float32 (legs, 1, 1)."""
     legs = prior.reversals[1] + 1
     hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
     ranges = ([prior.start, prior.end, (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)] + [hull] * legs
-              + [(0.0, 1.0)] * legs + [prior.width] * legs)
+              + [(0.0, 1.0)] * legs + [(2.0 * prior.width[0], 2.0 * prior.width[1])] * legs)
     low = np.array([r[0] for r in ranges], dtype=np.float32)[:, None, None]
     return (low, np.array([r[1] - r[0] for r in ranges], dtype=np.float32)[:, None, None],
             np.arange(legs, dtype=np.float32)[:, None, None])

@@ -82,9 +82,13 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) ->
     return divide_nonzero(a @ b.swapaxes(-1, -2), norms)
 
 
-def divide_nonzero(dot: np.ndarray, norms: np.ndarray) -> np.ndarray:
+def divide_nonzero(dot: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """dot / norms, 0 where a norm is <= 1e-24 (an all-zero vector); the masked division (twice the cost) only when
-    there is such a norm."""
+    there is such a norm. `out`: where to write it."""
     if np.minimum.reduce(norms, axis=None) > 1e-24:
-        return np.divide(dot, norms)
-    return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)
+        return np.divide(dot, norms, out=out)
+    if out is None:
+        out = np.zeros(np.broadcast(dot, norms).shape)
+    else:
+        out[...] = 0.0
+    return np.divide(dot, norms, out=out, where=norms > 1e-24)
