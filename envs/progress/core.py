@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import operator
-from itertools import accumulate, chain
+from itertools import accumulate
 
 import numpy as np
 
@@ -120,7 +120,6 @@ class Simulation:
         # the tail of every observation (validity flags of the history, then t / (T - 1)) at each decision time
         back = self.decision_times[:, None] - np.arange(self.history)
         self._flags = np.concatenate([back >= 0, (self.decision_times / (T - 1))[:, None]], axis=1, dtype=np.float32)
-        self._flag_rows = self._flags.tolist()
 
     # --- state -----------------------------------------------------------------------------------
     # Rows are an index array (the vector twin, the text face) or, where noted, a plain int (the single numeric env,
@@ -308,7 +307,7 @@ class Simulation:
         self._cosines_one(actual[0], math.sqrt(self.target_sq[0, 0]))
         delta = self.respondents > 0 and delta_method_accurate(self.respondents, self.temperature)
         self._z = rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32).tolist() if delta else None
-        self._recent = [[0.0] * N_DIMS] * self.history  # the surveys in the observation, newest first
+        self.obs[0] = 0.0  # no surveys before C13
         self._observe_one(rng, self._h, 0)
 
     def _advance_one(self, rng: np.random.Generator, actions: np.ndarray, survey_next: bool) -> float:
@@ -329,7 +328,7 @@ class Simulation:
     def _cosines_one(self, values: np.ndarray, norm: float) -> list[float]:
         """cos(values, x_j) for every timestep j of row 0's trajectory (0 for an all-zero `values`, whose norm is
         `norm`), and adds the snapshot's terms to `score_reference`'s sum: max_{j >= i} of them for every i."""
-        cosines = [c / norm for c in (self.units[0] @ values).tolist()] if norm > 1e-12 else [0.0] * self.T
+        cosines = [c / norm for c in self.units[0].dot(values).tolist()] if norm > 1e-12 else [0.0] * self.T
         self._reference_sum += sum(accumulate(reversed(cosines), max))
         return cosines
 
@@ -351,8 +350,7 @@ class Simulation:
             now = survey(np.array(values), rng, self.respondents, self.temperature).tolist()
         else:
             now = survey_floats(values, self._z[i], self.respondents, self.temperature)
-        self._recent = [now] + self._recent[:-1]
-        self.obs[0] = [*chain.from_iterable(self._recent), *self._flag_rows[i]]
+        self._push_survey(0, now, i)
 
     def _lockstep(self, rows, i):
         """(slice(None), step) when `rows` is every row at the same step, as in the vector twin (whose episodes all
@@ -363,7 +361,7 @@ class Simulation:
 
     def _push_survey(self, rows, surveys: np.ndarray, now) -> None:
         """Coevolve: the observation of `rows` moves on to time `now`, whose survey is `surveys`."""
-        H, obs = self.history, self.obs[rows]  # a view for a slice, a copy for an index array
+        H, obs = self.history, self.obs[rows]  # a view for one int row or a slice, a copy for an index array
         obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS]  # (numpy buffers the overlapping copy)
         obs[..., :N_DIMS] = surveys
         obs[..., H * N_DIMS:] = self._flags[now]  # Coevolve's decision index is its time

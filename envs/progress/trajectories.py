@@ -138,9 +138,9 @@ def _uniforms(ids: np.ndarray, fields: int) -> np.ndarray:
     x ^= np.right_shift(x, _S27, out=shifted)
     x *= _MIX2
     x ^= np.right_shift(x, _S31, out=shifted)
-    halves = x.view(np.int32)  # (n, 2 * pairs): each id's uniforms in order
-    by_field = np.lib.stride_tricks.as_strided(halves, shape=(fields, n, N_DIMS),
-                                               strides=(N_DIMS * 4, halves.strides[0], 4))
+    # each id's row of 32-bit halves, read field-major: a view (np.ndarray over x's buffer costs far less than
+    # as_strided on a single env's one row)
+    by_field = np.ndarray((fields, n, N_DIMS), np.int32, x, strides=(N_DIMS * 4, x.strides[0], 4))
     u = np.multiply(by_field, np.float32(2.0 ** -32), dtype=np.float32)
     u += np.float32(0.5)
     return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)
