@@ -141,7 +141,7 @@ def _uniforms(ids: np.ndarray, fields: int) -> np.ndarray:
     # each id's row of 32-bit halves, read field-major: a view (np.ndarray over x's buffer costs far less than
     # as_strided on a single env's one row)
     by_field = np.ndarray((fields, n, N_DIMS), np.int32, x, strides=(N_DIMS * 4, x.strides[0], 4))
-    u = np.multiply(by_field, np.float32(2.0 ** -32), dtype=np.float32)
+    u = np.multiply(by_field, np.float32(2.0 ** -32), dtype=np.float32, order="C")  # C: field-major in memory too
     u += np.float32(0.5)
     return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)
 
