@@ -149,7 +149,7 @@ def _uniforms(ids: np.ndarray, fields: int) -> np.ndarray:
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Trajectories (n, T, 19), float32 (timestep-major in memory), of the given ids (before noise and worldview
     centring)."""
-    n, legs = len(ids), prior.reversals[1] + 1
+    legs = prior.reversals[1] + 1
     # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop; every field scaled to its
     # range in one pass
     u = _uniforms(np.asarray(ids), 3 + 3 * legs)
