@@ -33,7 +33,7 @@ import numpy as np
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, Str
 from aligngym.envs.metrics import Metric
 from aligngym.envs.progress.population import (check_temperature, delta_method_accurate, item_shares, survey,
-                                               survey_floats)
+                                               survey_floats, survey_noise_scales)
 from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.trajectories import SPLITS, Trajectory, check_prior
 from aligngym.envs.progress.values import (N_DIMS, centre_floats, centre_worldviews, clip_unit, cosine,
@@ -306,7 +306,8 @@ class Simulation:
         # the initial copy h_0 = x_0 counts in `score_reference`
         self._cosines_one(actual[0], math.sqrt(self.target_sq[0, 0]))
         delta = self.respondents > 0 and delta_method_accurate(self.respondents, self.temperature)
-        self._z = rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32).tolist() if delta else None
+        self._z = ((rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32)
+                    * survey_noise_scales(self.respondents, self.temperature)).tolist() if delta else None)
         self.obs[0] = 0.0  # no surveys before C13
         self._observe_one(rng, self._h, 0)
 
@@ -349,7 +350,7 @@ class Simulation:
         if self._z is None:  # a census, or exact sampling: `survey` draws as it goes
             now = survey(np.array(values), rng, self.respondents, self.temperature).tolist()
         else:
-            now = survey_floats(values, self._z[i], self.respondents, self.temperature)
+            now = survey_floats(values, self._z[i], self.temperature)
         self._push_survey(0, now, i)
 
     def _lockstep(self, rows, i):
