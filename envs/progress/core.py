@@ -25,7 +25,6 @@ Cosines with an all-zero vector count 0 (the reference's scipy gives NaN there).
 from __future__ import annotations
 
 import math
-import operator
 from itertools import accumulate
 
 import numpy as np
@@ -301,10 +300,10 @@ class Simulation:
         self.reset_rows(rng, self._all, survey_past=False)
         actual = self.actual[0]
         self._actual_rows, self._drift = actual.tolist(), self.drift[0].tolist()
-        self._h = self._actual_rows[0]
+        self._h, self._units_one = self._actual_rows[0], self.units[0]
         self._reference_sum = 0.0
         # the initial copy h_0 = x_0 counts in `score_reference`
-        self._cosines_one(actual[0], math.sqrt(self.target_sq[0, 0]))
+        self._best_ahead_one(actual[0], math.sqrt(self.target_sq[0, 0]), 0)
         delta = self.respondents > 0 and delta_method_accurate(self.respondents, self.temperature)
         self._z = ((rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32)
                     * survey_noise_scales(self.respondents, self.temperature)).tolist() if delta else None)
@@ -318,7 +317,7 @@ class Simulation:
                              for h, d, a in zip(self._h, self._drift[i], actions.tolist())])
         self._h, values = new, np.array(new)
         self.human[0, i + 1] = values
-        reward = max(self._cosines_one(values, math.sqrt(sum(map(operator.mul, new, new))))[i + 1:])
+        reward = self._best_ahead_one(values, math.hypot(*new), i + 1)
         self.actions[0, i] = actions
         self.sims[0, i] = reward
         self.step_idx[0] = i + 1
@@ -326,12 +325,15 @@ class Simulation:
             self._observe_one(rng, new, i + 1)
         return reward
 
-    def _cosines_one(self, values: np.ndarray, norm: float) -> list[float]:
-        """cos(values, x_j) for every timestep j of row 0's trajectory (0 for an all-zero `values`, whose norm is
-        `norm`), and adds the snapshot's terms to `score_reference`'s sum: max_{j >= i} of them for every i."""
-        cosines = [c / norm for c in self.units[0].dot(values).tolist()] if norm > 1e-12 else [0.0] * self.T
-        self._reference_sum += sum(accumulate(reversed(cosines), max))
-        return cosines
+    def _best_ahead_one(self, values: np.ndarray, norm: float, ahead: int) -> float:
+        """max_{j >= ahead} cos(values, x_j) on row 0's trajectory (0 for an all-zero `values`, whose norm is `norm`);
+        adds the snapshot's terms to `score_reference`'s sum: max_{j >= i} cos(values, x_j) for every i. The maxima
+        are taken on the dot products with the unit vectors, divided by the norm once."""
+        if norm <= 1e-12:
+            return 0.0
+        dots = self._units_one.dot(values).tolist()
+        self._reference_sum += sum(accumulate(reversed(dots), max)) / norm
+        return max(dots[ahead:]) / norm
 
     def metrics_one(self) -> dict[str, float]:
         """`metrics` of the single env's Coevolve episode (row 0) as Python floats, computed on its one row (the

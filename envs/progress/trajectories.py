@@ -300,7 +300,7 @@ class Trajectory:
             walk = _start_end()[0] + np.cumsum(steps, axis=1)
         noise = None
         if self.noise > 0:  # into a buffer kept while n stays the same (a fresh one costs page faults each time)
-            if getattr(self, "_noise", np.empty(0)).shape != (n, T, N_DIMS):
+            if getattr(self, "_noise", None) is None or self._noise.shape != (n, T, N_DIMS):
                 self._noise = np.empty((n, T, N_DIMS), dtype=np.float32)
             noise = rng.standard_normal(out=self._noise, dtype=np.float32)
             noise *= self.noise
