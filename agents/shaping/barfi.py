@@ -25,7 +25,9 @@ The outer objective subtracts `Args.reward_l2` * sum_w ||w - anchor|| over phi's
 reward_L2, an unsquared norm per tensor, so its pull has a constant size and can hold phi exactly at the anchor).
 The authors anchor at zero, which in their linear reward is near its start; `Args.reward_l2_anchor` chooses the
 start (here the naive sum) or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
-implemented.
+implemented. The outer optimiser (`outer_optimizer`: Adam or the authors' RMSprop), its step sizes (`outer_lr` on phi,
+`discount_lr` on psi) and `outer_episodes` (one outer step per group of that many episodes of the batch) are the
+rest of the outer loop; `make_args("authors_<env>")` sets all of it as the authors' code does for that env.
 """
 from __future__ import annotations
 
