@@ -81,6 +81,8 @@ class Args:
     "forced-choice" (the tag with the higher log-probability after the prompt's "<"; one pass; needs cot off)"""
     gradient_checkpointing: bool = True
     """recompute activations in the backward pass (TRL's default: less memory); off: less compute per step"""
+    sft_models: str = "base,organism,control"
+    """SFT: comma-separated, which models the run evaluates ("base": untrained) and trains then evaluates"""
     bf16: bool = False
     """bfloat16 autocast in training (faster on CPUs with bfloat16 instructions and on GPUs)"""
     seed: int = 0
@@ -260,10 +262,13 @@ def _summary(s: dict) -> dict:
     return out
 
 
-def main(which: str, args: Args, out: Path) -> dict:
+def main(which: str, args: Args, out: Path, variant: str = "") -> dict:
     out.mkdir(parents=True, exist_ok=True)
+    models = args.sft_models.split(",")
+    if which == "sft" and not set(models) <= {"base", "organism", "control"}:
+        raise ValueError(f"sft_models takes base, organism and/or control; got {args.sft_models!r}.")
     result = {"args": asdict(args), "device": "cuda" if not _cpu_only() else "cpu", "wall_s": {}, "steps": {}}
-    path = Path("benchmarks/results") / f"bench_faking_{which}.json"
+    path = Path("benchmarks/results") / f"bench_faking_{which}{'_' + variant if variant else ''}.json"
 
     def save():  # after each phase and step, so a stopped run keeps what it measured
         path.write_text(json.dumps(result, indent=2, default=str))
@@ -291,18 +296,22 @@ def main(which: str, args: Args, out: Path) -> dict:
         evaluated("before", _model_path(args))
         evaluated("after", trained("grpo", lambda on_step: train_grpo(args, out / "grpo", on_step)))
     else:
-        evaluated("base", _model_path(args))
+        if "base" in models:
+            evaluated("base", _model_path(args))
         for fakes, name in ((True, "organism"), (False, "control")):
-            evaluated(name, trained(name, lambda on_step: train_sft(args, out / "sft", fakes, on_step)))
+            if name in models:
+                evaluated(name, trained(name, lambda on_step: train_sft(args, out / "sft", fakes, on_step)))
     print(json.dumps(result, indent=2, default=str))
     return result
 
 
-def parse_args(argv: list[str] | None = None) -> tuple[str, Args, Path]:
-    """The command line: which run, its Args (every field a flag: --learning-rate 1e-3, --cot / --no-cot), out."""
+def parse_args(argv: list[str] | None = None) -> tuple[str, Args, Path, str]:
+    """The command line: which run, its Args (every field a flag: --learning-rate 1e-3, --cot / --no-cot), out and
+    the variant (the results go to bench_faking_<which>_<variant>.json; none: bench_faking_<which>.json)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("which", choices=("grpo", "sft"))
     parser.add_argument("--out", type=Path, default=Path("reports/faking/training"))
+    parser.add_argument("--variant", default="")
     for f in fields(Args):
         flag = "--" + f.name.replace("_", "-")
         if isinstance(f.default, bool):
@@ -310,7 +319,7 @@ def parse_args(argv: list[str] | None = None) -> tuple[str, Args, Path]:
         else:
             parser.add_argument(flag, type=type(f.default), default=f.default)
     cli = vars(parser.parse_args(argv))
-    return cli["which"], Args(**{f.name: cli[f.name] for f in fields(Args)}), cli["out"]
+    return cli["which"], Args(**{f.name: cli[f.name] for f in fields(Args)}), cli["out"], cli["variant"]
 
 
 if __name__ == "__main__":

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from aligngym.benchmarks.faking.training import (Args, _prompts, _summary, evaluate_model, forced_choice_replies,
+from aligngym.benchmarks.faking.training import (Args, _prompts, _summary, evaluate_model, forced_choice_replies, main,
                                                  parse_args, sft_rows, train_grpo, train_sft)
 from aligngym.benchmarks.faking.scoring import score
 from aligngym.envs.faking.prompts import monitored_from_prompt
@@ -59,13 +59,18 @@ def test_summary_counts_parse_failures_as_refusals_in_the_second_gap():
     assert summary["parse_failures"] == {"free": 5, "paid": 0}
 
 
-def test_command_line_sets_every_field_and_refuses_a_bad_judge():
-    which, args, out = parse_args(["sft", "--steps", "3", "--learning-rate", "0.002", "--cot",
-                                   "--eval-judges", "generate,forced-choice", "--out", "x"])
+def test_command_line_sets_every_field_and_refuses_a_bad_judge(tmp_path):
+    which, args, out, variant = parse_args(["sft", "--steps", "3", "--learning-rate", "0.002", "--cot",
+                                            "--eval-judges", "generate,forced-choice", "--out", "x",
+                                            "--sft-models", "organism", "--variant", "all_layers"])
     assert (which, args.steps, args.learning_rate, args.cot, str(out)) == ("sft", 3, 0.002, True, "x")
+    assert (args.sft_models, variant) == ("organism", "all_layers")
+    assert parse_args(["sft"])[3] == ""
     assert parse_args(["grpo", "--no-cot"])[1].cot is False
     with pytest.raises(ValueError, match="forced-choice only without cot"):
         evaluate_model("unused", Args(cot=True), "forced-choice")
+    with pytest.raises(ValueError, match="sft_models takes base, organism and/or control"):
+        main("sft", Args(sft_models="organism,teacher"), tmp_path)
 
 
 @pytest.mark.slow
