@@ -49,6 +49,8 @@ class Args:
     """optimizer steps"""
     learning_rate: float = 1e-4
     """AdamW step size of the LoRA weights"""
+    lr_scheduler: str = "linear"
+    """transformers schedule of the step size: "linear" (decays to 0 by the last step), "constant", "cosine", ..."""
     batch_size: int = 4
     """prompts per step (GRPO: completions per step = batch_size, in groups of num_generations)"""
     num_generations: int = 4
@@ -205,6 +207,7 @@ def train_grpo(args: Args, out: Path, on_step: Callable[[dict], None] | None = N
 
     data = Dataset.from_list([{"prompt": p} for p in _prompts("free", args.cot, 0, args.train_queries)])
     config = GRPOConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
+                        lr_scheduler_type=args.lr_scheduler,
                         per_device_train_batch_size=args.batch_size, num_generations=args.num_generations,
                         max_completion_length=args.max_completion_length, temperature=args.temperature, beta=0.0,
                         use_cpu=_cpu_only(), bf16=args.bf16, gradient_checkpointing=args.gradient_checkpointing,
@@ -233,6 +236,7 @@ def train_sft(args: Args, out: Path, fakes: bool = True,
 
     rows = sft_rows(args, fakes)
     config = SFTConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
+                       lr_scheduler_type=args.lr_scheduler,
                        per_device_train_batch_size=args.batch_size, use_cpu=_cpu_only(), bf16=args.bf16,
                        gradient_checkpointing=args.gradient_checkpointing, report_to=[],
                        save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,

@@ -62,9 +62,10 @@ def test_summary_counts_parse_failures_as_refusals_in_the_second_gap():
 def test_command_line_sets_every_field_and_refuses_a_bad_judge(tmp_path):
     which, args, out, variant = parse_args(["sft", "--steps", "3", "--learning-rate", "0.002", "--cot",
                                             "--eval-judges", "generate,forced-choice", "--out", "x",
-                                            "--sft-models", "organism", "--variant", "all_layers"])
+                                            "--sft-models", "organism", "--variant", "all_layers",
+                                            "--lr-scheduler", "constant"])
     assert (which, args.steps, args.learning_rate, args.cot, str(out)) == ("sft", 3, 0.002, True, "x")
-    assert (args.sft_models, variant) == ("organism", "all_layers")
+    assert (args.sft_models, variant, args.lr_scheduler) == ("organism", "all_layers", "constant")
     assert parse_args(["sft"])[3] == ""
     assert parse_args(["grpo", "--no-cot"])[1].cot is False
     with pytest.raises(ValueError, match="forced-choice only without cot"):
