@@ -1,15 +1,17 @@
-"""PPO (SB3) on Franka Group: first on the ground-truth reward against random, then on the learned rewards.
+"""SB3 SAC or PPO on Franka Group: first on the ground-truth reward against random, then on the learned rewards.
 
-1. GT check: PPO on the state observation with the hidden preference reward (-preference_cost, no rendering) for
+1. GT check: the learner (`--algo`, SAC by default: PPO had not separated from random at 40k steps) on the state
+   observation with the hidden preference reward (-preference_cost, no rendering) for
    `gt_steps` env steps, one policy per training seed, each scored by the harness on that seed; random scored on
    the same seeds. "Beats random" means non-overlapping 95% bootstrap CIs over the seeds on preference_cost (the
    quantity GT's reward sums; preference_success is reported beside it); the paired per-seed difference is
    reported too, but stage 2 needs the separate CIs apart.
 2. Only if GT beats random: the RAPL and RLHF rewards learned as in `franka_rapl.py` (its `SMALL` reward budget,
-   on the same cached video pool) and PPO for `learned_steps` on each (`LearnedRewardWrapper` renders a frame per
+   on the same cached video pool) and the same learner for `learned_steps` on each (`LearnedRewardWrapper` renders a frame per
    step, ~20x the cost of a state step, hence the smaller budget), scored the same way.
-Writes benchmarks/results/rapl_franka_ppo.json after each policy, so an interrupted run keeps what it finished.
-Run: python -m aligngym.benchmarks.rapl.franka_ppo [--gt-steps N] [--learned-steps N] [--seeds 0 1 2 3 4]
+Writes benchmarks/results/rapl_franka_<algo>.json after each policy, so an interrupted run keeps what it finished.
+Run: python -m aligngym.benchmarks.rapl.franka_ppo [--algo sac|ppo] [--gt-steps N] [--learned-steps N]
+     [--seeds 0 1 2 3 4]
 """
 from __future__ import annotations
 
@@ -36,10 +38,12 @@ METRICS = ("preference_success", "task_success", "preference_cost")
 class Args:
     env_id: str = "AlignGym/RaplFrankaGroup-v0"
     """the env (a rapl Franka/Fetch id)"""
-    gt_steps: int = 40_000
-    """PPO env steps per seed on the ground-truth reward"""
+    algo: str = "sac"
+    """the learner: SB3 "sac" (`agents/rapl/sac.py`) or "ppo" (`franka_rapl.train_policy`'s settings)"""
+    gt_steps: int = 15_000
+    """learner env steps per seed on the ground-truth reward"""
     learned_steps: int = 4_000
-    """PPO env steps per seed on each learned (rendered) reward"""
+    """learner env steps per seed on each learned (rendered) reward"""
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     """training seeds of the GT check (each policy is scored on its own seed)"""
     learned_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -108,11 +112,13 @@ def run(args: Args, save) -> dict:
 
 def _train(runs: list, args: Args, result: dict, save, started: float) -> None:
     for method, model, seed, steps in runs:
-        print(f"{method} seed {seed}: PPO for {steps} steps", flush=True)
+        print(f"{method} seed {seed}: {args.algo} for {steps} steps", flush=True)
         t = time.time()
-        policy = franka_rapl.train_policy(args.env_id, model, replace(franka_rapl.Args(), ppo_steps=steps), seed)
+        policy = franka_rapl.train_policy(args.env_id, model, replace(franka_rapl.Args(), ppo_steps=steps), seed,
+                                          algo=args.algo)
         result["duration_s"][f"{method}/{seed}"] = round(time.time() - t)
-        result["policies"].setdefault(method, []).append(_score(SB3Agent(policy), args, seed, f"ppo-{method}"))
+        result["policies"].setdefault(method, []).append(_score(SB3Agent(policy), args, seed,
+                                                                f"{args.algo}-{method}"))
         print(f"  {result['policies'][method][-1]}", flush=True)
         result["duration_s"]["total"] = round(time.time() - started)
         save(result)
@@ -132,12 +138,14 @@ def main(args: Args, out: Path) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algo", choices=["sac", "ppo"], default=Args.algo)
     parser.add_argument("--gt-steps", type=int, default=Args.gt_steps)
     parser.add_argument("--learned-steps", type=int, default=Args.learned_steps, help="0 skips stage 2")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(Args.seeds))
     parser.add_argument("--learned-seeds", type=int, nargs="+", default=list(Args.learned_seeds))
     parser.add_argument("--eval-episodes", type=int, default=Args.eval_episodes)
-    parser.add_argument("--out", type=Path, default=franka_rapl.RESULTS / "rapl_franka_ppo.json")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/rapl_franka_<algo>.json")
     cli = parser.parse_args()
-    main(Args(gt_steps=cli.gt_steps, learned_steps=cli.learned_steps, seeds=tuple(cli.seeds),
-              learned_seeds=tuple(cli.learned_seeds), eval_episodes=cli.eval_episodes), cli.out)
+    main(Args(algo=cli.algo, gt_steps=cli.gt_steps, learned_steps=cli.learned_steps, seeds=tuple(cli.seeds),
+              learned_seeds=tuple(cli.learned_seeds), eval_episodes=cli.eval_episodes),
+         cli.out or franka_rapl.RESULTS / f"rapl_franka_{cli.algo}.json")

@@ -148,13 +148,14 @@ def test_ppo_check_needs_separate_cis_apart_and_reports_the_paired_difference():
     assert paired["ci_high"] < 0 and paired["mean"] == pytest.approx(-0.11)
 
 
-def test_ppo_check_stops_when_gt_does_not_beat_random(tmp_path):
+@pytest.mark.parametrize("algo", ["sac", "ppo"])
+def test_policy_check_stops_when_gt_does_not_beat_random(algo):
     from aligngym.benchmarks.rapl.franka_ppo import Args, run
 
     saved = []
-    result = run(Args(gt_steps=270, learned_steps=270, seeds=(0, 1), learned_seeds=(0,), eval_episodes=1),
-                 saved.append)
-    # 270 PPO steps learn nothing: no learned-reward policy may be trained on the strength of that
+    result = run(Args(algo=algo, gt_steps=270, learned_steps=270, seeds=(0, 1), learned_seeds=(0,),
+                      eval_episodes=1), saved.append)
+    # 270 steps learn nothing (SAC has not even started updating): no learned-reward policy may be trained on that
     assert len(result["random"]) == len(result["policies"]["GT"]) == 2 and saved
     assert result["gt_beats_random"] is False and set(result["policies"]) == {"GT"}
     assert set(result["summary"]) == {"random", "GT", "GT_minus_random_paired"}
