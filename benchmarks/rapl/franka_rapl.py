@@ -124,11 +124,12 @@ def learn_rewards(train: list, args: Args, seed: int) -> dict:
     return {"RAPL": rapl, "RLHF": rlhf, "GT": GTReward(), "Time": TimeReward()}
 
 
-def train_policy(env_id: str, model, args: Args, seed: int, algo: str = "ppo"):
-    """A policy trained on `model`'s reward for `args.ppo_steps` env steps: SB3 PPO, or SAC (`algo="sac"`)."""
+def train_policy(env_id: str, model, args: Args, seed: int, algo: str = "ppo", every: int = 1):
+    """A policy trained on `model`'s reward for `args.ppo_steps` env steps: SB3 PPO, or SAC (`algo="sac"`);
+    `every`: the learned reward every k-th step (`LearnedRewardWrapper`)."""
     def make_env():
         # a reward model copy per env: OT's online reward keeps the episode so far on the model
-        return LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array"), copy.deepcopy(model))
+        return LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array"), copy.deepcopy(model), every=every)
 
     if algo == "sac":
         return train_sac(make_env, SACArgs(), args.ppo_steps, seed)
