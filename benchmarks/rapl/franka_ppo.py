@@ -162,6 +162,29 @@ def _train(runs: list, args: Args, result: dict, save, started: float) -> None:
         save(result)
 
 
+def plot(result: dict, path: Path) -> None:
+    """Each policy's preference cost per seed (dots) with its mean and 95% CI, random first."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = {"random": result["random"], **result["policies"]}
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for k, (name, per_seed) in enumerate(groups.items()):
+        costs = [r["preference_cost"] for r in per_seed]
+        low, high = bootstrap_ci(costs)
+        ax.scatter([k] * len(costs), costs, s=12, alpha=0.6)
+        ax.errorbar(k + 0.15, np.mean(costs), yerr=[[np.mean(costs) - low], [high - np.mean(costs)]], fmt="o",
+                    color="k", capsize=3)
+    ax.set_xticks(range(len(groups)), [f"{g}\n({len(v)} seeds)" for g, v in groups.items()])
+    ax.set_ylabel("preference cost (lower is better)")
+    ax.set_title(f"{result['args']['algo'].upper()} on {result['args']['env_id'].split('/')[-1]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
 def main(args: Args, out: Path, gt_result: Path | None = None) -> dict:
     def save(result: dict) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -169,6 +192,7 @@ def main(args: Args, out: Path, gt_result: Path | None = None) -> dict:
 
     result = run(args, save, json.loads(gt_result.read_text()) if gt_result else None)
     save(result)
+    plot(result, out.with_suffix(".png"))
     for name, s in result["summary"].items():
         print(name, {m: f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" for m, v in s.items()})
     return result
