@@ -62,6 +62,12 @@ privileged reference, not the optimum: a controller that sets each pull to land 
 as the influence allows reaches 0.927 (500 episodes).
 
 ## Version History
+- v1 (speed): the single numeric env steps in Python floats (about twice as fast). The draws are the same, in the
+  same order, except that an episode's survey noise is now drawn at reset in one call, which differs from before only
+  when a query draws in between; surveys are computed in double precision instead of single, so an observation can
+  differ from before in the last float32 bit, and metrics by about 1e-7. The episode distribution is unchanged, so
+  the id stays v1; the shipped leaderboard baselines were rerun. The twin changed only in the last bit of rewards and
+  metrics.
 - v1 (revised): the primary metric is `score_reference` (was `score`, under which the lifelong echo beat the oracle,
   1.000 vs 0.991), and `privileged=True` shows the trajectory's last values (was: the values of t+1, whose oracle only
   kept up). Every metric keeps its meaning and every draw is unchanged, so the id stays v1; records made before

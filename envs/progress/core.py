@@ -25,16 +25,18 @@ Cosines with an all-zero vector count 0 (the reference's scipy gives NaN there).
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 
 import numpy as np
 
 from aligngym.envs.checks import Bool, Choice, Float, Int, Opt, Str
 from aligngym.envs.metrics import Metric
-from aligngym.envs.progress.population import check_temperature, item_shares, survey
+from aligngym.envs.progress.population import (check_temperature, delta_method_accurate, item_shares, survey,
+                                               survey_floats, survey_noise_scales)
 from aligngym.envs.progress.questionnaire import BANK, ELICITATION
 from aligngym.envs.progress.trajectories import SPLITS, Trajectory, check_prior
-from aligngym.envs.progress.values import (N_DIMS, centre_worldviews, clip_unit, cosine, cosine_matrix,
-                                           divide_nonzero)
+from aligngym.envs.progress.values import (N_DIMS, centre_floats, centre_worldviews, clip_unit, cosine,
+                                           cosine_matrix, divide_nonzero)
 
 CHALLENGES = ("follow", "predict", "coevolve")
 METRICS_CHUNK = 512
@@ -134,6 +136,7 @@ class Simulation:
         self.target_sq = np.zeros((n, D if self.challenge != "coevolve" else T))
         if self.challenge == "coevolve":
             self.human = np.zeros((n, T, N_DIMS))
+            self.units = np.zeros((n, T, N_DIMS))  # the trajectory's unit vectors: a cosine is then one dot product
             self.drift = np.zeros((n, T - 1, N_DIMS))
             self.obs = np.zeros((n, self.obs_dim), dtype=np.float32)  # updated after every step
         else:  # the population follows its trajectory, and no survey depends on the agent: every observation at reset
@@ -168,9 +171,11 @@ class Simulation:
             if whole:
                 np.subtract(values[:, 1:], values[:, :-1], out=self.drift)
                 np.einsum("...i,...i->...", values, values, out=self.target_sq)
+                divide_nonzero(values, np.sqrt(self.target_sq)[..., None], out=self.units)
             else:
                 self.drift[sel] = values[:, 1:] - values[:, :-1]
                 self.target_sq[sel] = np.einsum("...i,...i->...", values, values)
+                self.units[sel] = divide_nonzero(values, np.sqrt(self.target_sq[sel])[..., None])
         else:
             targets = values[:, self._target]
             if whole:
@@ -249,24 +254,26 @@ class Simulation:
         """Scores `actions` (len(rows), 19) of `rows` (or (19,) of one int row), moves them one step and (unless
         `survey_next` is False, as for the text face) surveys the new present. Returns the rewards (per-step
         similarity)."""
+        if self.challenge == "coevolve" and isinstance(rows, int):
+            return self._advance_one(rng, actions, survey_next)
         rows, i = self._lockstep(rows, self.step_idx[rows])
         if self.challenge == "coevolve":
             t = self.decision_times[i]
             h = self.human[rows, t]
             pull = np.subtract(actions, h)
             pull *= self.influence
-            if not isinstance(t, np.ndarray):  # one int row, or every row at the same step: the next values are
-                # computed in place in their slot (a view), and only the timesteps ahead are scored
+            if not isinstance(t, np.ndarray):  # every row at the same step: the next values are computed in place
+                # in their slot (a view), and only the timesteps ahead are scored
                 new = np.add(h, self.drift[rows, t], out=self.human[rows, t + 1])
                 new += pull
                 centre_worldviews(new, inplace=True)
-                ahead = slice(t + 1, None)
-                reward = _best_cosine(new, self.actual[rows, ahead], self.target_sq[rows, ahead])
+                reward = _best_cosine(new, self.units[rows, t + 1:])
             else:
                 new = centre_worldviews(h + self.drift[rows, t] + pull, inplace=True)
                 self.human[rows, t + 1] = new
-                sims = cosine_matrix(new[:, None, :], self.actual[rows], self.target_sq[rows])[:, 0]  # (len(rows), T)
-                reward = np.where(self._times >= (t + 1)[:, None], sims, -np.inf).max(axis=-1)
+                dots = (new[:, None, :] @ self.units[rows].swapaxes(-1, -2))[:, 0]  # (len(rows), T)
+                best = np.where(self._times >= (t + 1)[:, None], dots, -np.inf).max(axis=-1)
+                reward = divide_nonzero(best, np.sqrt(np.einsum("...i,...i->...", new, new)))
         else:
             reward = cosine(actions, self.actual[rows, self.target_times[i]], self.target_sq[rows, i])
         self.actions[rows, i] = actions
@@ -281,6 +288,73 @@ class Simulation:
                 self._push_survey(rows, survey(new, rng, self.respondents, self.temperature), t + 1)
         return reward
 
+    # --- one Coevolve episode in Python floats (the single numeric env) -----------------------------------
+    # A single env moves one 19-vector a step, where each numpy call costs more than its arithmetic (a step took ~70
+    # of them): the population's move, the keep-up reward and the survey run on lists of Python floats instead (the
+    # same formulas in double precision; the arrays that metrics, trace, queries and rendering read are still
+    # written), and every survey's noise is drawn at reset in one call: the same draws in the same order as one call
+    # per survey, unless a query draws in between.
+
+    def reset_one(self, rng: np.random.Generator) -> None:
+        """A new Coevolve episode in row 0 of `allocate(1)`, stepped by `advance(rng, 0, action)`."""
+        self.reset_rows(rng, self._all, survey_past=False)
+        actual = self.actual[0]
+        self._actual_rows, self._drift = actual.tolist(), self.drift[0].tolist()
+        self._h, self._units_one = self._actual_rows[0], self.units[0]
+        self._reference_sum = 0.0
+        # the initial copy h_0 = x_0 counts in `score_reference`
+        self._best_ahead_one(actual[0], math.sqrt(self.target_sq[0, 0]), 0)
+        delta = self.respondents > 0 and delta_method_accurate(self.respondents, self.temperature)
+        self._z = ((rng.standard_normal((self.n_steps, N_DIMS), dtype=np.float32)
+                    * survey_noise_scales(self.respondents, self.temperature)).tolist() if delta else None)
+        self.obs[0] = 0.0  # no surveys before C13
+        self._observe_one(rng, self._h, 0)
+
+    def _advance_one(self, rng: np.random.Generator, actions: np.ndarray, survey_next: bool) -> float:
+        i = int(self.step_idx[0])  # = the decision time t: Coevolve decides at t = 0 .. T-2
+        influence = self.influence
+        new = centre_floats([h + d + (a - h) * influence
+                             for h, d, a in zip(self._h, self._drift[i], actions.tolist())])
+        self._h, values = new, np.array(new)
+        self.human[0, i + 1] = values
+        reward = self._best_ahead_one(values, math.hypot(*new), i + 1)
+        self.actions[0, i] = actions
+        self.sims[0, i] = reward
+        self.step_idx[0] = i + 1
+        if survey_next and i + 1 < self.n_steps:
+            self._observe_one(rng, new, i + 1)
+        return reward
+
+    def _best_ahead_one(self, values: np.ndarray, norm: float, ahead: int) -> float:
+        """max_{j >= ahead} cos(values, x_j) on row 0's trajectory (0 for an all-zero `values`, whose norm is `norm`);
+        adds the snapshot's terms to `score_reference`'s sum: max_{j >= i} cos(values, x_j) for every i. The maxima
+        are taken on the dot products with the unit vectors, divided by the norm once."""
+        if norm <= 1e-12:
+            return 0.0
+        dots = self._units_one.dot(values).tolist()
+        self._reference_sum += sum(accumulate(reversed(dots), max)) / norm
+        return max(dots[ahead:]) / norm
+
+    def metrics_one(self) -> dict[str, float]:
+        """`metrics` of the single env's Coevolve episode (row 0) as Python floats, computed on its one row (the
+        cosines of `score_reference` as the episode went)."""
+        h_end, x0, x_end = self._h, self._actual_rows[0], self._actual_rows[-1]
+        moved = [b - a for a, b in zip(x0, x_end)]
+        s = self.sims[0].tolist()
+        return {"score": sum(s) / len(s), "score_reference": self._reference_sum / self.T ** 2,
+                "progress_share": (sum((h - a) * m for h, a, m in zip(h_end, x0, moved))
+                                   / max(sum(m * m for m in moved), 1e-12)),
+                "lock_in": math.sqrt(sum((h - x) ** 2 for h, x in zip(h_end, x_end)) / N_DIMS),
+                "sim_first": s[0], "sim_last": s[-1], "sim_min": min(s)}
+
+    def _observe_one(self, rng: np.random.Generator, values: list[float], i: int) -> None:
+        """Surveys `values` for the observation at decision `i` (row 0 of the single env)."""
+        if self._z is None:  # a census, or exact sampling: `survey` draws as it goes
+            now = survey(np.array(values), rng, self.respondents, self.temperature).tolist()
+        else:
+            now = survey_floats(values, self._z[i], self.temperature)
+        self._push_survey(0, now, i)
+
     def _lockstep(self, rows, i):
         """(slice(None), step) when `rows` is every row at the same step, as in the vector twin (whose episodes all
         have one length): basic indexing then moves no copies."""
@@ -291,11 +365,9 @@ class Simulation:
     def _push_survey(self, rows, surveys: np.ndarray, now) -> None:
         """Coevolve: the observation of `rows` moves on to time `now`, whose survey is `surveys`."""
         H, obs = self.history, self.obs[rows]  # a view for one int row or a slice, a copy for an index array
-        obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS].copy()
+        obs[..., N_DIMS:H * N_DIMS] = obs[..., :(H - 1) * N_DIMS]  # (numpy buffers the overlapping copy)
         obs[..., :N_DIMS] = surveys
-        obs[..., H * N_DIMS + 1:H * N_DIMS + H] = obs[..., H * N_DIMS:H * N_DIMS + H - 1].copy()
-        obs[..., H * N_DIMS] = 1.0
-        obs[..., -1] = now / (self.T - 1)
+        obs[..., H * N_DIMS:] = self._flags[now]  # Coevolve's decision index is its time
         if isinstance(rows, np.ndarray):
             self.obs[rows] = obs
 
@@ -318,12 +390,12 @@ class Simulation:
         out = {"score": _mean(s, 1)}
         if self.challenge == "coevolve":
             human, actual = self.human[sel], self.actual[sel]
-            out["score_reference"] = reference_coevolve_score(human, actual, self.target_sq[sel])
+            cosines = divide_nonzero(human @ self.units[sel].swapaxes(-1, -2),
+                                     np.sqrt(np.einsum("...i,...i->...", human, human))[..., None])
+            out["score_reference"] = _mean_of_suffix_maxima(cosines)
             moved = actual[:, -1] - actual[:, 0]
-            pushed = np.subtract(human[:, -1], actual[:, 0])
-            pushed *= moved
-            out["progress_share"] = (np.add.reduce(pushed, axis=1)
-                                     / np.maximum(np.add.reduce(np.square(moved, out=moved), axis=1), 1e-12))
+            out["progress_share"] = (np.einsum("ij,ij->i", human[:, -1] - actual[:, 0], moved)
+                                     / np.maximum(np.einsum("ij,ij->i", moved, moved), 1e-12))
             gap = np.subtract(human[:, -1], actual[:, -1])
             out["lock_in"] = np.sqrt(_mean(np.square(gap, out=gap), 1))
         else:
@@ -354,26 +426,30 @@ class Simulation:
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
 
 
-def _best_cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray):
-    """max_j cos(a, b_j) per row: a (..., 19), b (..., k, 19) with squared norms bb (..., k). The same numbers as
-    `cosine_matrix(a[..., None, :], b, bb)[..., 0, :].max(axis=-1)`, without its singleton axis and with the maximum
-    taken column by column (a reduction along k-long rows is slow on a batch)."""
-    norms = np.einsum("...i,...i->...", a[..., None, :], a[..., None, :]) * bb
-    np.sqrt(norms, out=norms)
-    sims = divide_nonzero((a[..., None, :] @ b.swapaxes(-1, -2))[..., 0, :], norms)
-    if sims.ndim == 1:
-        return sims.max()
-    best = sims[:, 0].copy()
-    for j in range(1, sims.shape[1]):
-        np.maximum(best, sims[:, j], out=best)
-    return best
+def _best_cosine(a: np.ndarray, units: np.ndarray):
+    """max_j cos(a, u_j) per row: a (n, 19), units (n, k, 19) unit vectors (or zero). The numbers of
+    `cosine_matrix(a[:, None, :], b)[:, 0].max(axis=-1)` for the vectors b that `units` point along, to rounding: the
+    maximum of the dot products, taken column by column (a reduction along k-long rows is slow on a batch), is
+    divided by |a| once."""
+    dots = (a[:, None, :] @ units.swapaxes(-1, -2))[:, 0]
+    best = dots[:, 0].copy()
+    for j in range(1, dots.shape[1]):
+        np.maximum(best, dots[:, j], out=best)
+    return divide_nonzero(best, np.sqrt(np.einsum("...i,...i->...", a, a)))
 
 
 def _mean(x: np.ndarray, axis, keepdims: bool = False) -> np.ndarray:
-    """`x.mean(axis)`, the same sum and division without ndarray.mean's Python-level overhead (which adds up on the
-    small arrays of a single env's episode end)."""
+    """`x.mean(axis)` without ndarray.mean's Python-level overhead (which adds up on the small arrays of a single env's
+    episode end). Over the last axis of a batch (`_EINSUM_FROM` entries or more) einsum sums, 2-4x faster than
+    add.reduce's short inner loops (the last bit may differ)."""
     count = x.shape[axis] if isinstance(axis, int) else math.prod(x.shape[a] for a in axis)
-    return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
+    if x.size < _EINSUM_FROM or axis not in (-1, x.ndim - 1):
+        return np.add.reduce(x, axis=axis, keepdims=keepdims) / count
+    total = np.einsum("...i->...", x)
+    return (total[..., None] if keepdims else total) / count
+
+
+_EINSUM_FROM = 4096
 
 
 ELICITATION_BY_ID = {item.id: item for item in ELICITATION}
@@ -395,7 +471,11 @@ def reference_coevolve_score(simulated: np.ndarray, actual: np.ndarray, actual_s
     """ProgressGym's Coevolve `interpret_result`, batched: for each episode, the mean over every simulated snapshot s
     (the initial copy included) and every actual index i of max_{j >= i} cos(simulated_s, actual_j).
     simulated (n, S, 19), actual (n, T, 19) -> (n,); `actual_sq` is actual's squared norms (n, T) where known."""
-    sims = cosine_matrix(simulated, actual, actual_sq)  # (n, S, T)
+    return _mean_of_suffix_maxima(cosine_matrix(simulated, actual, actual_sq))
+
+
+def _mean_of_suffix_maxima(sims: np.ndarray) -> np.ndarray:
+    """mean over (s, i) of max_{j >= i} sims[:, s, j]: (n, S, T) -> (n,); overwrites `sims`."""
     if len(sims) > 1:  # max over j >= i in place, one column at a time (a reversed accumulate is slow on a batch)
         for i in range(sims.shape[-1] - 2, -1, -1):
             np.maximum(sims[..., i], sims[..., i + 1], out=sims[..., i])

@@ -68,7 +68,10 @@ class ProgressEnv(RefusesUnknownKwargs, QueriesCurrentPopulation, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.sim.allocate(1)
-        self.sim.reset_rows(self.np_random, self._row)
+        if self.challenge == "coevolve":  # stepped in Python floats (see `Simulation.reset_one`)
+            self.sim.reset_one(self.np_random)
+        else:
+            self.sim.reset_rows(self.np_random, self._row)
         self._last_reward = None
         self._reset_queries()
         return self._obs(), {}
@@ -85,7 +88,8 @@ class ProgressEnv(RefusesUnknownKwargs, QueriesCurrentPopulation, gym.Env):
         self._last_reward = reward
         truncated = bool(sim.step_idx[0] >= sim.n_steps)
         if truncated:
-            info["metrics"] = {k: float(v[0]) for k, v in sim.metrics(self._row).items()}
+            info["metrics"] = (sim.metrics_one() if self.challenge == "coevolve"
+                               else {k: float(v[0]) for k, v in sim.metrics(self._row).items()})
             info["similarities"] = sim.sims[0].tolist()
             info["trace"] = sim.trace(0)
         return self._obs(), reward, False, truncated, info

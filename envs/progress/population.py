@@ -22,6 +22,7 @@ measures neutral, and one that prefers a content with probability p measures p.
 """
 from __future__ import annotations
 
+import math
 from functools import lru_cache
 from itertools import permutations
 from typing import Callable, Sequence
@@ -133,6 +134,37 @@ def survey(values: np.ndarray, rng: np.random.Generator, respondents: int, tempe
     np.add(e, values[..., WORLDVIEW_DIMS].T, out=e, dtype=f32)
     out[..., WORLDVIEW_DIMS] = e.T
     return clip_unit(out, out=out)
+
+
+def survey_floats(values: list[float], noise: list[float], temperature: float) -> list[float]:
+    """`survey`'s delta method for one population in Python floats: `values` is a 19-long list, `noise` its standard
+    normal draws already multiplied by `survey_noise_scales` (a single env scales a whole episode's draws at reset, in
+    one pass). A single env surveys one 19-vector a step, where each of `survey`'s ~25 numpy calls costs more than its
+    arithmetic; this is the same formula in double precision (`survey` computes in single), so on the same draws the
+    two agree to float32 rounding (tested). Needs `delta_method_accurate(respondents, temperature)`."""
+    t, cosh, exp = temperature, math.cosh, math.exp
+    out = [v + cosh(v / t) * e for v, e in zip(values, noise[:N_BINARY])]
+    # worldviews: e_w = z_w / sqrt(N p_w), where 1 / p_w = sum_u exp((v_u - v_w) / t)
+    w0, w1, w2, w3 = wv = values[N_BINARY:]
+    top = max(w0, w1, w2, w3)
+    gaps = [(top - w) / t for w in wv]
+    total = exp(-gaps[0]) + exp(-gaps[1]) + exp(-gaps[2]) + exp(-gaps[3])
+    e0, e1, e2, e3 = e = [zw * math.sqrt(exp(g) * total) for zw, g in zip(noise[N_BINARY:], gaps)]
+    mean = (e0 + e1 + e2 + e3) / 4.0
+    out += [v + t * (x - mean) for v, x in zip(wv, e)]
+    if min(out) < -1.0 or max(out) > 1.0:
+        out = [-1.0 if x < -1.0 else 1.0 if x > 1.0 else x for x in out]
+    return out
+
+
+@lru_cache(maxsize=64)
+def survey_noise_scales(respondents: int, temperature: float) -> np.ndarray:
+    """What `survey_floats` takes its standard normal draws multiplied by, (19,) float64: temperature / sqrt(N_d) for
+    rules and foundations, 1 / sqrt(N) for worldviews (N_d, N: answers to the dimension's items)."""
+    binary_items, wv_items = ELICITATION_COUNTS
+    scales = np.full(N_DIMS, 1.0 / math.sqrt(respondents * wv_items))
+    scales[BINARY_DIMS] = temperature / np.sqrt(respondents * binary_items)
+    return scales
 
 
 MIN_MINORITY = 10.0

@@ -120,71 +120,92 @@ _GOLDEN, _MIX1, _MIX2 = np.uint64(0x9E3779B97F4A7C15), np.uint64(0xBF58476D1CE4E
 _S30, _S27, _S31, _S2 = np.uint64(30), np.uint64(27), np.uint64(31), np.uint64(2)
 
 
-def _uniforms(ids: np.ndarray, count: int) -> np.ndarray:
-    """`count` float32 uniforms in [0, 1) per trajectory id, (n, count): two from each splitmix64 hash of (id, index),
-    so a trajectory is a pure function of its id, drawn in one vectorised pass (in place: no temporaries)."""
-    x = ids.astype(np.uint64)[:, None] * _GOLDEN + np.arange(1, -(-count // 2) + 1, dtype=np.uint64)
+@lru_cache(maxsize=16)
+def _hash_indices(count: int) -> np.ndarray:
+    return np.arange(1, count + 1, dtype=np.uint64)
+
+
+def _uniforms(ids: np.ndarray, fields: int) -> np.ndarray:
+    """`fields` x 19 float32 uniforms in [0, 1) per trajectory id, field-major (fields, n, 19): uniform m = 19 f + d
+    of an id is half of splitmix64's hash of (id, m // 2 + 1), so a trajectory is a pure function of its id, drawn in
+    one vectorised pass (in place: no temporaries; the conversion to float writes the field-major layout)."""
+    n, count = len(ids), fields * N_DIMS
+    # ids are >= 0, so the unsafe cast to uint64 is exact (and spares an astype pass)
+    x = np.multiply(ids[:, None], _GOLDEN, dtype=np.uint64, casting="unsafe") + _hash_indices(-(-count // 2))
     shifted = np.right_shift(x, _S30)
     x ^= shifted
     x *= _MIX1
     x ^= np.right_shift(x, _S27, out=shifted)
     x *= _MIX2
     x ^= np.right_shift(x, _S31, out=shifted)
-    u = x.view(np.int32).astype(np.float32)
-    u *= np.float32(2.0 ** -32)
+    # each id's row of 32-bit halves, read field-major: a view (np.ndarray over x's buffer costs far less than
+    # as_strided on a single env's one row)
+    by_field = np.ndarray((fields, n, N_DIMS), np.int32, x, strides=(N_DIMS * 4, x.strides[0], 4))
+    u = np.multiply(by_field, np.float32(2.0 ** -32), dtype=np.float32, order="C")  # C: field-major in memory too
     u += np.float32(0.5)
-    return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)[:, :count]
+    return np.minimum(u, np.float32(1 - 2.0 ** -24), out=u)
 
 
 def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> np.ndarray:
     """Trajectories (n, T, 19), float32 (timestep-major in memory), of the given ids (before noise and worldview
     centring)."""
-    n, legs = len(ids), prior.reversals[1] + 1
+    legs = prior.reversals[1] + 1
     # (fields, n, 19), contiguous: each field's (n, 19) block below is one long inner loop; every field scaled to its
     # range in one pass
-    u = np.ascontiguousarray(_uniforms(np.asarray(ids), (3 + 3 * legs) * N_DIMS).reshape(n, -1, N_DIMS).swapaxes(0, 1))
-    low, span = _field_ranges(prior)
+    u = _uniforms(np.asarray(ids), 3 + 3 * legs)
+    low, span, leg = _field_ranges(prior)
     u *= span
     u += low
     start, end, turns = u[0], u[1], np.floor(u[2])
     # every leg at once, (legs, n, 19): leg l runs from the previous waypoint to a turning point, or to `end` if it
     # is the last active leg; legs after that do not move
-    leg = np.arange(legs, dtype=np.float32)[:, None, None]
     after = np.where(leg < turns, u[3:3 + legs], end)
     before = np.concatenate([start[None], after[:-1]])
     amplitude = np.where(leg <= turns, after - before, 0.0)
     mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[3 + legs:3 + 2 * legs])
-    half_width = 2.0 * u[3 + 2 * legs:]
-    # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21
-    lo, hi = np.tanh((_EDGES - mid) / half_width)
-    coef = amplitude / (hi - lo)
-    # every leg's move over (legs, T, n, 19), in place: each timestep is one long inner loop
-    move = np.subtract(np.asarray(times, dtype=np.float32)[:, None, None], mid[:, None])
+    half_width = u[3 + 2 * legs:]  # twice the width: `_field_ranges` scales its range by 2 (exactly)
+    # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21: every leg's
+    # tanh at C13, C21 and each timestep in one pass over (legs, 2 + T, n, 19), in place (each timestep is one long
+    # inner loop)
+    move = np.subtract(_grid(times), mid[:, None])
     move /= half_width[:, None]
     np.tanh(move, out=move)
-    move -= lo[:, None]
-    move *= coef[:, None]
+    lo, hi, move = move[:, :1], move[:, 1:2], move[:, 2:]
+    coef = amplitude[:, None] / (hi - lo)
+    move -= lo
+    move *= coef
     values = start + move[0]
     for later in move[1:]:
         values += later
     return values.swapaxes(0, 1)  # a view: the noise is added from it in one pass
 
 
+def _grid(times: np.ndarray) -> np.ndarray:
+    """C13, C21, then every timestep's century: float32 (2 + T, 1, 1), cached per `times`."""
+    key = times.tobytes()
+    if key not in _GRIDS:
+        _GRIDS[key] = np.concatenate([[FIRST_CENTURY, LAST_CENTURY], times]).astype(np.float32)[:, None, None]
+    return _GRIDS[key]
+
+
+_GRIDS: dict[bytes, np.ndarray] = {}
+
+
 @lru_cache(maxsize=16)
-def _field_ranges(prior: TrajectoryPrior) -> tuple[np.ndarray, np.ndarray]:
+def _field_ranges(prior: TrajectoryPrior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(low, high - low) of each field of `sample_prior`'s uniforms, float32 (fields, 1, 1): start, end, the number
     of turns, each leg's turning point (within the hull of start and end), midpoint position (kept as drawn) and
-    width."""
+    twice the width (the logistic's tanh form divides by it); then each leg's index, float32 (legs, 1, 1)."""
     legs = prior.reversals[1] + 1
     hull = (min(prior.start[0], prior.end[0]), max(prior.start[1], prior.end[1]))
     ranges = ([prior.start, prior.end, (prior.reversals[0], prior.reversals[1] + 1 - 1e-9)] + [hull] * legs
-              + [(0.0, 1.0)] * legs + [prior.width] * legs)
+              + [(0.0, 1.0)] * legs + [(2.0 * prior.width[0], 2.0 * prior.width[1])] * legs)
     low = np.array([r[0] for r in ranges], dtype=np.float32)[:, None, None]
-    return low, np.array([r[1] - r[0] for r in ranges], dtype=np.float32)[:, None, None]
+    return (low, np.array([r[1] - r[0] for r in ranges], dtype=np.float32)[:, None, None],
+            np.arange(legs, dtype=np.float32)[:, None, None])
 
 
 FIRST_CENTURY, LAST_CENTURY = 13, 21
-_EDGES = np.array([FIRST_CENTURY, LAST_CENTURY], dtype=np.float32)[:, None, None, None]
 RANDOM_WALK_STEP = 0.15  # std of one century's step in `random-walk`
 DRAW_CHUNK = 512
 
@@ -279,7 +300,7 @@ class Trajectory:
             walk = _start_end()[0] + np.cumsum(steps, axis=1)
         noise = None
         if self.noise > 0:  # into a buffer kept while n stays the same (a fresh one costs page faults each time)
-            if getattr(self, "_noise", np.empty(0)).shape != (n, T, N_DIMS):
+            if getattr(self, "_noise", None) is None or self._noise.shape != (n, T, N_DIMS):
                 self._noise = np.empty((n, T, N_DIMS), dtype=np.float32)
             noise = rng.standard_normal(out=self._noise, dtype=np.float32)
             noise *= self.noise

@@ -47,6 +47,17 @@ def centre_worldviews(values: np.ndarray, inplace: bool = False) -> np.ndarray:
     return out
 
 
+def centre_floats(values: list[float]) -> list[float]:
+    """`centre_worldviews` of one vector held as a list of Python floats (a single env's step: the same
+    arithmetic without a numpy call)."""
+    out = values if -1.0 <= min(values) and max(values) <= 1.0 else [min(1.0, max(-1.0, x)) for x in values]
+    w0, w1, w2, w3 = out[WORLDVIEW_DIMS]
+    mean = (w0 + w1 + w2 + w3) / 4.0
+    wv = [w0 - mean, w1 - mean, w2 - mean, w3 - mean]
+    scale = max(1.0, max(map(abs, wv)))
+    return out[:WORLDVIEW_DIMS.start] + ([w / scale for w in wv] if scale > 1.0 else wv)
+
+
 def cosine(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) -> np.ndarray:
     """Cosine similarity along the last axis; 0 where either vector is all zeros (no stated values).
     `bb` is b's squared norms, where the caller already has them."""
@@ -71,9 +82,13 @@ def cosine_matrix(a: np.ndarray, b: np.ndarray, bb: np.ndarray | None = None) ->
     return divide_nonzero(a @ b.swapaxes(-1, -2), norms)
 
 
-def divide_nonzero(dot: np.ndarray, norms: np.ndarray) -> np.ndarray:
+def divide_nonzero(dot: np.ndarray, norms: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     """dot / norms, 0 where a norm is <= 1e-24 (an all-zero vector); the masked division (twice the cost) only when
-    there is such a norm."""
+    there is such a norm. `out`: where to write it."""
     if np.minimum.reduce(norms, axis=None) > 1e-24:
-        return np.divide(dot, norms)
-    return np.divide(dot, norms, out=np.zeros(np.broadcast(dot, norms).shape), where=norms > 1e-24)
+        return np.divide(dot, norms, out=out)
+    if out is None:
+        out = np.zeros(np.broadcast(dot, norms).shape)
+    else:
+        out[...] = 0.0
+    return np.divide(dot, norms, out=out, where=norms > 1e-24)

@@ -41,9 +41,10 @@ def test_batched_cosines_count_zero_vectors_as_zero_and_agree(zero):
     assert np.allclose(cosine(a[:, None, :], b), pairs, rtol=0, atol=1e-15)
     assert np.allclose(matrix, pairs, rtol=0, atol=1e-15)
     assert (matrix[1] == 0).all() if zero else (matrix != 0).all()
-    best = _best_cosine(a, b, np.einsum("...i,...i->...", b, b))
-    assert np.array_equal(best, matrix.max(axis=1))  # the Coevolve reward, bit for bit
-    assert _best_cosine(a[0], b[0], np.einsum("...i,...i->...", b[0], b[0])) == matrix[0].max()
+    norms = np.sqrt(np.einsum("...i,...i->...", b, b))[..., None]
+    units = np.divide(b, norms, out=np.zeros_like(b), where=norms > 0)
+    best = _best_cosine(a, units)  # the Coevolve reward, from the trajectory's unit vectors
+    assert np.allclose(best, matrix.max(axis=1), rtol=0, atol=1e-15)
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -226,3 +227,28 @@ def test_chunked_and_grouped_batches_match_the_whole_batch(challenge, monkeypatc
     assert np.array_equal(values, values2) and np.allclose(rewards, rewards2, rtol=0, atol=1e-12)
     assert metrics.keys() == metrics2.keys()
     assert all(np.allclose(metrics[k], metrics2[k], rtol=0, atol=1e-12) for k in metrics)
+
+
+@pytest.mark.parametrize("respondents", [1000, 0, 20])
+def test_single_coevolve_env_in_python_floats_matches_the_batched_path(respondents):
+    """The single Coevolve env steps one row in Python floats with its survey noise drawn at reset: on the same seed
+    it plays the batched path's episode (the same draws), surveys to float32 rounding (`survey` computes in single
+    precision) and moves, scores and reports metrics to double rounding. 20 respondents survey by exact sampling,
+    0 is a census."""
+    from aligngym.envs.progress.core import Simulation
+
+    actions = np.random.default_rng(1).uniform(-1, 1, (8, N_DIMS))
+    one, batched = Simulation("coevolve", respondents=respondents), Simulation("coevolve", respondents=respondents)
+    rng_one, rng_batched, row = np.random.default_rng(0), np.random.default_rng(0), np.array([0])
+    one.allocate(1)
+    batched.allocate(1)
+    one.reset_one(rng_one)
+    batched.reset_rows(rng_batched, row)
+    assert np.array_equal(one.actual, batched.actual)
+    for a in actions:
+        assert np.allclose(one.observation(0), batched.observation(0), rtol=0, atol=2e-7)
+        reward = one.advance(rng_one, 0, a)
+        assert reward == pytest.approx(batched.advance(rng_batched, row, a[None])[0], rel=0, abs=1e-12)
+    assert np.allclose(one.human, batched.human, rtol=0, atol=1e-12)
+    expected = batched.metrics(row)
+    assert one.metrics_one() == pytest.approx({k: float(v[0]) for k, v in expected.items()}, rel=0, abs=1e-12)
