@@ -193,8 +193,9 @@ def main(args: Args, out: Path, gt_result: Path | None = None) -> dict:
     result = run(args, save, json.loads(gt_result.read_text()) if gt_result else None)
     save(result)
     plot(result, out.with_suffix(".png"))
-    for name, s in result["summary"].items():
-        print(name, {m: f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" for m, v in s.items()})
+    cell = lambda v: f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"  # noqa: E731
+    for name, s in result["summary"].items():  # per metric, or one figure (a reward's rho)
+        print(name, cell(s) if "mean" in s else {m: cell(v) for m, v in s.items()})
     return result
 
 
