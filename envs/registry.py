@@ -171,7 +171,7 @@ ROWS += [
         metrics=gridworld.METRICS, primary_metric="primary_return", kwargs={"heuristic": "bad"}),
     Row(id="AlignGym/ShapingMountainCar-v1", entry_point=_SHAPING + "mountaincar:ShapingMountainCarEnv",
         vector_entry_point=_SHAPING + "mountaincar:ShapingMountainCarVectorEnv", family="shaping",
-        description="MountainCar with +1 only at the goal; aux +-1: push along velocity (good), speed, or braking (bad)",
+        description="MountainCar with +1 only at the goal; aux: push along velocity (good), speed, valley bonus (bad, ours), braking (mirror, ours)",
         metrics=mountaincar.METRICS, primary_metric="primary_return", kwargs={"heuristic": "good"}),
     Row(id="AlignGym/ShapingCartPole-v1", entry_point=_SHAPING + "cartpole:ShapingCartPoleEnv",
         vector_entry_point=_SHAPING + "cartpole:ShapingCartPoleVectorEnv", family="shaping",

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 VARIANTS = ("implicit", "neumann", "first_order")
 ANCHORS = ("start", "zero")
+OUTER_OPTIMIZERS = ("adam", "rmsprop")
 
 
 @dataclass(frozen=True)
@@ -48,10 +49,18 @@ class Args:
     variant: str = "implicit"
     """outer gradient: implicit (natural-gradient: damped Fisher, CG), neumann (the authors' series) or first_order
     (H ~ -I)"""
+    outer_optimizer: str = "adam"
+    """optimiser of phi and psi: adam or rmsprop (torch defaults otherwise; the authors use rmsprop on GridWorld,
+    CartPole and MountainCar, adam on HalfCheetah)"""
     outer_lr: float = 0.02
-    """Adam step size on phi and psi"""
+    """step size on phi (and on psi unless `discount_lr` is set)"""
+    discount_lr: float | None = None
+    """step size on psi, the learned discount's logit (the authors' gamma_lr); None: `outer_lr`; 0 freezes it"""
     outer_every: int = 1
     """batches between outer steps"""
+    outer_episodes: int = 0
+    """episodes per outer step: each batch is cut into num_envs // outer_episodes groups and phi takes one outer
+    step on each, in turn (the authors: one every 3 episodes, on those 3); 0 = one step on the whole batch"""
     cg_iters: int = 10
     """implicit: conjugate-gradient steps (Fisher-vector products) per outer step"""
     damping: float = 0.01
@@ -82,6 +91,12 @@ class Args:
             raise ValueError(f"num_envs must be an integer >= 2, got {self.num_envs!r}: REINFORCE's baseline is the "
                              "batch's mean return at each step, so a batch of one episode has zero advantage and "
                              "nothing is learned (nor any BARFI outer gradient).")
+        if self.outer_optimizer not in OUTER_OPTIMIZERS:
+            raise ValueError(f"Unknown outer_optimizer {self.outer_optimizer!r}; allowed: "
+                             f"{', '.join(OUTER_OPTIMIZERS)}.")
+        if self.discount_lr is not None and not (isinstance(self.discount_lr, numbers.Real) and not isinstance(
+                self.discount_lr, bool) and math.isfinite(self.discount_lr) and self.discount_lr >= 0):
+            raise ValueError(f"discount_lr must be None or a finite number >= 0, got {self.discount_lr!r}.")
         if self.reward_l2_anchor not in ANCHORS:
             raise ValueError(f"Unknown reward_l2_anchor {self.reward_l2_anchor!r}; allowed: {', '.join(ANCHORS)}.")
         if isinstance(self.reward_l2, bool) or not isinstance(self.reward_l2, (int, float)) or not self.reward_l2 >= 0:
@@ -90,6 +105,10 @@ class Args:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
+        if not isinstance(self.outer_episodes, int) or isinstance(self.outer_episodes, bool) or not (
+                0 <= self.outer_episodes <= self.num_envs):
+            raise ValueError(f"outer_episodes must be an integer in [0, num_envs = {self.num_envs}], got "
+                             f"{self.outer_episodes!r}.")
         if not isinstance(self.replay, int) or isinstance(self.replay, bool) or self.replay < 0:
             raise ValueError(f"replay must be an integer >= 0, got {self.replay!r}.")
         if not isinstance(self.neumann_terms, int) or isinstance(self.neumann_terms, bool) or self.neumann_terms < 0:
@@ -117,11 +136,51 @@ REAL_RANGES = {
 
 # The authors' schedule (Dhawgupta/gupta2023behavior): an outer step every 3 episodes, then 15 inner steps on the
 # last 15 trajectories, entropy bonus 0.25, the Neumann-series gradient. (They use RMSprop; we keep Adam.)
+REFERENCE_SCHEDULE = {"num_envs": 3, "outer_every": 1, "inner_steps": 15, "replay": 12, "entropy_coef": 0.25,
+                      "variant": "neumann", "neumann_step": 5e-4}
+
+# The authors' outer loop per environment, read from their sweep files
+# (Dhawgupta/gupta2023behavior, <folder>/experiments/PaperPlots/<...>/barfineumann.json): outer optimiser ("optim"),
+# outer step size ("reward_lr"), discount step size ("gamma_lr"), reward_L2 (anchored at zero, as their L2_reg),
+# the Neumann series ("Neumann_loops" terms of step "Neumann_alpha"). Where a file sweeps a value we take one point
+# of the sweep (their code does not record which one each paper figure used): the smaller step sizes, and the
+# smallest non-zero reward_L2. Their schedule's outer step every 3 episodes ("delta": 3), on the primary gradient of
+# those 3 episodes, is `outer_episodes` = 3: each batch of `num_envs` episodes is cut into groups of about 3 and phi
+# steps on each in turn (theirs steps between groups of inner steps; ours after the batch, before the inner step).
+# Only outer-loop fields: the inner learner stays the one primary-only and naive use, so the table compares reward
+# modes with the same learner. Not carried over: gamma_L2 (a pull of the discount toward 0), their linear reward on
+# a Fourier/tile basis (ours: a small MLP initialised to the naive sum), their 15 inner steps on replayed episodes
+# (the `reference` preset).
+_NEUMANN = {"variant": "neumann", "neumann_terms": 5, "reward_l2_anchor": "zero", "outer_episodes": 3}
+AUTHORS_OUTER = {
+    # barfi-gw/experiments/PaperPlots/{good,bad}/barfineumann.json: rmsprop, reward_lr = gamma_lr = 0.005,
+    # reward_L2 in {0, 0.06125}, Neumann_alpha 0.0005
+    "GridWorld": {**_NEUMANN, "outer_optimizer": "rmsprop", "outer_lr": 0.005, "discount_lr": 0.005,
+                  "reward_l2": 0.06125, "neumann_step": 5e-4},
+    # barfi-cp/experiments/PaperPlots/bad/barfineumann.json: rmsprop, reward_lr and gamma_lr in {0.001, 0.004},
+    # reward_L2 in {0, 0.25, 1, 4, 16}, Neumann_alpha in {0.001, 0.0005, 0.0001}
+    "CartPole": {**_NEUMANN, "outer_optimizer": "rmsprop", "outer_lr": 0.001, "discount_lr": 0.001,
+                 "reward_l2": 0.25, "neumann_step": 1e-3},
+    # barfi-mc/experiments/PaperPlots/barfineumann.json: rmsprop, reward_lr in {0.015625, 0.0625}, gamma_lr in
+    # {0, 0.015625, 0.0625}, reward_L2 in {0, 0.25}, Neumann_alpha in {0.001, 0.0005, 0.0001}
+    "MountainCar": {**_NEUMANN, "outer_optimizer": "rmsprop", "outer_lr": 0.015625, "discount_lr": 0.015625,
+                    "reward_l2": 0.25, "neumann_step": 1e-3},
+    # barfi-mujoco/experiments/PaperPlots/{good,bad}/barfineumann.json: adam, reward_lr 0.0025, gamma_lr 0 (the
+    # discount stays 0.99), reward_L2 in {1, 2}, Neumann_alpha in {0.001, 0.0005}
+    "HalfCheetah": {**_NEUMANN, "outer_optimizer": "adam", "outer_lr": 0.0025, "discount_lr": 0.0,
+                    "reward_l2": 1.0, "neumann_step": 1e-3},
+}
+
 PRESETS = {
     "default": {},
-    "reference": {"num_envs": 3, "outer_every": 1, "inner_steps": 15, "replay": 12, "entropy_coef": 0.25,
-                  "variant": "neumann", "neumann_step": 5e-4},
+    "reference": REFERENCE_SCHEDULE,
+    **{f"authors_{env.lower()}": outer for env, outer in AUTHORS_OUTER.items()},
 }
+
+
+# The fields only BARFI's outer loop reads: changing them leaves every other method's runs unchanged
+OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes", "cg_iters", "damping",
+                "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor", "psi0", "phi_hidden")
 
 
 def make_args(preset: str = "default", **overrides) -> Args:

@@ -25,7 +25,9 @@ The outer objective subtracts `Args.reward_l2` * sum_w ||w - anchor|| over phi's
 reward_L2, an unsquared norm per tensor, so its pull has a constant size and can hold phi exactly at the anchor).
 The authors anchor at zero, which in their linear reward is near its start; `Args.reward_l2_anchor` chooses the
 start (here the naive sum) or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
-implemented.
+implemented. The outer optimiser (`outer_optimizer`: Adam or the authors' RMSprop), its step sizes (`outer_lr` on phi,
+`discount_lr` on psi) and `outer_episodes` (one outer step per group of that many episodes of the batch) are the
+rest of the outer loop; `make_args("authors_<env>")` sets all of it as the authors' code does for that env.
 """
 from __future__ import annotations
 
@@ -135,7 +137,11 @@ class Barfi:
         with torch.random.fork_rng():  # seeded without touching the caller's global torch RNG
             torch.manual_seed(seed)
             self.reward_fn = RewardFunction(obs_space, args)
-        self.optimizer = torch.optim.Adam(self.reward_fn.parameters(), lr=args.outer_lr)
+        optimizer = {"adam": torch.optim.Adam, "rmsprop": torch.optim.RMSprop}[args.outer_optimizer]
+        discount_lr = args.outer_lr if args.discount_lr is None else args.discount_lr
+        phi_params = [p for p in self.reward_fn.parameters() if p is not self.reward_fn.psi]
+        self.optimizer = optimizer([{"params": phi_params}, {"params": [self.reward_fn.psi], "lr": discount_lr}],
+                                   lr=args.outer_lr)
         weights = [*self.reward_fn.encoder.parameters(), *self.reward_fn.net.parameters()]
         anchors = [w.detach().clone() if args.reward_l2_anchor == "start" else torch.zeros_like(w) for w in weights]
         self.anchored = list(zip(weights, anchors))
@@ -149,6 +155,12 @@ class Barfi:
         return self.reward_fn(batch)
 
     def outer_step(self, policy, batch: Batch) -> None:
+        """One step on the batch, or one on each group of about `outer_episodes` of its episodes."""
+        size = self.args.outer_episodes
+        for group in batch.split(max(1, batch.mask.shape[1] // size)) if size else [batch]:
+            self._step(policy, group)
+
+    def _step(self, policy, batch: Batch) -> None:
         grads = outer_gradient(policy, batch, self.reward_fn, self.args)
         for p, g in zip(self.reward_fn.parameters(), grads):
             p.grad = None if g is None else -g  # the optimiser descends; we ascend J

@@ -188,6 +188,16 @@ class Batch:
 
         return Batch(**{f.name: cat(f.name) for f in fields(Batch)})
 
+    def split(self, parts: int) -> list["Batch"]:
+        """The episodes cut into `parts` groups of near-equal size (np.array_split), each trimmed in time to its
+        longest episode."""
+        out = []
+        for index in np.array_split(np.arange(self.mask.shape[1]), parts):
+            length = int(self.mask[:, index].sum(0).max())
+            out.append(Batch(**{f.name: getattr(self, f.name)[index] if f.name.endswith(("_returns", "successes"))
+                                else getattr(self, f.name)[:length, index] for f in fields(Batch)}))
+        return out
+
 
 def _info_array(info: dict, key: str, n: int) -> np.ndarray:
     """info[key] of a vector env as n floats; NaN where it is missing."""

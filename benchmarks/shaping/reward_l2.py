@@ -10,6 +10,10 @@ seed, with primary-only and BARFI without the penalty from the same budget's tab
 
 Writes shaping_reward_l2.json (each variant's learning_curves result, merged into what is there), .md (the table)
 and .png (primary return and phi1 over training). docs/shaping.md reads the numbers.
+
+Archived: measured against the table as it was then (BARFI with our default outer loop) and on MountainCar's
+former bad heuristic, which is now `heuristic="mirror"`; the table's MountainCar `bad` is now the valley bonus and
+its BARFI rows run the authors' outer loop, so a rerun compares against other baselines and is not a reproduction.
 """
 from __future__ import annotations
 

@@ -186,10 +186,11 @@ def verdict(results: dict) -> dict:
     """For each heuristic and method: does it beat, tie or lose to primary-only with the same learner
     (`algo/primary`)? Judged on `auc` (learning speed) and on `final` by `paired_verdict` on the per-seed
     differences (runs with the same seed share the env and policy seeds). With fewer than MIN_SEEDS_FOR_VERDICT
-    seeds the outcome is "too few seeds"."""
-    enough = len(results["seeds"]) >= MIN_SEEDS_FOR_VERDICT
+    seeds (per heuristic: `seeds_by_heuristic` where a table gave one heuristic more) the outcome is "too few
+    seeds"."""
     out = {}
     for h, by_method in results["heuristics"].items():
+        enough = len(results.get("seeds_by_heuristic", {}).get(h, results["seeds"])) >= MIN_SEEDS_FOR_VERDICT
         out[h] = {}
         for m, r in by_method.items():
             baseline = m.split("/")[0] + "/primary"

@@ -7,9 +7,11 @@ phi1 where the heuristic pays, with the paper's result beside ours.
     python -m aligngym.benchmarks.shaping.table --out DIR --env CartPole --heuristic good   # add to DIR's results
 
 `--budget here` (default) is what fits on a shared 2-core machine: GridWorld 5 x 2000 with all six methods and
-both heuristics; CartPole 5 x 1000 and MountainCar 5 x 1000 (the good heuristic at horizon 500, the bad one at the
-authors' 2000), both heuristics, in batches of 16 episodes with primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (good w = 1 and bad w = 4) with
-primary, naive and barfi. `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole
+both heuristics; CartPole 5 x 1000 (the bad heuristic 10 x 1000, without pbrs) and MountainCar 5 x 1000 (the good
+heuristic at horizon 500; the bad one 5 x 500 at the authors' 2000, without pbrs), in batches of 16 episodes with
+primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (good w = 1; bad w = 4 at 10 seeds)
+with primary, naive and barfi. BARFI's outer loop is the authors' for each env (`authors_<env>` presets,
+agents/shaping/args.py); `--method reinforce/barfi` retrains only BARFI and keeps the other methods' runs. `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole
 20 x 1000, MountainCar 40 x 500, HalfCheetah 15 x 10000: many hours on 2 cores); `make bench` runs it through
 `benchmarks/bench_shaping_table.py`.
 """
@@ -38,24 +40,37 @@ class Budget:
     num_envs: int = 64
     methods: tuple = METHODS
     heuristics: tuple = ("good", "bad")
-    # one heuristic's own settings over the above: {"bad": {"env_kwargs": {...}, "episodes": N, "methods": (...)}}
+    # one heuristic's own settings over the above:
+    # {"bad": {"env_kwargs": {...}, "episodes": N, "methods": (...), "seeds": N}}
     per_heuristic: dict = field(default_factory=dict)
     args: dict = field(default_factory=dict)  # overrides of the learners' Args (agents/shaping/args.py)
 
 
+def _authors_outer(env: str) -> dict:
+    """Learner overrides for the table: BARFI's outer loop as the authors' for `env` (agents/shaping/args.py's
+    AUTHORS_OUTER, read from their sweep files); the other methods read none of these fields."""
+    return {"preset": f"authors_{env.lower()}"}
+
+
 BUDGETS = {
-    "authors": {"GridWorld": Budget(2000, 40), "CartPole": Budget(1000, 20), "MountainCar": Budget(500, 40),
-                "HalfCheetah": Budget(10000, 15)},
-    "here": {"GridWorld": Budget(2000, 5),
+    "authors": {"GridWorld": Budget(2000, 40, args=_authors_outer("GridWorld")),
+                "CartPole": Budget(1000, 20, args=_authors_outer("CartPole")),
+                "MountainCar": Budget(500, 40, args=_authors_outer("MountainCar")),
+                "HalfCheetah": Budget(10000, 15, args=_authors_outer("HalfCheetah"))},
+    "here": {"GridWorld": Budget(2000, 5, args=_authors_outer("GridWorld")),
              # batches of 16 episodes: 1000 episodes are then 62 policy updates (64-episode batches: 16, too few)
-             "CartPole": Budget(1000, 5, num_envs=16, methods=FEWER),
+             # the bad heuristic at 10 seeds (5 left BARFI's verdict a wide tie), without pbrs (primary-only here)
+             "CartPole": Budget(1000, 5, num_envs=16, methods=FEWER, args=_authors_outer("CartPole"),
+                                per_heuristic={"bad": {"seeds": 10, "methods": FEWER[:2] + FEWER[3:]}}),
              # the bad heuristic at the authors' horizon (2000): at 500 no method ever reaches the goal, so there
              # is no primary signal to correct it with; the good one at 500, where it is what makes learning possible
              # (500 episodes, the authors' count, and no pbrs: runs are 4x longer there, and Phi is nearly constant)
-             "MountainCar": Budget(1000, 5, {"horizon": 500}, 16, FEWER, per_heuristic={
-                 "bad": {"env_kwargs": {"horizon": 2000}, "episodes": 500, "methods": FEWER[:2] + FEWER[3:]}}),
+             "MountainCar": Budget(1000, 5, {"horizon": 500}, 16, FEWER, args=_authors_outer("MountainCar"),
+                                   per_heuristic={"bad": {"env_kwargs": {"horizon": 2000}, "episodes": 500,
+                                                          "methods": FEWER[:2] + FEWER[3:]}}),
              # pbrs is primary-only here (Phi = 0), so it is left out
-             "HalfCheetah": Budget(1280, 5, {"horizon": 100}, num_envs=16, methods=FEWER[:2] + FEWER[3:])},
+             "HalfCheetah": Budget(1280, 5, {"horizon": 100}, num_envs=16, methods=FEWER[:2] + FEWER[3:],
+                                   args=_authors_outer("HalfCheetah"), per_heuristic={"bad": {"seeds": 10}})},
     "quick": {"GridWorld": Budget(64, 2, num_envs=32, methods=FEWER),  # a smoke run: no verdicts
               "CartPole": Budget(16, 2, {"horizon": 50}, 16, FEWER, ("bad",)),
               "MountainCar": Budget(16, 2, {"horizon": 50}, 16, FEWER, ("good",)),
@@ -65,7 +80,8 @@ BUDGETS = {
 PAPER = {
     "GridWorld": "good: shaping learns faster; bad: naive never reaches the goal, BARFI matches primary-only",
     "CartPole": "good: shaping helps; bad: naive fails, BARFI recovers close to primary-only",
-    "MountainCar": "good: shaping needed to learn at all (their horizon); BARFI keeps the benefit",
+    "MountainCar": "good: shaping needed to learn at all (their horizon); BARFI keeps the benefit. bad: not in the "
+                   "paper (AlignGym's valley bonus)",
     "HalfCheetah": "w=1: fine; w=4: naive stands still, BARFI recovers by down-weighting the cost",
 }
 
@@ -76,32 +92,53 @@ PAPER = {
 NO_STATE_POTENTIAL = ("CartPole", "MountainCar", "HalfCheetah")
 
 
-def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tuple | None = None) -> dict:
+def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tuple | None = None,
+        methods: tuple | None = None) -> dict:
     """Trains the env's budget, one heuristic at a time (each with its own env kwargs), into one result. With
-    `heuristics`, only those are trained and merged into the env's JSON already in `out_dir` (runs are seeded
-    and deterministic, so this equals a full run)."""
+    `heuristics` and/or `methods`, only those are trained and merged into the env's JSON already in `out_dir`
+    (runs are seeded and deterministic, so this equals a full run; each method's entry records the learner args
+    it was trained with)."""
     b = BUDGETS[budget][env]
     path = out_dir / f"shaping_table_{env}.json"
-    results = json.loads(path.read_text()) if heuristics and path.exists() else None
+    merging = bool(heuristics or methods)
+    results = json.loads(path.read_text()) if merging and path.exists() else None
     if results is not None:
-        check_mergeable(results, b, budget, heuristics)
+        check_mergeable(results, b, budget, heuristics or b.heuristics, methods)
     for h in heuristics or b.heuristics:
         own = b.per_heuristic.get(h, {})
         kwargs = {**b.env_kwargs, **own.get("env_kwargs", {})}
-        episodes = own.get("episodes", b.episodes)
-        part = learning_curves(f"AlignGym/Shaping{env}-v1", own.get("methods", b.methods), (h,), range(b.seeds),
-                               episodes, b.num_envs, env_kwargs=kwargs, workers=workers, progress=True, args=b.args)
+        episodes, seeds = own.get("episodes", b.episodes), own.get("seeds", b.seeds)
+        planned = own.get("methods", b.methods)
+        todo = tuple(m for m in planned if not methods or m in methods)
+        if not todo:
+            continue
+        part = learning_curves(f"AlignGym/Shaping{env}-v1", todo, (h,), range(seeds), episodes, b.num_envs,
+                               env_kwargs=kwargs, workers=workers, progress=True, args=b.args)
+        for entry in part["heuristics"][h].values():
+            entry["args"] = dict(b.args)
         part["env_kwargs_by_heuristic"] = {h: kwargs}
         part["episodes_by_heuristic"] = {h: episodes}
+        part["seeds_by_heuristic"] = {h: list(range(seeds))}
         part["seconds_by_heuristic"] = {h: part["seconds"]}
         part["provenance_by_heuristic"] = {h: part["provenance"]}
         if results is None:
             results = part
+            continue
+        if methods and h in results["heuristics"]:  # keep the heuristic's other methods, in the budget's order
+            by_method = {**results["heuristics"][h], **part["heuristics"][h]}
+            results["heuristics"][h] = {m: by_method[m] for m in planned}
+            results.setdefault("retrained", []).append({"heuristic": h, "methods": list(todo),
+                                                        "seconds": part["seconds"], "provenance": part["provenance"]})
         else:
-            for key in ("heuristics", "verdict", "env_kwargs_by_heuristic", "episodes_by_heuristic",
-                        "seconds_by_heuristic", "provenance_by_heuristic"):
-                results.setdefault(key, {}).update(part[key])
-            results["seconds"] = round(sum(results["seconds_by_heuristic"].values()), 1)
+            results["heuristics"][h] = part["heuristics"][h]
+            results.setdefault("seconds_by_heuristic", {})[h] = part["seconds"]
+            results.setdefault("provenance_by_heuristic", {})[h] = part["provenance"]
+        for key in ("env_kwargs_by_heuristic", "episodes_by_heuristic", "seeds_by_heuristic"):
+            results.setdefault(key, {}).update(part[key])
+        results["seconds"] = round(sum(results["seconds_by_heuristic"].values())
+                                   + sum(r["seconds"] for r in results.get("retrained", [])), 1)
+    results["args"] = dict(b.args)
+    results["verdict"] = verdict(results)
     results["budget"] = budget
     save(results, path)
     results["plots"] = [str(p) for p in plot(results, out_dir)]
@@ -109,26 +146,38 @@ def run(env: str, budget: str, out_dir: Path, workers: int = 2, heuristics: tupl
     return results
 
 
-def check_mergeable(results: dict, b: Budget, budget: str, heuristics: tuple) -> None:
-    """Refuses to merge new heuristics into saved results made under other settings: another budget, seeds,
-    batch size, learner args or seeding scheme, or kept heuristics whose methods, episodes or env kwargs are not
-    the budget's now."""
+def learner_args(overrides: dict, method: str) -> dict:
+    """The resolved `Args` a method reads: every field for BARFI, all but BARFI's outer-loop fields otherwise."""
+    from dataclasses import asdict
+
+    from aligngym.agents.shaping.args import OUTER_FIELDS, make_args
+
+    overrides = dict(overrides)
+    resolved = asdict(make_args(overrides.pop("preset", "default"), **overrides))
+    return resolved if method.endswith("/barfi") or ":" in method else {
+        k: v for k, v in resolved.items() if k not in OUTER_FIELDS}
+
+
+def check_mergeable(results: dict, b: Budget, budget: str, heuristics: tuple, methods: tuple | None = None) -> None:
+    """Refuses to merge new runs into saved results made under other settings: another budget, seeds, batch size
+    or seeding scheme, kept heuristics whose methods, episodes or env kwargs are not the budget's now, or kept
+    methods trained with other learner args (BARFI's outer-loop args matter only to BARFI)."""
     def own(h, key, default):
         return b.per_heuristic.get(h, {}).get(key, default)
 
     problems = []
     if results.get("budget") != budget:
         problems.append(f"budget {results.get('budget')!r} (now {budget!r})")
-    if results.get("seeds") != list(range(b.seeds)) or results.get("num_envs") != b.num_envs:
-        problems.append(f"seeds {results.get('seeds')} x num_envs {results.get('num_envs')} (now "
-                        f"{list(range(b.seeds))} x {b.num_envs})")
-    if results.get("args", {}) != b.args:
-        problems.append(f"args {results.get('args')} (now {b.args})")
+    if results.get("num_envs") != b.num_envs:
+        problems.append(f"num_envs {results.get('num_envs')} (now {b.num_envs})")
     if results.get("provenance", {}).get("seeding") != SEEDING:
         problems.append("the old env seeding (training seeds shared env streams)")
     for h, by_method in results.get("heuristics", {}).items():
-        if h in heuristics:
+        if h in heuristics and not methods:
             continue
+        seeds = results.get("seeds_by_heuristic", {}).get(h, results.get("seeds"))
+        if seeds != list(range(own(h, "seeds", b.seeds))):
+            problems.append(f"{h}'s seeds {seeds} (now {list(range(own(h, 'seeds', b.seeds)))})")
         if list(by_method) != list(own(h, "methods", b.methods)):
             problems.append(f"{h}'s methods {list(by_method)} (now {list(own(h, 'methods', b.methods))})")
         episodes = results.get("episodes_by_heuristic", {}).get(h, results.get("episodes"))
@@ -137,9 +186,14 @@ def check_mergeable(results: dict, b: Budget, budget: str, heuristics: tuple) ->
         kwargs = results.get("env_kwargs_by_heuristic", {}).get(h, results.get("env_kwargs"))
         if kwargs != {**b.env_kwargs, **own(h, "env_kwargs", {})}:
             problems.append(f"{h}'s env kwargs {kwargs} (now {({**b.env_kwargs, **own(h, 'env_kwargs', {})})})")
+        for m, r in by_method.items():
+            if (h in heuristics and methods and m in methods) or not isinstance(r, dict):
+                continue  # retrained now
+            if learner_args(r.get("args", results.get("args", {})), m) != learner_args(b.args, m):
+                problems.append(f"{h}'s {m} trained with args {r.get('args', results.get('args'))} (now {b.args})")
     if problems:
         raise ValueError("Refusing to merge into saved results made with " + "; ".join(problems)
-                         + ". Rerun every heuristic (without --heuristic) or use another --out.")
+                         + ". Rerun every heuristic (without --heuristic or --method) or use another --out.")
 
 
 def markdown(all_results: dict[str, dict]) -> str:
@@ -153,7 +207,8 @@ def markdown(all_results: dict[str, dict]) -> str:
             episodes = math.ceil(requested / results["num_envs"]) * results["num_envs"]  # whole batches
             seeding = results.get("provenance_by_heuristic", {}).get(h, results.get("provenance", {})).get("seeding")
             old = "; old overlapping env seeds" if seeding != SEEDING else ""
-            size = f"{env} ({episodes} x {len(results['seeds'])}{old})"
+            seeds = results.get("seeds_by_heuristic", {}).get(h, results["seeds"])
+            size = f"{env} ({episodes} x {len(seeds)}{old})"
             horizon = results.get("env_kwargs_by_heuristic", {}).get(h, results["env_kwargs"]).get("horizon")
             label = f"{h} (horizon {horizon})" if horizon else h
             for m, r in by_method.items():
@@ -170,7 +225,28 @@ def markdown(all_results: dict[str, dict]) -> str:
                              f"{versus} | {format_cell(params, '.2f') if params else ''} | {paper} |")
     authors = ", ".join(f"{env} ({b.episodes} x {b.seeds})" for env, b in BUDGETS["authors"].items())
     lines.append(f"\nBudgets: ours are in the first column; the authors' (episodes x seeds) are {authors}.")
+    configs = "; ".join(f"{env}: {describe_outer(barfi_args(results))}" for env, results in all_results.items())
+    lines.append(f"\nBARFI's outer loop: {configs}.")
     return "\n".join(lines) + "\n"
+
+
+def barfi_args(results: dict) -> dict:
+    """The learner args the env's BARFI rows were trained with (the same for every heuristic in the table)."""
+    for by_method in results["heuristics"].values():
+        for m, r in by_method.items():
+            if m.endswith("/barfi"):
+                return r.get("args", results.get("args", {}))
+    return results.get("args", {})
+
+
+def describe_outer(overrides: dict) -> str:
+    """BARFI's outer-loop settings in a few words, e.g. `authors_cartpole (rmsprop lr 0.001, ...)`."""
+    a = learner_args(overrides, "reinforce/barfi")
+    discount = a["outer_lr"] if a["discount_lr"] is None else a["discount_lr"]
+    every = f"a step per {a['outer_episodes']} episodes" if a["outer_episodes"] else "a step per batch"
+    l2 = f", reward_l2 {a['reward_l2']:g} to {a['reward_l2_anchor']}" if a["reward_l2"] else ""
+    name = overrides.get("preset", "default")
+    return f"{name} ({a['outer_optimizer']} lr {a['outer_lr']:g}, discount lr {discount:g}, {a['variant']}{l2}, {every})"
 
 
 def from_saved(out_dir: Path) -> str:
@@ -184,13 +260,13 @@ def from_saved(out_dir: Path) -> str:
 
 
 def main(out_dir: Path, budget: str = "here", envs=tuple(PAPER), workers: int = 2,
-         heuristics: tuple | None = None) -> dict:
+         heuristics: tuple | None = None, methods: tuple | None = None) -> dict:
     start = time.time()
     all_results = {}
     for env in envs:
-        all_results[env] = run(env, budget, out_dir, workers, heuristics)
+        all_results[env] = run(env, budget, out_dir, workers, heuristics, methods)
         (out_dir / "shaping_table.md").write_text(from_saved(out_dir))
-    if heuristics is None:  # a merge run would describe only the part it trained
+    if heuristics is None and methods is None:  # a merge run would describe only the part it trained
         summary = {env: {"episodes": r["episodes"], "seeds": len(r["seeds"]), "seconds": r["seconds"],
                          "env_kwargs": r["env_kwargs"]} for env, r in all_results.items()}
         summary["wall_seconds"] = round(time.time() - start, 1)
@@ -206,8 +282,10 @@ if __name__ == "__main__":
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--heuristic", action="append", help="Repeat; train only these and merge them into the "
                         "env's JSON already in --out (default: all of the budget's, from scratch).")
+    parser.add_argument("--method", action="append", help="Repeat, e.g. reinforce/barfi; train only these and "
+                        "merge them into the env's JSON already in --out (the other methods are kept).")
     parsed = parser.parse_args()
     parsed.out.mkdir(parents=True, exist_ok=True)
     main(parsed.out, parsed.budget, tuple(parsed.env or PAPER), parsed.workers,
-         tuple(parsed.heuristic) if parsed.heuristic else None)
+         tuple(parsed.heuristic) if parsed.heuristic else None, tuple(parsed.method) if parsed.method else None)
     print((parsed.out / "shaping_table.md").read_text())

@@ -17,14 +17,21 @@ auxiliary ones follow the paper configuration of BARFI (Gupta, Chandak, Jordan, 
 - Auxiliary, in `info["aux_reward"]`, judged on the velocity after the step, times `aux_scale` (>= 0); 0 on the
   step that ends the episode (as the reference). `heuristic`:
   - `good`: +1 for pushing along the velocity (pumps energy), -1 otherwise (against it, no push, or velocity 0);
-  - `bad`: its mirror, -1 along the velocity and +1 otherwise: it pays for braking and idling, which keeps the
-    car at the bottom of the valley. An AlignGym addition, not the paper's: the paper and the authors' code give
-    MountainCar only helpful heuristics. A policy that follows it never reaches the goal, so its primary return
-    and the primary gradient are exactly 0 and no bilevel method can correct it: it tests that limit;
+  - `bad`: +1 for every step that ends in the valley (|position - VALLEY| < VALLEY_HALF_WIDTH, i.e. position in
+    [-0.72, -0.32]), whatever the push: a farmable per-step bonus, the MountainCar analogue of GridWorld's bad
+    heuristic. An AlignGym addition, not the paper's (the paper and the authors' code give MountainCar only
+    helpful heuristics). Early in training the near-uniform policy still reaches the goal in some episodes at the
+    default horizon (2000), so the primary return carries a gradient; a policy that follows the bonus settles in
+    the valley and never reaches the goal;
+  - `mirror`: the good heuristic's mirror, -1 along the velocity and +1 otherwise: it pays for braking and idling.
+    Also an AlignGym addition, kept as an unpassable stress case: a policy that follows it never reaches the goal
+    even early on, so its primary return and the primary gradient are exactly 0 and no bilevel method can
+    correct it (the table's `bad` until issue 17's follow-up);
   - `velocity`: 10 * |velocity| (rewards speed in either direction);
   - `none`: 0.
 - Potential, in `info["potential"]`: Phi(s) = the most auxiliary reward any action earns at s's velocity (good:
-  +1 unless the velocity is 0, then -1; bad: +1; velocity: 10 |v|), 0 at the goal (a terminal state).
+  +1 unless the velocity is 0, then -1; mirror: +1; velocity: 10 |v|), for `bad` the valley bonus of s itself,
+  0 at the goal (a terminal state).
 
 ## Starting State
 Position uniform in [-0.6, -0.4], velocity 0.
@@ -35,7 +42,7 @@ at 2000 steps REINFORCE on the primary reward alone learns to reach the goal (su
 at 500 it rarely does and the good heuristic is what makes the task learnable.
 
 ## Arguments
-`heuristic` in {good, velocity, bad, none} (default `good`); `aux_scale` >= 0 (1); `horizon` >= 1 (2000);
+`heuristic` in {good, velocity, bad, mirror, none} (default `good`); `aux_scale` >= 0 (1); `horizon` >= 1 (2000);
 `render_mode` in {None, ansi, rgb_array}.
 
 ## Metrics
@@ -45,7 +52,8 @@ true objective; here 1 if the goal was reached, however late), `aux_return`, `su
 
 ## Version History
 - v1: the paper configuration's +-1 auxiliary reward on the velocity after the step, 0 on the last step,
-  `info["potential"]`.
+  `info["potential"]`. In issue 17's follow-up `bad` became the valley bonus (a heuristic that misleads yet leaves
+  a primary gradient); the former `bad` is `mirror`.
 - v0: +-5 along/against the velocity before the step, 0 for no push (removed: ids cost registry-test time).
 Vectorised twin: `ShapingMountainCarVectorEnv`, seeded as SyncVectorEnv (env i gets seed + i).
 """
@@ -65,10 +73,11 @@ from aligngym.envs.metrics import Metric
 from aligngym.envs.shaping.common import (METRICS as COMMON_METRICS, EpisodeStats, SeededVectorMixin, VectorEpisodeStats,
                                           check_discrete_action, check_discrete_actions, reset_infos)
 
-HEURISTICS = ("good", "velocity", "bad", "none")
+HEURISTICS = ("good", "velocity", "bad", "mirror", "none")
 POSITION, VELOCITY = 0, 1  # observation layout
 MIN_POS, MAX_POS, MAX_SPEED, GOAL_POS = -1.2, 0.6, 0.07, 0.5
 FORCE, GRAVITY = 0.001, 0.0025
+VALLEY, VALLEY_HALF_WIDTH = -0.52, 0.2  # the bad heuristic's bonus region: around the valley's bottom (-pi/6)
 LOW = np.array([MIN_POS, -MAX_SPEED], dtype=np.float32)
 HIGH = np.array([MAX_POS, MAX_SPEED], dtype=np.float32)
 ARGS = {"heuristic": Choice(HEURISTICS), "aux_scale": Float(0), "horizon": Int(1)}
@@ -86,26 +95,33 @@ def dynamics(pos, vel, action):
     return pos, vel
 
 
-def aux_reward(heuristic: str, vel, action) -> np.ndarray:
-    """The auxiliary reward of pushing `action` that left the car at velocity `vel`."""
+def aux_reward(heuristic: str, pos, vel, action) -> np.ndarray:
+    """The auxiliary reward of pushing `action` that left the car at position `pos` and velocity `vel`."""
     along = ((np.asarray(vel) < 0) & (np.asarray(action) == 0)) | ((np.asarray(vel) > 0) & (np.asarray(action) == 2))
     if heuristic == "good":
         return np.where(along, 1.0, -1.0)
-    if heuristic == "bad":
+    if heuristic == "mirror":
         return np.where(along, -1.0, 1.0)
+    if heuristic == "bad":
+        return in_valley(pos)
     if heuristic == "velocity":
         return 10.0 * np.abs(vel)
     return np.zeros(np.shape(vel))
 
 
-def potential(heuristic: str, vel, terminal) -> np.ndarray:
-    """Phi(s): the most auxiliary reward any action earns at velocity `vel`; 0 when terminal."""
+def in_valley(pos) -> np.ndarray:
+    return (np.abs(np.asarray(pos, dtype=np.float64) - VALLEY) < VALLEY_HALF_WIDTH).astype(np.float64)
+
+
+def potential(heuristic: str, pos, vel, terminal) -> np.ndarray:
+    """Phi(s): the most auxiliary reward any action earns at s (for `bad`, the valley bonus of s); 0 when
+    terminal."""
     if heuristic == "good":
         best = np.where(np.asarray(vel) != 0, 1.0, -1.0)
-    elif heuristic == "bad":
+    elif heuristic == "mirror":
         best = np.ones(np.shape(vel))
     else:
-        best = aux_reward(heuristic, vel, 1)
+        best = aux_reward(heuristic, pos, vel, 1)
     return np.where(terminal, 0.0, best)
 
 
@@ -136,7 +152,7 @@ class ShapingMountainCarEnv(RefusesUnknownKwargs, gym.Env):
         self.pos, self.vel = -0.5, 0.0
 
     def _potential(self, terminal: bool) -> float:
-        return float(self.aux_scale * potential(self.heuristic, self.vel, terminal))
+        return float(self.aux_scale * potential(self.heuristic, self.pos, self.vel, terminal))
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -152,7 +168,8 @@ class ShapingMountainCarEnv(RefusesUnknownKwargs, gym.Env):
         terminated = self.pos >= GOAL_POS
         reward = 1.0 if terminated else 0.0
         truncated = not terminated and self.stats.length + 1 >= self.horizon
-        aux = 0.0 if terminated or truncated else float(self.aux_scale * aux_reward(self.heuristic, self.vel, a))
+        aux = 0.0 if terminated or truncated else float(
+            self.aux_scale * aux_reward(self.heuristic, self.pos, self.vel, a))
         self.stats.add(reward, aux)
         info = {"aux_reward": aux, "potential": self._potential(terminated)}
         if terminated or truncated:
@@ -201,7 +218,7 @@ class ShapingMountainCarVectorEnv(SeededVectorMixin, RefusesUnknownKwargs, Vecto
         mask = self._reset_plan(seed, options)
         self._restart(mask)
         self.prev_done[mask] = False
-        return self._obs(), reset_infos(self.aux_scale * potential(self.heuristic, self.vel, False), mask)
+        return self._obs(), reset_infos(self.aux_scale * potential(self.heuristic, self.pos, self.vel, False), mask)
 
     def step(self, actions):
         self.stats.check_running()
@@ -214,10 +231,10 @@ class ShapingMountainCarVectorEnv(SeededVectorMixin, RefusesUnknownKwargs, Vecto
         reward = terminated.astype(np.float64)
         truncated = active & ~terminated & (self.stats.length + 1 >= self.horizon)
         done = terminated | truncated
-        aux = np.where(done, 0.0, self.aux_scale * aux_reward(self.heuristic, self.vel, a))
+        aux = np.where(done, 0.0, self.aux_scale * aux_reward(self.heuristic, self.pos, self.vel, a))
         self.stats.add(reward, aux, active)
-        infos = self.stats.infos(aux, active, done, self.aux_scale * potential(self.heuristic, self.vel, terminated),
-                                 success=terminated)
+        phi = self.aux_scale * potential(self.heuristic, self.pos, self.vel, terminated)
+        infos = self.stats.infos(aux, active, done, phi, success=terminated)
         self.prev_done = done
         return self._obs(), reward.astype(np.float32), terminated, truncated, infos
 

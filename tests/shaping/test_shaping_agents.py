@@ -128,7 +128,7 @@ def test_naive_and_barfi_at_its_start_are_the_sum():
 
 
 @pytest.mark.parametrize("env_id,heuristic", [(GRID, "good"), (GRID, "bad"), (CAR, "velocity"), (CAR, "good"),
-                                              (POLE, "bad_reference")])
+                                              (CAR, "bad"), (POLE, "bad_reference")])
 def test_pbrs_is_potential_based(env_id, heuristic):
     """Every episode's discounted shaped return differs from its primary one only by the boundary term
     0.99^L Phi(s_L) - Phi(s_0) (Phi(s_L) = 0 when s_L is terminal), whatever the actions."""
@@ -245,6 +245,35 @@ def test_the_reference_schedule_takes_15_inner_steps_per_batch_of_3_episodes_wit
     assert result.episodes == [3, 6, 9] and len(result.reward_params) == 3
     steps = {int(s["step"]) for s in result.learner.optimizer.state.values()}
     assert steps == {45}
+
+
+def test_the_authors_outer_loop_steps_once_per_3_episodes_with_their_optimiser_and_step_sizes():
+    """The table's BARFI config: a batch of 16 episodes is cut into 5 groups (4, 3, 3, 3, 3) and phi takes one
+    outer step per group, with the authors' optimiser; HalfCheetah's discount step size is 0 (psi stays put)."""
+    batch = random_batch(GRID, 16, heuristic="bad")
+    groups = batch.split(5)
+    assert [g.mask.shape[1] for g in groups] == [4, 3, 3, 3, 3]
+    assert sum(float(g.mask.sum()) for g in groups) == float(batch.mask.sum())
+    assert all(g.mask.shape[0] == int(g.mask.sum(0).max()) for g in groups)  # trimmed to its longest episode
+    learner = Reinforce(gym.spaces.Box(0, 1, (2,)), gym.spaces.Discrete(4))
+    grid = Barfi(gym.spaces.Box(0, 1, (2,)), make_args("authors_gridworld"))
+    assert isinstance(grid.optimizer, torch.optim.RMSprop)
+    grid.outer_step(learner.policy, batch)
+    assert {int(s["step"]) for s in grid.optimizer.state.values()} == {5}
+    one = Barfi(gym.spaces.Box(0, 1, (2,)), make_args("authors_gridworld", outer_episodes=0))
+    one.outer_step(learner.policy, batch)
+    assert {int(s["step"]) for s in one.optimizer.state.values()} == {1}
+    cheetah = Barfi(gym.spaces.Box(0, 1, (2,)), make_args("authors_halfcheetah"))
+    assert isinstance(cheetah.optimizer, torch.optim.Adam)
+    psi = float(cheetah.reward_fn.psi)
+    cheetah.outer_step(learner.policy, batch)
+    assert float(cheetah.reward_fn.psi) == psi and cheetah.optimizer.param_groups[0]["lr"] == 0.0025
+    with pytest.raises(ValueError, match="outer_optimizer.*allowed: adam, rmsprop"):
+        make_args(outer_optimizer="sgd")
+    with pytest.raises(ValueError, match=r"outer_episodes must be an integer in \[0, num_envs = 4\]"):
+        make_args(num_envs=4, outer_episodes=5)
+    with pytest.raises(ValueError, match="discount_lr must be None or a finite number >= 0"):
+        make_args(discount_lr=-1.0)
 
 
 def test_joined_batches_pad_time_and_keep_every_episode():
@@ -402,7 +431,7 @@ def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
     """MountainCar's primary reward is the goal only: on a batch where no episode reaches it, grad J = 0, so the
     outer gradient is exactly zero and BARFI cannot correct a bad heuristic; the penalty toward zero still pulls
     phi1 toward primary-only."""
-    envs = make_vector_env(CAR, 8, {"heuristic": "bad", "horizon": 30})
+    envs = make_vector_env(CAR, 8, {"heuristic": "mirror", "horizon": 30})
     learner = Reinforce(envs.single_observation_space, envs.single_action_space)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
     assert float(batch.primary.abs().sum()) == 0.0

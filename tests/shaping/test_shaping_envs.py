@@ -95,7 +95,9 @@ def test_potentials_are_state_functions_and_zero_at_terminal_states():
     _, info = env.reset(seed=0)
     assert info["potential"] == pytest.approx(-4 * 2 * (0.87 - 0.125) ** 2)
     assert walk(env, [1, 0] * 4)[-1][4]["potential"] == 0.0  # the goal is terminal
-    assert mountaincar.potential("velocity", np.array([0.02, -0.01]), False) == pytest.approx([0.2, 0.1])
+    assert mountaincar.potential("velocity", np.zeros(2), np.array([0.02, -0.01]), False) == pytest.approx([0.2, 0.1])
+    assert mountaincar.potential("bad", np.array([-0.5, 0.0, -0.5]), np.zeros(3),
+                                 np.array([False, False, True])).tolist() == [1.0, 0.0, 0.0]
 
 
 def test_mountaincar_aux_rewards():
@@ -105,10 +107,16 @@ def test_mountaincar_aux_rewards():
     assert env.step(2)[4]["aux_reward"] == 1.0 and env.step(1)[4]["aux_reward"] == -1.0
     env.unwrapped.vel = 0.03
     assert env.step(0)[4]["aux_reward"] == -1.0  # against the velocity
-    env = gym.make(CAR, heuristic="bad")
+    env = gym.make(CAR, heuristic="mirror")
     env.reset(seed=0)
     env.unwrapped.pos, env.unwrapped.vel = -0.5, 0.01
     assert env.step(2)[4]["aux_reward"] == -1.0 and env.step(1)[4]["aux_reward"] == 1.0
+    env = gym.make(CAR, heuristic="bad")  # the valley bonus, whatever the push
+    env.reset(seed=0)
+    env.unwrapped.pos, env.unwrapped.vel = -0.5, 0.0
+    assert env.step(0)[4]["aux_reward"] == 1.0 and env.step(2)[4]["aux_reward"] == 1.0
+    env.unwrapped.pos, env.unwrapped.vel = 0.0, 0.0
+    assert env.step(1)[4]["aux_reward"] == 0.0
     env = gym.make(CAR, heuristic="velocity")
     env.reset(seed=0)
     obs, *_, info = env.step(2)
@@ -214,7 +222,7 @@ def test_vector_twin_metrics_have_the_sync_vector_env_structure(env_id):
 
 
 @pytest.mark.parametrize("env_id,allowed", [(GRID, "'good', 'bad', 'none'"),
-                                            (CAR, "'good', 'velocity', 'bad', 'none'"),
+                                            (CAR, "'good', 'velocity', 'bad', 'mirror', 'none'"),
                                             (POLE, "'good', 'weak', 'bad', 'bad_reference', 'none'"), (CHEETAH, "'good', 'bad', 'none'")])
 def test_unknown_heuristic_names_the_allowed_ones(env_id, allowed):
     with pytest.raises(ArgumentError, match=f"heuristic must be one of {allowed}, got 'clever'"):

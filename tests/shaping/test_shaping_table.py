@@ -12,7 +12,7 @@ from aligngym.benchmarks.stats import bootstrap_ci
 
 def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp_path, monkeypatch):
     tiny = table.Budget(8, 1, {"horizon": 20}, 8, ("reinforce/barfi",), ("good", "bad"),
-                        per_heuristic={"bad": {"env_kwargs": {"horizon": 10}, "episodes": 16}},
+                        per_heuristic={"bad": {"env_kwargs": {"horizon": 10}, "episodes": 16, "seeds": 2}},
                         args={"outer_lr": 0.05})
     monkeypatch.setitem(table.BUDGETS, "tiny", {"CartPole": tiny})
     monkeypatch.setattr(table, "plot", lambda results, out_dir: [])
@@ -29,7 +29,35 @@ def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp
     assert set(saved["heuristics"]) == {"good", "bad"}
     rows = table.from_saved(tmp_path / "merged")
     assert "| CartPole (8 x 1) | good (horizon 20) | barfi |" in rows
-    assert "| CartPole (16 x 1) | bad (horizon 10) | barfi |" in rows
+    assert "| CartPole (16 x 2) | bad (horizon 10) | barfi |" in rows
+    assert saved["seeds_by_heuristic"] == {"good": [0], "bad": [0, 1]}
+
+
+def test_retraining_one_method_with_new_outer_args_keeps_the_others(tmp_path, monkeypatch):
+    """`--method reinforce/barfi` with BARFI's outer loop changed retrains only BARFI; the result equals a full run
+    under the new args (primary-only reads no outer field). A kept method trained with other inner-learner args is
+    refused."""
+    monkeypatch.setattr(table, "plot", lambda results, out_dir: [])
+    methods = ("reinforce/primary", "reinforce/barfi")
+
+    def budget(args):
+        monkeypatch.setitem(table.BUDGETS, "tiny", {"CartPole": table.Budget(16, 2, {"horizon": 10}, 8, methods,
+                                                                             ("bad",), args=args)})
+
+    budget({})
+    table.run("CartPole", "tiny", tmp_path / "merged", workers=1)
+    budget({"preset": "authors_cartpole"})
+    merged = table.run("CartPole", "tiny", tmp_path / "merged", workers=1, methods=("reinforce/barfi",))
+    full = table.run("CartPole", "tiny", tmp_path / "full", workers=1)
+    assert list(merged["heuristics"]["bad"]) == list(methods)
+    for m in methods:
+        for key in ("mean", "auc", "final", "reward_params"):
+            assert merged["heuristics"]["bad"][m].get(key) == full["heuristics"]["bad"][m].get(key)
+    assert merged["heuristics"]["bad"]["reinforce/barfi"]["args"] == {"preset": "authors_cartpole"}
+    assert merged["retrained"][0]["methods"] == ["reinforce/barfi"]
+    budget({"learning_rate": 0.01})
+    with pytest.raises(ValueError, match="bad's reinforce/primary trained with args"):
+        table.run("CartPole", "tiny", tmp_path / "merged", workers=1, methods=("reinforce/barfi",))
 
 
 def test_verdicts_keep_their_error_rate_at_five_seeds_under_no_effect():
@@ -60,7 +88,8 @@ def test_merging_into_results_from_other_settings_is_refused(tmp_path, monkeypat
     assert saved["provenance_by_heuristic"]["good"]["seeding"] == "SeedSequence"
     assert {"git_hash", "started_at"} <= set(saved["provenance_by_heuristic"]["good"])
     path = tmp_path / "shaping_table_CartPole.json"
-    for change, message in ((lambda r: r.update(seeds=[0, 1]), "seeds"), (lambda r: r.update(num_envs=16), "num_envs"),
+    for change, message in ((lambda r: r["seeds_by_heuristic"].update(good=[0, 1]), "good's seeds"),
+                            (lambda r: r.update(num_envs=16), "num_envs"),
                             (lambda r: r.pop("provenance"), "old env seeding"),
                             (lambda r: r["heuristics"]["good"].update({"reinforce/naive": {}}), "good's methods")):
         broken = json.loads(json.dumps(saved))
