@@ -80,7 +80,8 @@ class RewardModel:
     def rewards(self, episodes: Sequence[Episode]) -> list[np.ndarray]:
         return [self.reward(e.frames) for e in episodes]
 
-    def online_reward(self, frames: Sequence[np.ndarray], memory: dict | None = None) -> float:
+    def online_reward(self, frames: Sequence[np.ndarray], memory: dict | None = None, stride: int = 1) -> float:
+        """`stride`: the frames are every stride-th of the episode's (a per-frame reward does not need to know)."""
         return float(self.reward(np.stack(frames))[-1])
 
 
@@ -137,16 +138,18 @@ class OTReward(RewardModel):
             raise RuntimeError("Call set_demos(...) (or fit) before asking for rewards.")
         return -self._costs(features, self.demo_features).numpy().astype(np.float64)
 
-    def online_reward(self, frames: Sequence[np.ndarray], memory: dict | None = None) -> float:
+    def online_reward(self, frames: Sequence[np.ndarray], memory: dict | None = None, stride: int = 1) -> float:
         """Prefix OT: the episode so far against the same-length prefix of each demo (the full episode is not
-        known yet while the env steps). The features of earlier frames are kept in `memory` (per episode)."""
+        known yet while the env steps). The features of earlier frames are kept in `memory` (per episode).
+        `stride`: the frames are every stride-th of the episode's (steps stride, 2 stride, ...); the demos are
+        subsampled alike, so that frame i is compared with the demos' frames of the same time."""
         if not self.demo_features:
             raise RuntimeError("Call set_demos(...) (or fit) before asking for rewards.")
         memory = {} if memory is None else memory
         known = memory.get("features", torch.empty(0, self.backbone.feature_dim))[:len(frames) - 1]
         new = self.backbone.features(np.stack(frames[len(known):]))
         memory["features"] = feats = torch.cat([known, new])
-        return -float(self._costs(feats, [d[:len(feats)] for d in self.demo_features])[-1])
+        return -float(self._costs(feats, [d[stride - 1::stride][:len(feats)] for d in self.demo_features])[-1])
 
     # --- files ---------------------------------------------------------------------------------------------------
     def file_state(self) -> dict:

@@ -63,7 +63,7 @@ class BTReward(RewardModel):
         with torch.no_grad():
             return self.head(features).squeeze(-1).numpy().astype(np.float64)
 
-    def online_reward(self, frames, memory: dict | None = None) -> float:
+    def online_reward(self, frames, memory: dict | None = None, stride: int = 1) -> float:
         return float(self.reward(np.stack(frames[-1:]))[0])
 
     def save(self, path) -> None:

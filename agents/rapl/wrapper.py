@@ -4,6 +4,11 @@ rendered frames, so SB3 (PPO, SAC) trains on what was learned from the user, not
 The env must be made with `render_mode="rgb_array"`. The original reward stays in `info["env_reward"]` and the
 hidden preference cost in `info["preference_cost"]` (for evaluation only). Learned OT rewards are computed on
 the episode so far (see `OTReward.online_reward`); the ground truth reads `info["preference_cost"]`.
+
+`every=k` (default 1) renders and pays the reward model only every k-th step (and at the episode's end): that
+step's reward counts for the k steps since the last one (it is multiplied by their number) and the steps between
+get 0, so an episode's return estimates the every-step one at 1/k of the rendering cost. Learned OT rewards then
+see every k-th frame and compare it with every k-th frame of the demos (`online_reward(..., stride=k)`).
 """
 from __future__ import annotations
 
@@ -13,16 +18,19 @@ from aligngym.agents.rapl.rapl import RewardModel
 
 
 class LearnedRewardWrapper(gym.Wrapper):
-    def __init__(self, env: gym.Env, reward_model: RewardModel, scale: float = 1.0):
+    def __init__(self, env: gym.Env, reward_model: RewardModel, scale: float = 1.0, every: int = 1):
         super().__init__(env)
         if env.render_mode != "rgb_array":
             raise ValueError("LearnedRewardWrapper needs an env made with render_mode='rgb_array' (rewards are "
                              f"computed from frames); got {env.render_mode!r}.")
-        self.reward_model, self.scale = reward_model, scale
-        self._frames, self._memory = [], {}
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
+            raise ValueError(f"every must be an integer >= 1 (reward every k-th step); got {every!r}.")
+        self.reward_model, self.scale, self.every = reward_model, scale, every
+        self._frames, self._memory, self._t, self._rewarded = [], {}, 0, 0
 
     def reset(self, **kwargs):
-        self._frames, self._memory = [], {}  # per episode and per env copy (copies may share one model)
+        # per episode and per env copy (copies may share one model)
+        self._frames, self._memory, self._t, self._rewarded = [], {}, 0, 0
         return self.env.reset(**kwargs)
 
     def step(self, action):
@@ -31,6 +39,11 @@ class LearnedRewardWrapper(gym.Wrapper):
         if self.reward_model.uses_env_cost:
             reward = -float(info["preference_cost"])
         else:
-            self._frames.append(self.env.render())
-            reward = self.reward_model.online_reward(self._frames, self._memory)
+            self._t += 1
+            if self._t % self.every and not (terminated or truncated):
+                reward = 0.0
+            else:
+                self._frames.append(self.env.render())
+                steps, self._rewarded = self._t - self._rewarded, self._t
+                reward = steps * self.reward_model.online_reward(self._frames, self._memory, stride=self.every)
         return obs, self.scale * reward, terminated, truncated, info

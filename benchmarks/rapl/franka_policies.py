@@ -26,10 +26,11 @@ IN_PLACE = 0.035  # farther than this from its pushing spot, the pusher goes aro
 AWAY = 0.02  # while rising to go around, the pusher also backs this far away from the cube (not to drag it along)
 OFF_LINE = 0.015  # sideways from the push line by more than this, the pusher backs off and realigns
 RETREAT = 0.015  # how far behind its pushing spot it realigns
-VERSION = "v2"
-"""Part of the video-cache name of every pool policy: bump it when a scripted policy changes. v2: the pusher
-backs away while rising, realigns out of contact and pushes at full speed far from the goal (v1 vs v2 success in
-docs/rapl_franka.md; `bench_franka_expert.py` measures the current one)."""
+VERSION = "v3"
+"""Part of the video-cache name of every pool policy: bump it when a scripted policy or what the env records
+changes. v2: the pusher backs away while rising, realigns out of contact and pushes at full speed far from the goal
+(v1 vs v2 success in docs/rapl_franka.md; `bench_franka_expert.py` measures the current one). v3: the same
+policies, rendered again after the env's fingertip fix (29 Nov 2026), which moved the stored preference costs."""
 
 
 def _toward(ee: np.ndarray, target: np.ndarray) -> np.ndarray:

@@ -1,15 +1,21 @@
-"""PPO (SB3) on Franka Group: first on the ground-truth reward against random, then on the learned rewards.
+"""SB3 SAC or PPO on Franka Group: first on the ground-truth reward against random, then on the learned rewards.
 
-1. GT check: PPO on the state observation with the hidden preference reward (-preference_cost, no rendering) for
+1. GT check: the learner (`--algo`, SAC by default: PPO had not separated from random at 40k steps) on the state
+   observation with the hidden preference reward (-preference_cost, no rendering) for
    `gt_steps` env steps, one policy per training seed, each scored by the harness on that seed; random scored on
    the same seeds. "Beats random" means non-overlapping 95% bootstrap CIs over the seeds on preference_cost (the
    quantity GT's reward sums; preference_success is reported beside it); the paired per-seed difference is
    reported too, but stage 2 needs the separate CIs apart.
-2. Only if GT beats random: the RAPL and RLHF rewards learned as in `franka_rapl.py` (its `SMALL` reward budget,
-   on the same cached video pool) and PPO for `learned_steps` on each (`LearnedRewardWrapper` renders a frame per
-   step, ~20x the cost of a state step, hence the smaller budget), scored the same way.
-Writes benchmarks/results/rapl_franka_ppo.json after each policy, so an interrupted run keeps what it finished.
-Run: python -m aligngym.benchmarks.rapl.franka_ppo [--gt-steps N] [--learned-steps N] [--seeds 0 1 2 3 4]
+2. Only if GT beats random: per learned seed, the RAPL and RLHF rewards learned as in `franka_rapl.py` (its `SMALL`
+   reward budget, on the same cached video pool), their within-video Spearman rho against the hidden cost on the
+   held-out pool videos, and the same learner for `learned_steps` on each reward, scored the same way. The
+   learned rewards are visual: `LearnedRewardWrapper` renders a frame (~10x the cost of a state step) and runs the
+   reward model; `learned_reward_every=k` does that every k-th step only (the reward then counts k times, RAPL's
+   OT compares every k-th frame with every k-th demo frame), a stated deviation that makes it affordable on CPU.
+Writes benchmarks/results/rapl_franka_<algo>.json after each policy, so an interrupted run keeps what it finished;
+`--gt-result FILE` reuses a finished run's random and GT stage (same settings) and runs stage 2 alone.
+Run: python -m aligngym.benchmarks.rapl.franka_ppo [--algo sac|ppo] [--gt-steps N] [--learned-steps N]
+     [--seeds 0 1 2 3 4] [--learned-seeds 0 1 2] [--gt-result FILE]
 """
 from __future__ import annotations
 
@@ -23,9 +29,11 @@ import aligngym  # noqa: F401,I001  (first: headless GL for MuJoCo; registers th
 import numpy as np
 
 from aligngym.agents.base import SB3Agent
+from aligngym.agents.rapl import spearman_within
 from aligngym.agents.rapl.rapl import GTReward
 from aligngym.benchmarks.harness import evaluate
 from aligngym.benchmarks.rapl import franka_rapl
+from aligngym.benchmarks.rapl.franka_policies import POOL
 from aligngym.benchmarks.rapl.franka_video_cache import VideoCache
 from aligngym.benchmarks.stats import bootstrap_ci
 
@@ -36,14 +44,18 @@ METRICS = ("preference_success", "task_success", "preference_cost")
 class Args:
     env_id: str = "AlignGym/RaplFrankaGroup-v0"
     """the env (a rapl Franka/Fetch id)"""
-    gt_steps: int = 40_000
-    """PPO env steps per seed on the ground-truth reward"""
-    learned_steps: int = 4_000
-    """PPO env steps per seed on each learned (rendered) reward"""
+    algo: str = "sac"
+    """the learner: SB3 "sac" (`agents/rapl/sac.py`) or "ppo" (`franka_rapl.train_policy`'s settings)"""
+    gt_steps: int = 15_000
+    """learner env steps per seed on the ground-truth reward"""
+    learned_steps: int = 15_000
+    """learner env steps per seed on each learned (rendered) reward"""
+    learned_reward_every: int = 5
+    """render and pay the learned reward every k-th step (`LearnedRewardWrapper(every=k)`); 1: every step"""
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
     """training seeds of the GT check (each policy is scored on its own seed)"""
     learned_seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
-    """training seeds of the learned-reward stage"""
+    """training seeds of the learned-reward stage (reward learning and learner)"""
     eval_episodes: int = 10
     """harness episodes per seed"""
 
@@ -74,70 +86,132 @@ def beats(a: dict, b: dict) -> bool:
     return a["preference_cost"]["ci_high"] < b["preference_cost"]["ci_low"]
 
 
-def run(args: Args, save) -> dict:
+GT_STAGE = ("env_id", "algo", "gt_steps", "seeds", "eval_episodes")  # what a reused GT stage must share
+
+
+def run(args: Args, save, gt_result: dict | None = None) -> dict:
+    """Stage 1 (or `gt_result`'s, when given), then stage 2 if GT beats random; `save(result)` after each policy."""
     import torch
 
     torch.set_num_threads(1)  # on a shared 2-core machine, more threads only contend
     started = time.time()
     result = {"args": asdict(args), "random": [], "policies": {}, "duration_s": {}}
-    for seed in args.seeds:
-        result["random"].append(_score("random", args, seed, "random"))
-    runs = [("GT", GTReward(), seed, args.gt_steps) for seed in args.seeds]
-    _train(runs, args, result, save, started)
-    result["summary"] = {"random": _summary(result["random"]), "GT": _summary(result["policies"]["GT"])}
-    result["gt_beats_random"] = beats(result["summary"]["GT"], result["summary"]["random"])
-    result["summary"]["GT_minus_random_paired"] = paired_difference(result["policies"]["GT"], result["random"])
+    if gt_result is None:
+        for seed in args.seeds:
+            result["random"].append(_score("random", args, seed, "random"))
+        runs = [("GT", GTReward(), seed, args.gt_steps) for seed in args.seeds]
+        _train(runs, args, result, save, started)
+        result["summary"] = {"random": _summary(result["random"]), "GT": _summary(result["policies"]["GT"])}
+        result["gt_beats_random"] = beats(result["summary"]["GT"], result["summary"]["random"])
+        result["summary"]["GT_minus_random_paired"] = paired_difference(result["policies"]["GT"], result["random"])
+    else:
+        differ = [k for k in GT_STAGE if json.loads(json.dumps(gt_result["args"][k])) != json.loads(
+            json.dumps(result["args"][k]))]
+        if differ:
+            raise ValueError(f"The reused GT stage was run with other settings: {differ}.")
+        result.update({k: gt_result[k] for k in ("random", "policies", "summary", "gt_beats_random")})
+        result["duration_s"] = {k: v for k, v in gt_result["duration_s"].items() if k.startswith("GT/")}
     save(result)
     if not result["gt_beats_random"] or not args.learned_steps:
         return result
     cache, small = VideoCache(), franka_rapl.SMALL
     train = franka_rapl.pool(cache, args.env_id, small.pool_per_policy, 0)
-    runs = []
-    for seed in args.learned_seeds:
+    held_out = franka_rapl.pool(cache, args.env_id, max(1, small.eval_videos // len(POOL)), 100_000)
+    result["rho_within"] = {}
+    for seed in args.learned_seeds:  # seed by seed: an interrupted run keeps whole seeds
+        t = time.time()
         models = franka_rapl.learn_rewards(train, small, seed)
-        runs += [(method, models[method], seed, args.learned_steps) for method in ("RAPL", "RLHF")]
-    result["duration_s"]["reward_learning"] = round(time.time() - started)
-    _train(runs, args, result, save, started)
+        result["duration_s"][f"reward_learning/{seed}"] = round(time.time() - t)
+        for method in ("RAPL", "RLHF"):
+            rho = spearman_within(models[method].rewards(held_out), held_out)["rho_within"]
+            result["rho_within"].setdefault(method, []).append(float(rho))
+        _train([(method, models[method], seed, args.learned_steps) for method in ("RAPL", "RLHF")], args, result,
+               save, started)
+        _summarise_learned(result, args)
+        save(result)
+    return result
+
+
+def _summarise_learned(result: dict, args: Args) -> None:
+    """Summaries of the learned-reward policies over the seeds finished so far, each against random on them."""
     for method in ("RAPL", "RLHF"):
+        done = args.learned_seeds[:len(result["policies"].get(method, []))]
+        if not done:
+            continue
         result["summary"][method] = _summary(result["policies"][method])
-        random = _summary([result["random"][args.seeds.index(s)] for s in args.learned_seeds])
+        random = _summary([result["random"][args.seeds.index(s)] for s in done])
         result["summary"][f"random_on_{method}_seeds"] = random
         result[f"{method}_beats_random"] = beats(result["summary"][method], random)
-    return result
+        rho = result["rho_within"][method][:len(done)]
+        low, high = bootstrap_ci(rho)
+        result["summary"][f"{method}_rho_within"] = {"mean": float(np.mean(rho)), "ci_low": low, "ci_high": high,
+                                                     "per_seed": rho}
 
 
 def _train(runs: list, args: Args, result: dict, save, started: float) -> None:
     for method, model, seed, steps in runs:
-        print(f"{method} seed {seed}: PPO for {steps} steps", flush=True)
+        print(f"{method} seed {seed}: {args.algo} for {steps} steps", flush=True)
         t = time.time()
-        policy = franka_rapl.train_policy(args.env_id, model, replace(franka_rapl.Args(), ppo_steps=steps), seed)
+        policy = franka_rapl.train_policy(args.env_id, model, replace(franka_rapl.Args(), ppo_steps=steps), seed,
+                                          algo=args.algo, every=args.learned_reward_every)
         result["duration_s"][f"{method}/{seed}"] = round(time.time() - t)
-        result["policies"].setdefault(method, []).append(_score(SB3Agent(policy), args, seed, f"ppo-{method}"))
+        result["policies"].setdefault(method, []).append(_score(SB3Agent(policy), args, seed,
+                                                                f"{args.algo}-{method}"))
         print(f"  {result['policies'][method][-1]}", flush=True)
         result["duration_s"]["total"] = round(time.time() - started)
         save(result)
 
 
-def main(args: Args, out: Path) -> dict:
+def plot(result: dict, path: Path) -> None:
+    """Each policy's preference cost per seed (dots) with its mean and 95% CI, random first."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = {"random": result["random"], **result["policies"]}
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for k, (name, per_seed) in enumerate(groups.items()):
+        costs = [r["preference_cost"] for r in per_seed]
+        low, high = bootstrap_ci(costs)
+        ax.scatter([k] * len(costs), costs, s=12, alpha=0.6)
+        ax.errorbar(k + 0.15, np.mean(costs), yerr=[[np.mean(costs) - low], [high - np.mean(costs)]], fmt="o",
+                    color="k", capsize=3)
+    ax.set_xticks(range(len(groups)), [f"{g}\n({len(v)} seeds)" for g, v in groups.items()])
+    ax.set_ylabel("preference cost (lower is better)")
+    ax.set_title(f"{result['args']['algo'].upper()} on {result['args']['env_id'].split('/')[-1]}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def main(args: Args, out: Path, gt_result: Path | None = None) -> dict:
     def save(result: dict) -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, default=float) + "\n")
 
-    result = run(args, save)
+    result = run(args, save, json.loads(gt_result.read_text()) if gt_result else None)
     save(result)
-    for name, s in result["summary"].items():
-        print(name, {m: f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" for m, v in s.items()})
+    plot(result, out.with_suffix(".png"))
+    cell = lambda v: f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]"  # noqa: E731
+    for name, s in result["summary"].items():  # per metric, or one figure (a reward's rho)
+        print(name, cell(s) if "mean" in s else {m: cell(v) for m, v in s.items()})
     return result
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--algo", choices=["sac", "ppo"], default=Args.algo)
     parser.add_argument("--gt-steps", type=int, default=Args.gt_steps)
     parser.add_argument("--learned-steps", type=int, default=Args.learned_steps, help="0 skips stage 2")
     parser.add_argument("--seeds", type=int, nargs="+", default=list(Args.seeds))
     parser.add_argument("--learned-seeds", type=int, nargs="+", default=list(Args.learned_seeds))
     parser.add_argument("--eval-episodes", type=int, default=Args.eval_episodes)
-    parser.add_argument("--out", type=Path, default=franka_rapl.RESULTS / "rapl_franka_ppo.json")
+    parser.add_argument("--learned-reward-every", type=int, default=Args.learned_reward_every)
+    parser.add_argument("--gt-result", type=Path, help="reuse this finished run's random and GT stage")
+    parser.add_argument("--out", type=Path, help="default: benchmarks/results/rapl_franka_<algo>.json")
     cli = parser.parse_args()
-    main(Args(gt_steps=cli.gt_steps, learned_steps=cli.learned_steps, seeds=tuple(cli.seeds),
-              learned_seeds=tuple(cli.learned_seeds), eval_episodes=cli.eval_episodes), cli.out)
+    main(Args(algo=cli.algo, gt_steps=cli.gt_steps, learned_steps=cli.learned_steps, seeds=tuple(cli.seeds),
+              learned_seeds=tuple(cli.learned_seeds), eval_episodes=cli.eval_episodes,
+              learned_reward_every=cli.learned_reward_every),
+         cli.out or franka_rapl.RESULTS / f"rapl_franka_{cli.algo}.json", cli.gt_result)

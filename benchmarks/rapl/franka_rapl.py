@@ -43,6 +43,7 @@ from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone
 from aligngym.agents.rapl.rapl import Args as RAPLArgs
 from aligngym.agents.rapl.rapl import GTReward, RAPLReward, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
+from aligngym.agents.rapl.sac import SACArgs, train_sac
 from aligngym.agents.rapl.wrapper import LearnedRewardWrapper
 from aligngym.benchmarks.harness import evaluate
 from aligngym.benchmarks.rapl.franka_policies import POOL, VERSION, ScriptedAgent, noisy_scripted
@@ -123,11 +124,15 @@ def learn_rewards(train: list, args: Args, seed: int) -> dict:
     return {"RAPL": rapl, "RLHF": rlhf, "GT": GTReward(), "Time": TimeReward()}
 
 
-def train_policy(env_id: str, model, args: Args, seed: int):
+def train_policy(env_id: str, model, args: Args, seed: int, algo: str = "ppo", every: int = 1):
+    """A policy trained on `model`'s reward for `args.ppo_steps` env steps: SB3 PPO, or SAC (`algo="sac"`);
+    `every`: the learned reward every k-th step (`LearnedRewardWrapper`)."""
     def make_env():
         # a reward model copy per env: OT's online reward keeps the episode so far on the model
-        return LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array"), copy.deepcopy(model))
+        return LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array"), copy.deepcopy(model), every=every)
 
+    if algo == "sac":
+        return train_sac(make_env, SACArgs(), args.ppo_steps, seed)
     ppo = PPOArgs(n_envs=2, n_steps=135, batch_size=90)  # 45-step episodes: 3 per env per update
     return train_ppo(make_env, ppo, args.ppo_steps, seed)
 

@@ -202,6 +202,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         off_floor = np.arange(ngeom) != self.scene.floor_geom
         pairs = (arm[:, None] ^ arm[None, :]) & off_floor[:, None] & off_floor[None, :]
         self._arm_contact_pairs = frozenset(map(tuple, np.argwhere(pairs).tolist()))  # (g1, g2) as plain ints
+        self._arm_geoms = frozenset(np.flatnonzero(arm).tolist())  # an arm contact involves one of these
 
     # --- episode -------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -227,7 +228,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
         self._gather()
-        self._last = self._terms(0.0, contact=False)
+        self._last = (*self._terms(0.0, contact=False), 0.0, self._objects)
         return self._observation(), {}
 
     def _layout(self, options) -> np.ndarray:
@@ -298,32 +299,33 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             if self._ik is not None:
                 mujoco.mj_comPos(self.model, self.data)  # what the IK's Jacobian needs besides the frames
             self._gather()
-            terms = self._terms(0.01 * (ax * ax + ay * ay + az * az), contact=self._arm_contact())
-            if math.isfinite(terms["preference_cost"]):
-                self._last = terms
+            contact = self._arm_contact()
+            task, cost = self._terms(0.01 * (ax * ax + ay * ay + az * az), contact)
+            if math.isfinite(cost):
+                self._last = (task, cost, 1.0 if contact else 0.0, self._objects)
             else:
                 reason = f"unstable simulation: non-finite state at step {self._t}"
-        terms = self._last  # on instability: the last sound state's
-        self._sums[0] += terms["preference_cost"]
-        self._sums[1] += terms["task_reward"]
-        self._sums[2] += terms["arm_contact"]
+        task, cost, contact, _ = last = self._last  # on instability: the last sound state's
+        sums = self._sums
+        sums[0] += cost
+        sums[1] += task
+        sums[2] += contact
         truncated = reason is not None or self._t >= self.horizon
-        info = {"preference_cost": terms["preference_cost"], "task_reward": terms["task_reward"],
-                "arm_contact": terms["arm_contact"]}
+        info = {"preference_cost": cost, "task_reward": task, "arm_contact": contact}
         if reason is not None:
             info["truncation_reason"] = reason
         if truncated:
             self._over = True
-            info["metrics"] = self._metrics(terms)
+            info["metrics"] = self._metrics(last)
         obs = self._observation() if reason is None else self._last_obs
-        return obs, terms["task_reward"], False, truncated, info
+        return obs, task, False, truncated, info
 
     def _drive(self) -> None:
         if self.arm.control == "mocap":
             self.data.mocap_pos[0] = self._target
             return
         # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep
-        mujoco.mju_add(self._ctrl_arm, self._qpos_arm, self._ik(self.data, self._target))
+        np.add(self._qpos_arm, self._ik(self.data, self._target), out=self._ctrl_arm)
         # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
 
     def _instability(self, warnings_before: list, warnings_now: list) -> str | None:
@@ -337,9 +339,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
 
     def _arm_contact(self) -> bool:
-        # a set lookup per contact, looped in C: a step has a dozen contacts or more (cubes, fingers, table)
-        pairs = self._arm_contact_pairs
-        return self.data.ncon > 0 and not pairs.isdisjoint(map(tuple, self.data.contact.geom.tolist()))
+        # set lookups looped in C: a step has a dozen contacts or more (cubes, fingers, table), and in almost every
+        # step none of them involves an arm link, which one test over the contacts' geoms settles
+        if self.data.ncon == 0:
+            return False
+        geom = self.data.contact.geom
+        if self._arm_geoms.isdisjoint(geom.ravel().tolist()):
+            return False
+        return not self._arm_contact_pairs.isdisjoint(map(tuple, geom.tolist()))
 
     def _gather(self) -> None:
         """Read the end effector's and the objects' positions once per step, as plain floats: the reward terms and
@@ -347,27 +354,36 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._ee_now = self._ee.tolist()
         self._objects = self._qpos[self._obj_index].tolist()
 
-    def _terms(self, effort: float, contact: bool) -> dict:
-        """The reward terms of the state `_gather` read; `effort`: 0.01 |a|^2."""
+    def _terms(self, effort: float, contact: bool) -> tuple[float, float]:
+        """The task reward and the preference cost of the state `_gather` read; `effort`: 0.01 |a|^2."""
         line = mj_scene.LINE_X
-        x0, y0, z0, x1, y1, z1 = self._objects[:6]
+        objects = self._objects
+        x0, y0, z0, x1, y1, z1 = objects[:6]
         goal = max(abs(x0 - line), abs(x1 - line))
         group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
-        fingers, k = 0.0, self.arm.finger_offset  # grasp point along the finger's z axis
-        for (px, py, pz), (ux, uy, uz) in zip(self._finger_pos.tolist(), self._finger_axis.tolist()):
-            fingers += max(math.sqrt((px + k * ux - x0) ** 2 + (py + k * uy - y0) ** 2 + (pz + k * uz - z0) ** 2), 0.02)
+        k = self.arm.finger_offset  # grasp point along the finger's z axis
+        (lx, ly, lz), (rx, ry, rz) = self._finger_pos.tolist()
+        (ulx, uly, ulz), (urx, ury, urz) = self._finger_axis.tolist()
+        fingers = (max(math.sqrt((lx + k * ulx - x0) ** 2 + (ly + k * uly - y0) ** 2 + (lz + k * ulz - z0) ** 2), 0.02)
+                   + max(math.sqrt((rx + k * urx - x0) ** 2 + (ry + k * ury - y0) ** 2 + (rz + k * urz - z0) ** 2),
+                         0.02))
         lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
-        on_line = self.n_clutter > 0 and any(abs(x - line) < CLUTTER_BAND for x in self._objects[6::3])
+        on_line = self.n_clutter > 0 and _on_line(objects)
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
-        on_table = max(abs(z0 - mj_scene.CUBE_Z), abs(z1 - mj_scene.CUBE_Z)) <= ON_TABLE
-        return {"task_reward": task, "preference_cost": -preference, "arm_contact": float(contact),
-                "reached": goal <= SUCCESS_MARGIN and on_table, "grouped": group <= GROUP_TOLERANCE,
-                "on_line": on_line}
+        return task, -preference
 
-    def _metrics(self, terms) -> dict[str, float]:
-        wanted = terms["reached"] and (not terms["on_line"] if self.n_clutter else terms["grouped"])
-        return {"preference_success": float(wanted), "task_success": float(terms["reached"]),
+    def _metrics(self, last: tuple) -> dict[str, float]:
+        """Episode-end metrics; `last`: the last sound state's (task reward, preference cost, arm contact,
+        objects' positions)."""
+        x0, y0, z0, x1, y1, z1 = last[3][:6]
+        on_table = max(abs(z0 - mj_scene.CUBE_Z), abs(z1 - mj_scene.CUBE_Z)) <= ON_TABLE
+        reached = max(abs(x0 - mj_scene.LINE_X), abs(x1 - mj_scene.LINE_X)) <= SUCCESS_MARGIN and on_table
+        if self.n_clutter:
+            wanted = reached and not _on_line(last[3])
+        else:
+            wanted = reached and math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2) <= GROUP_TOLERANCE
+        return {"preference_success": float(wanted), "task_success": float(reached),
                 "preference_cost": float(self._sums[0] / self._t), "task_return": float(self._sums[1]),
                 "arm_contact_rate": float(self._sums[2] / self._t)}
 
@@ -430,6 +446,11 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             mujoco.mj_kinematics(self.model, self.data)
             mujoco.mj_comPos(self.model, self.data)
             self._started = True
+
+
+def _on_line(objects: list) -> bool:
+    """Whether an extra object (after the two cubes in `objects`, x, y, z each) lies within the band of the line."""
+    return any(abs(x - mj_scene.LINE_X) < CLUTTER_BAND for x in objects[6::3])
 
 
 def _bad_action(action) -> str:

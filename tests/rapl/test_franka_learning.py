@@ -2,12 +2,14 @@
 reward learning without re-rendering."""
 from __future__ import annotations
 
+from dataclasses import asdict, replace
+
 import aligngym  # noqa: F401,I001  (first: headless GL for MuJoCo; registers the ids)
 import gymnasium as gym
 import numpy as np
 import pytest
 
-from aligngym.agents.rapl import SimulatedUser, spearman_within
+from aligngym.agents.rapl import Episode, SimulatedUser, spearman_within
 from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone
 from aligngym.agents.rapl.rapl import Args, GTReward, RAPLReward, preferred_demos
 from aligngym.agents.rapl.rlhf import BTReward, RLHFArgs
@@ -148,13 +150,43 @@ def test_ppo_check_needs_separate_cis_apart_and_reports_the_paired_difference():
     assert paired["ci_high"] < 0 and paired["mean"] == pytest.approx(-0.11)
 
 
-def test_ppo_check_stops_when_gt_does_not_beat_random(tmp_path):
+@pytest.mark.parametrize("algo", ["sac", "ppo"])
+def test_policy_check_stops_when_gt_does_not_beat_random(algo):
     from aligngym.benchmarks.rapl.franka_ppo import Args, run
 
     saved = []
-    result = run(Args(gt_steps=270, learned_steps=270, seeds=(0, 1), learned_seeds=(0,), eval_episodes=1),
-                 saved.append)
-    # 270 PPO steps learn nothing: no learned-reward policy may be trained on the strength of that
+    result = run(Args(algo=algo, gt_steps=270, learned_steps=270, seeds=(0, 1), learned_seeds=(0,),
+                      eval_episodes=1), saved.append)
+    # 270 steps learn nothing (SAC has not even started updating): no learned-reward policy may be trained on that
     assert len(result["random"]) == len(result["policies"]["GT"]) == 2 and saved
     assert result["gt_beats_random"] is False and set(result["policies"]) == {"GT"}
     assert set(result["summary"]) == {"random", "GT", "GT_minus_random_paired"}
+
+
+def test_stage_two_reuses_a_finished_gt_stage_and_summarises_each_finished_seed(monkeypatch):
+    from aligngym.agents.rapl.rapl import RewardModel
+    from aligngym.benchmarks.rapl import franka_ppo, franka_rapl
+
+    class Brightness(RewardModel):  # a visual reward without learning: the frame's mean brightness
+        def rewards(self, episodes):
+            return [e.frames.mean(axis=(1, 2, 3)) for e in episodes]
+
+        def online_reward(self, frames, memory=None, stride=1):
+            return float(frames[-1].mean())
+
+    brighter = np.arange(9, dtype=np.uint8)[:, None, None, None] + np.zeros((9, 4, 4, 3), np.uint8)
+    videos = [Episode(brighter, np.arange(9.0, 0, -1) * sign) for sign in (1, -1, 1)]  # 2 of 3 agree
+    monkeypatch.setattr(franka_rapl, "pool", lambda *a, **k: videos)
+    monkeypatch.setattr(franka_rapl, "learn_rewards", lambda *a, **k: {"RAPL": Brightness(), "RLHF": Brightness()})
+    args = franka_ppo.Args(gt_steps=270, learned_steps=90, seeds=(0, 1), learned_seeds=(1,), eval_episodes=1)
+    seeds = [{"preference_success": 0.0, "task_success": 0.0, "preference_cost": c} for c in (1.0, 1.1)]
+    finished = {"args": asdict(args), "random": seeds, "policies": {"GT": seeds}, "duration_s": {"GT/0": 1},
+                "summary": {}, "gt_beats_random": True}
+    saved = []
+    result = franka_ppo.run(args, saved.append, finished)
+    assert result["random"] == seeds and result["policies"]["GT"] == seeds and saved
+    assert len(result["policies"]["RAPL"]) == len(result["policies"]["RLHF"]) == 1
+    assert result["rho_within"]["RAPL"] == [pytest.approx(1 / 3)]  # rho 1, -1, 1 within the three videos
+    assert result["summary"]["random_on_RAPL_seeds"]["preference_cost"]["per_seed"] == [1.1]  # seed 1's random
+    with pytest.raises(ValueError, match="other settings.*gt_steps"):
+        franka_ppo.run(replace(args, gt_steps=300), saved.append, finished)

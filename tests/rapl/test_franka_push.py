@@ -132,6 +132,24 @@ def test_an_unstable_simulation_truncates_with_a_reason_never_hangs():
     assert not env.step(np.zeros(3, np.float32))[3]
 
 
+@pytest.mark.parametrize("robot", ["franka", "fetch"])
+def test_arm_contact_is_an_arm_link_touching_anything_but_the_arm_and_floor(robot):
+    """A cube moved into an arm link is an arm contact (5 in the preference cost); one at the fingers is not."""
+    env = FrankaPushEnv(robot=robot)
+    env.reset(seed=0)
+    cube, mask = env.scene.cube_qpos[0], env.arm.arm_geom_mask
+    finger_geoms = np.flatnonzero(np.isin(env.model.geom_bodyid, env.arm.finger_bodies))
+    link = int(np.flatnonzero(mask & (env.model.geom_type != mujoco.mjtGeom.mjGEOM_PLANE))[-1])
+    for geom, expected in [(link, True), (int(finger_geoms[0]), False)]:
+        env.data.qpos[cube:cube + 3] = env.data.geom_xpos[geom]
+        mujoco.mj_kinematics(env.model, env.data)
+        mujoco.mj_collision(env.model, env.data)
+        pairs = [tuple(g) for g in env.data.contact.geom.tolist()]
+        by_definition = any(mask[a] != mask[b] and env.scene.floor_geom not in (a, b) for a, b in pairs)
+        assert env._arm_contact() is expected == by_definition, (geom, pairs)
+        mujoco.mj_setState(env.model, env.data, env._start_state, franka_push.STATE)
+
+
 def test_ik_is_the_damped_least_squares_step():
     """The IK's MuJoCo-call pipeline equals the textbook formula J^T (J J^T + l^2 I)^-1 e on the arm's columns."""
     env = FrankaPushEnv()

@@ -272,6 +272,42 @@ def test_collect_episodes_and_wrapper_on_the_sweep_env(dots):
         LearnedRewardWrapper(gym.make(env_id), rlhf)
 
 
+def test_wrapper_rewarding_every_kth_step_keeps_the_episode_return_and_renders_k_times_less():
+    from aligngym.agents.rapl.rapl import RewardModel
+
+    class Constant(RewardModel):  # -1 per step, recording what it was asked
+        def __init__(self):
+            self.calls = []
+
+        def online_reward(self, frames, memory=None, stride=1):
+            self.calls.append((len(frames), stride))
+            return -1.0
+
+    model = Constant()
+    env = LearnedRewardWrapper(gym.make("AlignGym/SweepToTop-Longstick-v0", render_mode="rgb_array", resolution=32),
+                               model, every=4)
+    env.reset(seed=0)
+    rewards, done = [], False
+    while not done:
+        _, reward, terminated, truncated, _ = env.step(env.action_space.sample())
+        rewards.append(reward)
+        done = terminated or truncated
+    assert len(rewards) == 50 and sum(rewards) == -50.0  # the every-step return
+    assert rewards[3::4] == [-4.0] * 12 and rewards[-1] == -2.0 and rewards.count(0.0) == 50 - 13
+    assert model.calls == [(n, 4) for n in range(1, 14)]  # one rendered frame per rewarded step
+    with pytest.raises(ValueError, match="every must be an integer >= 1"):
+        LearnedRewardWrapper(env.env, model, every=0)
+
+
+def test_ot_online_reward_with_a_stride_compares_frames_of_the_same_time(dots):
+    demo = dots[0][0]
+    model = OTReward(dots[2]).set_demos([demo])
+    every_third = demo.frames[2::3]  # the demo itself, seen every 3rd step
+    at_the_same_time = [model.online_reward(every_third[:n], {}, stride=3) for n in range(4, 9)]
+    against_the_first_frames = [model.online_reward(every_third[:n], {}, stride=1) for n in range(4, 9)]
+    assert all(a > b for a, b in zip(at_the_same_time, against_the_first_frames))
+
+
 def test_env_copies_sharing_one_ot_model_keep_their_episodes_apart():
     env_id = "AlignGym/SweepToTop-Longstick-v0"
     model = OTReward(random_backbone(EncoderArgs(image_size=32))).set_demos(
