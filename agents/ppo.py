@@ -41,13 +41,20 @@ class PPOArgs:
 def train_ppo(make_env: Callable, args: PPOArgs, budget: int, seed: int, verbose: int = 0):
     """A PPO model trained for `budget` env steps on `args.n_envs` copies of `make_env()` (CPU, seeded)."""
     from stable_baselines3 import PPO
+
+    return train_sb3(PPO, make_env, args.sb3_kwargs(), budget, seed, n_envs=args.n_envs, verbose=verbose)
+
+
+def train_sb3(algo, make_env: Callable, sb3_kwargs: dict, budget: int, seed: int, n_envs: int = 1,
+              verbose: int = 0):
+    """An SB3 `algo` ("MlpPolicy") trained for `budget` env steps on `n_envs` copies of `make_env()` (CPU, seeded)."""
     from stable_baselines3.common.env_util import make_vec_env
 
     if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
         raise ValueError(f"budget must be a positive integer number of training steps, got {budget!r}.")
-    venv = make_vec_env(make_env, n_envs=args.n_envs, seed=seed)
+    venv = make_vec_env(make_env, n_envs=n_envs, seed=seed)
     try:
-        model = PPO("MlpPolicy", venv, seed=seed, verbose=verbose, device="cpu", **args.sb3_kwargs())
+        model = algo("MlpPolicy", venv, seed=seed, verbose=verbose, device="cpu", **sb3_kwargs)
         model.learn(total_timesteps=budget)
     finally:
         venv.close()

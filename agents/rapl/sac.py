@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Callable
 
+from aligngym.agents.ppo import train_sb3
+
 
 @dataclass(frozen=True)
 class SACArgs:
@@ -43,14 +45,5 @@ class SACArgs:
 def train_sac(make_env: Callable, args: SACArgs, budget: int, seed: int, verbose: int = 0):
     """A SAC model trained for `budget` env steps on one copy of `make_env()` (CPU, seeded)."""
     from stable_baselines3 import SAC
-    from stable_baselines3.common.env_util import make_vec_env
 
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget < 1:
-        raise ValueError(f"budget must be a positive integer number of training steps, got {budget!r}.")
-    venv = make_vec_env(make_env, n_envs=1, seed=seed)
-    try:
-        model = SAC("MlpPolicy", venv, seed=seed, verbose=verbose, device="cpu", **args.sb3_kwargs())
-        model.learn(total_timesteps=budget)
-    finally:
-        venv.close()
-    return model
+    return train_sb3(SAC, make_env, args.sb3_kwargs(), budget, seed, verbose=verbose)
