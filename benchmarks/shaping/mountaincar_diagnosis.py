@@ -24,7 +24,10 @@ from aligngym.benchmarks.shaping.scoring import paired_verdict
 from aligngym.benchmarks.stats import format_cell, bootstrap_ci
 
 ENV_ID = "AlignGym/ShapingMountainCar-v1"
-SETTINGS = {"good": ({"horizon": 500}, 1000), "bad": ({"horizon": 2000}, 500)}  # the table's `here` budget
+# setting -> (heuristic, env kwargs, episodes): the table's `here` budget, and the good heuristic at the authors'
+# horizon, where primary-only reaches the goal too (its runs are the bad setting's: primary-only reads no heuristic)
+SETTINGS = {"good": ("good", {"horizon": 500}, 1000), "bad": ("bad", {"horizon": 2000}, 500),
+            "good at 2000": ("good", {"horizon": 2000}, 500)}
 # name -> Args overrides of BARFI's outer loop (agents/shaping/args.py); `mode` and `aux_scale` (the env's) run
 # another reward mode or heuristic scale instead, to check a mechanism
 CONFIGS = {
@@ -33,7 +36,9 @@ CONFIGS = {
     "default (ours)": {},
     # does a heuristic 100x weaker still mislead? REINFORCE normalises its advantages, so when every primary
     # return of a batch is 0 whatever the heuristic adds up to becomes a full-size step, at any scale
-    "naive, aux_scale 0.01": {"mode": "naive", "aux_scale": 0.01},
+    "naive, aux_scale 0.01": {"mode": "naive", "aux_scale": 0.01, "settings": ("bad",)},
+    "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
+    "naive, good at 2000": {"mode": "naive", "settings": ("good at 2000",)},
 }
 
 
@@ -41,10 +46,11 @@ def _seed_run(job: tuple) -> dict:
     from aligngym.agents.shaping.args import make_args
     from aligngym.agents.shaping.train import train
 
-    config, heuristic, seed = job
-    env_kwargs, episodes = SETTINGS[heuristic]
+    config, setting, seed = job
+    heuristic, env_kwargs, episodes = SETTINGS[setting]
     overrides = dict(CONFIGS[config])
     mode, scale = overrides.pop("mode", "barfi"), overrides.pop("aux_scale", 1.0)
+    overrides.pop("settings", None)
     args = make_args(overrides.pop("preset", "default"), num_envs=16, **overrides)
     result = train(ENV_ID, "reinforce", mode, episodes=episodes, seed=seed,
                    env_kwargs={**env_kwargs, "heuristic": heuristic, "aux_scale": scale}, args=args)
@@ -53,7 +59,7 @@ def _seed_run(job: tuple) -> dict:
     trace = np.resize(np.array([[t["grad_j"], t["grad_l2"], t["goals"]] for t in steps]),
                       (len(result.episodes), per_batch, 3))
     ratio = np.where(trace[..., 1] > 0, trace[..., 0] / np.maximum(trace[..., 1], 1e-12), np.nan)
-    return {"config": config, "heuristic": heuristic, "seed": seed, "episodes": result.episodes,
+    return {"config": config, "heuristic": setting, "seed": seed, "episodes": result.episodes,
             "success": result.success, "aux_return": result.aux_return,
             "params": {k: [p[k] for p in result.reward_params] or [np.nan] * len(result.episodes)
                        for k in ("phi1_where_aux", "phi2", "gamma")},
@@ -81,7 +87,7 @@ def random_success(horizon: int, episodes: int = 64, seed: int = 0) -> float:
 
 
 def run(configs, workers: int = 2, seeds=range(5)) -> list[dict]:
-    jobs = [(c, h, s) for c in configs for h in SETTINGS for s in seeds]
+    jobs = [(c, h, s) for c in configs for h in CONFIGS[c].get("settings", ("good", "bad")) for s in seeds]
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         return list(pool.map(_seed_run, jobs))
 
@@ -103,7 +109,14 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
             final = np.array([np.mean(r["success"][-tail:]) for r in rs])
             cells = []
             for base in ("reinforce/primary", "reinforce/naive"):
-                other = np.array(table["heuristics"][h][base]["final_success"]["per_seed"][:len(rs)])
+                if h == "good at 2000":  # primary-only: the bad setting's runs; naive: this file's
+                    other = (np.array(table["heuristics"]["bad"][base]["final_success"]["per_seed"][:len(rs)])
+                             if base.endswith("primary") else final_of(runs, "naive, good at 2000", h))
+                else:
+                    other = np.array(table["heuristics"][h][base]["final_success"]["per_seed"][:len(rs)])
+                if other is None:
+                    cells.append("-")
+                    continue
                 v = paired_verdict(final - other, float(other.mean()))
                 cells.append(f"{v['difference']:+.2f} [{v['ci_low']:+.2f}, {v['ci_high']:+.2f}] {v['outcome']}")
             low, high = bootstrap_ci(final)
@@ -115,13 +128,19 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
             early, late = ratio(lambda v: v[:10]), ratio(lambda v: v[-10:])
             med = lambda a: f"{np.median(a):.2f}" if len(a) else "no L2"  # noqa: E731
             lines.append(
-                f"| {config} | {h} (horizon {SETTINGS[h][0]['horizon']}) | {' '.join(f'{x:.2f}' for x in final)} | "
+                f"| {config} | {SETTINGS[h][0]} (horizon {SETTINGS[h][1]['horizon']}) | {' '.join(f'{x:.2f}' for x in final)} | "
                 f"{format_cell({'mean': final.mean(), 'ci_low': low, 'ci_high': high}, '.2f')} | {cells[0]} | "
                 f"{cells[1]} | {at(phi1, 0)} / {at(phi1, 3)} / {at(phi1, 15)} / {at(phi1, -1)} | "
                 f"{np.mean([r['params']['phi2'][-1] for r in rs]):.2f} | "
                 f"{np.mean([r['params']['gamma'][-1] for r in rs]):.3f} | {early_goal:.3f} / {late_goal:.3f} | "
                 f"{med(early)} / {med(late)} |")
     return "\n".join(lines) + "\n"
+
+
+def final_of(runs: list[dict], config: str, setting: str):
+    """Per-seed final success (last fifth) of a config's runs in a setting, or None."""
+    rs = sorted((r for r in runs if r["config"] == config and r["heuristic"] == setting), key=lambda r: r["seed"])
+    return np.array([np.mean(r["success"][-max(1, len(r["success"]) // 5):]) for r in rs]) if rs else None
 
 
 def main(out: Path, configs, workers: int = 2) -> str:
