@@ -39,6 +39,10 @@ CONFIGS = {
     "naive, aux_scale 0.01": {"mode": "naive", "aux_scale": 0.01, "settings": ("bad",)},
     # at most 0.2 per episode: less than the goal's +1
     "naive, aux_scale 0.0001": {"mode": "naive", "aux_scale": 0.0001, "settings": ("bad",)},
+    # the same without the normalisation (its own primary-only beside it: the learner differs from the table's)
+    "naive, aux_scale 0.0001, advantages not normalised": {"mode": "naive", "aux_scale": 0.0001,
+                                                           "normalise_advantages": False, "settings": ("bad",)},
+    "primary, advantages not normalised": {"mode": "primary", "normalise_advantages": False, "settings": ("bad",)},
     "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
     "naive, good at 2000": {"mode": "naive", "settings": ("good at 2000",)},
 }
