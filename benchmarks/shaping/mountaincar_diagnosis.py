@@ -19,9 +19,8 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
 from aligngym.benchmarks.shaping.scoring import paired_verdict
-from aligngym.benchmarks.stats import format_cell, bootstrap_ci
+from aligngym.benchmarks.stats import bootstrap_ci, format_cell
 
 ENV_ID = "AlignGym/ShapingMountainCar-v1"
 # setting -> (heuristic, env kwargs, episodes): the table's `here` budget, and the good heuristic at the authors'
@@ -85,7 +84,7 @@ def random_success(horizon: int, episodes: int = 64, seed: int = 0) -> float:
     envs.action_space.seed(seed)
     done, success = np.zeros(episodes, bool), np.zeros(episodes)
     while not done.all():
-        _, _, term, trunc, info = envs.step(envs.action_space.sample())
+        _, _, term, trunc, _ = envs.step(envs.action_space.sample())
         success = np.where(~done & term, 1.0, success)
         done |= term | trunc
     envs.close()
@@ -102,9 +101,9 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
     """Per config and heuristic: final success (last fifth) against the table's primary-only and naive, phi over
     training, and what drove the outer steps early (first 10 batches) and late (last 10)."""
     lines = ["Random policy: success " + ", ".join(f"{v:.3f} at horizon {k}" for k, v in random.items()) + ".", "",
-             "| config | heuristic | final success per seed | mean [95% CI] | vs primary-only (paired t) | vs naive "
-             "(paired t) | phi1 where aux: batch 1 / 4 / 16 / end | phi2 end | gamma end | outer steps with a goal "
-             "in their group, first 10 / last 10 batches | J part / L2 pull (median), first 10 / last 10 |",
+             ("| config | heuristic | final success per seed | mean [95% CI] | vs primary-only (paired t) | vs naive "
+              "(paired t) | phi1 where aux: batch 1 / 4 / 16 / end | phi2 end | gamma end | outer steps with a goal "
+              "in their group, first 10 / last 10 batches | J part / L2 pull (median), first 10 / last 10 |"),
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for config in dict.fromkeys(r["config"] for r in runs):
         for h in SETTINGS:
