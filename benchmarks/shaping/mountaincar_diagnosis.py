@@ -26,7 +26,7 @@ ENV_ID = "AlignGym/ShapingMountainCar-v1"
 # setting -> (heuristic, env kwargs, episodes): the table's `here` budget, and the good heuristic at the authors'
 # horizon, where primary-only reaches the goal too (its runs are the bad setting's: primary-only reads no heuristic)
 SETTINGS = {"good": ("good", {"horizon": 500}, 1000), "bad": ("bad", {"horizon": 2000}, 500),
-            "good at 2000": ("good", {"horizon": 2000}, 500)}
+            "good at 2000": ("good", {"horizon": 2000}, 500), "bad, 1000 episodes": ("bad", {"horizon": 2000}, 1000)}
 # name -> Args overrides of BARFI's outer loop (agents/shaping/args.py); `mode` and `aux_scale` (the env's) run
 # another reward mode or heuristic scale instead, to check a mechanism
 CONFIGS = {
@@ -42,6 +42,9 @@ CONFIGS = {
     "naive, aux_scale 0.0001, advantages not normalised": {"mode": "naive", "aux_scale": 0.0001,
                                                            "normalise_advantages": False, "settings": ("bad",)},
     "primary, advantages not normalised": {"mode": "primary", "normalise_advantages": False, "settings": ("bad",)},
+    # twice the table's budget with the valley bonus: does BARFI catch up with primary-only given time?
+    "authors_mountaincar, 1000 episodes": {"preset": "authors_mountaincar", "settings": ("bad, 1000 episodes",)},
+    "primary, 1000 episodes": {"mode": "primary", "settings": ("bad, 1000 episodes",)},
     "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
     "naive, good at 2000": {"mode": "naive", "settings": ("good at 2000",)},
 }
@@ -117,6 +120,8 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
                 if h == "good at 2000":  # primary-only: the bad setting's runs; naive: this file's
                     other = (np.array(table["heuristics"]["bad"][base]["final_success"]["per_seed"][:len(rs)])
                              if base.endswith("primary") else final_of(runs, "naive, good at 2000", h))
+                elif h == "bad, 1000 episodes":  # primary-only: this file's; no naive run at this budget
+                    other = final_of(runs, "primary, 1000 episodes", h) if base.endswith("primary") else None
                 else:
                     other = np.array(table["heuristics"][h][base]["final_success"]["per_seed"][:len(rs)])
                 if other is None:
