@@ -125,26 +125,28 @@ class Simulation:
     # whose per-step cost is a few dozen numpy calls on 19-vectors, so it avoids fancy indexing).
 
     def allocate(self, n: int) -> None:
-        """Buffers for n episodes, kept while n stays the same (every entry is written before it is read)."""
+        """Buffers for n episodes, kept while n stays the same (every entry is written before it is read). Per-timestep
+        arrays are indexed (n, T, ...) but stored timestep-major (`_by_time`): a step of every row reads and writes one
+        contiguous (n, 19) block instead of n strided 19-long rows."""
         if getattr(self, "n", None) == n:
             return
         T, D = self.T, self.n_steps
         self.n = n
-        self.actual = np.zeros((n, T, N_DIMS))
+        self.actual = _by_time(n, T, N_DIMS)
         # squared norms of the values that actions are scored against (Follow, Predict: the targets of each
         # decision; Coevolve: the whole uninfluenced trajectory), computed once per episode
-        self.target_sq = np.zeros((n, D if self.challenge != "coevolve" else T))
+        self.target_sq = _by_time(n, D if self.challenge != "coevolve" else T)
         if self.challenge == "coevolve":
-            self.human = np.zeros((n, T, N_DIMS))
-            self.units = np.zeros((n, T, N_DIMS))  # the trajectory's unit vectors: a cosine is then one dot product
-            self.drift = np.zeros((n, T - 1, N_DIMS))
+            self.human = _by_time(n, T, N_DIMS)
+            self.units = _by_time(n, T, N_DIMS)  # the trajectory's unit vectors: a cosine is then one dot product
+            self.drift = _by_time(n, T - 1, N_DIMS)
             self.obs = np.zeros((n, self.obs_dim), dtype=np.float32)  # updated after every step
         else:  # the population follows its trajectory, and no survey depends on the agent: every observation at reset
             self.human = self.actual
-            self.observations = np.zeros((n, D, self.obs_dim), dtype=np.float32)
+            self.observations = _by_time(n, D, self.obs_dim, dtype=np.float32)
         self.step_idx = np.zeros(n, dtype=np.int64)
-        self.actions = np.zeros((n, D, N_DIMS))
-        self.sims = np.zeros((n, D))
+        self.actions = _by_time(n, D, N_DIMS)
+        self.sims = _by_time(n, D)
         self.trajectory_ids = np.full(n, -1, dtype=np.int64)
         self._all = np.arange(n)
 
@@ -424,6 +426,11 @@ class Simulation:
                 "target_times": list(target_times),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
+
+
+def _by_time(n: int, T: int, *shape: int, dtype=np.float64) -> np.ndarray:
+    """A zeroed (n, T, *shape) array stored timestep-major: a view of a C-ordered (T, n, *shape) buffer."""
+    return np.zeros((T, n) + shape, dtype=dtype).swapaxes(0, 1)
 
 
 def _best_cosine(a: np.ndarray, units: np.ndarray):
