@@ -388,8 +388,10 @@ class Simulation:
         return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
     def _metrics(self, sel) -> dict[str, np.ndarray]:
-        s = self.sims[sel]
-        out = {"score": _mean(s, 1)}
+        # per-timestep arrays are taken time-major, (T, rows, ...): the buffers' own layout (see `allocate`), so that
+        # the means over time add whole contiguous (rows, ...) blocks
+        s = self.sims[sel].T
+        out = {"score": np.add.reduce(s, axis=0) / len(s)}
         if self.challenge == "coevolve":
             human, actual = self.human[sel], self.actual[sel]
             cosines = divide_nonzero(human @ self.units[sel].swapaxes(-1, -2),
@@ -401,15 +403,16 @@ class Simulation:
             gap = np.subtract(human[:, -1], actual[:, -1])
             out["lock_in"] = np.sqrt(_mean(np.square(gap, out=gap), 1))
         else:
-            a, y = self.actions[sel], self.actual[sel, self._target]
+            a, y = self.actions[sel].swapaxes(0, 1), self.actual[sel, self._target].swapaxes(0, 1)
+            steps = len(a)
             diff = a - y  # reused below: one scratch array instead of one per term
-            out["rmse"] = np.sqrt(_mean(np.square(diff, out=diff), (1, 2)))
+            out["rmse"] = np.sqrt(_mean(np.add.reduce(np.square(diff, out=diff), axis=0), -1) / steps)
             centred = np.subtract(a, _mean(a, -1, keepdims=True), out=diff)
-            out["centred_cos"] = _mean(cosine(centred, y - _mean(y, -1, keepdims=True)), 1)
+            out["centred_cos"] = np.add.reduce(cosine(centred, y - _mean(y, -1, keepdims=True)), axis=0) / steps
             if self.challenge == "predict":
-                now = self.actual[sel, self._decide]
-                out["direction"] = _mean(cosine(np.subtract(a, now, out=diff), y - now), 1)
-        out.update(sim_first=s[:, 0], sim_last=s[:, -1], sim_min=s.min(axis=1))
+                now = self.actual[sel, self._decide].swapaxes(0, 1)
+                out["direction"] = np.add.reduce(cosine(np.subtract(a, now, out=diff), y - now), axis=0) / steps
+        out.update(sim_first=s[0], sim_last=s[-1], sim_min=np.minimum.reduce(s, axis=0))
         return out
 
     def query(self, rng: np.random.Generator, row: int, item_id: str) -> np.ndarray:
