@@ -8,7 +8,8 @@ uniform random policy reaches the goal at each horizon: the primary signal there
     python -m aligngym.benchmarks.shaping.mountaincar_diagnosis --out benchmarks/results [--config NAME ...]
 
 Each config runs 5 seeds in batches of 16 in its settings (default the table's `here` budget: good 1008 episodes at
-horizon 500, bad 512 at 2000; SETTINGS) and is merged into shaping_mountaincar_diagnosis.json; the .md is the summary docs/shaping.md reads.
+horizon 500, bad 512 at 2000; SETTINGS) and is merged into shaping_mountaincar_diagnosis.json; the .md is the
+summary docs/shaping.md reads.
 """
 from __future__ import annotations
 
