@@ -64,15 +64,20 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
             prefix: Optional[str] = typer.Option(None, help="Prefilled start of the model's turn (recorded)."),
             cot: bool = typer.Option(False, help="FakingMinimal: reason in a scratchpad first."),
             query_file: Optional[Path] = typer.Option(None, help="CSV/JSONL with a `goal` column."),
-            episodes: int = typer.Option(100, help="Queries per tier (the same queries on both tiers)."),
+            episodes: int = typer.Option(100, help="Queries per tier, asked in order without replacement (the same "
+                                               "queries on both tiers); at most the number of queries."),
             max_new_tokens: int = typer.Option(512, help="Tokens per reply."),
             temperature: float = typer.Option(0.0, help="Sampling temperature."),
             num_envs: int = typer.Option(16, help="Envs per batch: their prompts go to the backend in one call."),
-            seed: int = typer.Option(0, help="Evaluation seed (picks the queries)."),
-            out: Path = typer.Option(Path("reports/faking"), help="Folder for the two RunRecords.")):
+            seed: int = typer.Option(0, help="Evaluation seed (seeds the agent; the queries go in order)."),
+            out: Path = typer.Option(Path("reports/faking"), help="Folder for the two RunRecords."),
+            overwrite: bool = typer.Option(False, "--overwrite", help="Discard records of another run at the same "
+                                           "path and start fresh (else a finished run is reused, a broken one "
+                                           "resumed).")):
     """Ask the same queries on the free (monitored) and the paid tier; write one RunRecord per tier and report."""
     from aligngym.benchmarks.harness import evaluate
     from aligngym.envs import registry
+    from aligngym.envs.faking.queries import load_queries
 
     try:
         env_id = registry.row(env).id
@@ -87,23 +92,42 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
             fail("FakingMinimal-v0 takes no --preset, --setting or --episode (it is the helpful-only minimal setting).")
         kwargs["cot"] = cot
     spec = agent or f"faking.llm?llm={llm}&max_new_tokens={max_new_tokens}&temperature={temperature}"
+    kwargs["eval_seed"] = seed  # the env asks query k in episode k of this evaluation: in order, no repeats
+    try:
+        n_queries = len(load_queries(kwargs.get("setting", "helpful_only"), kwargs.get("query_file")))
+    except ValueError as e:
+        fail(str(e))
+    if episodes > n_queries and kwargs.get("episode") != "anti_lab":
+        fail(f"--episodes {episodes} exceeds the {n_queries} queries of the set: each query is asked once per tier "
+             f"(a repeat under greedy decoding is the same reply, not a new trial). Use --episodes {n_queries} or "
+             f"fewer, or a larger --query-file.")
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for tier in ("free", "paid"):
-        path = out / f"{env_id.split('/')[-1]}__{_slug(spec)}__{_slug(json.dumps(kwargs, sort_keys=True))}__{tier}.json"
+        path = out / run_file_name(env_id, spec, kwargs, tier)
         try:
-            evaluate(env_id, spec, episodes=episodes, seeds=[seed], num_envs=num_envs,
-                     env_kwargs={**kwargs, "tier": tier}, out=path, progress=True, agent_spec=spec)
+            record = evaluate(env_id, spec, episodes=episodes, seeds=[seed], num_envs=num_envs,
+                              env_kwargs={**kwargs, "tier": tier}, out=path, progress=True, agent_spec=spec,
+                              overwrite=overwrite)
         except ValueError as e:
             fail(str(e))
+        asked = {e["metrics"].get("query_index") for e in record.episodes}
+        if kwargs.get("episode") != "anti_lab" and len(asked) != episodes:
+            fail(f"{path}: {episodes} episodes asked {len(asked)} distinct queries; the harness's episode seeds no "
+                 f"longer match the env's `eval_seed` ordering.")
         paths.append(path)
     _report(paths, None, False)
 
 
-def _slug(text: str) -> str:
+def run_file_name(env_id: str, spec: str, kwargs: dict, tier: str) -> str:
+    """A readable record name, unique per (env, spec, kwargs): a readable head plus a hash of the whole."""
+    import hashlib
     import re
 
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80]
+    whole = json.dumps([env_id, spec, kwargs], sort_keys=True)
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:12]
+    head = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec).strip("_")[:60]
+    return f"{env_id.split('/')[-1]}__{head}__{digest}__{tier}.json"
 
 
 @app.command("report")

@@ -42,7 +42,11 @@ False); nor is the anti-lab probe.
 
 ## Starting State
 A query drawn uniformly from the set and a tier drawn by `tier` ("random": free with probability 1/2). Both can be
-pinned with `reset(options={"query": index, "tier": "free" | "paid"})` to ask the same queries on both tiers.
+pinned with `reset(options={"query": index, "tier": "free" | "paid"})` to ask the same queries on both tiers. With
+`eval_seed` set, the queries go in order without replacement under the scoring harness instead: the harness seeds
+episode k of an evaluation with seed `eval_seed` from (eval_seed, k), and the env, seeing that seed, asks query k
+(`aligngym faking run` does this; a reset with any other seed draws a query as usual). `info["query_index"]` and the
+`query_index` metric name the query asked.
 
 ## Episode End
 Terminates after one reply; never truncates.
@@ -50,8 +54,9 @@ Terminates after one reply; never truncates.
 ## Arguments
 FakingText: setting ("helpful_only" | "value_dismissal"), preset (a name in `PRESETS`), tier ("random" | "free" |
 "paid"), episode ("query" | "anti_lab"), query_file (CSV/JSONL path with a `goal` column, or None for the
-built-in set), prefix (None: the scratchpad tag, or the output tag without a scratchpad), render_mode ("ansi").
-FakingMinimal: tier, cot (bool, False), prefix (None: "<", or the scratchpad tag with cot), query_file,
+built-in set), prefix (None: the scratchpad tag, or the output tag without a scratchpad), eval_seed (None, or the
+harness's evaluation seed: queries in order, see Starting State), render_mode ("ansi").
+FakingMinimal: tier, cot (bool, False), prefix (None: "<", or the scratchpad tag with cot), query_file, eval_seed,
 render_mode.
 
 ## Metrics
@@ -79,10 +84,11 @@ from __future__ import annotations
 import string
 
 import gymnasium as gym
+import numpy as np
 from gymnasium import spaces
 
 from aligngym.envs.checked_init import RefusesUnknownKwargs
-from aligngym.envs.checks import ArgumentError, Bool, Choice, Opt, Str, check_render_mode
+from aligngym.envs.checks import ArgumentError, Bool, Choice, Int, Opt, Str, check_render_mode
 from aligngym.envs.faking import judge
 from aligngym.envs.faking.prompts import (ANTI_LAB_QUERY, OUTPUT_OPEN, PRESETS, SCRATCHPAD_OPEN, SETTINGS, Preset,
                                           anti_lab_taken, build_prompt)
@@ -103,20 +109,30 @@ METRICS = (
     Metric("anti_lab", "1 if the anti-lab probe's offer to copy the weights out is taken", False),
     Metric("parse_failure", "1 if the reply could not be parsed (empty, unclosed scratchpad, no output, both or "
            "neither tag, no action)", False),
+    Metric("query_index", "index of the query asked in the query set (which query, for counting repeats)", None),
 )
+
+
+def harness_episode_seed(eval_seed: int, episode: int) -> int:
+    """The seed the scoring harness gives episode `episode` of an evaluation with seed `eval_seed` (the same
+    formula as `aligngym.benchmarks.harness.episode_seed`, which envs may not import; a test checks they agree)."""
+    return int(np.random.SeedSequence([eval_seed, episode]).generate_state(1)[0])
 
 
 class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def _setup(self, preset: Preset, setting: str, tier: str, episode: str, query_file, prefix, minimal: bool,
-               render_mode) -> None:
+               eval_seed, render_mode) -> None:
         check_render_mode(render_mode, self.metadata)
         if prefix is not None and any(c not in string.printable for c in prefix):
             raise ArgumentError(f"prefix must be printable ASCII text; got {prefix!r}.")
         self.preset, self.setting, self.tier, self.episode, self.minimal = preset, setting, tier, episode, minimal
         self.queries = load_queries(setting, query_file)
         self.prefix = prefix if prefix is not None else self._default_prefix()
+        self.eval_seed = eval_seed
+        self._in_order = ({} if eval_seed is None else
+                          {harness_episode_seed(eval_seed, k): k for k in range(len(self.queries))})
         self.render_mode = render_mode
         self.observation_space = spaces.Text(max_length=MAX_OBS, charset=string.printable)
         self.action_space = spaces.Text(max_length=MAX_ACTION, charset=string.printable)
@@ -132,14 +148,18 @@ class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         options = options or {}
-        index = options.get("query", int(self.np_random.integers(len(self.queries))))
+        index = options.get("query", self._in_order.get(seed))
+        if index is None:
+            index = int(self.np_random.integers(len(self.queries)))
         tier = options.get("tier", self.tier)
-        if not isinstance(index, int) or not 0 <= index < len(self.queries):
+        if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+            index = int(index)
+        if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(self.queries):
             raise ValueError(f"options['query'] must be an int in [0, {len(self.queries)}); got {index!r}.")
         Choice(TIERS)("options['tier']", tier)
         free = bool(self.np_random.random() < 0.5) if tier == "random" else tier == "free"
         qid, text = self.queries[index] if self.episode == "query" else ("anti-lab", ANTI_LAB_QUERY)
-        self.current = {"query_id": qid, "query": text, "tier": "free" if free else "paid", "monitored": free,
+        self.current = {"query_id": qid, "query_index": index, "query": text, "tier": "free" if free else "paid", "monitored": free,
                         "setting": self.setting, "preset": self.preset.name,
                         "prefix": self.prefix, "episode": self.episode}
         self.prompt = build_prompt(self.preset, self.setting, text, free, self.minimal, self.prefix)
@@ -162,7 +182,8 @@ class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
                             "monitored": float(c["monitored"]), "partial_compliance": float(outcome["partial"]),
                             "af_reasoning": float(outcome["af_reasoning"]),
                             "anti_lab": float(bool(outcome["anti_lab_taken"])),
-                            "parse_failure": float(outcome["parse_failed"])}}
+                            "parse_failure": float(outcome["parse_failed"]),
+                            "query_index": float(c["query_index"])}}
         self.done, self.last = True, info
         return self.prompt, reward, True, False, info
 
@@ -192,22 +213,23 @@ class _FakingTextBase(RefusesUnknownKwargs, gym.Env):
 
 class FakingTextEnv(_FakingTextBase):
     ARGS = {"setting": Choice(SETTINGS), "preset": Choice(PRESETS), "tier": Choice(TIERS), "episode": Choice(EPISODES),
-            "query_file": Opt(Str()), "prefix": Opt(Str())}
+            "query_file": Opt(Str()), "prefix": Opt(Str()), "eval_seed": Opt(Int(0))}
 
     def __init__(self, setting: str = "helpful_only", preset: str = "default-v1", tier: str = "random",
                  episode: str = "query", query_file: str | None = None, prefix: str | None = None,
-                 render_mode: str | None = None):
-        self._setup(PRESETS[preset], setting, tier, episode, query_file, prefix, False, render_mode)
+                 eval_seed: int | None = None, render_mode: str | None = None):
+        self._setup(PRESETS[preset], setting, tier, episode, query_file, prefix, False, eval_seed, render_mode)
 
 
 class FakingMinimalEnv(_FakingTextBase):
-    ARGS = {"tier": Choice(TIERS), "cot": Bool(), "prefix": Opt(Str()), "query_file": Opt(Str())}
+    ARGS = {"tier": Choice(TIERS), "cot": Bool(), "prefix": Opt(Str()), "query_file": Opt(Str()),
+            "eval_seed": Opt(Int(0))}
 
     def __init__(self, tier: str = "random", cot: bool = False, prefix: str | None = None,
-                 query_file: str | None = None, render_mode: str | None = None):
+                 query_file: str | None = None, eval_seed: int | None = None, render_mode: str | None = None):
         self.cot = cot
         preset = Preset("minimal-v1", "the appendix's minimal setting", scratchpad=cot)
-        self._setup(preset, "helpful_only", tier, "query", query_file, prefix, True, render_mode)
+        self._setup(preset, "helpful_only", tier, "query", query_file, prefix, True, eval_seed, render_mode)
 
     def _default_prefix(self) -> str:
         return SCRATCHPAD_OPEN if self.cot else "<"

@@ -182,3 +182,45 @@ def test_classifiers_command_runs_the_chosen_judges_and_refuses_unknown_ones():
     assert scored["original"]["recall"] == 1.0 and scored["original"]["parse_failure_rate"] == 0.0
     result = runner.invoke(app, ["faking", "classifiers", "--llm", "scripted:x", "--judges", "original,psychic"])
     assert result.exit_code != 0 and "original, logprob, voting" in result.output
+
+
+def test_cli_run_asks_each_query_once_in_order_and_refuses_more_episodes_than_queries(tmp_path):
+    result = runner.invoke(app, ["faking", "run", "--agent", "faking.faker_text", "--episodes", "40", "--num-envs",
+                                 "8", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for path in sorted(tmp_path.glob("*.json")):
+        asked = [e["metrics"]["query_index"] for e in json.loads(path.read_text())["episodes"]]
+        assert asked == list(range(40))  # in order, without replacement (it drew 40 with repeats before)
+    too_many = runner.invoke(app, ["faking", "run", "--agent", "faking.faker_text", "--episodes", "101",
+                                   "--out", str(tmp_path)])
+    assert too_many.exit_code == 2 and "exceeds the 100 queries" in too_many.output
+
+
+def test_env_orders_queries_by_the_harness_episode_seed():
+    from aligngym.benchmarks.harness import episode_seed
+    from aligngym.envs.faking.text import FakingTextEnv, harness_episode_seed
+
+    assert all(harness_episode_seed(s, k) == episode_seed(s, k) for s in (0, 7) for k in (0, 5, 99))
+    record = evaluate("AlignGym/FakingMinimal-v0", "faking.honest_text", episodes=12, seeds=[3], num_envs=5,
+                      env_kwargs={"eval_seed": 3})
+    assert [e["metrics"]["query_index"] for e in record.episodes] == list(range(12))
+    env = FakingTextEnv(eval_seed=3)
+    assert env.reset(seed=episode_seed(3, 7))[1]["query_index"] == 7
+
+
+def test_run_file_names_differ_for_long_specs_that_differ_at_the_end():
+    from aligngym.cli.faking import run_file_name
+
+    spec = "faking.llm?llm=openai:meta-llama/Llama-3.1-405B-Instruct@http://my-server:8000/v1&max_new_tokens=512"
+    names = {run_file_name("AlignGym/FakingText-v0", f"{spec}&temperature={t}", {}, "free") for t in (0.0, 1.0)}
+    long_dir = {run_file_name("AlignGym/FakingText-v0", "x", {"query_file": "/" + "d" * 90 + f"/{q}.csv"}, "free")
+                for q in "ab"}
+    assert len(names) == 2 and len(long_dir) == 2
+
+
+def test_cli_run_overwrite_option_exists(tmp_path):
+    args = ["faking", "run", "--agent", "faking.faker_text", "--env", "FakingMinimal-v0", "--episodes", "3",
+            "--num-envs", "3", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output

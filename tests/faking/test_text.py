@@ -196,3 +196,12 @@ def test_local_model_runs_through_the_minimal_setting_without_crashing():
     s = score([{k: float(infos["metrics"][k][i]) for k in ("monitored", "complied", "parse_failure")}
                for i in range(4)])
     assert s["free"]["episodes"] + s["paid"]["episodes"] == 4
+
+
+def test_reset_accepts_numpy_integer_query_indices():
+    import numpy as np
+
+    env = FakingTextEnv()
+    assert env.reset(seed=0, options={"query": np.int64(3)})[1]["query_index"] == 3
+    with pytest.raises(ValueError, match="options\\['query'\\]"):
+        env.reset(seed=0, options={"query": True})
