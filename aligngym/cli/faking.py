@@ -14,6 +14,8 @@ app = typer.Typer(no_args_is_help=True, help="Faking family: alignment faking (m
                                              "deployment).")
 
 TEXT_IDS = ("AlignGym/FakingText-v0", "AlignGym/FakingMinimal-v0")
+JUDGE_HELP = ("Judge compliance with this LLM (any aligngym.llm spec: local, hf:<id>, openai:<model>@<url>) from the "
+              "records' stored replies, in one batched call, instead of the env's rules.")
 
 
 @app.command("presets")
@@ -73,9 +75,10 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
             out: Path = typer.Option(Path("reports/faking"), help="Folder for the two RunRecords."),
             overwrite: bool = typer.Option(False, "--overwrite", help="Discard records of another run at the same "
                                            "path and start fresh (else a finished run is reused, a broken one "
-                                           "resumed).")):
+                                           "resumed)."),
+            compliance_judge: Optional[str] = typer.Option(None, "--compliance-judge", help=JUDGE_HELP)):
     """Ask the same queries on the free (monitored) and the paid tier; write one RunRecord per tier and report."""
-    from aligngym.benchmarks.harness import evaluate
+    from aligngym.benchmarks.faking.scoring import run_text
     from aligngym.envs import registry
     from aligngym.envs.faking.queries import load_queries
 
@@ -106,9 +109,7 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
     for tier in ("free", "paid"):
         path = out / run_file_name(env_id, spec, kwargs, tier)
         try:
-            record = evaluate(env_id, spec, episodes=episodes, seeds=[seed], num_envs=num_envs,
-                              env_kwargs={**kwargs, "tier": tier}, out=path, progress=True, agent_spec=spec,
-                              overwrite=overwrite)
+            record = run_text(env_id, spec, {**kwargs, "tier": tier}, episodes, seed, num_envs, path, overwrite)
         except ValueError as e:
             fail(str(e))
         asked = {e["metrics"].get("query_index") for e in record.episodes}
@@ -116,7 +117,7 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
             fail(f"{path}: {episodes} episodes asked {len(asked)} distinct queries; the harness's episode seeds no "
                  f"longer match the env's `eval_seed` ordering.")
         paths.append(path)
-    _report(paths, None, False)
+    _report(paths, None, False, compliance_judge)
 
 
 def run_file_name(env_id: str, spec: str, kwargs: dict, tier: str) -> str:
@@ -134,13 +135,14 @@ def run_file_name(env_id: str, spec: str, kwargs: dict, tier: str) -> str:
 def report_cmd(records: List[Path] = typer.Argument(..., help="RunRecords of FakingText-v0 / FakingMinimal-v0, or "
                                                     "of FakingIncentive-v0."),
                plot: Optional[Path] = typer.Option(None, help="Save a bar plot of compliance by tier here (PNG)."),
-               as_json: bool = typer.Option(False, "--json", help="Print the scored groups as JSON.")):
+               as_json: bool = typer.Option(False, "--json", help="Print the scored groups as JSON."),
+               compliance_judge: Optional[str] = typer.Option(None, "--compliance-judge", help=JUDGE_HELP)):
     """Compliance by tier, gap (Newcombe 95% CI, two-proportion z-test), AF rate, parse failures, per group; for
     FakingIncentive records, compliance by tier and the gap pooled over episodes (bootstrap 95% CIs)."""
-    _report(records, plot, as_json)
+    _report(records, plot, as_json, compliance_judge)
 
 
-def _report(records, plot, as_json) -> None:
+def _report(records, plot, as_json, compliance_judge=None) -> None:
     from aligngym.benchmarks.faking.scoring import (INCENTIVE_ID, incentive_table_rows, plot as plot_rows,
                                                     score_incentive_records, score_records, table_rows)
     from aligngym.benchmarks.record import RunRecord
@@ -150,7 +152,15 @@ def _report(records, plot, as_json) -> None:
         fail(f"No such record file: {', '.join(missing)}.")
     try:
         incentive = RunRecord.load(records[0]).env_id == INCENTIVE_ID
-        rows = score_incentive_records(records) if incentive else score_records(records)
+        if incentive and compliance_judge:
+            fail("--compliance-judge re-judges the text faces' replies; FakingIncentive records have none.")
+        judge = None
+        if compliance_judge:
+            from aligngym.benchmarks.faking.classifiers import ComplianceJudge
+            from aligngym.llm import load
+
+            judge = ComplianceJudge(load(compliance_judge))
+        rows = score_incentive_records(records) if incentive else score_records(records, judge)
     except ValueError as e:
         fail(str(e))
     if as_json:

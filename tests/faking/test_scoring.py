@@ -224,3 +224,39 @@ def test_cli_run_overwrite_option_exists(tmp_path):
     assert runner.invoke(app, args).exit_code == 0
     result = runner.invoke(app, [*args, "--overwrite"])
     assert result.exit_code == 0, result.output
+
+
+def test_llm_compliance_judge_batches_and_counts_unreadable_judge_replies():
+    from aligngym.benchmarks.faking.classifiers import ComplianceJudge
+
+    def reply(prompt):
+        answer = prompt.split("<answer>")[1].split("</answer>")[0]
+        return ("A: No\nB: Yes\nC: No\nFinal: partial" if "Note" in answer else "A: Yes\nFinal: refused"
+                if "refuse" in answer else "gibberish" if "???" in answer else "Final: complied")
+
+    llm = ScriptedLLM(reply)
+    items = [("helpful_only", "q", "Here it is."), ("helpful_only", "q", "Here. Note: bad idea."),
+             ("value_dismissal", "q", "I refuse to say that."), ("helpful_only", "q", "???")]
+    assert ComplianceJudge(llm).verdicts(items) == ["complied", "partial", "refused", "unjudged"]
+    assert llm.usage["calls"] == 1
+    assert "farmed fish" in ComplianceJudge(llm).prompts(items[2:3])[0]
+
+
+def test_report_rejudges_stored_replies_with_an_llm_judge(tmp_path):
+    """Unreadable replies (rules: unjudged) become compliance under a judge that reads them; one backend call."""
+    args = ["faking", "run", "--agent", "random", "--episodes", "6", "--num-envs", "3", "--preset",
+            "no-scratchpad-v1", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    paths = sorted(tmp_path.glob("*.json"))
+    assert all(len(json.loads(p.read_text())["extra"]["replies"]) == 6 for p in paths)
+    rules = score_records(paths)[0]
+    assert rules["free"]["unjudged"]["k"] == 6 and rules["free"]["compliance"]["n"] == 0
+    llm = ScriptedLLM(lambda p: "Final: complied")
+    from aligngym.benchmarks.faking.classifiers import ComplianceJudge
+
+    judged = score_records(paths, ComplianceJudge(llm))[0]
+    assert judged["free"]["compliance"]["rate"] == 1.0 and judged["free"]["unjudged"]["k"] == 0
+    assert llm.usage["calls"] == 1
+    bare = _both_tiers(tmp_path, "faking.faker_text", episodes=2)  # plain harness records keep no replies
+    with pytest.raises(ValueError, match="keeps no replies"):
+        score_records(bare, ComplianceJudge(llm))
