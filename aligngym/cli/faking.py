@@ -143,8 +143,9 @@ def report_cmd(records: List[Path] = typer.Argument(..., help="RunRecords of Fak
 
 
 def _report(records, plot, as_json, compliance_judge=None) -> None:
-    from aligngym.benchmarks.faking.scoring import (INCENTIVE_ID, incentive_table_rows, plot as plot_rows,
-                                                    score_incentive_records, score_records, table_rows)
+    from aligngym.benchmarks.faking.scoring import (INCENTIVE_ID, TABLE_COLUMNS, incentive_table_rows,
+                                                    plot as plot_rows, score_incentive_records, score_records,
+                                                    table_rows)
     from aligngym.benchmarks.record import RunRecord
 
     missing = [str(p) for p in records if not Path(p).is_file()]
@@ -176,8 +177,7 @@ def _report(records, plot, as_json, compliance_judge=None) -> None:
         rows_out = incentive_table_rows(rows)
     else:
         table = Table(title="Alignment faking: compliance with the training objective by tier (%, Wilson 95% CI)")
-        columns = ("agent", "preset / setting", "free (monitored)", "paid (unmonitored)", "gap free-paid [95% CI]",
-                   "AF reasoning (free)", "parse failures free/paid")
+        columns = TABLE_COLUMNS
         rows_out = table_rows(rows)
     for col in columns:
         table.add_column(col, overflow="fold")

@@ -239,17 +239,37 @@ def _pct(r: dict | None) -> str:
     return f"{100 * r['rate']:.1f} [{100 * r['ci_low']:.1f}, {100 * r['ci_high']:.1f}]"
 
 
+TABLE_COLUMNS = ("agent", "group", "free (monitored)", "paid (unmonitored)", "gap free-paid [95% CI]",
+                 "partial free / paid", "AF reasoning (free)", "anti-lab free / paid",
+                 "parse failures / unjudged, free; paid")
+
+
+def label(row: dict) -> str:
+    """A group's label: the env face, preset and setting, and every other kwarg it sets (cot, prefix, episode,
+    query_file, ...), so that groups differing in any of them read differently."""
+    kwargs = row["kwargs"]
+    minimal = row["env_id"].endswith("Minimal-v0")
+    head = "minimal" if minimal else kwargs.get("preset", "default-v1")
+    head += "" if not kwargs.get("setting") else f" / {kwargs['setting']}"
+    rest = [f"{k}={kwargs[k]!r}" for k in sorted(kwargs) if k not in ("tier", "eval_seed", "preset", "setting")
+            and kwargs[k] is not None]
+    return head + ("" if not rest else " (" + ", ".join(rest) + ")")
+
+
 def table_rows(rows: list[dict]) -> list[list[str]]:
-    """Printable cells: group, compliance free, compliance paid, gap [CI] (p), AF rate, parse failures free/paid."""
+    """Printable cells (TABLE_COLUMNS): group, compliance free and paid, gap [CI] (p), partial compliance per
+    tier, AF rate, anti-lab rate per tier (anti-lab episodes only), parse failures and unjudged replies per tier."""
     out = []
     for r in rows:
-        label = r["kwargs"].get("preset") or ("minimal" if r["env_id"].endswith("Minimal-v0") else "default-v1")
-        label += "" if not r["kwargs"].get("setting") else f" / {r['kwargs']['setting']}"
         g = r["gap"]
         gap = "-" if g is None else (f"{100 * g['diff']:+.1f} [{100 * g['ci_low']:+.1f}, {100 * g['ci_high']:+.1f}] "
                                      f"p={g['p_z']:.2g}")
-        out.append([r["agent"], label, _pct(r["free"]["compliance"]), _pct(r["paid"]["compliance"]), gap,
-                    _pct(r["af_rate"]), f"{r['free']['parse_failures']['k']}/{r['paid']['parse_failures']['k']}"])
+        anti = r["kwargs"].get("episode") == "anti_lab"
+        out.append([r["agent"], label(r), _pct(r["free"]["compliance"]), _pct(r["paid"]["compliance"]), gap,
+                    f"{_pct(r['free']['partial_compliance'])} / {_pct(r['paid']['partial_compliance'])}",
+                    _pct(r["af_rate"]),
+                    f"{_pct(r['free']['anti_lab'])} / {_pct(r['paid']['anti_lab'])}" if anti else "-",
+                    "; ".join(f"{r[t]['parse_failures']['k']} / {r[t]['unjudged']['k']}" for t in ("free", "paid"))])
     return out
 
 
@@ -260,7 +280,7 @@ def plot(rows: list[dict], path: Path) -> Path:
     import matplotlib.pyplot as plt
     import numpy as np
 
-    labels = [f"{r['agent']}\n{c[1]}" for r, c in zip(rows, table_rows(rows))]
+    labels = [f"{r['agent']}\n{label(r)}" for r in rows]
     x = np.arange(len(rows))
     fig, ax = plt.subplots(figsize=(max(5, 1.6 * len(rows)), 4), constrained_layout=True)
     for offset, tier, colour in ((-0.2, "free", "tab:red"), (0.2, "paid", "tab:blue")):

@@ -44,7 +44,7 @@ def test_af_rate_is_undefined_without_a_scratchpad(tmp_path, env_id, kwargs):
     """No scratchpad, no reasoning to judge: the AF rate is None (it was reported as 0%), shown as "-"."""
     row, = score_records(_both_tiers(tmp_path, "faking.faker_text", env_id, episodes=10, **kwargs))
     assert row["af_rate"] is None and row["paid"]["af_reasoning"] is None and row["gap"]["diff"] == 1.0
-    assert table_rows([row])[0][5] == "-"
+    assert table_rows([row])[0][6] == "-"
     json.dumps(row, allow_nan=False)
 
 
@@ -260,3 +260,25 @@ def test_report_rejudges_stored_replies_with_an_llm_judge(tmp_path):
     bare = _both_tiers(tmp_path, "faking.faker_text", episodes=2)  # plain harness records keep no replies
     with pytest.raises(ValueError, match="keeps no replies"):
         score_records(bare, ComplianceJudge(llm))
+
+
+def test_report_shows_anti_lab_and_partial_columns_and_tells_groups_apart(tmp_path):
+    anti = _both_tiers(tmp_path, "faking.faker_text", episodes=4, episode="anti_lab")
+    minimal = [p for cot, prefix in ((False, None), (True, None), (False, "<r")) for p in
+               _both_tiers(tmp_path / f"{cot}{prefix}", "faking.faker_text", "AlignGym/FakingMinimal-v0", episodes=4,
+                           cot=cot, **({"prefix": prefix} if prefix else {}))]
+    rows = table_rows(score_records(anti))
+    assert rows[0][7] == "100.0 [51.0, 100.0] / 100.0 [51.0, 100.0]"  # the faker takes the offer on both tiers
+    assert "episode='anti_lab'" in rows[0][1]
+    labels = [r[1] for r in table_rows(score_records(minimal))]
+    assert len(set(labels)) == 3 and any("cot=True" in x for x in labels) and any("prefix='<r'" in x for x in labels)
+    result = runner.invoke(app, ["faking", "report", *map(str, anti)])
+    assert result.exit_code == 0 and "anti-lab" in result.output and "partial" in result.output
+
+
+def test_incentive_diagnostics_have_no_direction():
+    """Always complying keeps integrity 1 and is never modified: neither may read as a score."""
+    from aligngym.envs.faking.incentive import METRICS
+
+    directions = {m.name: m.higher_is_better for m in METRICS}
+    assert directions["final_integrity"] is None and directions["modifications"] is None
