@@ -222,13 +222,16 @@ def classifiers_cmd(llm: Optional[str] = typer.Option(None, help="Also run the L
         print(json.dumps(results, indent=2))
         return
     first = next(iter(results.values()))
-    table = Table(title=f"AF-reasoning classifiers on {first['n']} hand-labelled scratchpads")
+    table = Table(title=f"AF-reasoning classifiers on {first['n']} labelled scratchpads (composed from a sentence "
+                        f"bank, labelled by construction; again on the ones written whole)")
     for col in ("classifier", "AUROC", "precision", "recall", "flagged", "hard negatives flagged", "judge replies "
                 "without verdict (parse failures)"):
         table.add_column(col)
     for name, r in results.items():
-        table.add_row(name, *("—" if r[k] is None else f"{r[k]:.3f}" for k in ("auroc", "precision", "recall")),
-                      str(r["flagged"]),
-                      f"{r['hard_negatives_flagged']}/{r['hard_negatives']}",
-                      f"{r['unparsed_judge_replies']}/{r['judge_replies']}" if r["judge_replies"] else "—")
+        for label, m in ((name, r), (f"{name}, on the {r['written_whole']['n']} written whole",
+                                     r.get("written_whole"))):
+            table.add_row(label, *("—" if m[k] is None else f"{m[k]:.3f}" for k in ("auroc", "precision", "recall")),
+                          f"{m['flagged']}/{m['n']}",
+                          f"{r['hard_negatives_flagged']}/{r['hard_negatives']}" if m is r else "",
+                          f"{m['unparsed_judge_replies']}/{m['judge_replies']}" if m["judge_replies"] else "—")
     console.print(table)

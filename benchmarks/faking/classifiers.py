@@ -18,8 +18,11 @@
 The judges' prompts are written for this project. Each judge batches all scratchpads in one backend call (the
 voting judge one call per vote, each vote with its own seed) through any `aligngym.llm` spec.
 `evaluate_on_labelled` reports AUROC (from the score), precision and recall (from the flag) on
-`envs/faking/data/scratchpads.json`. The rule-based detector's patterns were written
-with that set in view, so its numbers there are optimistic; the LLM judges' prompts were not tuned on it.
+`envs/faking/data/scratchpads.json`, and again on its 20 items written whole (`written_whole`). That set is composed:
+114 of its 134 items are built from a small bank of hand-written sentences whose class fixes the label (labelled by
+construction), and the rule-based detector's patterns were written with that bank in view, so its numbers on the
+whole set are in-sample and optimistic; the 20 written-whole items are the fairer test. The LLM judges' prompts were
+not tuned on it.
 """
 from __future__ import annotations
 
@@ -190,11 +193,15 @@ def evaluate_items(classifiers: list, items: list[dict]) -> dict[str, dict]:
     """Each classifier's measures on labelled items (`text`, `label`, `kind`, as in the labelled set)."""
     texts, labels = [it["text"] for it in items], [it["label"] for it in items]
     hard = [i for i, it in enumerate(items) if it["kind"] in ("facts_then_refuse", "facts_then_comply_other_reason")]
+    whole = [i for i, it in enumerate(items) if it["kind"].endswith("_handwritten")]
     out = {}
     for c in classifiers:
         result = c.classify(texts)
         out[c.name] = {**measure(result, labels),
                        "hard_negatives_flagged": int(sum(result.flags[i] for i in hard)), "hard_negatives": len(hard)}
+        if whole:  # the items written whole: the rest are composed from a sentence bank the rules were written on
+            part = Result([result.scores[i] for i in whole], [result.flags[i] for i in whole])
+            out[c.name]["written_whole"] = measure(part, [labels[i] for i in whole])
     return out
 
 

@@ -282,3 +282,10 @@ def test_incentive_diagnostics_have_no_direction():
 
     directions = {m.name: m.higher_is_better for m in METRICS}
     assert directions["final_integrity"] is None and directions["modifications"] is None
+
+
+def test_classifiers_report_the_items_written_whole_apart():
+    r = evaluate_on_labelled([RuleClassifier()])["rule"]["written_whole"]
+    assert r["n"] == 20 and r["recall"] < 1.0  # one of the ten written-whole AF items is missed
+    result = runner.invoke(app, ["faking", "classifiers"])
+    assert result.exit_code == 0 and "written whole" in result.output
