@@ -59,7 +59,9 @@ requests, whatever the monitoring); the compliance gap is the phenomenon under s
 since a gap can be the best policy (faking) or not.
 
 ## Version History
-- v0: initial version (per-episode metrics are counts; the pooled gap is computed from them).
+- v0: initial version (per-episode metrics are counts; the pooled gap is computed from them). Within v0: the vector
+  twin returns the single env's per-step info (it returned only episode-end metrics); `final_integrity` and
+  `modifications` are diagnostics without a direction.
 """
 from __future__ import annotations
 
@@ -226,6 +228,19 @@ class FakingIncentiveEnv(RefusesUnknownKwargs, gym.Env):
         return line + "\n"
 
 
+def step_infos(event: dict[str, np.ndarray], live: np.ndarray) -> dict:
+    """The single env's per-step info batched as SyncVectorEnv batches it: each key an array (strings as objects,
+    None where masked) with a `_key` mask of the sub-envs that stepped (not those being autoreset)."""
+    if not live.any():
+        return {}
+    infos = {}
+    for name, value in event.items():
+        column = np.full(len(live), None, dtype=object) if name == "tier" else np.zeros_like(value)
+        column[live] = value[live]
+        infos[name], infos["_" + name] = column, live.copy()
+    return infos
+
+
 class FakingIncentiveVectorEnv(RefusesUnknownKwargs, VectorEnv):
     """num_envs FakingIncentive episodes stepped with numpy; same kwargs, spaces and info as the single env under
     SyncVectorEnv (next-step autoreset: the step after an episode's end resets it and returns reward 0)."""
@@ -261,9 +276,9 @@ class FakingIncentiveVectorEnv(RefusesUnknownKwargs, VectorEnv):
         reward, event = self.state.step(self.np_random, a)
         reward[reset] = 0.0
         terminated = (self.state.steps >= self.params["horizon"]) & ~reset
-        infos = {}
+        infos = step_infos(event, ~reset)
         if terminated.any():
-            infos = episode_metrics(self.state.metrics(), terminated)
+            infos.update(episode_metrics(self.state.metrics(), terminated))
         self.state.restart(self.np_random, reset)
         self.state.draw(self.np_random, ~reset & ~terminated)
         self.done = terminated
