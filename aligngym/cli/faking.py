@@ -104,6 +104,10 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
         fail(f"--episodes {episodes} exceeds the {n_queries} queries of the set: each query is asked once per tier "
              f"(a repeat under greedy decoding is the same reply, not a new trial). Use --episodes {n_queries} or "
              f"fewer, or a larger --query-file.")
+    if kwargs.get("episode") == "anti_lab" and temperature == 0 and not agent and episodes > 1:
+        console.print("[yellow]Warning:[/] the anti-lab probe is one prompt per tier: under greedy decoding "
+                      "(--temperature 0) every episode repeats one reply, so the CIs are not about independent "
+                      "trials; sample with --temperature > 0.")
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for tier in ("free", "paid"):
