@@ -35,18 +35,25 @@ SETTINGS = {
     "pretrain": replace(franka_rapl.SMALL, pretrain_steps=1000),
     "pool": replace(franka_rapl.SMALL, pool_per_policy=24),
     "all": replace(franka_rapl.SMALL, pool_per_policy=24, queries=150, epochs=60, pretrain_steps=1000),
+    "mean_teacher": replace(franka_rapl.SMALL, pool_per_policy=24, teacher="rapl"),
+    "mean_teacher_all": replace(franka_rapl.SMALL, pool_per_policy=24, queries=150, epochs=60, pretrain_steps=1000,
+                                teacher="rapl"),
 }
-"""one change each from SMALL; "queries" is the paper's 150 / 300 queries (with epochs to use them), "all" all"""
+"""one change each from SMALL; "queries" is the paper's 150 / 300 queries (with epochs to use them), "all" all;
+"mean_teacher": a user who ranks by the episode's mean cost (preset `rapl`) instead of its last step's"""
 METHODS = ("RAPL", "RLHF", "GT", "Time")
 
 
-def run(settings: list[str], seeds: list[int], save) -> dict:
+def run(settings: list[str], seeds: list[int], save, previous: dict | None = None) -> dict:
+    """Runs `settings`; the other settings of `previous` (an earlier run on the same seeds) are kept."""
     import torch
 
     torch.set_num_threads(1)  # a shared 2-core machine
     cache = VideoCache()
     held_out = franka_rapl.pool(cache, ENV_ID, HELD_OUT_PER_POLICY, 100_000)
     result = {"env_id": ENV_ID, "held_out_videos": len(held_out), "seeds": seeds, "settings": {}}
+    if previous and previous["seeds"] == seeds and previous["held_out_videos"] == len(held_out):
+        result["settings"] = {k: v for k, v in previous["settings"].items() if k not in settings}
     for name in settings:
         args = SETTINGS[name]
         train = franka_rapl.pool(cache, ENV_ID, args.pool_per_policy, 0)
@@ -103,7 +110,7 @@ def main(settings: list[str], seeds: list[int], out: Path) -> dict:
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(result, indent=2, default=float) + "\n")
 
-    result = run(settings, seeds, save)
+    result = run(settings, seeds, save, json.loads(out.read_text()) if out.exists() else None)
     for name, entry in result["settings"].items():
         entry["summary"] = {m: summary(v) for m, v in entry["rho"].items()}
         cells = ", ".join(f"{m} {s['mean']:.2f} [{s['ci_low']:.2f}, {s['ci_high']:.2f}]"
