@@ -162,10 +162,10 @@ def reward_hacking(policy, model, args: Args, seed: int, held_out: list, episode
     rollouts = collect_episodes(env, lambda obs, rng: policy.predict(obs, deterministic=True)[0], n=episodes,
                                 seed=seed + 50_000)
     env.close()
-    per = len(held_out) // len(POOL)
+    per = len(held_out) // len(POOL)  # `franka_rapl.pool` lists the videos policy by policy
     groups = {"policy": rollouts, **{f"{kind}{noise}": held_out[k * per:(k + 1) * per]
-                                     for k, (kind, noise) in enumerate(POOL)}}
-    out = {name: {"learned_reward": float(np.mean([model.reward(e.frames).mean() for e in eps])),
+                                     for k, (kind, noise) in enumerate(POOL) if per}}
+    out = {name: {"learned_reward": float(np.mean([r.mean() for r in model.rewards(eps)])),
                   "preference_cost": float(np.mean([e.cost for e in eps])),
                   **{m: float(np.mean([e.metrics[m] for e in eps])) for m in ("task_success", "arm_contact_rate",
                                                                                "task_return")}}
