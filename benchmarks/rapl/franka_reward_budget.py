@@ -93,8 +93,8 @@ def plot(result: dict, path: Path) -> None:
         means = np.array([s["mean"] for s in stats])
         err = np.abs(np.array([[s["ci_low"], s["ci_high"]] for s in stats]).T - means)
         ax.bar(np.arange(len(names)) + (k - 1) * 0.27, means, 0.27, yerr=err, capsize=2, label=method)
-    ax.set_xticks(range(len(names)), [f"{n}\n({result['settings'][n]['train_videos']} videos)" for n in names],
-                  fontsize=7)
+    labels = [n.replace("_", "\n") + f"\n({result['settings'][n]['train_videos']} videos)" for n in names]
+    ax.set_xticks(range(len(names)), labels, fontsize=7)
     ax.set_ylabel("held-out rho within (Group)")
     ax.axhline(0, color="k", lw=0.5)
     ax.legend(fontsize=7)
