@@ -52,34 +52,34 @@ def build(rho: dict, policies: dict | None) -> dict:
 def _cell(s: dict | None, fmt: str = ".2f") -> str:
     if not s:
         return "—"
+    if len(s.get("per_seed", (0, 0))) < 2:  # one seed: no interval
+        return f"{s['mean']:{fmt}}"
     return f"{s['mean']:{fmt}} [{s['ci_low']:{fmt}}, {s['ci_high']:{fmt}}]"
 
 
 def markdown(table: dict) -> str:
+    """One table: per env and reward, held-out rho (ours and the paper's) and its SAC policy's scores."""
     n = min(s["n"] for row in table["envs"].values() for s in row["rho"].values())
     b = table["rho_budget"]
+    a = table.get("policy_args", {})
     lines = [f"Held-out within-trajectory Spearman rho ({b['eval_videos']} videos per env, every 4th step), mean [95% "
              f"bootstrap CI] over {n} seeds; reward budget: {5 * b['pool_per_policy']} pool videos, {b['queries']} / "
              f"{2 * b['queries']} triplet queries (RAPL / RLHF), user `{b['teacher']}`, {b['pretrain_steps']} "
-             f"encoder pretraining steps, {b['epochs']} epochs. Fetch: Franka Group's reward scoring Fetch videos.", "",
-             "| env | RAPL | RLHF | GT | Time | RAPL (paper) | RLHF (paper) |", "|---|---|---|---|---|---|---|"]
+             f"encoder pretraining steps, {b['epochs']} epochs. Fetch: Franka Group's reward scoring Fetch videos. "
+             + (f"SAC: {a['learned_steps']:,} steps per seed (learned rewards rendered every "
+                f"{a['learned_reward_every']}th step), {a['eval_episodes']} harness episodes per seed, mean [95% CI] "
+                f"over the seeds run; fewer than 5 seeds: too few for a verdict." if a else "No policies."), "",
+             "| env | reward | rho (ours) | rho (paper) | SAC seeds | preference_cost (lower is better) | "
+             "preference_success | task_success |", "|---|---|---|---|---|---|---|---|"]
     for env, row in table["envs"].items():
-        lines.append(f"| {env} | " + " | ".join(_cell(row["rho"].get(m)) for m in METHODS)
-                     + f" | {row['rho_paper']['RAPL']:.2f} | {row['rho_paper']['RLHF']:.2f} |")
-    if "policy_args" in table:
-        a = table["policy_args"]
-        lines += ["", f"SAC policies ({a['learned_steps']:,} steps per seed on the learned rewards, every "
-                  f"{a['learned_reward_every']}th step rendered; GT and random from the ground-truth run), "
-                  f"{a['eval_episodes']} harness episodes per seed, mean [95% CI] over seeds:", "",
-                  "| env | agent | seeds | preference_cost (lower is better) | preference_success | task_success |",
-                  "|---|---|---|---|---|---|"]
-        for env, row in table["envs"].items():
-            if not row["policies"]:
-                lines.append(f"| {env} | — | 0 | not run | | |")
-            for agent, p in row["policies"].items():
-                seeds = len(p["preference_cost"]["per_seed"])
-                lines.append(f"| {env} | {agent} | {seeds} | " + " | ".join(_cell(p[m]) for m in POLICY_METRICS)
-                             + " |")
+        for method in ("RAPL", "RLHF", "GT", "Time", "random"):
+            p = row["policies"].get(method)
+            seeds = len(p["preference_cost"]["per_seed"]) if p else 0
+            policy = " | ".join(_cell(p[m]) for m in POLICY_METRICS) if p else "not run | | "
+            if method == "Time":
+                policy = "(no policy) | | "
+            lines.append(f"| {env} | {method} | {_cell(row['rho'].get(method))} | "
+                         f"{row['rho_paper'].get(method, '—')} | {seeds} | {policy} |")
     return "\n".join(lines) + "\n"
 
 

@@ -212,6 +212,8 @@ def test_results_table_puts_ours_beside_the_paper_and_marks_envs_without_policie
     assert set(table["envs"]["Group"]["policies"]) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
     assert table["envs"]["Group"]["policies"]["RAPL"]["beats_random"] is False
     text = franka_table.markdown(table)
-    assert "| Group | 0.45 [" in text and "| 0.59 | 0.38 |" in text and "| Clutter | — | 0 | not run |" in text
+    assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.00 [0.90, 1.10] |" in text
+    assert "| Group | RLHF | 0.30 [0.30, 0.30] | 0.38 | 0 | not run |" in text
+    assert "| Clutter | random | — | — | 0 | not run |" in text
     franka_table.plot(table, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 0
