@@ -34,18 +34,16 @@ def build(rho: dict, policies: dict | None) -> dict:
         row = {"rho": {m: _stat(rho["rho"][env][m]) for m in METHODS if m in rho["rho"].get(env, {})},
                "rho_paper": paper, "policies": {}}
         table["envs"][env] = row
-    if policies:
+    if policies:  # from the per-seed scores, so that a seed one learner has finished already counts
         table["policy_args"] = policies["args"]
-        summary = policies["summary"]
         group = table["envs"]["Group"]["policies"]
-        for agent, key in (("random", "random"), ("GT", "GT"), ("RAPL", "RAPL"), ("RLHF", "RLHF")):
-            if key in summary:
-                group[agent] = {m: {k: summary[key][m][k] for k in ("mean", "ci_low", "ci_high", "per_seed")}
-                                for m in POLICY_METRICS}
+        runs = {"random": policies["random"], **policies["policies"]}
+        for agent in ("random", "GT", "RAPL", "RLHF"):
+            if runs.get(agent):
+                group[agent] = {m: _stat([run[m] for run in runs[agent]]) for m in POLICY_METRICS}
         for method in ("RAPL", "RLHF"):
             if f"{method}_beats_random" in policies:
                 group[method]["beats_random"] = policies[f"{method}_beats_random"]
-                group[method]["rho_within_policy_seeds"] = summary[f"{method}_rho_within"]
     return table
 
 

@@ -203,16 +203,14 @@ def test_results_table_puts_ours_beside_the_paper_and_marks_envs_without_policie
 
     rho = {"args": asdict(TUNED), "rho": {env: {"RAPL": [0.4, 0.5], "RLHF": [0.3, 0.3], "GT": [1.0, 1.0],
                                                 "Time": [0.2, 0.2]} for env in PAPER}}
-    agg = {m: {"mean": 1.0, "ci_low": 0.9, "ci_high": 1.1, "per_seed": [1.0, 1.0]}
-           for m in franka_table.POLICY_METRICS}
-    policies = {"args": {"learned_steps": 15000, "learned_reward_every": 5, "eval_episodes": 10},
-                "summary": {"random": agg, "GT": agg, "RAPL": agg, "RAPL_rho_within": {"mean": 0.4}},
-                "RAPL_beats_random": False}
+    runs = [{m: 1.0 for m in franka_table.POLICY_METRICS}] * 2
+    policies = {"args": {"learned_steps": 15000, "learned_reward_every": 5, "eval_episodes": 10}, "random": runs,
+                "policies": {"GT": runs, "RAPL": runs}, "RAPL_beats_random": False}
     table = franka_table.build(rho, policies)
     assert set(table["envs"]["Group"]["policies"]) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
     assert table["envs"]["Group"]["policies"]["RAPL"]["beats_random"] is False
     text = franka_table.markdown(table)
-    assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.00 [0.90, 1.10] |" in text
+    assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.00 [1.00, 1.00] |" in text
     assert "| Group | RLHF | 0.30 [0.30, 0.30] | 0.38 | 0 | not run |" in text
     assert "| Clutter | random | — | — | 0 | not run |" in text
     franka_table.plot(table, tmp_path / "t.png")
