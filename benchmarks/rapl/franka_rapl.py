@@ -300,7 +300,8 @@ def main(budget: str = "full", cache_dir: str | None = None) -> dict:
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", choices=list(BUDGETS), default="full", help="full (Args' defaults), small, tuned, quick")
+    parser.add_argument("--budget", choices=list(BUDGETS), default="full",
+                        help="full (Args' defaults), small, tuned, quick")
     parser.add_argument("--cache-dir", default=None, help="video cache folder (default ~/.cache/aligngym/rapl_videos)")
     cli = parser.parse_args()
     main(cli.budget, cli.cache_dir)
