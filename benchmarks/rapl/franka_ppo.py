@@ -6,12 +6,13 @@
    the same seeds. "Beats random" means non-overlapping 95% bootstrap CIs over the seeds on preference_cost (the
    quantity GT's reward sums; preference_success is reported beside it); the paired per-seed difference is
    reported too, but stage 2 needs the separate CIs apart.
-2. Only if GT beats random: per learned seed, the RAPL and RLHF rewards learned as in `franka_rapl.py` (its `SMALL`
-   reward budget, on the same cached video pool), their within-video Spearman rho against the hidden cost on the
-   held-out pool videos, and the same learner for `learned_steps` on each reward, scored the same way. The
-   learned rewards are visual: `LearnedRewardWrapper` renders a frame (~10x the cost of a state step) and runs the
-   reward model; `learned_reward_every=k` does that every k-th step only (the reward then counts k times, RAPL's
-   OT compares every k-th frame with every k-th demo frame), a stated deviation that makes it affordable on CPU.
+2. Only if GT beats random: per learned seed, the RAPL and RLHF rewards learned as in `franka_rapl.py` (the
+   reward budget `reward_budget` names in its `BUDGETS`, on the same cached video pool), their within-video
+   Spearman rho against the hidden cost on the held-out pool videos, and the same learner for `learned_steps` on
+   each reward, scored the same way. The learned rewards are visual: `LearnedRewardWrapper` renders a frame (~10x
+   the cost of a state step) and runs the reward model; `learned_reward_every=k` does that every k-th step only
+   (the reward then counts k times, RAPL's OT compares every k-th frame with every k-th demo frame), a stated
+   deviation that makes it affordable on CPU.
 Writes benchmarks/results/rapl_franka_<algo>.json after each policy, so an interrupted run keeps what it finished;
 `--gt-result FILE` reuses a finished run's random and GT stage (same settings) and runs stage 2 alone.
 Run: python -m aligngym.benchmarks.rapl.franka_ppo [--algo sac|ppo] [--gt-steps N] [--learned-steps N]
@@ -26,10 +27,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import aligngym  # noqa: F401,I001  (first: headless GL for MuJoCo; registers the ids)
+import gymnasium as gym
 import numpy as np
 
 from aligngym.agents.base import SB3Agent
 from aligngym.agents.rapl import spearman_within
+from aligngym.agents.rapl.episodes import collect_episodes
 from aligngym.agents.rapl.rapl import GTReward
 from aligngym.benchmarks.harness import evaluate
 from aligngym.benchmarks.rapl import franka_rapl
@@ -50,6 +53,8 @@ class Args:
     """learner env steps per seed on the ground-truth reward"""
     learned_steps: int = 15_000
     """learner env steps per seed on each learned (rendered) reward"""
+    reward_budget: str = "small"
+    """the reward-learning budget, a name in `franka_rapl.BUDGETS` (pool, queries, pretraining, epochs)"""
     learned_reward_every: int = 5
     """render and pay the learned reward every k-th step (`LearnedRewardWrapper(every=k)`); 1: every step"""
     seeds: tuple[int, ...] = (0, 1, 2, 3, 4)
@@ -114,19 +119,19 @@ def run(args: Args, save, gt_result: dict | None = None) -> dict:
     save(result)
     if not result["gt_beats_random"] or not args.learned_steps:
         return result
-    cache, small = VideoCache(), franka_rapl.SMALL
-    train = franka_rapl.pool(cache, args.env_id, small.pool_per_policy, 0)
-    held_out = franka_rapl.pool(cache, args.env_id, max(1, small.eval_videos // len(POOL)), 100_000)
+    cache, budget = VideoCache(), franka_rapl.BUDGETS[args.reward_budget]
+    train = franka_rapl.pool(cache, args.env_id, budget.pool_per_policy, 0)
+    held_out = franka_rapl.pool(cache, args.env_id, max(1, budget.eval_videos // len(POOL)), 100_000)
     result["rho_within"] = {}
     for seed in args.learned_seeds:  # seed by seed: an interrupted run keeps whole seeds
         t = time.time()
-        models = franka_rapl.learn_rewards(train, small, seed)
+        models = franka_rapl.learn_rewards(train, budget, seed)
         result["duration_s"][f"reward_learning/{seed}"] = round(time.time() - t)
         for method in ("RAPL", "RLHF"):
             rho = spearman_within(models[method].rewards(held_out), held_out)["rho_within"]
             result["rho_within"].setdefault(method, []).append(float(rho))
         _train([(method, models[method], seed, args.learned_steps) for method in ("RAPL", "RLHF")], args, result,
-               save, started)
+               save, started, held_out)
         _summarise_learned(result, args)
         save(result)
     return result
@@ -148,7 +153,30 @@ def _summarise_learned(result: dict, args: Args) -> None:
                                                      "per_seed": rho}
 
 
-def _train(runs: list, args: Args, result: dict, save, started: float) -> None:
+def reward_hacking(policy, model, args: Args, seed: int, held_out: list, episodes: int = 5) -> dict:
+    """What the learned reward `model` thinks of its own policy: the mean per-step learned reward (the offline,
+    whole-video reward) and hidden cost of `episodes` rendered rollouts of `policy`, beside those of the held-out
+    pool videos of each pool policy (same model). A policy the reward rates above the pool's expert videos while
+    its hidden cost is worse has found what the reward likes and the user does not."""
+    env = gym.make(args.env_id, render_mode="rgb_array")
+    rollouts = collect_episodes(env, lambda obs, rng: policy.predict(obs, deterministic=True)[0], n=episodes,
+                                seed=seed + 50_000)
+    env.close()
+    per = len(held_out) // len(POOL)  # `franka_rapl.pool` lists the videos policy by policy
+    groups = {"policy": rollouts, **{f"{kind}{noise}": held_out[k * per:(k + 1) * per]
+                                     for k, (kind, noise) in enumerate(POOL) if per}}
+    out = {name: {"learned_reward": float(np.mean([r.mean() for r in model.rewards(eps)])),
+                  "preference_cost": float(np.mean([e.cost for e in eps])),
+                  **{m: float(np.mean([e.metrics[m] for e in eps])) for m in ("task_success", "arm_contact_rate",
+                                                                               "task_return")}}
+           for name, eps in groups.items()}
+    pool_rewards = sorted(g["learned_reward"] for name, g in out.items() if name != "policy")
+    out["policy_rank_among_pool_policies"] = int(np.searchsorted(pool_rewards, out["policy"]["learned_reward"]))
+    return out
+
+
+def _train(runs: list, args: Args, result: dict, save, started: float, held_out: list | None = None) -> None:
+    """Trains and scores each (method, reward model, seed, steps); with `held_out`, also `reward_hacking`."""
     for method, model, seed, steps in runs:
         print(f"{method} seed {seed}: {args.algo} for {steps} steps", flush=True)
         t = time.time()
@@ -158,6 +186,9 @@ def _train(runs: list, args: Args, result: dict, save, started: float) -> None:
         result["policies"].setdefault(method, []).append(_score(SB3Agent(policy), args, seed,
                                                                 f"{args.algo}-{method}"))
         print(f"  {result['policies'][method][-1]}", flush=True)
+        if held_out is not None:
+            result.setdefault("reward_hacking", {}).setdefault(method, []).append(
+                reward_hacking(policy, model, args, seed, held_out))
         result["duration_s"]["total"] = round(time.time() - started)
         save(result)
 
@@ -207,11 +238,12 @@ if __name__ == "__main__":
     parser.add_argument("--seeds", type=int, nargs="+", default=list(Args.seeds))
     parser.add_argument("--learned-seeds", type=int, nargs="+", default=list(Args.learned_seeds))
     parser.add_argument("--eval-episodes", type=int, default=Args.eval_episodes)
+    parser.add_argument("--reward-budget", choices=list(franka_rapl.BUDGETS), default=Args.reward_budget)
     parser.add_argument("--learned-reward-every", type=int, default=Args.learned_reward_every)
     parser.add_argument("--gt-result", type=Path, help="reuse this finished run's random and GT stage")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/rapl_franka_<algo>.json")
     cli = parser.parse_args()
     main(Args(algo=cli.algo, gt_steps=cli.gt_steps, learned_steps=cli.learned_steps, seeds=tuple(cli.seeds),
               learned_seeds=tuple(cli.learned_seeds), eval_episodes=cli.eval_episodes,
-              learned_reward_every=cli.learned_reward_every),
+              learned_reward_every=cli.learned_reward_every, reward_budget=cli.reward_budget),
          cli.out or franka_rapl.RESULTS / f"rapl_franka_{cli.algo}.json", cli.gt_result)

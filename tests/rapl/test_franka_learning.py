@@ -104,7 +104,9 @@ def test_franka_benchmark_teacher_ranks_by_the_last_step_as_rapls_teacher():
     from aligngym.agents.rapl import Episode
     from aligngym.benchmarks.rapl.franka_rapl import BUDGETS
 
-    assert {args.teacher for args in BUDGETS.values()} == {"rapl_last"}
+    # RAPL's last-step teacher everywhere but `tuned`, whose mean-cost user raised held-out rho (franka_reward_budget)
+    assert {name: args.teacher for name, args in BUDGETS.items()} == {
+        "full": "rapl_last", "small": "rapl_last", "quick": "rapl_last", "tuned": "rapl"}
     blank = np.zeros((10, 4, 4, 3), np.uint8)
     # "expert": dearer on the way (grouping costs while pushing) but ends well; "task_only": cheap, ends apart
     experts = [Episode(blank, np.r_[np.full(9, 1.2), 0.5 - 0.01 * k]) for k in range(6)]
@@ -188,5 +190,28 @@ def test_stage_two_reuses_a_finished_gt_stage_and_summarises_each_finished_seed(
     assert len(result["policies"]["RAPL"]) == len(result["policies"]["RLHF"]) == 1
     assert result["rho_within"]["RAPL"] == [pytest.approx(1 / 3)]  # rho 1, -1, 1 within the three videos
     assert result["summary"]["random_on_RAPL_seeds"]["preference_cost"]["per_seed"] == [1.1]  # seed 1's random
+    hacking = result["reward_hacking"]["RAPL"][0]  # the learned reward's view of its own policy's rollouts
+    assert set(hacking["policy"]) == {"learned_reward", "preference_cost", "task_success", "arm_contact_rate",
+                                      "task_return"}
     with pytest.raises(ValueError, match="other settings.*gt_steps"):
         franka_ppo.run(replace(args, gt_steps=300), saved.append, finished)
+
+
+def test_results_table_puts_ours_beside_the_paper_and_marks_envs_without_policies(tmp_path):
+    from aligngym.benchmarks.rapl import franka_table
+    from aligngym.benchmarks.rapl.franka_rapl import PAPER, TUNED
+
+    rho = {"args": asdict(TUNED), "rho": {env: {"RAPL": [0.4, 0.5], "RLHF": [0.3, 0.3], "GT": [1.0, 1.0],
+                                                "Time": [0.2, 0.2]} for env in PAPER}}
+    runs = [{m: 1.0 for m in franka_table.POLICY_METRICS}] * 2
+    policies = {"args": {"learned_steps": 15000, "learned_reward_every": 5, "eval_episodes": 10}, "random": runs,
+                "policies": {"GT": runs, "RAPL": runs}, "RAPL_beats_random": False}
+    table = franka_table.build(rho, policies)
+    assert set(table["envs"]["Group"]["policies"]) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
+    assert table["envs"]["Group"]["policies"]["RAPL"]["beats_random"] is False
+    text = franka_table.markdown(table)
+    assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.00 [1.00, 1.00] |" in text
+    assert "| Group | RLHF | 0.30 [0.30, 0.30] | 0.38 | 0 | not run |" in text
+    assert "| Clutter | random | — | — | 0 | not run |" in text
+    franka_table.plot(table, tmp_path / "t.png")
+    assert (tmp_path / "t.png").stat().st_size > 0
