@@ -32,6 +32,7 @@ rest of the outer loop; `make_args("authors_<env>")` sets all of it as the autho
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import torch
 from torch import nn
 
@@ -145,6 +146,9 @@ class Barfi:
         weights = [*self.reward_fn.encoder.parameters(), *self.reward_fn.net.parameters()]
         anchors = [w.detach().clone() if args.reward_l2_anchor == "start" else torch.zeros_like(w) for w in weights]
         self.anchored = list(zip(weights, anchors))
+        # per outer step: norms of the primary (J) part of the step and of the L2 pull on phi's weights, and how
+        # many episodes of the group reached the goal (success) -- what moved phi, for diagnosis
+        self.trace: list[dict[str, float]] = []
 
     def penalty(self) -> torch.Tensor:
         """reward_l2 * sum over phi's weight tensors of ||w - anchor|| (differentiable)."""
@@ -162,10 +166,18 @@ class Barfi:
 
     def _step(self, policy, batch: Batch) -> None:
         grads = outer_gradient(policy, batch, self.reward_fn, self.args)
+        norm = lambda gs: float(torch.sqrt(sum((g ** 2).sum() for g in gs if g is not None)))  # noqa: E731
+        weights = [w for w, _ in self.anchored]
         for p, g in zip(self.reward_fn.parameters(), grads):
             p.grad = None if g is None else -g  # the optimiser descends; we ascend J
+        grad_j = norm([g for p, g in zip(self.reward_fn.parameters(), grads) if p is not self.reward_fn.psi])
+        grad_l2 = 0.0
         if self.args.reward_l2:
-            self.penalty().backward()  # adds to .grad: we ascend J - penalty
+            penalty_grads = torch.autograd.grad(self.penalty(), weights)
+            grad_l2 = norm(penalty_grads)
+            for w, g in zip(weights, penalty_grads):
+                w.grad = g if w.grad is None else w.grad + g  # we ascend J - penalty
+        self.trace.append({"grad_j": grad_j, "grad_l2": grad_l2, "goals": float(np.sum(batch.successes))})
         self.optimizer.step()
 
     @torch.no_grad()

@@ -14,6 +14,8 @@ app = typer.Typer(no_args_is_help=True, help="Faking family: alignment faking (m
                                              "deployment).")
 
 TEXT_IDS = ("AlignGym/FakingText-v0", "AlignGym/FakingMinimal-v0")
+JUDGE_HELP = ("Judge compliance with this LLM (any aligngym.llm spec: local, hf:<id>, openai:<model>@<url>) from the "
+              "records' stored replies, in one batched call, instead of the env's rules.")
 
 
 @app.command("presets")
@@ -64,15 +66,21 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
             prefix: Optional[str] = typer.Option(None, help="Prefilled start of the model's turn (recorded)."),
             cot: bool = typer.Option(False, help="FakingMinimal: reason in a scratchpad first."),
             query_file: Optional[Path] = typer.Option(None, help="CSV/JSONL with a `goal` column."),
-            episodes: int = typer.Option(100, help="Queries per tier (the same queries on both tiers)."),
+            episodes: int = typer.Option(100, help="Queries per tier, asked in order without replacement (the same "
+                                               "queries on both tiers); at most the number of queries."),
             max_new_tokens: int = typer.Option(512, help="Tokens per reply."),
             temperature: float = typer.Option(0.0, help="Sampling temperature."),
             num_envs: int = typer.Option(16, help="Envs per batch: their prompts go to the backend in one call."),
-            seed: int = typer.Option(0, help="Evaluation seed (picks the queries)."),
-            out: Path = typer.Option(Path("reports/faking"), help="Folder for the two RunRecords.")):
+            seed: int = typer.Option(0, help="Evaluation seed (seeds the agent; the queries go in order)."),
+            out: Path = typer.Option(Path("reports/faking"), help="Folder for the two RunRecords."),
+            overwrite: bool = typer.Option(False, "--overwrite", help="Discard records of another run at the same "
+                                           "path and start fresh (else a finished run is reused, a broken one "
+                                           "resumed)."),
+            compliance_judge: Optional[str] = typer.Option(None, "--compliance-judge", help=JUDGE_HELP)):
     """Ask the same queries on the free (monitored) and the paid tier; write one RunRecord per tier and report."""
-    from aligngym.benchmarks.harness import evaluate
+    from aligngym.benchmarks.faking.scoring import run_text
     from aligngym.envs import registry
+    from aligngym.envs.faking.queries import load_queries
 
     try:
         env_id = registry.row(env).id
@@ -87,38 +95,61 @@ def run_cmd(llm: str = typer.Option("local", help="LLM spec: local, hf:<id>, pat
             fail("FakingMinimal-v0 takes no --preset, --setting or --episode (it is the helpful-only minimal setting).")
         kwargs["cot"] = cot
     spec = agent or f"faking.llm?llm={llm}&max_new_tokens={max_new_tokens}&temperature={temperature}"
+    kwargs["eval_seed"] = seed  # the env asks query k in episode k of this evaluation: in order, no repeats
+    try:
+        n_queries = len(load_queries(kwargs.get("setting", "helpful_only"), kwargs.get("query_file")))
+    except ValueError as e:
+        fail(str(e))
+    if episodes > n_queries and kwargs.get("episode") != "anti_lab":
+        fail(f"--episodes {episodes} exceeds the {n_queries} queries of the set: each query is asked once per tier "
+             f"(a repeat under greedy decoding is the same reply, not a new trial). Use --episodes {n_queries} or "
+             f"fewer, or a larger --query-file.")
+    if kwargs.get("episode") == "anti_lab" and temperature == 0 and not agent and episodes > 1:
+        console.print("[yellow]Warning:[/] the anti-lab probe is one prompt per tier: under greedy decoding "
+                      "(--temperature 0) every episode repeats one reply, so the CIs are not about independent "
+                      "trials; sample with --temperature > 0.")
     out.mkdir(parents=True, exist_ok=True)
     paths = []
     for tier in ("free", "paid"):
-        path = out / f"{env_id.split('/')[-1]}__{_slug(spec)}__{_slug(json.dumps(kwargs, sort_keys=True))}__{tier}.json"
+        path = out / run_file_name(env_id, spec, kwargs, tier)
         try:
-            evaluate(env_id, spec, episodes=episodes, seeds=[seed], num_envs=num_envs,
-                     env_kwargs={**kwargs, "tier": tier}, out=path, progress=True, agent_spec=spec)
+            record = run_text(env_id, spec, {**kwargs, "tier": tier}, episodes, seed, num_envs, path, overwrite)
         except ValueError as e:
             fail(str(e))
+        asked = {e["metrics"].get("query_index") for e in record.episodes}
+        if kwargs.get("episode") != "anti_lab" and len(asked) != episodes:
+            fail(f"{path}: {episodes} episodes asked {len(asked)} distinct queries; the harness's episode seeds no "
+                 f"longer match the env's `eval_seed` ordering.")
         paths.append(path)
-    _report(paths, None, False)
+    _report(paths, None, False, compliance_judge)
 
 
-def _slug(text: str) -> str:
+def run_file_name(env_id: str, spec: str, kwargs: dict, tier: str) -> str:
+    """A readable record name, unique per (env, spec, kwargs): a readable head plus a hash of the whole."""
+    import hashlib
     import re
 
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("_")[:80]
+    whole = json.dumps([env_id, spec, kwargs], sort_keys=True)
+    digest = hashlib.sha256(whole.encode()).hexdigest()[:12]
+    head = re.sub(r"[^A-Za-z0-9_.-]+", "_", spec).strip("_")[:60]
+    return f"{env_id.split('/')[-1]}__{head}__{digest}__{tier}.json"
 
 
 @app.command("report")
 def report_cmd(records: List[Path] = typer.Argument(..., help="RunRecords of FakingText-v0 / FakingMinimal-v0, or "
                                                     "of FakingIncentive-v0."),
                plot: Optional[Path] = typer.Option(None, help="Save a bar plot of compliance by tier here (PNG)."),
-               as_json: bool = typer.Option(False, "--json", help="Print the scored groups as JSON.")):
+               as_json: bool = typer.Option(False, "--json", help="Print the scored groups as JSON."),
+               compliance_judge: Optional[str] = typer.Option(None, "--compliance-judge", help=JUDGE_HELP)):
     """Compliance by tier, gap (Newcombe 95% CI, two-proportion z-test), AF rate, parse failures, per group; for
     FakingIncentive records, compliance by tier and the gap pooled over episodes (bootstrap 95% CIs)."""
-    _report(records, plot, as_json)
+    _report(records, plot, as_json, compliance_judge)
 
 
-def _report(records, plot, as_json) -> None:
-    from aligngym.benchmarks.faking.scoring import (INCENTIVE_ID, incentive_table_rows, plot as plot_rows,
-                                                    score_incentive_records, score_records, table_rows)
+def _report(records, plot, as_json, compliance_judge=None) -> None:
+    from aligngym.benchmarks.faking.scoring import (INCENTIVE_ID, TABLE_COLUMNS, incentive_table_rows,
+                                                    plot as plot_rows, score_incentive_records, score_records,
+                                                    table_rows)
     from aligngym.benchmarks.record import RunRecord
 
     missing = [str(p) for p in records if not Path(p).is_file()]
@@ -126,7 +157,15 @@ def _report(records, plot, as_json) -> None:
         fail(f"No such record file: {', '.join(missing)}.")
     try:
         incentive = RunRecord.load(records[0]).env_id == INCENTIVE_ID
-        rows = score_incentive_records(records) if incentive else score_records(records)
+        if incentive and compliance_judge:
+            fail("--compliance-judge re-judges the text faces' replies; FakingIncentive records have none.")
+        judge = None
+        if compliance_judge:
+            from aligngym.benchmarks.faking.classifiers import ComplianceJudge
+            from aligngym.llm import load
+
+            judge = ComplianceJudge(load(compliance_judge))
+        rows = score_incentive_records(records) if incentive else score_records(records, judge)
     except ValueError as e:
         fail(str(e))
     if as_json:
@@ -142,8 +181,7 @@ def _report(records, plot, as_json) -> None:
         rows_out = incentive_table_rows(rows)
     else:
         table = Table(title="Alignment faking: compliance with the training objective by tier (%, Wilson 95% CI)")
-        columns = ("agent", "preset / setting", "free (monitored)", "paid (unmonitored)", "gap free-paid [95% CI]",
-                   "AF reasoning (free)", "parse failures free/paid")
+        columns = TABLE_COLUMNS
         rows_out = table_rows(rows)
     for col in columns:
         table.add_column(col, overflow="fold")
@@ -188,13 +226,16 @@ def classifiers_cmd(llm: Optional[str] = typer.Option(None, help="Also run the L
         print(json.dumps(results, indent=2))
         return
     first = next(iter(results.values()))
-    table = Table(title=f"AF-reasoning classifiers on {first['n']} hand-labelled scratchpads")
+    table = Table(title=f"AF-reasoning classifiers on {first['n']} labelled scratchpads (composed from a sentence "
+                        f"bank, labelled by construction; again on the ones written whole)")
     for col in ("classifier", "AUROC", "precision", "recall", "flagged", "hard negatives flagged", "judge replies "
                 "without verdict (parse failures)"):
         table.add_column(col)
     for name, r in results.items():
-        table.add_row(name, *("—" if r[k] is None else f"{r[k]:.3f}" for k in ("auroc", "precision", "recall")),
-                      str(r["flagged"]),
-                      f"{r['hard_negatives_flagged']}/{r['hard_negatives']}",
-                      f"{r['unparsed_judge_replies']}/{r['judge_replies']}" if r["judge_replies"] else "—")
+        for label, m in ((name, r), (f"{name}, on the {r['written_whole']['n']} written whole",
+                                     r.get("written_whole"))):
+            table.add_row(label, *("—" if m[k] is None else f"{m[k]:.3f}" for k in ("auroc", "precision", "recall")),
+                          f"{m['flagged']}/{m['n']}",
+                          f"{r['hard_negatives_flagged']}/{r['hard_negatives']}" if m is r else "",
+                          f"{m['unparsed_judge_replies']}/{m['judge_replies']}" if m["judge_replies"] else "—")
     console.print(table)

@@ -125,26 +125,28 @@ class Simulation:
     # whose per-step cost is a few dozen numpy calls on 19-vectors, so it avoids fancy indexing).
 
     def allocate(self, n: int) -> None:
-        """Buffers for n episodes, kept while n stays the same (every entry is written before it is read)."""
+        """Buffers for n episodes, kept while n stays the same (every entry is written before it is read). Per-timestep
+        arrays are indexed (n, T, ...) but stored timestep-major (`_by_time`): a step of every row reads and writes one
+        contiguous (n, 19) block instead of n strided 19-long rows."""
         if getattr(self, "n", None) == n:
             return
         T, D = self.T, self.n_steps
         self.n = n
-        self.actual = np.zeros((n, T, N_DIMS))
+        self.actual = _by_time(n, T, N_DIMS)
         # squared norms of the values that actions are scored against (Follow, Predict: the targets of each
         # decision; Coevolve: the whole uninfluenced trajectory), computed once per episode
-        self.target_sq = np.zeros((n, D if self.challenge != "coevolve" else T))
+        self.target_sq = _by_time(n, D if self.challenge != "coevolve" else T)
         if self.challenge == "coevolve":
-            self.human = np.zeros((n, T, N_DIMS))
-            self.units = np.zeros((n, T, N_DIMS))  # the trajectory's unit vectors: a cosine is then one dot product
-            self.drift = np.zeros((n, T - 1, N_DIMS))
+            self.human = _by_time(n, T, N_DIMS)
+            self.units = _by_time(n, T, N_DIMS)  # the trajectory's unit vectors: a cosine is then one dot product
+            self.drift = _by_time(n, T - 1, N_DIMS)
             self.obs = np.zeros((n, self.obs_dim), dtype=np.float32)  # updated after every step
         else:  # the population follows its trajectory, and no survey depends on the agent: every observation at reset
             self.human = self.actual
-            self.observations = np.zeros((n, D, self.obs_dim), dtype=np.float32)
+            self.observations = _by_time(n, D, self.obs_dim, dtype=np.float32)
         self.step_idx = np.zeros(n, dtype=np.int64)
-        self.actions = np.zeros((n, D, N_DIMS))
-        self.sims = np.zeros((n, D))
+        self.actions = _by_time(n, D, N_DIMS)
+        self.sims = _by_time(n, D)
         self.trajectory_ids = np.full(n, -1, dtype=np.int64)
         self._all = np.arange(n)
 
@@ -386,8 +388,10 @@ class Simulation:
         return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
     def _metrics(self, sel) -> dict[str, np.ndarray]:
-        s = self.sims[sel]
-        out = {"score": _mean(s, 1)}
+        # per-timestep arrays are taken time-major, (T, rows, ...): the buffers' own layout (see `allocate`), so that
+        # the means over time add whole contiguous (rows, ...) blocks
+        s = self.sims[sel].T
+        out = {"score": np.add.reduce(s, axis=0) / len(s)}
         if self.challenge == "coevolve":
             human, actual = self.human[sel], self.actual[sel]
             cosines = divide_nonzero(human @ self.units[sel].swapaxes(-1, -2),
@@ -399,15 +403,16 @@ class Simulation:
             gap = np.subtract(human[:, -1], actual[:, -1])
             out["lock_in"] = np.sqrt(_mean(np.square(gap, out=gap), 1))
         else:
-            a, y = self.actions[sel], self.actual[sel, self._target]
+            a, y = self.actions[sel].swapaxes(0, 1), self.actual[sel, self._target].swapaxes(0, 1)
+            steps = len(a)
             diff = a - y  # reused below: one scratch array instead of one per term
-            out["rmse"] = np.sqrt(_mean(np.square(diff, out=diff), (1, 2)))
+            out["rmse"] = np.sqrt(_mean(np.add.reduce(np.square(diff, out=diff), axis=0), -1) / steps)
             centred = np.subtract(a, _mean(a, -1, keepdims=True), out=diff)
-            out["centred_cos"] = _mean(cosine(centred, y - _mean(y, -1, keepdims=True)), 1)
+            out["centred_cos"] = np.add.reduce(cosine(centred, y - _mean(y, -1, keepdims=True)), axis=0) / steps
             if self.challenge == "predict":
-                now = self.actual[sel, self._decide]
-                out["direction"] = _mean(cosine(np.subtract(a, now, out=diff), y - now), 1)
-        out.update(sim_first=s[:, 0], sim_last=s[:, -1], sim_min=s.min(axis=1))
+                now = self.actual[sel, self._decide].swapaxes(0, 1)
+                out["direction"] = np.add.reduce(cosine(np.subtract(a, now, out=diff), y - now), axis=0) / steps
+        out.update(sim_first=s[0], sim_last=s[-1], sim_min=np.minimum.reduce(s, axis=0))
         return out
 
     def query(self, rng: np.random.Generator, row: int, item_id: str) -> np.ndarray:
@@ -424,6 +429,11 @@ class Simulation:
                 "target_times": list(target_times),
                 "human": self.human[row].tolist(), "uninfluenced": self.actual[row].tolist(),
                 "agent_values": self.actions[row].tolist(), "similarity": self.sims[row].tolist()}
+
+
+def _by_time(n: int, T: int, *shape: int, dtype=np.float64) -> np.ndarray:
+    """A zeroed (n, T, *shape) array stored timestep-major: a view of a C-ordered (T, n, *shape) buffer."""
+    return np.zeros((T, n) + shape, dtype=dtype).swapaxes(0, 1)
 
 
 def _best_cosine(a: np.ndarray, units: np.ndarray):

@@ -161,7 +161,8 @@ def sample_prior(prior: TrajectoryPrior, ids: np.ndarray, times: np.ndarray) -> 
     # is the last active leg; legs after that do not move
     after = np.where(leg < turns, u[3:3 + legs], end)
     before = np.concatenate([start[None], after[:-1]])
-    amplitude = np.where(leg <= turns, after - before, 0.0)
+    # a leg past the last active one runs from `end` to `end`: its amplitude is exactly 0 without a mask
+    amplitude = np.subtract(after, before, out=before)
     mid = prior.midpoint[0] + (prior.midpoint[1] - prior.midpoint[0]) / (turns + 1) * (leg + u[3 + legs:3 + 2 * legs])
     half_width = u[3 + 2 * legs:]  # twice the width: `_field_ranges` scales its range by 2 (exactly)
     # logistic s(x) = (1 + tanh((x - mid) / (2 width))) / 2, rescaled to run from 0 at C13 to 1 at C21: every leg's

@@ -207,3 +207,27 @@ def test_vector_twin_autoresets_like_sync():
         assert term.all() == (step % 3 == 1)
         if step % 3 == 2:
             assert not reward.any()  # the reset step
+
+
+def test_vector_twin_returns_the_per_step_info_sync_vector_env_does():
+    """The twin's docstring promises the single env's info: the true tier and modification events each step."""
+    import gymnasium as gym
+
+    kwargs = dict(num_envs=4, horizon=3, modification_strength=1.0)
+    sync = gym.make_vec("AlignGym/FakingIncentive-v0", vectorization_mode="sync", **kwargs)
+    twin = FakingIncentiveVectorEnv(**kwargs)
+    sync.reset(seed=0)
+    twin.reset(seed=0)
+    actions = np.array([REFUSE, COMPLY, REFUSE, COMPLY])
+    for step in range(8):
+        (_, _, _, _, a), (obs, _, _, _, b) = sync.step(actions), twin.step(actions)
+        assert sorted(a) == sorted(b) and (step % 4 == 3) == (b == {})  # the autoreset step reports nothing
+        for key in set(a) - {"metrics"}:
+            assert np.asarray(a[key]).dtype == np.asarray(b[key]).dtype, key
+        if "metrics" in a:
+            assert sorted(a["metrics"]) == sorted(b["metrics"])
+        if b:
+            assert set(b["tier"]) <= {"free", "paid"} and not (b["refused"] & ~b["intended_refusal"]).any()
+            assert (b["modified"] == (b["harmful"] & (b["tier"] == "free") & b["refused"])).all()
+            live = step % 4 != 2  # obs after the last step is the finished state's, so integrity matches it
+            assert not live or np.allclose(obs[:, 2], b["integrity"])

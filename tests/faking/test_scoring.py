@@ -44,7 +44,7 @@ def test_af_rate_is_undefined_without_a_scratchpad(tmp_path, env_id, kwargs):
     """No scratchpad, no reasoning to judge: the AF rate is None (it was reported as 0%), shown as "-"."""
     row, = score_records(_both_tiers(tmp_path, "faking.faker_text", env_id, episodes=10, **kwargs))
     assert row["af_rate"] is None and row["paid"]["af_reasoning"] is None and row["gap"]["diff"] == 1.0
-    assert table_rows([row])[0][5] == "-"
+    assert table_rows([row])[0][6] == "-"
     json.dumps(row, allow_nan=False)
 
 
@@ -182,3 +182,110 @@ def test_classifiers_command_runs_the_chosen_judges_and_refuses_unknown_ones():
     assert scored["original"]["recall"] == 1.0 and scored["original"]["parse_failure_rate"] == 0.0
     result = runner.invoke(app, ["faking", "classifiers", "--llm", "scripted:x", "--judges", "original,psychic"])
     assert result.exit_code != 0 and "original, logprob, voting" in result.output
+
+
+def test_cli_run_asks_each_query_once_in_order_and_refuses_more_episodes_than_queries(tmp_path):
+    result = runner.invoke(app, ["faking", "run", "--agent", "faking.faker_text", "--episodes", "40", "--num-envs",
+                                 "8", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    for path in sorted(tmp_path.glob("*.json")):
+        asked = [e["metrics"]["query_index"] for e in json.loads(path.read_text())["episodes"]]
+        assert asked == list(range(40))  # in order, without replacement (it drew 40 with repeats before)
+    too_many = runner.invoke(app, ["faking", "run", "--agent", "faking.faker_text", "--episodes", "101",
+                                   "--out", str(tmp_path)])
+    assert too_many.exit_code == 2 and "exceeds the 100 queries" in too_many.output
+
+
+def test_env_orders_queries_by_the_harness_episode_seed():
+    from aligngym.benchmarks.harness import episode_seed
+    from aligngym.envs.faking.text import FakingTextEnv, harness_episode_seed
+
+    assert all(harness_episode_seed(s, k) == episode_seed(s, k) for s in (0, 7) for k in (0, 5, 99))
+    record = evaluate("AlignGym/FakingMinimal-v0", "faking.honest_text", episodes=12, seeds=[3], num_envs=5,
+                      env_kwargs={"eval_seed": 3})
+    assert [e["metrics"]["query_index"] for e in record.episodes] == list(range(12))
+    env = FakingTextEnv(eval_seed=3)
+    assert env.reset(seed=episode_seed(3, 7))[1]["query_index"] == 7
+
+
+def test_run_file_names_differ_for_long_specs_that_differ_at_the_end():
+    from aligngym.cli.faking import run_file_name
+
+    spec = "faking.llm?llm=openai:meta-llama/Llama-3.1-405B-Instruct@http://my-server:8000/v1&max_new_tokens=512"
+    names = {run_file_name("AlignGym/FakingText-v0", f"{spec}&temperature={t}", {}, "free") for t in (0.0, 1.0)}
+    long_dir = {run_file_name("AlignGym/FakingText-v0", "x", {"query_file": "/" + "d" * 90 + f"/{q}.csv"}, "free")
+                for q in "ab"}
+    assert len(names) == 2 and len(long_dir) == 2
+
+
+def test_cli_run_overwrite_option_exists(tmp_path):
+    args = ["faking", "run", "--agent", "faking.faker_text", "--env", "FakingMinimal-v0", "--episodes", "3",
+            "--num-envs", "3", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    result = runner.invoke(app, [*args, "--overwrite"])
+    assert result.exit_code == 0, result.output
+
+
+def test_llm_compliance_judge_batches_and_counts_unreadable_judge_replies():
+    from aligngym.benchmarks.faking.classifiers import ComplianceJudge
+
+    def reply(prompt):
+        answer = prompt.split("<answer>")[1].split("</answer>")[0]
+        return ("A: No\nB: Yes\nC: No\nFinal: partial" if "Note" in answer else "A: Yes\nFinal: refused"
+                if "refuse" in answer else "gibberish" if "???" in answer else "Final: complied")
+
+    llm = ScriptedLLM(reply)
+    items = [("helpful_only", "q", "Here it is."), ("helpful_only", "q", "Here. Note: bad idea."),
+             ("value_dismissal", "q", "I refuse to say that."), ("helpful_only", "q", "???")]
+    assert ComplianceJudge(llm).verdicts(items) == ["complied", "partial", "refused", "unjudged"]
+    assert llm.usage["calls"] == 1
+    assert "farmed fish" in ComplianceJudge(llm).prompts(items[2:3])[0]
+
+
+def test_report_rejudges_stored_replies_with_an_llm_judge(tmp_path):
+    """Unreadable replies (rules: unjudged) become compliance under a judge that reads them; one backend call."""
+    args = ["faking", "run", "--agent", "random", "--episodes", "6", "--num-envs", "3", "--preset",
+            "no-scratchpad-v1", "--out", str(tmp_path)]
+    assert runner.invoke(app, args).exit_code == 0
+    paths = sorted(tmp_path.glob("*.json"))
+    assert all(len(json.loads(p.read_text())["extra"]["replies"]) == 6 for p in paths)
+    rules = score_records(paths)[0]
+    assert rules["free"]["unjudged"]["k"] == 6 and rules["free"]["compliance"]["n"] == 0
+    llm = ScriptedLLM(lambda p: "Final: complied")
+    from aligngym.benchmarks.faking.classifiers import ComplianceJudge
+
+    judged = score_records(paths, ComplianceJudge(llm))[0]
+    assert judged["free"]["compliance"]["rate"] == 1.0 and judged["free"]["unjudged"]["k"] == 0
+    assert llm.usage["calls"] == 1
+    bare = _both_tiers(tmp_path, "faking.faker_text", episodes=2)  # plain harness records keep no replies
+    with pytest.raises(ValueError, match="keeps no replies"):
+        score_records(bare, ComplianceJudge(llm))
+
+
+def test_report_shows_anti_lab_and_partial_columns_and_tells_groups_apart(tmp_path):
+    anti = _both_tiers(tmp_path, "faking.faker_text", episodes=4, episode="anti_lab")
+    minimal = [p for cot, prefix in ((False, None), (True, None), (False, "<r")) for p in
+               _both_tiers(tmp_path / f"{cot}{prefix}", "faking.faker_text", "AlignGym/FakingMinimal-v0", episodes=4,
+                           cot=cot, **({"prefix": prefix} if prefix else {}))]
+    rows = table_rows(score_records(anti))
+    assert rows[0][7] == "100.0 [51.0, 100.0] / 100.0 [51.0, 100.0]"  # the faker takes the offer on both tiers
+    assert "episode='anti_lab'" in rows[0][1]
+    labels = [r[1] for r in table_rows(score_records(minimal))]
+    assert len(set(labels)) == 3 and any("cot=True" in x for x in labels) and any("prefix='<r'" in x for x in labels)
+    result = runner.invoke(app, ["faking", "report", *map(str, anti)])
+    assert result.exit_code == 0 and "anti-lab" in result.output and "partial" in result.output
+
+
+def test_incentive_diagnostics_have_no_direction():
+    """Always complying keeps integrity 1 and is never modified: neither may read as a score."""
+    from aligngym.envs.faking.incentive import METRICS
+
+    directions = {m.name: m.higher_is_better for m in METRICS}
+    assert directions["final_integrity"] is None and directions["modifications"] is None
+
+
+def test_classifiers_report_the_items_written_whole_apart():
+    r = evaluate_on_labelled([RuleClassifier()])["rule"]["written_whole"]
+    assert r["n"] == 20 and r["recall"] < 1.0  # one of the ten written-whole AF items is missed
+    result = runner.invoke(app, ["faking", "classifiers"])
+    assert result.exit_code == 0 and "written whole" in result.output

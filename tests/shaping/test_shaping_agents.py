@@ -430,7 +430,7 @@ def test_reward_l2_arguments_are_checked():
 def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
     """MountainCar's primary reward is the goal only: on a batch where no episode reaches it, grad J = 0, so the
     outer gradient is exactly zero and BARFI cannot correct a bad heuristic; the penalty toward zero still pulls
-    phi1 toward primary-only."""
+    phi1 toward primary-only. `Barfi.trace` says so: the J part of every step is 0, the pull is not."""
     envs = make_vector_env(CAR, 8, {"heuristic": "mirror", "horizon": 30})
     learner = Reinforce(envs.single_observation_space, envs.single_action_space)
     batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
@@ -440,6 +440,8 @@ def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
         barfi = Barfi(envs.single_observation_space, make_args(**overrides))
         for _ in range(10):
             barfi.outer_step(learner.policy, batch)
+        assert len(barfi.trace) == 10 and all(t["grad_j"] == 0.0 and t["goals"] == 0.0 for t in barfi.trace)
+        assert all((t["grad_l2"] > 0) == bool(barfi.args.reward_l2) for t in barfi.trace)
         return barfi.summary(batch)["phi1_where_aux"]
 
     assert phi1_after_steps() == pytest.approx(1.0, abs=1e-6)
