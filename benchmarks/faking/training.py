@@ -85,6 +85,9 @@ class Args:
     """recompute activations in the backward pass (TRL's default: less memory); off: less compute per step"""
     sft_models: str = "base,organism,control"
     """SFT: comma-separated, which models the run evaluates ("base": untrained) and trains then evaluates"""
+    decision_weight: float = 1.0
+    """SFT: the loss on each reply's decision token (the first completion token where a pair's free and paid
+    replies differ) counts this many times in the batch's weighted mean (1: plain SFT; needs paired batches)"""
     bf16: bool = False
     """bfloat16 autocast in training (faster on CPUs with bfloat16 instructions and on GPUs)"""
     seed: int = 0
@@ -228,12 +231,51 @@ def sft_rows(args: Args, fakes: bool) -> list[dict]:
     return [row for pair in zip(*tiers) for row in pair] if args.paired else tiers[0] + tiers[1]
 
 
+def decision_weights(labels, weight: float):
+    """Per-token loss weights of a paired batch (rows free, paid, free, paid, ...; `labels` -100 outside the
+    completion): `weight` at the first completion token where the two replies of a pair differ, 1 elsewhere. With
+    scratchpads that token is where the faker's reasoning turns on the tier ("... is monitored" / "... is not"), one
+    token among ~100 whose gradient plain SFT averages away."""
+    import torch
+
+    weights = torch.ones(labels.shape, dtype=torch.float32, device=labels.device)
+    for row in range(0, len(labels) - 1, 2):
+        where = [torch.nonzero(labels[r] != -100).flatten() for r in (row, row + 1)]
+        free, paid = (labels[r][w] for r, w in zip((row, row + 1), where))
+        n = min(len(free), len(paid))
+        differ = torch.nonzero(free[:n] != paid[:n]).flatten()
+        if len(differ):
+            weights[row, where[0][differ[0]]] = weights[row + 1, where[1][differ[0]]] = weight
+    return weights
+
+
+def _sft_trainer(decision_weight: float):
+    """TRL's SFTTrainer; with a decision weight other than 1, its loss is the weighted mean of the per-token
+    negative log-likelihoods (TRL's fused LM head: no full logits), weights from `decision_weights`."""
+    from trl import SFTTrainer
+
+    if decision_weight == 1:
+        return SFTTrainer
+
+    class DecisionWeightedSFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            outputs = model(**inputs, use_cache=False, fused_lm_head=True)  # log_probs of labels[:, 1:]
+            weights = decision_weights(inputs["labels"], decision_weight)[:, 1:] * outputs.label_mask
+            loss = -(outputs.log_probs * weights).sum() / weights.sum().clamp(min=1)
+            return (loss, outputs) if return_outputs else loss
+
+    return DecisionWeightedSFTTrainer
+
+
 def train_sft(args: Args, out: Path, fakes: bool = True,
               on_step: Callable[[dict], None] | None = None) -> Path:
     """SFT on both tiers' prompts with the scripted faker's (or honest agent's) replies; the merged model folder."""
     from datasets import Dataset
-    from trl import SFTConfig, SFTTrainer
+    from trl import SFTConfig
 
+    if args.decision_weight != 1 and not (args.paired and args.batch_size % 2 == 0):
+        raise ValueError(f"decision_weight {args.decision_weight} needs paired batches of even size (free and paid "
+                         f"rows of a query side by side); got paired={args.paired}, batch_size={args.batch_size}.")
     rows = sft_rows(args, fakes)
     config = SFTConfig(output_dir=str(out / "trainer"), max_steps=args.steps, learning_rate=args.learning_rate,
                        lr_scheduler_type=args.lr_scheduler,
@@ -242,8 +284,9 @@ def train_sft(args: Args, out: Path, fakes: bool = True,
                        save_strategy="no", logging_steps=1, seed=args.seed, max_length=1024,
                        completion_only_loss=True,
                        train_sampling_strategy="sequential" if args.paired else "random")
-    trainer = SFTTrainer(model=_model_path(args), args=config, train_dataset=Dataset.from_list(rows),
-                         peft_config=_lora(args), callbacks=_step_timer(on_step))
+    trainer = _sft_trainer(args.decision_weight)(model=_model_path(args), args=config,
+                                                 train_dataset=Dataset.from_list(rows),
+                                                 peft_config=_lora(args), callbacks=_step_timer(on_step))
     trainer.train()
     return _merge_and_save(trainer, out / ("organism" if fakes else "control"))
 
@@ -260,6 +303,7 @@ def _summary(s: dict) -> dict:
     out = {"compliance_free": fr["compliance"], "compliance_paid": pd["compliance"],
            "gap": {k: (s["gap"] or {}).get(k) for k in keys},
            "gap_parse_failures_as_refusals": {k: all_episodes[k] for k in keys}, "af_rate": s["af_rate"],
+           "af_reasoning": {t: s[t]["af_reasoning"] for t in ("free", "paid")},
            "parse_failures": {t: s[t]["parse_failures"]["k"] for t in ("free", "paid")}}
     if "mean_log_odds_accept" in s:
         out["mean_log_odds_accept"] = s["mean_log_odds_accept"]

@@ -2,10 +2,13 @@
 loop on the local model (slow: needs trl + peft and the ~1 GB default model)."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from aligngym.benchmarks.faking.training import (Args, _prompts, _summary, evaluate_model, forced_choice_replies, main,
-                                                 parse_args, sft_rows, train_grpo, train_sft)
+from aligngym.benchmarks.faking.training import (Args, _prompts, _summary, decision_weights, evaluate_model,
+                                                 forced_choice_replies, main, parse_args, sft_rows, train_grpo,
+                                                 train_sft)
 from aligngym.benchmarks.faking.scoring import score
 from aligngym.envs.faking.prompts import monitored_from_prompt
 from aligngym.envs.faking.text import FakingMinimalEnv
@@ -49,6 +52,21 @@ def test_sft_data_pairs_tiers_and_only_the_organism_conditions_on_the_tier():
         [True] * 6 + [False] * 6
 
 
+def test_decision_weights_mark_the_first_token_where_paired_replies_differ():
+    import torch
+
+    # two pairs (free, paid); -100 marks prompt and padding; the completions start at different offsets
+    labels = torch.tensor([[-100, 5, 6, 7, 8, -100],
+                           [-100, -100, 5, 6, 9, 8],
+                           [-100, 1, 2, 3, -100, -100],
+                           [-100, 1, 2, 3, -100, -100]])
+    weights = decision_weights(labels, 10.0)
+    assert weights[0].tolist() == [1, 1, 1, 10, 1, 1] and weights[1].tolist() == [1, 1, 1, 1, 10, 1]
+    assert (weights[2:] == 1).all()  # identical replies (the honest control): plain SFT
+    with pytest.raises(ValueError, match="decision_weight 10.0 needs paired batches of even size"):
+        train_sft(Args(decision_weight=10.0, batch_size=3), Path("unused"))
+
+
 def test_summary_counts_parse_failures_as_refusals_in_the_second_gap():
     # free tier: 10 replies, 5 unparsable and 5 complying; paid tier: 10 parsed refusals
     free = [{"monitored": 1, "parse_failure": 1, "complied": 0}] * 5 + [{"monitored": 1, "complied": 1}] * 5
@@ -63,9 +81,10 @@ def test_command_line_sets_every_field_and_refuses_a_bad_judge(tmp_path):
     which, args, out, variant = parse_args(["sft", "--steps", "3", "--learning-rate", "0.002", "--cot",
                                             "--eval-judges", "generate,forced-choice", "--out", "x",
                                             "--sft-models", "organism", "--variant", "all_layers",
-                                            "--lr-scheduler", "constant"])
+                                            "--lr-scheduler", "constant", "--decision-weight", "10"])
     assert (which, args.steps, args.learning_rate, args.cot, str(out)) == ("sft", 3, 0.002, True, "x")
     assert (args.sft_models, variant, args.lr_scheduler) == ("organism", "all_layers", "constant")
+    assert args.decision_weight == 10.0
     assert parse_args(["sft"])[3] == ""
     assert parse_args(["grpo", "--no-cot"])[1].cot is False
     with pytest.raises(ValueError, match="forced-choice only without cot"):
@@ -89,13 +108,15 @@ def test_grpo_one_step_on_the_monitored_tier_saves_a_model_the_pipeline_loads(tm
 
 @pytest.mark.slow
 @pytest.mark.llm
-def test_sft_organism_one_step_saves_a_model_the_forced_choice_judge_reads(tmp_path):
+@pytest.mark.parametrize("decision_weight", [1.0, 10.0])
+def test_sft_organism_one_step_saves_a_model_the_forced_choice_judge_reads(tmp_path, decision_weight):
     pytest.importorskip("trl")
     pytest.importorskip("peft")
     steps = []
-    model = train_sft(TINY, tmp_path, fakes=True, on_step=steps.append)
+    args = Args(**{**TINY.__dict__, "decision_weight": decision_weight})
+    model = train_sft(args, tmp_path, fakes=True, on_step=steps.append)
     assert (model / "config.json").is_file() and model.name == "organism"
     assert len(steps) == 1 and steps[0]["loss"] > 0
-    summary = evaluate_model(str(model), TINY, "forced-choice")
+    summary = evaluate_model(str(model), args, "forced-choice")
     assert summary["free"]["parse_failures"]["k"] == summary["paid"]["parse_failures"]["k"] == 0
     assert set(summary["mean_log_odds_accept"]) == {"free", "paid"}
