@@ -28,7 +28,7 @@ class OpenAILLM(LLM):
     backend = "openai"
 
     def __init__(self, model: str, base_url: str | None = None, api_key: str | None = None, chat: bool | None = None,
-                 timeout: float = 60.0, max_retries: int = 2, backoff: float = 0.5, concurrency: int = 8,
+                 timeout: float | None = None, max_retries: int = 2, backoff: float = 0.5, concurrency: int = 8,
                  batch_size: int = 16):
         super().__init__()
         base_url = base_url or os.environ.get("OPENAI_BASE_URL")
@@ -37,6 +37,8 @@ class OpenAILLM(LLM):
                              "or set OPENAI_BASE_URL.")
         self.model, self.base_url = model, base_url.rstrip("/")
         self.chat = chat if chat is not None else os.environ.get("ALIGNGYM_OPENAI_CHAT", "0") == "1"
+        if timeout is None:  # slow servers (a large model, a CPU) need more than 60 s; the CLIs pass no options
+            timeout = float(os.environ.get("ALIGNGYM_OPENAI_TIMEOUT", "60"))
         self.timeout, self.max_retries, self.backoff = timeout, max_retries, backoff
         self.concurrency, self.batch_size = max(1, concurrency), max(1, batch_size)
         key = api_key or os.environ.get("OPENAI_API_KEY")

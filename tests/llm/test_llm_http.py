@@ -236,3 +236,11 @@ def test_hung_server_with_many_requests_fails_after_one_timeout(broken_server):
     with pytest.raises(LLMError, match="did not answer"):
         client(url, timeout=0.5, concurrency=2, batch_size=1).generate([f"p{i}" for i in range(8)])
     assert time.monotonic() - start < 4 and handler.hits <= 4  # queued requests were never sent
+
+
+def test_timeout_comes_from_the_environment_unless_passed(monkeypatch):
+    monkeypatch.setenv("ALIGNGYM_OPENAI_TIMEOUT", "900")
+    assert OpenAILLM("m", base_url="http://127.0.0.1:1/v1").timeout == 900.0
+    assert OpenAILLM("m", base_url="http://127.0.0.1:1/v1", timeout=5).timeout == 5
+    monkeypatch.delenv("ALIGNGYM_OPENAI_TIMEOUT")
+    assert OpenAILLM("m", base_url="http://127.0.0.1:1/v1").timeout == 60.0
