@@ -165,7 +165,9 @@ def test_policy_check_stops_when_gt_does_not_beat_random(algo):
     assert set(result["summary"]) == {"random", "GT", "GT_minus_random_paired"}
 
 
-def test_stage_two_reuses_a_finished_gt_stage_and_summarises_each_finished_seed(monkeypatch):
+def test_stage_two_reuses_a_finished_gt_stage_and_more_seeds_merge_into_it(monkeypatch, tmp_path):
+    import json
+
     from aligngym.agents.rapl.rapl import RewardModel
     from aligngym.benchmarks.rapl import franka_ppo, franka_rapl
 
@@ -178,15 +180,20 @@ def test_stage_two_reuses_a_finished_gt_stage_and_summarises_each_finished_seed(
 
     brighter = np.arange(9, dtype=np.uint8)[:, None, None, None] + np.zeros((9, 4, 4, 3), np.uint8)
     videos = [Episode(brighter, np.arange(9.0, 0, -1) * sign) for sign in (1, -1, 1)]  # 2 of 3 agree
-    monkeypatch.setattr(franka_rapl, "pool", lambda *a, **k: videos)
+    pools = []
+    monkeypatch.setattr(franka_rapl, "pool", lambda cache, env_id, *a, **k: pools.append(env_id) or videos)
     monkeypatch.setattr(franka_rapl, "learn_rewards", lambda *a, **k: {"RAPL": Brightness(), "RLHF": Brightness()})
-    args = franka_ppo.Args(gt_steps=270, learned_steps=90, seeds=(0, 1), learned_seeds=(1,), eval_episodes=1)
-    seeds = [{"preference_success": 0.0, "task_success": 0.0, "preference_cost": c} for c in (1.0, 1.1)]
-    finished = {"args": asdict(args), "random": seeds, "policies": {"GT": seeds}, "duration_s": {"GT/0": 1},
-                "summary": {}, "gt_beats_random": True}
-    saved = []
-    result = franka_ppo.run(args, saved.append, finished)
-    assert result["random"] == seeds and result["policies"]["GT"] == seeds and saved
+    env_id, reward_env_id = franka_ppo.ENVS["fetch"]  # the transfer: rewards from Franka Group's pool
+    args = franka_ppo.Args(env_id=env_id, reward_env_id=reward_env_id, gt_steps=270, learned_steps=90, seeds=(0, 1),
+                           learned_seeds=(1,), eval_episodes=1)
+    seeds, gt = ([{"preference_success": 0.0, "task_success": 0.0, "preference_cost": c} for c in costs]
+                 for costs in ((1.0, 1.1), (0.5, 0.6)))
+    finished = {"args": asdict(args), "random": seeds, "policies": {"GT": gt}, "duration_s": {"GT/0": 1}}
+    (tmp_path / "gt.json").write_text(json.dumps(finished))
+    merged_path = tmp_path / "merged.json"
+    result = franka_ppo.main(args, tmp_path / "seed1.json", tmp_path / "gt.json", merged_path)
+    assert pools == [reward_env_id, env_id]  # learned on Franka Group's videos, rho on Fetch's held-out videos
+    assert result["random"] == seeds and result["policies"]["GT"] == gt and result["gt_beats_random"]
     assert len(result["policies"]["RAPL"]) == len(result["policies"]["RLHF"]) == 1
     assert result["rho_within"]["RAPL"] == [pytest.approx(1 / 3)]  # rho 1, -1, 1 within the three videos
     assert result["summary"]["random_on_RAPL_seeds"]["preference_cost"]["per_seed"] == [1.1]  # seed 1's random
@@ -194,7 +201,21 @@ def test_stage_two_reuses_a_finished_gt_stage_and_summarises_each_finished_seed(
     assert set(hacking["policy"]) == {"learned_reward", "preference_cost", "task_success", "arm_contact_rate",
                                       "task_return"}
     with pytest.raises(ValueError, match="other settings.*gt_steps"):
-        franka_ppo.run(replace(args, gt_steps=300), saved.append, finished)
+        franka_ppo.run(replace(args, gt_steps=300), [].append, finished)
+
+    # a second run adds seed 0 to the merged file: seed order, summaries and verdicts over both seeds
+    franka_ppo.main(replace(args, learned_seeds=(0,)), tmp_path / "seed0.json", tmp_path / "gt.json", merged_path)
+    merged = json.loads(merged_path.read_text())
+    assert merged["seeds_run"]["RAPL"] == merged["seeds_run"]["rho"] == merged["args"]["learned_seeds"] == [0, 1]
+    assert merged["policies"]["RAPL"][1] == result["policies"]["RAPL"][0]  # seed 1's scores, kept
+    assert merged["summary"]["random_on_RLHF_seeds"]["preference_cost"]["per_seed"] == [1.0, 1.1]
+    assert len(merged["summary"]["RAPL"]["preference_cost"]["per_seed"]) == len(merged["reward_hacking"]["RLHF"]) == 2
+    # merging a seed again keeps what the file has; a file without `seeds_run` (before merges) is read in Args order
+    again = franka_ppo.merge(merged, {**result, "policies": {**result["policies"], "RAPL": [{**seeds[0], "x": 1}]}})
+    assert again["policies"]["RAPL"] == merged["policies"]["RAPL"]
+    assert franka_ppo.seeds_run({k: v for k, v in merged.items() if k != "seeds_run"}) == merged["seeds_run"]
+    with pytest.raises(ValueError, match="differ in.*learned_steps"):
+        franka_ppo.merge(merged, {**result, "args": {**result["args"], "learned_steps": 100}})
 
 
 def test_results_table_puts_ours_beside_the_paper_and_marks_envs_without_policies(tmp_path):
