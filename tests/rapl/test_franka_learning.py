@@ -218,21 +218,38 @@ def test_stage_two_reuses_a_finished_gt_stage_and_more_seeds_merge_into_it(monke
         franka_ppo.merge(merged, {**result, "args": {**result["args"], "learned_steps": 100}})
 
 
-def test_results_table_puts_ours_beside_the_paper_and_marks_envs_without_policies(tmp_path):
+def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_five_seeds(tmp_path):
     from aligngym.benchmarks.rapl import franka_table
     from aligngym.benchmarks.rapl.franka_rapl import PAPER, TUNED
 
     rho = {"args": asdict(TUNED), "rho": {env: {"RAPL": [0.4, 0.5], "RLHF": [0.3, 0.3], "GT": [1.0, 1.0],
                                                 "Time": [0.2, 0.2]} for env in PAPER}}
-    runs = [{m: 1.0 for m in franka_table.POLICY_METRICS}] * 2
-    policies = {"args": {"learned_steps": 15000, "learned_reward_every": 5, "eval_episodes": 10}, "random": runs,
-                "policies": {"GT": runs, "RAPL": runs}, "RAPL_beats_random": False}
-    table = franka_table.build(rho, policies)
-    assert set(table["envs"]["Group"]["policies"]) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
-    assert table["envs"]["Group"]["policies"]["RAPL"]["beats_random"] is False
+
+    def runs(costs):
+        return [{"preference_cost": c, "preference_success": 0.0, "task_success": 0.0} for c in costs]
+
+    args = {"seeds": [0, 1, 2, 3, 4], "learned_seeds": [0, 1, 2, 3, 4], "learned_steps": 15000,
+            "learned_reward_every": 5, "eval_episodes": 10}
+    gt_run = {"args": args, "random": runs([1.4, 1.5, 1.45, 1.42, 1.38]),
+              "policies": {"GT": runs([0.9, 1.0, 0.8, 1.1, 0.95])}}
+    hacking = {"policy": {"learned_reward": 2.0, "preference_cost": 1.5, "task_return": -48.0},
+               "expert1.0": {"learned_reward": -1.0, "preference_cost": 1.0},
+               "task_only1.0": {"learned_reward": 1.0, "preference_cost": 0.9}, "policy_rank_among_pool_policies": 2}
+    learned = {**gt_run, "policies": {**gt_run["policies"], "RAPL": runs([1.5, 1.6])}, "reward_hacking":
+               {"RAPL": [hacking, hacking]}, "seeds_run": {"random": [0, 1, 2, 3, 4], "GT": [0, 1, 2, 3, 4],
+                                                          "RAPL": [3, 4], "RLHF": [], "rho": [3, 4]}}
+    table = franka_table.build(rho, {"Group": [gt_run, learned], "Clutter": [gt_run]})
+    group = table["envs"]["Group"]["policies"]
+    assert set(group) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
+    assert group["GT"]["verdict"] == "beats random" and group["RAPL"]["verdict"] == "too few seeds (2 < 5)"
+    assert group["RAPL"]["random_on_these_seeds"]["per_seed"] == [1.42, 1.38]  # random on seeds 3 and 4
+    assert table["envs"]["Group"]["reward_hacking"]["RAPL"][0]["best_pool_policy"] == "task_only1.0"
     text = franka_table.markdown(table)
-    assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.00 [1.00, 1.00] |" in text
+    assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.55 [1.50, 1.60] |" in text
     assert "| Group | RLHF | 0.30 [0.30, 0.30] | 0.38 | 0 | not run |" in text
-    assert "| Clutter | random | — | — | 0 | not run |" in text
+    assert "| Clutter | GT | 1.00 [1.00, 1.00] | — | 5 | 0.95 [0.86, 1.03] | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] " \
+           "| beats random |" in text
+    assert "| Kuka (ours: Fetch) | random | — | — | 0 | not run |" in text
+    assert "| Group | RAPL | 3 | 2.00 / 1.50 / -48.0 | task_only1.0, 1.00 / 0.90 | 2 of 2 |" in text
     franka_table.plot(table, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 0
