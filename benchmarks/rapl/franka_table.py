@@ -121,8 +121,8 @@ def markdown(table: dict) -> str:
     for env, row in table["envs"].items():
         for method in ("RAPL", "RLHF", "GT", "Time", "random"):
             p = row["policies"].get(method)
-            policy = " | ".join(_cell(p[m]) for m in POLICY_METRICS) + f" | {p.get('verdict', '—')}" if p else \
-                "not run | | | "
+            policy = (" | ".join(_cell(p[m]) for m in POLICY_METRICS) + f" | {p.get('verdict', '—')}" if p
+                      else "not run | | | ")
             if method == "Time":
                 policy = "(no policy) | | | "
             lines.append(f"| {env} | {method} | {_cell(row['rho'].get(method))} | "
@@ -130,10 +130,10 @@ def markdown(table: dict) -> str:
     hacking = [(env, method, r) for env, row in table["envs"].items()
                for method, rows in row["reward_hacking"].items() for r in rows]
     if hacking:
-        lines += ["", "Reward hacking: each learned-reward policy's 5 rollouts scored by its own learned reward "
-                  "(per-step mean) beside the held-out videos of the scripted pool policies.", "",
-                  "| env | reward | seed | policy: learned reward / hidden cost / task return | best pool policy by "
-                  "that reward: name, learned reward / hidden cost | pool policies rated below the policy |",
+        lines += ["", ("Reward hacking: each learned-reward policy's 5 rollouts scored by its own learned reward "
+                       "(per-step mean) beside the held-out videos of the scripted pool policies."), "",
+                  ("| env | reward | seed | policy: learned reward / hidden cost / task return | best pool policy by "
+                   "that reward: name, learned reward / hidden cost | pool policies rated below the policy |"),
                   "|---|---|---|---|---|---|"]
         for env, method, r in hacking:
             lines.append(f"| {env} | {method} | {r['seed']} | {r['learned_reward']:.2f} / {r['preference_cost']:.2f} "
