@@ -125,7 +125,7 @@ def seeds_run(result: dict) -> dict:
 def summarise(result: dict) -> None:
     """(Re)computes the summaries and verdicts from the per-seed scores: random and GT over their seeds, GT minus
     random paired by seed, and each learned reward's policies and rho over the seeds finished, against random on
-    those seeds."""
+    those seeds (separate CIs for the verdict, the paired difference beside it)."""
     seeds = seeds_run(result)
     random = dict(zip(seeds["random"], result["random"]))
     summary = result["summary"] = {"random": _summary(result["random"])}
@@ -142,6 +142,8 @@ def summarise(result: dict) -> None:
         summary[method] = _summary(result["policies"][method])
         summary[f"random_on_{method}_seeds"] = _summary([random[s] for s in done])
         result[f"{method}_beats_random"] = beats(summary[method], summary[f"random_on_{method}_seeds"])
+        summary[f"{method}_minus_random_paired"] = paired_difference(result["policies"][method],
+                                                                     [random[s] for s in done])
         values = [rho[method][s] for s in done]
         low, high = bootstrap_ci(values)
         summary[f"{method}_rho_within"] = {"mean": float(np.mean(values)), "ci_low": low, "ci_high": high,

@@ -209,6 +209,8 @@ def test_stage_two_reuses_a_finished_gt_stage_and_more_seeds_merge_into_it(monke
     assert merged["seeds_run"]["RAPL"] == merged["seeds_run"]["rho"] == merged["args"]["learned_seeds"] == [0, 1]
     assert merged["policies"]["RAPL"][1] == result["policies"]["RAPL"][0]  # seed 1's scores, kept
     assert merged["summary"]["random_on_RLHF_seeds"]["preference_cost"]["per_seed"] == [1.0, 1.1]
+    assert merged["summary"]["RLHF_minus_random_paired"]["preference_cost"]["per_seed"] == pytest.approx(
+        [p["preference_cost"] - r for p, r in zip(merged["policies"]["RLHF"], (1.0, 1.1))])
     assert len(merged["summary"]["RAPL"]["preference_cost"]["per_seed"]) == len(merged["reward_hacking"]["RLHF"]) == 2
     # merging a seed again keeps what the file has; a file without `seeds_run` (before merges) is read in Args order
     again = franka_ppo.merge(merged, {**result, "policies": {**result["policies"], "RAPL": [{**seeds[0], "x": 1}]}})
