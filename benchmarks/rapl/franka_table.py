@@ -5,8 +5,10 @@ It reads what the two drivers wrote (nothing is trained here): `franka_rapl.py -
 env) and, per env, `franka_ppo.py --env E`'s runs: the ground-truth stage (random and SAC on GT) and the learned
 rewards (`--reward-budget tuned`), each file merged over the seeds run (`--merge-into`). Each policy cell says how many
 seeds it has; a verdict against random (non-overlapping 95% bootstrap CIs on preference_cost, random on the same
-seeds) is given only with >= 5 seeds, else "too few seeds". `reward_hacking` condenses the drivers' diagnostic: how
-the learned reward rates its own policy's rollouts against the held-out videos of the scripted pool policies.
+seeds; "worse than random" when random's CI lies wholly below) is given only with >= 5 seeds, else "too few seeds";
+the paired difference to random (seed by seed) is shown beside it. `reward_hacking` condenses the drivers'
+diagnostic: how the learned reward rates its own policy's rollouts against the held-out videos of the scripted pool
+policies.
 Run: python -m aligngym.benchmarks.rapl.franka_table [--rho FILE]
    (writes benchmarks/results/rapl_franka_table.json, .md and .png)
 """
@@ -55,8 +57,11 @@ def _policies(runs: list[dict]) -> dict:
         if agent != "random":
             random = {m: _stat([scores["random"][s][m] for s in seeds]) for m in POLICY_METRICS}
             out[agent]["random_on_these_seeds"] = random["preference_cost"]
+            out[agent]["minus_random_paired"] = _stat([scores[agent][s]["preference_cost"] -
+                                                       scores["random"][s]["preference_cost"] for s in seeds])
             out[agent]["verdict"] = (f"too few seeds ({len(seeds)} < {MIN_SEEDS})" if len(seeds) < MIN_SEEDS else
-                                     "beats random" if beats(out[agent], random) else "does not beat random")
+                                     "beats random" if beats(out[agent], random) else
+                                     "worse than random" if beats(random, out[agent]) else "does not beat random")
     return out
 
 
@@ -117,14 +122,15 @@ def markdown(table: dict) -> str:
                 f"over the seeds run; vs random: non-overlapping CIs on preference_cost, random on the same seeds, "
                 f"only with >= {MIN_SEEDS} seeds." if a else "No policies."), "",
              "| env | reward | rho (ours) | rho (paper) | SAC seeds | preference_cost (lower is better) | "
-             "preference_success | task_success | vs random |", "|---|---|---|---|---|---|---|---|---|"]
+             "preference_success | task_success | cost minus random (paired) | vs random |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for env, row in table["envs"].items():
         for method in ("RAPL", "RLHF", "GT", "Time", "random"):
             p = row["policies"].get(method)
-            policy = (" | ".join(_cell(p[m]) for m in POLICY_METRICS) + f" | {p.get('verdict', '—')}" if p
-                      else "not run | | | ")
+            policy = (" | ".join(_cell(p[m]) for m in POLICY_METRICS) +
+                      f" | {_cell(p.get('minus_random_paired'))} | {p.get('verdict', '—')}" if p else "not run | | | | ")
             if method == "Time":
-                policy = "(no policy) | | | "
+                policy = "(no policy) | | | | "
             lines.append(f"| {env} | {method} | {_cell(row['rho'].get(method))} | "
                          f"{row['rho_paper'].get(method, '—')} | {len(p['seeds']) if p else 0} | {policy} |")
     hacking = [(env, method, r) for env, row in table["envs"].items()

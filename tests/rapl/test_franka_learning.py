@@ -250,7 +250,7 @@ def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_f
     assert "| Group | RAPL | 0.45 [0.40, 0.50] | 0.59 | 2 | 1.55 [1.50, 1.60] |" in text
     assert "| Group | RLHF | 0.30 [0.30, 0.30] | 0.38 | 0 | not run |" in text
     assert "| Clutter | GT | 1.00 [1.00, 1.00] | — | 5 | 0.95 [0.86, 1.03] | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] " \
-           "| beats random |" in text
+           "| -0.48 [-0.58, -0.39] | beats random |" in text
     assert "| Kuka (ours: Fetch) | random | — | — | 0 | not run |" in text
     assert "| Group | RAPL | 3 | 2.00 / 1.50 / -48.0 | task_only1.0, 1.00 / 0.90 | 2 of 2 |" in text
     franka_table.plot(table, tmp_path / "t.png")
