@@ -127,8 +127,10 @@ def markdown(table: dict) -> str:
     for env, row in table["envs"].items():
         for method in ("RAPL", "RLHF", "GT", "Time", "random"):
             p = row["policies"].get(method)
-            policy = (" | ".join(_cell(p[m]) for m in POLICY_METRICS) +
-                      f" | {_cell(p.get('minus_random_paired'))} | {p.get('verdict', '—')}" if p else "not run | | | | ")
+            policy = "not run | | | | "
+            if p:
+                policy = " | ".join([*(_cell(p[m]) for m in POLICY_METRICS), _cell(p.get("minus_random_paired")),
+                                     p.get("verdict", "—")])
             if method == "Time":
                 policy = "(no policy) | | | | "
             lines.append(f"| {env} | {method} | {_cell(row['rho'].get(method))} | "
