@@ -185,6 +185,7 @@ def plot(table: dict, path: Path) -> None:
             ticks.append((x, f"{agent} ({len(p['seeds'])})"))
         right.text(e * 5 + 1.5, 1.0, "Fetch" if "Fetch" in env else env, ha="center",
                    transform=right.get_xaxis_transform(), va="bottom", fontsize=8)
+    right.set_xlim(-0.7, 5 * len(envs) - 1.3)  # every env's slot, run or not
     right.set_xticks([t[0] for t in ticks], [t[1] for t in ticks], fontsize=6, rotation=90)
     right.set_ylabel("preference cost (lower is better)")
     right.set_title("SAC on each reward (seeds)", fontsize=9, pad=14)
