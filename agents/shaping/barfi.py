@@ -50,8 +50,8 @@ class RewardFunction(nn.Module):
         self.net = nn.Sequential(nn.Linear(self.encoder.out_dim, args.phi_hidden), nn.Tanh(),
                                  nn.Linear(args.phi_hidden, 2))
         nn.init.zeros_(self.net[-1].weight)
-        with torch.no_grad():
-            self.net[-1].bias.copy_(torch.tensor([1.0, 0.0]))  # the naive sum r_p + r_aux
+        with torch.no_grad():  # the naive sum r_p + r_aux, or primary-only (phi = 0)
+            self.net[-1].bias.copy_(torch.tensor([1.0 if args.phi_init == "naive" else 0.0, 0.0]))
         self.psi = nn.Parameter(torch.tensor(args.psi0))
 
     def phi(self, obs) -> torch.Tensor:

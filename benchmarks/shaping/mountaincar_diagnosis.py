@@ -34,6 +34,10 @@ CONFIGS = {
     "authors_mountaincar": {"preset": "authors_mountaincar"},
     "authors_mountaincar, reward_l2 0": {"preset": "authors_mountaincar", "reward_l2": 0.0},
     "default (ours)": {},
+    # phi started at primary-only (phi = 0, as the authors' reward starts near 0) instead of the naive sum: BARFI is
+    # then primary-only until a goal gives J a gradient
+    "authors_mountaincar, phi_init primary": {"preset": "authors_mountaincar", "phi_init": "primary"},
+    "default (ours), phi_init primary": {"phi_init": "primary"},
     # does a heuristic 100x weaker still mislead? REINFORCE normalises its advantages, so when every primary
     # return of a batch is 0 whatever the heuristic adds up to becomes a full-size step, at any scale
     "naive, aux_scale 0.01": {"mode": "naive", "aux_scale": 0.01, "settings": ("bad",)},
