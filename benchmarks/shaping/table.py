@@ -70,7 +70,7 @@ BUDGETS = {
              # (500 episodes, the authors' count, and no pbrs: runs are 4x longer there, and Phi is nearly constant)
              "MountainCar": Budget(1000, 5, {"horizon": 500}, 16, FEWER, args=_authors_outer("MountainCar"),
                                    per_heuristic={"bad": {"env_kwargs": {"horizon": 2000}, "episodes": 500,
-                                                          "methods": FEWER[:2] + FEWER[3:]}}),
+                                                          "methods": FEWER[:2] + FEWER[3:], "seeds": 10}}),
              # pbrs is primary-only here (Phi = 0), so it is left out
              "HalfCheetah": Budget(1280, 5, {"horizon": 100}, num_envs=16, methods=FEWER[:2] + FEWER[3:],
                                    args=_authors_outer("HalfCheetah"), per_heuristic={"bad": {"seeds": 10}})},
@@ -249,7 +249,9 @@ def describe_outer(overrides: dict) -> str:
     every = f"a step per {a['outer_episodes']} episodes" if a["outer_episodes"] else "a step per batch"
     l2 = f", reward_l2 {a['reward_l2']:g} to {a['reward_l2_anchor']}" if a["reward_l2"] else ""
     name = overrides.get("preset", "default")
-    return f"{name} ({a['outer_optimizer']} lr {a['outer_lr']:g}, discount lr {discount:g}, {a['variant']}{l2}, {every})"
+    start = {"naive": "phi starts at the naive sum", "primary": "phi starts at 0"}[a["phi_init"]]
+    return (f"{name} ({start}, {a['outer_optimizer']} lr {a['outer_lr']:g}, discount lr {discount:g}, "
+            f"{a['variant']}{l2}, {every})")
 
 
 def from_saved(out_dir: Path) -> str:
