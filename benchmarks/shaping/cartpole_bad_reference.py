@@ -2,10 +2,12 @@
 controller, +1 otherwise), a standalone diagnosis beside the table (issue 17, audit defect 1): primary-only, the
 naive sum and BARFI with the table's CartPole budget and learner settings (`here`: 5 seeds x 1000 episodes in
 batches of 16, REINFORCE inside, BARFI with the `authors_cartpole` outer loop, phi started where the authors'
-code starts it). It reports the final primary return (last fifth of training) with 95% bootstrap CIs, the paired
-verdict against primary-only, and BARFI's phi1 (where the heuristic pays), phi2 and discount over training.
+code starts it: 0, primary-only). It reports the final primary return (last fifth of training) with 95% bootstrap
+CIs, the paired verdict against primary-only, and BARFI's phi1 (where the heuristic pays), phi2 and discount over
+training; and BARFI once more with phi started at the naive sum (phi1 = 1, `phi_init="naive"`, the start before
+the presets followed the authors'), to show what the start does.
 
-    python -m aligngym.benchmarks.shaping.cartpole_bad_reference --out benchmarks/results   (~30 min on 2 free cores)
+    python -m aligngym.benchmarks.shaping.cartpole_bad_reference --out benchmarks/results   (~10 min on 2 cores)
 
 Writes shaping_cartpole_bad_reference.{json,md,png}. The table itself keeps the `bad` heuristic.
 """
@@ -28,54 +30,69 @@ PARAMS = (("phi1_where_aux", 2), ("phi2", 2), ("gamma", 3))
 
 
 def diagnose(workers: int = 2, seeds: int = 5) -> dict:
+    """{"table": every method with the table's settings, "naive_start": BARFI with phi started at the naive sum}."""
     budget = BUDGETS["here"]["CartPole"]
-    return learning_curves(ENV, METHODS, (HEURISTIC,), range(seeds), budget.episodes, budget.num_envs,
-                           env_kwargs=budget.env_kwargs, workers=workers, args=budget.args, progress=True)
+    run = lambda methods, args: learning_curves(  # noqa: E731
+        ENV, methods, (HEURISTIC,), range(seeds), budget.episodes, budget.num_envs, env_kwargs=budget.env_kwargs,
+        workers=workers, args=args, progress=True)
+    return {"table": run(METHODS, budget.args),
+            "naive_start": run(("reinforce/primary", "reinforce/barfi"), {**budget.args, "phi_init": "naive"})}
 
 
-def markdown(results: dict) -> str:
-    runs, verdicts = results["heuristics"][HEURISTIC], results["verdict"][HEURISTIC]
+def markdown(both: dict) -> str:
+    results = both["table"]
     lines = [f"CartPole, heuristic `{HEURISTIC}`, {len(results['seeds'])} seeds x {results['episodes']} episodes "
-             f"(batches of {results['num_envs']}), learner args {results['args']}", "",
+             f"(batches of {results['num_envs']}), learner args {results['args']}; the last row BARFI with phi "
+             f"started at the naive sum ({both['naive_start']['args']})", "",
              "| method | final: last fifth | AUC | final minus primary-only (paired, t 95%) | verdict |",
              "|---|---|---|---|---|"]
-    for m, x in runs.items():
-        v = verdicts.get(m, {}).get("final")
-        diff = f"{v['difference']:+.1f} [{v['ci_low']:+.1f}, {v['ci_high']:+.1f}]" if v else ""
-        lines.append(f"| {m.split('/')[1]} | {format_cell(x['final'], '.1f')} | {format_cell(x['auc'], '.1f')} | "
-                     f"{diff} | {v['outcome'] if v else ''} |")
-    barfi = runs["reinforce/barfi"]
+    for label, r in (("", results), (", phi from the naive sum", both["naive_start"])):
+        for m, x in r["heuristics"][HEURISTIC].items():
+            v = r["verdict"][HEURISTIC].get(m, {}).get("final")
+            if not v and label:
+                continue  # the same primary-only runs again
+            diff = f"{v['difference']:+.1f} [{v['ci_low']:+.1f}, {v['ci_high']:+.1f}]" if v else ""
+            lines.append(f"| {m.split('/')[1]}{label} | {format_cell(x['final'], '.1f')} | "
+                         f"{format_cell(x['auc'], '.1f')} | {diff} | {v['outcome'] if v else ''} |")
+    for label, r in (("phi started at 0 (the table's)", results), ("phi started at the naive sum", both["naive_start"])):
+        lines += ["", f"BARFI's learned reward over training, {label} (mean over seeds; per-seed values at the end):"]
+        lines += _params_table(r["heuristics"][HEURISTIC]["reinforce/barfi"])
+    return "\n".join(lines) + "\n"
+
+
+def _params_table(barfi: dict) -> list[str]:
     curve, episodes = barfi["reward_params_curve"], barfi["episodes"]
-    lines += ["", "BARFI's learned reward over training (mean over seeds; per-seed values at the end):", "",
-              "| episodes | " + " | ".join(k for k, _ in PARAMS) + " |", "|---|" + "---|" * len(PARAMS)]
+    lines = ["", "| episodes | " + " | ".join(k for k, _ in PARAMS) + " |", "|---|" + "---|" * len(PARAMS)]
     for i in sorted({0, *np.linspace(0, len(episodes) - 1, 6).astype(int)}):
         lines.append(f"| {episodes[i]} | " + " | ".join(f"{curve[k][i]:.{d}f}" if curve[k][i] is not None else "-"
                                                          for k, d in PARAMS) + " |")
     lines.append("| end, per seed | " + " | ".join(
         ", ".join(f"{v:.{d}f}" if v is not None else "-" for v in barfi["reward_params"][k]["per_seed"])
         for k, d in PARAMS) + " |")
-    return "\n".join(lines) + "\n"
+    return lines
 
 
-def plot(results: dict, path: Path) -> Path:
-    """Primary return over training per method, and BARFI's phi1 / phi2 over training."""
+def plot(both: dict, path: Path) -> Path:
+    """Primary return over training per method, and BARFI's phi1 over training, from either start."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = results["heuristics"][HEURISTIC]
+    results = both["table"]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
-    for m, x in runs.items():
-        left.plot(x["episodes"], x["mean"], label=m.split("/")[1])
+    runs = [*results["heuristics"][HEURISTIC].items(),
+            ("barfi, phi from the naive sum", both["naive_start"]["heuristics"][HEURISTIC]["reinforce/barfi"])]
+    for m, x in runs:
+        left.plot(x["episodes"], x["mean"], label=m.split("/")[-1])
         left.fill_between(x["episodes"], x["ci_low"], x["ci_high"], alpha=0.2)
-    barfi = runs["reinforce/barfi"]
-    for k, _ in PARAMS[:2]:
-        right.plot(barfi["episodes"], barfi["reward_params_curve"][k], label=k)
+        if "reward_params_curve" in x:
+            right.plot(x["episodes"], x["reward_params_curve"]["phi1_where_aux"], label=m.split("/")[-1])
     n = len(results["seeds"])
     left.set(xlabel="training episodes", ylabel=f"primary return (mean, 95% CI, {n} seeds)",
              title=f"CartPole, heuristic {HEURISTIC}")
     right.axhline(0, color="grey", lw=0.8)
-    right.set(xlabel="training episodes", ylabel=f"mean over {n} seeds", title="BARFI's learned reward weights")
+    right.set(xlabel="training episodes", ylabel=f"phi1 where the heuristic pays (mean, {n} seeds)",
+              title="BARFI's weight on the heuristic")
     left.legend()
     right.legend()
     fig.tight_layout()
