@@ -54,6 +54,8 @@ CONFIGS = {
     "authors_mountaincar, phi_init naive, good at 2000": {"preset": "authors_mountaincar", "phi_init": "naive",
                                                           "settings": ("good at 2000",)},
     "naive, good at 2000": {"mode": "naive", "settings": ("good at 2000",)},
+    # the good heuristic where goals do come (the authors' horizon): does J, started at 0, raise phi1?
+    "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
 }
 
 
