@@ -111,9 +111,9 @@ def train(env: EnvLike, algo: str = "reinforce", mode: str = "primary", episodes
           env_kwargs: dict | None = None, args: Args = Args(), progress: bool = False) -> TrainResult:
     """Trains for about `episodes` episodes (rounded up to whole batches of `args.num_envs`)."""
     if algo in ("ppo", "sac", "dqn"):
-        raise ValueError(f"train() takes the inner learners {', '.join(ALGOS)}; for SB3 {algo.upper()} inside BARFI "
-                         f"use aligngym.agents.shaping.barfi_sb3.train_barfi_sb3(env, args=Args(algo={algo!r})) "
-                         f"or the agent spec shaping.barfi_{algo}.")
+        raise ValueError(f"Unknown algo (the inner learner) {algo!r}; allowed: {', '.join(ALGOS)}. For SB3 "
+                         f"{algo.upper()} inside BARFI use aligngym.agents.shaping.barfi_sb3.train_barfi_sb3(env, "
+                         f"args=Args(algo={algo!r})) or the agent spec shaping.barfi_{algo}.")
     check_choice("algo (the inner learner)", algo, tuple(ALGOS))
     check_choice("mode", mode, MODES)
     if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:

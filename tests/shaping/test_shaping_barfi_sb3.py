@@ -207,5 +207,5 @@ def test_sb3_learners_refuse_images_too_small_for_their_cnn_and_train_points_to_
                                          r"env's are \(8, 8, 3\)"):
         train_barfi_sb3(lambda: ShapingWrapper(CorridorImage(8), heuristic=lambda s, a, s2: 0.0), args=tiny("ppo"))
     from aligngym.agents.shaping.train import train
-    with pytest.raises(ValueError, match=r"for SB3 PPO inside BARFI use .*train_barfi_sb3.* shaping.barfi_ppo"):
+    with pytest.raises(ValueError, match=r"allowed: reinforce, actor_critic. For SB3 PPO inside BARFI use .*train_barfi_sb3.* shaping.barfi_ppo"):
         train(GRID, algo="ppo", episodes=2)
