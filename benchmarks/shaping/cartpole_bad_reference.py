@@ -82,11 +82,12 @@ def plot(both: dict, path: Path) -> Path:
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.2))
     runs = [*results["heuristics"][HEURISTIC].items(),
             ("barfi, phi from the naive sum", both["naive_start"]["heuristics"][HEURISTIC]["reinforce/barfi"])]
-    for m, x in runs:
-        left.plot(x["episodes"], x["mean"], label=m.split("/")[-1])
-        left.fill_between(x["episodes"], x["ci_low"], x["ci_high"], alpha=0.2)
+    for i, (m, x) in enumerate(runs):
+        left.plot(x["episodes"], x["mean"], label=m.split("/")[-1], color=f"C{i}")
+        left.fill_between(x["episodes"], x["ci_low"], x["ci_high"], alpha=0.2, color=f"C{i}")
         if "reward_params_curve" in x:
-            right.plot(x["episodes"], x["reward_params_curve"]["phi1_where_aux"], label=m.split("/")[-1])
+            right.plot(x["episodes"], x["reward_params_curve"]["phi1_where_aux"], label=m.split("/")[-1],
+                       color=f"C{i}")
     n = len(results["seeds"])
     left.set(xlabel="training episodes", ylabel=f"primary return (mean, 95% CI, {n} seeds)",
              title=f"CartPole, heuristic {HEURISTIC}")
