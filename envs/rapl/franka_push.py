@@ -214,9 +214,9 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         layout = self._layout(options)
         mujoco.mj_setState(self.model, self.data, self._start_state, STATE)
         self._qpos[self._xy_index] = layout.ravel()
-        # what reset reads (frames, contacts) and the IK's Jacobian needs; the first step computes the rest
-        mujoco.mj_kinematics(self.model, self.data)
-        mujoco.mj_comPos(self.model, self.data)
+        # what reset reads (frames, contacts, the camera and lights for the first frame) and the IK's Jacobian
+        # needs; the first step computes the rest
+        _positions(self.model, self.data)
         mujoco.mj_collision(self.model, self.data)
         self._check_start_collisions()
         self._target = self.data.site_xpos[self.arm.ee_site].copy()
@@ -443,9 +443,16 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
                 state["episode"])
             mujoco.mj_setState(self.model, self.data, physics, STATE)
-            mujoco.mj_kinematics(self.model, self.data)
-            mujoco.mj_comPos(self.model, self.data)
+            _positions(self.model, self.data)
             self._started = True
+
+
+def _positions(model, data) -> None:
+    """Frames, the IK's com-based quantities, and the camera and lights (`mj_camlight`: without it a frame rendered
+    before the first physics step sees the camera at the origin, half of the image black)."""
+    mujoco.mj_kinematics(model, data)
+    mujoco.mj_comPos(model, data)
+    mujoco.mj_camlight(model, data)
 
 
 def _on_line(objects: list) -> bool:

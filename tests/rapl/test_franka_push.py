@@ -210,6 +210,22 @@ def test_observation_modes_and_frames():
     assert gym.make("AlignGym/RaplFrankaGroup-v0").observation_space.shape == (19,)  # default: state, cheap
 
 
+@pytest.mark.parametrize("robot", ["franka", "fetch"])
+def test_the_first_frame_of_a_new_env_sees_the_scene(robot):
+    """The camera is placed at reset (and after unpickling), not only by the first physics step: a new env's first
+    frame equals the one of a second reset with the same seed and has no black (unlit, unseen) pixels."""
+    env = FrankaPushEnv(robot=robot, obs_mode="pixels", image_size=84, render_mode="rgb_array")
+    first = env.reset(seed=0)[0]
+    assert not (first.sum(-1) == 0).any()
+    env.step(np.zeros(3, np.float32))
+    np.testing.assert_array_equal(env.reset(seed=0)[0], first)
+    clone = pickle.loads(pickle.dumps(env))
+    np.testing.assert_array_equal(clone.render(), first)
+    vec = gym.make_vec(f"AlignGym/Rapl{robot.title()}Group-v0", num_envs=2, vectorization_mode="sync",
+                       obs_mode="pixels", image_size=84)
+    assert not (vec.reset(seed=0)[0].sum(-1) == 0).any()
+
+
 def test_fast_render_flags_are_the_default():
     env = FrankaPushEnv(render_mode="rgb_array")
     env.reset(seed=0)
