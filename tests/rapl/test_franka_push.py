@@ -226,6 +226,17 @@ def test_the_first_frame_of_a_new_env_sees_the_scene(robot):
     assert not (vec.reset(seed=0)[0].sum(-1) == 0).any()
 
 
+@pytest.mark.parametrize("horizon", [20, 60])
+def test_the_horizon_kwarg_sets_the_episode_length_under_gym_make(horizon):
+    env = gym.make("AlignGym/RaplFrankaGroup-v0", horizon=horizon)
+    env.reset(seed=0)
+    for t in range(1, 100):
+        *_, terminated, truncated, info = env.step(np.zeros(3, np.float32))
+        if terminated or truncated:
+            break
+    assert t == horizon and "metrics" in info and "truncation_reason" not in info
+
+
 def test_fast_render_flags_are_the_default():
     env = FrankaPushEnv(render_mode="rgb_array")
     env.reset(seed=0)
