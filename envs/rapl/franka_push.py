@@ -22,7 +22,8 @@ deltas because (i) the same action means the same motion on both robots, so a po
 carry over to the cross-embodiment robot, and (ii) a 3-D action is learnable by PPO/SAC in the small budgets that
 run here. The Franka follows through damped-least-squares inverse kinematics onto its 7 joint-position actuators
 (gripper closed, pointing down); the Fetch through its welded mocap body. Actions with NaN/inf, of another shape or
-outside [-1, 1] raise ValueError (SB3 clips its samples to the space, so it never sends those).
+outside [-1, 1] raise ValueError, as do booleans, strings and other non-numbers (SB3 clips its samples to the space,
+so it never sends those).
 
 ## Observation Space
 `obs_mode="state"` (default): `Box(float32)`: end-effector position (3) and velocity (3), each cube's position (2x3),
@@ -278,8 +279,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             raise RuntimeError("Call reset() before step().")
         if self._over:
             raise RuntimeError("The episode is over; call reset().")
-        # a float array as it is (its floats are read exactly); anything else as float64
-        a = action if type(action) is np.ndarray and action.dtype.kind == "f" else np.asarray(action, dtype=np.float64)
+        # a float array as it is (its floats are read exactly); other real numbers as float64; no booleans, strings
+        a = action if type(action) is np.ndarray and action.dtype.kind == "f" else _as_action(action)
         if a.shape != (3,):
             raise ValueError(_bad_action(action))
         ax, ay, az = a.tolist()
@@ -458,6 +459,16 @@ def _positions(model, data) -> None:
 def _on_line(objects: list) -> bool:
     """Whether an extra object (after the two cubes in `objects`, x, y, z each) lies within the band of the line."""
     return any(abs(x - mj_scene.LINE_X) < CLUTTER_BAND for x in objects[6::3])
+
+
+def _as_action(action) -> np.ndarray:
+    try:
+        a = np.asarray(action)
+    except (TypeError, ValueError):  # ragged nesting
+        raise ValueError(_bad_action(action)) from None
+    if a.dtype.kind not in "fiu":
+        raise ValueError(_bad_action(action))
+    return a.astype(np.float64)
 
 
 def _bad_action(action) -> str:

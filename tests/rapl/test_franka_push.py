@@ -98,6 +98,16 @@ def test_bad_actions_are_refused(bad):
         env.step(np.array(bad, dtype=np.float64))
 
 
+@pytest.mark.parametrize("bad", ["abc", ["a", "b", "c"], [True, False, True], np.array([True, False, True]),
+                                 [1 + 0j, 0, 0], [[0, 0], 0, 0], None])
+def test_actions_that_are_not_real_numbers_are_refused_with_the_same_message(bad):
+    env = FrankaPushEnv()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"3 finite numbers in \[-1, 1\]"):
+        env.step(bad)
+    assert env.step([0, 1, -1])[0].shape == (19,)  # integers are numbers
+
+
 @pytest.mark.parametrize("kwargs, match", [({"preference": "tidy"}, "preference"), ({"image_size": 64}, "image_size"),
                                            ({"robot": "kuka"}, "robot"), ({"obs_mode": "rgb"}, "obs_mode"),
                                            ({"horizon": 0}, "horizon"), ({"fast_render": 1}, "fast_render")])
