@@ -29,7 +29,10 @@ so it never sends those).
 `obs_mode="state"` (default): `Box(float32)`: end-effector position (3) and velocity (3), each cube's position (2x3),
 each cube minus the end effector (2x3), the fraction of the episode elapsed (1); `clutter` appends the four extra
 objects' positions (4x3): 19 or 31 numbers. `obs_mode="pixels"`: `Box(0, 255, (image_size, image_size, 3), uint8)`,
-the fixed third-person camera; `obs_mode="both"`: `Dict(state=..., pixels=...)`.
+the fixed third-person camera; `obs_mode="both"`: `Dict(state=..., pixels=...)`. Frames need MuJoCo's offscreen
+OpenGL, whose backend MuJoCo picks when it is imported, from `MUJOCO_GL`: importing aligngym sets `MUJOCO_GL=egl`
+unless it is set, so import aligngym before mujoco (or set `MUJOCO_GL=egl`, or `osmesa`, yourself); a process whose
+mujoco was imported first with a windowing backend and no display gets a RuntimeError saying so at its first frame.
 
 ## Rewards
 The reward is the **task reward** (what the robot is told): `-3 max_k |x_k - 0.4| - 0.5 d_l - 0.5 d_r - 0.01 |a|^2`

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import functools
 import importlib.util
+import os
 import pathlib
 import re
 from dataclasses import dataclass
@@ -327,7 +328,13 @@ FAST_FLAGS = (mujoco.mjtRndFlag.mjRND_SHADOW, mujoco.mjtRndFlag.mjRND_REFLECTION
 
 def make_renderer(model, size: int, fast: bool = True) -> mujoco.Renderer:
     """An offscreen renderer; `fast` turns off shadows, reflections and the skybox (about 4x faster on CPU)."""
-    renderer = mujoco.Renderer(model, height=size, width=size)
+    try:
+        renderer = mujoco.Renderer(model, height=size, width=size)
+    except mujoco.FatalError as err:  # MuJoCo picks its GL backend when it is imported, from MUJOCO_GL
+        raise RuntimeError(
+            f"MuJoCo could not open an offscreen OpenGL context (MUJOCO_GL={os.environ.get('MUJOCO_GL')!r}): set "
+            "MUJOCO_GL=egl (or osmesa) before importing mujoco, or import aligngym first, which sets it to egl "
+            f"unless it is set. MuJoCo said: {err}") from err
     if fast:
         for flag in FAST_FLAGS:
             renderer.scene.flags[flag] = False

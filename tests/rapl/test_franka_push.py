@@ -1,8 +1,11 @@
 """The rapl MuJoCo push envs: robots from gymnasium-robotics, the hidden preference, bad input and faults."""
 from __future__ import annotations
 
+import os
 import pathlib
 import pickle
+import subprocess
+import sys
 
 import aligngym  # noqa: F401,I001  (first: it picks MuJoCo's headless GL before mujoco is imported; registers ids)
 import gymnasium as gym
@@ -245,6 +248,18 @@ def test_the_horizon_kwarg_sets_the_episode_length_under_gym_make(horizon):
         if terminated or truncated:
             break
     assert t == horizon and "metrics" in info and "truncation_reason" not in info
+
+
+def test_pixels_without_a_headless_gl_backend_fail_with_advice_not_a_fatal_error():
+    """MuJoCo reads MUJOCO_GL when it is imported: imported before aligngym with a windowing backend and no display,
+    it cannot render; the env says what to do instead of surfacing mujoco.FatalError."""
+    code = ("import mujoco, aligngym\n"
+            "from aligngym.envs.rapl.franka_push import FrankaPushEnv\n"
+            "try:\n    FrankaPushEnv(obs_mode='pixels', image_size=84).reset(seed=0)\n"
+            "except RuntimeError as err:\n    print('refused:', err)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")} | {"MUJOCO_GL": "glfw"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout
+    assert "refused:" in out and "MUJOCO_GL=egl" in out and "import aligngym first" in out, out
 
 
 def test_fast_render_flags_are_the_default():
