@@ -55,8 +55,11 @@ placement whose objects start in collision (with each other or the robot) raises
 
 ## Episode End
 Never terminated; truncated after `horizon` steps (45, as the paper's videos). A simulation that becomes unstable
-(a MuJoCo warning such as bad accelerations, or a non-finite state) ends the episode at once: truncated, with
-`info["truncation_reason"]` saying why, and the metrics of the last sound state.
+ends the episode at once: truncated, with `info["truncation_reason"]` saying why, and the cost and metrics of the last
+sound state. Unstable is a MuJoCo warning (such as bad accelerations), a non-finite state, or an object that left
+the space around the table (|x| or |y| >= 3 m, or its centre below z = -0.1 m: under the floor) or moved faster than
+20 m/s over a control step (MuJoCo's own checks only trip near 1e10). In 150 random and scripted episodes of the
+three envs the objects stayed within |x|, |y| <= 0.70 m and z >= 0.358 m and moved at most 1.14 m/s.
 
 ## Arguments
 `preference` ("group" | "clutter"), `robot` ("franka" | "fetch"), `obs_mode` ("state" | "pixels" | "both"),
@@ -125,6 +128,9 @@ CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the unifo
 CLUTTER_STARTS = ((0.60, 0.13), (0.57, -0.18), (0.46, 0.20), (0.48, -0.08))
 CLUTTER_JITTER = 0.02
 MIN_GAP = 0.01
+# an object beyond these has left the physics the task is about (truncated, with the reason): a box around the
+# table (the floor is at z = 0) and a speed no push reaches (the end effector moves at most 0.75 m/s)
+RUNAWAY_BOX, RUNAWAY_FLOOR, RUNAWAY_SPEED = 3.0, -0.1, 20.0
 
 METRICS = (
     Metric("preference_success", "the hidden preference met at the end (group: cubes at the line and together; "
@@ -305,10 +311,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             self._gather()
             contact = self._arm_contact()
             task, cost = self._terms(0.01 * (ax * ax + ay * ay + az * az), contact)
-            if math.isfinite(cost):
-                self._last = (task, cost, 1.0 if contact else 0.0, self._objects)
-            else:
+            if not math.isfinite(cost):
                 reason = f"unstable simulation: non-finite state at step {self._t}"
+            else:
+                reason = self._runaway(self._last[3])
+                if reason is None:
+                    self._last = (task, cost, 1.0 if contact else 0.0, self._objects)
         task, cost, contact, _ = last = self._last  # on instability: the last sound state's
         sums = self._sums
         sums[0] += cost
@@ -341,6 +349,22 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             return None
         names = ", ".join(mujoco.mjtWarning(k).name for k in raised)
         return f"unstable simulation: MuJoCo warning {names} at step {self._t}"
+
+    def _runaway(self, before: list) -> str | None:
+        """Why the objects' motion is not physical, or None: an object that left the space around the table, or moved
+        faster than any push can move it (MuJoCo's own checks only trip near 1e10). Plain-float comparisons on
+        what `_gather` read and the last sound state's positions `before`: no numpy call in the common case."""
+        objects = self._objects
+        if max(objects) < RUNAWAY_BOX and min(objects) > -RUNAWAY_BOX and min(objects[2::3]) > RUNAWAY_FLOOR and max(
+                map(abs, map(float.__sub__, objects, before))) < RUNAWAY_SPEED * self.dt:
+            return None
+        pos, prev = np.reshape(objects, (-1, 3)), np.reshape(before, (-1, 3))
+        speed = np.linalg.norm(pos - prev, axis=1) / self.dt
+        k = int(np.argmax(np.any(np.abs(pos) >= RUNAWAY_BOX, axis=1) | (pos[:, 2] <= RUNAWAY_FLOOR)
+                          | (np.abs(pos - prev).max(axis=1) >= RUNAWAY_SPEED * self.dt)))
+        return (f"unstable simulation: {_object_name(k)} at {np.round(pos[k], 2).tolist()} moving at {speed[k]:.3g} m/s "
+                f"at step {self._t} (allowed: |x|, |y| < {RUNAWAY_BOX} m, z > {RUNAWAY_FLOOR} m, under "
+                f"{RUNAWAY_SPEED} m/s)")
 
     def _arm_contact(self) -> bool:
         # set lookups looped in C: a step has a dozen contacts or more (cubes, fingers, table), and in almost every
@@ -472,6 +496,10 @@ def _as_action(action) -> np.ndarray:
     if a.dtype.kind not in "fiu":
         raise ValueError(_bad_action(action))
     return a.astype(np.float64)
+
+
+def _object_name(k: int) -> str:
+    return f"cube{k}" if k < 2 else f"clutter{k - 2}"
 
 
 def _bad_action(action) -> str:

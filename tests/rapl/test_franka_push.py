@@ -146,6 +146,21 @@ def test_an_unstable_simulation_truncates_with_a_reason_never_hangs():
 
 
 @pytest.mark.parametrize("robot", ["franka", "fetch"])
+def test_an_object_flying_off_or_under_the_floor_truncates_with_a_reason(robot):
+    """MuJoCo's own checks only trip near 1e10: a cube at 1000 m/s or far below the floor must end the episode too,
+    with the last sound state's cost, not one of 10^3-10^6 per step."""
+    for name, blow_up in [("speed", lambda env, dof: env.data.qvel.__setitem__(slice(dof, dof + 3), 1e3)),
+                          ("floor", lambda env, dof: env.data.qpos.__setitem__(env.scene.cube_qpos[1] + 2, -50.0))]:
+        env = FrankaPushEnv(robot=robot)
+        env.reset(seed=0)
+        sound = env.step(np.zeros(3, np.float32))[4]["preference_cost"]
+        blow_up(env, int(env.model.jnt_dofadr[env.model.joint("cube1").id]))
+        *_, terminated, truncated, info = env.step(np.zeros(3, np.float32))
+        assert truncated and not terminated and "unstable simulation: cube1" in info["truncation_reason"], name
+        assert info["preference_cost"] == sound and info["metrics"]["preference_cost"] == sound, name
+
+
+@pytest.mark.parametrize("robot", ["franka", "fetch"])
 def test_arm_contact_is_an_arm_link_touching_anything_but_the_arm_and_floor(robot):
     """A cube moved into an arm link is an arm contact (5 in the preference cost); one at the fingers is not."""
     env = FrankaPushEnv(robot=robot)
