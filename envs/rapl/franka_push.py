@@ -45,16 +45,16 @@ reference adds 1 to its preference term, which enters the reward times -3). `inf
 step, lower is better; training on `-preference_cost` is the paper's GT baseline. `info["task_reward"]` repeats
 the reward. Arm contact counts contacts of the arm links (not the hand or fingers, not the floor the robot stands
 on) at the end of the control step (the reference: a contact force above 1 N on a link), including the robot
-touching itself (the Franka's hand against its link 1 or 2, the Fetch's upper arm against its own head), which the
+touching itself (the Franka's fingers against its link 2, the Fetch's upper arm against its own head), which the
 reference's Franka cannot do (its self-collisions are off): see Version History.
 
 ## Starting State
 The arm's end effector above the table at (0.78, 0, 0.47), pointing down (fixed, as the reference's zero joint
 noise). Cube 1 at (0.65, U(-0.1, 0.1)), cube 2 at (0.53, U(-0.12, 0.12)) (the reference: cube 1 at
-(0.65 + U(-0.02, 0.02), U(-0.02, 0.02)), cube 2 at (0.53 + U(-0.02, 0.02), U(-0.12, 0.12)); see Version History); for
-`clutter` the extra objects at
-(0.60, 0.13), (0.57, -0.18), (0.46, 0.2), (0.48, -0.08) plus U(-0.02, 0.02) each (the reference's positions,
-moved apart so that nothing starts overlapping; layouts with less than 1 cm between objects are redrawn).
+(0.65 + U(-0.02, 0.02), U(-0.02, 0.02)), cube 2 at (0.53 + U(-0.02, 0.02), U(-0.12, 0.12)); see Version History);
+for `clutter` the extra objects at (0.60, 0.13), (0.57, -0.18), (0.46, 0.2), (0.48, -0.08) plus U(-0.02, 0.02) each
+(the reference's positions, moved apart so that nothing starts overlapping; layouts with less than 1 cm between
+objects are redrawn).
 `reset(options={"cube_positions": [[x, y], [x, y]], "clutter_positions": [[x, y], ...]})` places them by hand; a
 placement whose objects start in collision (with each other or the robot) raises ValueError naming them.
 
@@ -112,8 +112,8 @@ with arm contact). The primary metric is `preference_success`: what the end user
   (a) *Self-contact is arm contact.* The reference disables its Franka's self-collisions; here a contact of an arm
   link with another part of the robot counts as arm contact (5 in the preference cost). It is rare and, on the Fetch,
   all there is: in 150 episodes of random motion (uniform, bang-bang and sweeping actions; 6750 steps) the Franka had
-  arm contact in 293 steps, 3 of them self-contact only (2 episodes), the Fetch in 13 steps, all 13 its upper arm
-  against its own head (8 episodes); in the preference pools' policies (30 episodes each) the scripted pushers
+  arm contact in 293 steps, 3 of them self-contact only (fingers against link 2; 2 episodes), the Fetch in 13
+  steps, all 13 its upper arm against its own head (8 episodes); in the preference pools' policies (30 episodes each) the scripted pushers
   (expert, task-only, either noise level) never touched anything with an arm link on either robot, and smooth random
   motion had arm contact in 14 of 1350 steps on the Franka (10 self-only, one episode) and 6 of 1350 on the Fetch
   (all self, 3 episodes): at most 0.037 of mean preference cost per step, in the random videos only. A v1 would
