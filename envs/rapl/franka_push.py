@@ -115,9 +115,9 @@ with arm contact). The primary metric is `preference_success`: what the end user
   arm contact in 293 steps, 3 of them self-contact only (fingers against link 2; 2 episodes), the Fetch in 13
   steps, all 13 its upper arm against its own head (8 episodes); in the preference pools' policies (30 episodes
   each) the scripted pushers (expert, task-only, either noise level) never touched anything with an arm link on
-  either robot, and smooth random motion had arm contact in 14 of 1350 steps on the Franka (10 self-only, one episode) and 6 of 1350 on the Fetch
-  (all self, 3 episodes): at most 0.037 of mean preference cost per step, in the random videos only. A v1 would
-  count only contacts between an arm link and something outside the robot.
+  either robot, and smooth random motion had arm contact in 14 of 1350 steps on the Franka (10 self-only, one
+  episode) and 6 of 1350 on the Fetch (all self, 3 episodes): at most 0.037 of mean preference cost per step, in the
+  random videos only. A v1 would count only contacts between an arm link and something outside the robot.
   (b) *Table 0.35 m tall, not 0.37 m.* The robot base stands on the floor in both, so the table top is 2 cm lower
   relative to the robot; everything the task measures (cube start height, lift threshold, workspace floor, camera
   target) is taken from the table top, so only the arm's posture at the table differs. A v1 would use 0.37 m.
