@@ -149,10 +149,20 @@ def open_lake():
                                    max_episode_steps=30), potential=lambda s: -float(6 - s // 4 - s % 4))
 
 
+class BoxCorridorImage(CorridorImage):
+    """The corridor with a Box action: moves right when the action is positive."""
+
+    action_space = gym.spaces.Box(-1, 1, (1,), np.float32)
+
+    def step(self, action):
+        return super().step(int(float(np.asarray(action).reshape(-1)[0]) > 0))
+
+
 def tiny(algo: str) -> Args:
+    small = {"learning_starts": 32, "batch_size": 32, "buffer_size": 1000}
     return Args(algo=algo, budget=128, inner_updates=1, off_policy_phase=64, outer_episodes=4, outer_lr=0.1,
                 ppo=PPOArgs(n_envs=2, n_steps=32, batch_size=32, n_epochs=1),
-                dqn={**Args().dqn, "learning_starts": 32, "batch_size": 32, "buffer_size": 1000})
+                dqn={**Args().dqn, **small}, sac={**Args().sac, **small})
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
@@ -167,6 +177,13 @@ def test_sb3_learners_take_env_objects_factories_discrete_and_image_observations
     result = train_barfi_sb3(env, seed=0, args=tiny(algo))
     assert result.steps == [64, 128] and type(result.model.policy).__name__ == policy[algo]
     assert all(np.isfinite(result.primary_return))
+    assert result.reward_params[-1]["phi1"] != pytest.approx(1.0, abs=1e-3)
+
+
+def test_sac_takes_image_observations():
+    make = lambda: ShapingWrapper(BoxCorridorImage(), heuristic=lambda s, a, s2: float(a[0]))  # noqa: E731
+    result = train_barfi_sb3(make, seed=0, args=tiny("sac"))
+    assert result.steps == [64, 128] and type(result.model.policy).__name__ == "CnnPolicy"
     assert result.reward_params[-1]["phi1"] != pytest.approx(1.0, abs=1e-3)
 
 
