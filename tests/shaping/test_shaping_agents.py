@@ -240,6 +240,18 @@ def test_dpba_shaping_is_potential_based_for_its_current_potential():
     assert paid.any() and phi[paid].mean() < phi[unpaid].mean() < 0  # Phi ~ -(discounted future aux)
 
 
+def test_dpba_shapes_each_batch_with_the_potential_as_just_updated(monkeypatch):
+    """The paper's order (dpba.py): the TD step on Phi comes first, then the shaping with the updated Phi, every
+    inner step of the batch."""
+    calls = []
+    update, rewards = DPBA.update, DPBA.rewards
+    monkeypatch.setattr(DPBA, "update", lambda self, batch: calls.append("update") or update(self, batch))
+    monkeypatch.setattr(DPBA, "rewards", lambda self, batch: calls.append("shape") or rewards(self, batch))
+    args = make_args(num_envs=2, inner_steps=3)
+    train(GRID, mode="dpba", episodes=4, env_kwargs={"heuristic": "bad"}, args=args)
+    assert calls == (["update"] + ["shape"] * 3) * 2
+
+
 def test_the_reference_schedule_takes_15_inner_steps_per_batch_of_3_episodes_with_replay():
     result = train(GRID, mode="barfi", episodes=9, env_kwargs={"heuristic": "bad"}, args=make_args("reference"))
     assert result.episodes == [3, 6, 9] and len(result.reward_params) == 3
