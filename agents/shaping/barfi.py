@@ -5,7 +5,8 @@ Inner level: a learner (REINFORCE or actor-critic) maximises the blended reward
     r_phi(s, a) = r_p + phi1(s) * r_aux + phi2(s),   discounted by gamma_phi = sigmoid(psi),
 where phi = (phi1, phi2) is a small network of the state, initialised to the naive sum (phi1 = 1, phi2 = 0) or,
 with `Args.phi_init = "primary"`, to primary-only (phi1 = phi2 = 0: the output layer's weight and bias are 0, so
-phi moves only when the primary return gives it a gradient), and psi0 = `Args.psi0` = 4.6 (gamma_phi ~ 0.99). The hyperparameters are `Args` (args.py).
+phi moves only when the primary return gives it a gradient), and psi0 = `Args.psi0` = 4.6 (gamma_phi ~ 0.99).
+The hyperparameters are `Args` (args.py).
 Outer level: phi and psi follow the gradient of the primary objective J = E[sum_t 0.99^t r_p] through the
 learner's parameters theta. By implicit differentiation at an inner optimum,
     grad_phi J = (d^2 J_phi / dphi dtheta) u,   u = (-H)^{-1} grad_theta J,   H = d^2 J_phi / dtheta^2.
