@@ -12,8 +12,8 @@ heuristic at horizon 500; the bad one 10 x 500 at the authors' 2000, without pbr
 primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (good w = 1; bad w = 4 at 10 seeds)
 with primary, naive and barfi. BARFI's outer loop is the authors' for each env (`authors_<env>` presets,
 agents/shaping/args.py); `--method reinforce/barfi` retrains only BARFI and keeps the other methods' runs. `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole
-20 x 1000, MountainCar 40 x 500, HalfCheetah 15 x 10000: many hours on 2 cores); `make bench` runs it through
-`benchmarks/bench_shaping_table.py`.
+20 x 1000, MountainCar 40 x 500, HalfCheetah 15 x 10000: many hours on 2 cores; only GridWorld's was run here).
+`make bench` runs the `here` budget through `benchmarks/bench_shaping_table.py`.
 """
 from __future__ import annotations
 
