@@ -1,6 +1,9 @@
-"""The shaping family's README table (benchmarks/shaping/table.py): four envs, good and bad heuristic, six
-methods, 5 seeds at the `here` budget (about an hour on 2 shared cores), or the smoke budget with `--quick`.
-The authors' budgets: `python -m aligngym.benchmarks.shaping.table --budget authors`.
+"""The shaping family's README table (benchmarks/shaping/table.py) at its `here` budget (`make bench` runs this;
+the smoke budget with `--quick`): four envs, good and bad heuristic, REINFORCE inside; GridWorld with all six
+methods, CartPole and MountainCar with primary, naive, pbrs and barfi, HalfCheetah with primary, naive and barfi
+(pbrs left out where the heuristic has no state potential); 5 seeds, 10 for the bad heuristic on CartPole,
+MountainCar and HalfCheetah (table.BUDGETS is the source); about 1.5 h with 2 workers (the saved runs: 5,600 s).
+The authors' seeds and episodes (many more hours): `python -m aligngym.benchmarks.shaping.table --budget authors`.
 
 Run: python -m aligngym.benchmarks.bench_shaping_table [--quick]   (writes reports/bench/shaping_table.md)
 """

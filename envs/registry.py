@@ -144,18 +144,19 @@ ROWS += [
         metrics=_sweep.METRICS, primary_metric="aligned_score", kwargs={"embodiment": embodiment, "variant": "TestLayout"})
     for embodiment in _sweep.EMBODIMENTS
 ]
-# rapl part 2 (MuJoCo)
+# rapl part 2 (MuJoCo); no max_episode_steps: the env truncates itself after its `horizon` kwarg (a TimeLimit of 45
+# would cut a longer horizon short, without the episode-end metrics)
 from aligngym.envs.rapl import franka_push as _franka_push  # noqa: E402
 
 _FRANKA = "aligngym.envs.rapl.franka_push:FrankaPushEnv"
 ROWS += [
-    Row(id="AlignGym/RaplFrankaGroup-v0", entry_point=_FRANKA, family="rapl", max_episode_steps=45,
+    Row(id="AlignGym/RaplFrankaGroup-v0", entry_point=_FRANKA, family="rapl",
         kwargs={"preference": "group"}, metrics=_franka_push.METRICS, primary_metric="preference_success",
         description="Franka Panda (MuJoCo) pushes two cubes to a line; hidden preference: keep them together"),
-    Row(id="AlignGym/RaplFrankaClutter-v0", entry_point=_FRANKA, family="rapl", max_episode_steps=45,
+    Row(id="AlignGym/RaplFrankaClutter-v0", entry_point=_FRANKA, family="rapl",
         kwargs={"preference": "clutter"}, metrics=_franka_push.METRICS, primary_metric="preference_success",
         description="Franka Panda pushes two cubes to a line; hidden preference: leave four extra objects off it"),
-    Row(id="AlignGym/RaplFetchGroup-v0", entry_point=_FRANKA, family="rapl", max_episode_steps=45,
+    Row(id="AlignGym/RaplFetchGroup-v0", entry_point=_FRANKA, family="rapl",
         kwargs={"preference": "group", "robot": "fetch"}, metrics=_franka_push.METRICS,
         primary_metric="preference_success",
         description="Cross-embodiment: the Fetch arm (mocap) does the Franka Group push task"),

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 VARIANTS = ("implicit", "neumann", "first_order")
 ANCHORS = ("start", "zero")
+PHI_INITS = ("naive", "primary")
 OUTER_OPTIMIZERS = ("adam", "rmsprop")
 
 
@@ -74,8 +75,12 @@ class Args:
     unsquared norm, as the authors' `reward_L2`; they sweep 0, 0.25, 1, 4, 16 on CartPole, 0 and 0.06 on GridWorld,
     0 and 0.25 on MountainCar, 1 and 2 on HalfCheetah). 0 turns it off"""
     reward_l2_anchor: str = "start"
-    """what the penalty pulls phi's weights toward: `start` (their initial values, the naive sum phi1 = 1) or `zero`
-    (the authors': phi = 0, primary-only, which is near where their reward starts)"""
+    """what the penalty pulls phi's weights toward: `start` (their initial values: the naive sum phi1 = 1, or 0 with
+    `phi_init="primary"`) or `zero` (the authors': every weight to 0, phi = 0, primary-only)"""
+    phi_init: str = "naive"
+    """where phi starts: `naive` (phi1 = 1, phi2 = 0: the naive sum r_p + r_aux) or `primary` (phi1 = phi2 = 0
+    everywhere: primary-only, the output layer's weight and bias exactly 0, so phi moves only when the primary
+    return gives it a gradient; near the authors' start on GridWorld, CartPole and MountainCar)"""
     psi0: float = 4.6
     """initial logit of the learned discount (sigmoid(4.6) ~ 0.99)"""
     phi_hidden: int = 16
@@ -97,6 +102,8 @@ class Args:
         if self.discount_lr is not None and not (isinstance(self.discount_lr, numbers.Real) and not isinstance(
                 self.discount_lr, bool) and math.isfinite(self.discount_lr) and self.discount_lr >= 0):
             raise ValueError(f"discount_lr must be None or a finite number >= 0, got {self.discount_lr!r}.")
+        if self.phi_init not in PHI_INITS:
+            raise ValueError(f"Unknown phi_init {self.phi_init!r}; allowed: {', '.join(PHI_INITS)}.")
         if self.reward_l2_anchor not in ANCHORS:
             raise ValueError(f"Unknown reward_l2_anchor {self.reward_l2_anchor!r}; allowed: {', '.join(ANCHORS)}.")
         if isinstance(self.reward_l2, bool) or not isinstance(self.reward_l2, (int, float)) or not self.reward_l2 >= 0:
@@ -148,10 +155,16 @@ REFERENCE_SCHEDULE = {"num_envs": 3, "outer_every": 1, "inner_steps": 15, "repla
 # those 3 episodes, is `outer_episodes` = 3: each batch of `num_envs` episodes is cut into groups of about 3 and phi
 # steps on each in turn (theirs steps between groups of inner steps; ours after the batch, before the inner step).
 # Only outer-loop fields: the inner learner stays the one primary-only and naive use, so the table compares reward
-# modes with the same learner. Not carried over: gamma_L2 (a pull of the discount toward 0), their linear reward on
-# a Fourier/tile basis (ours: a small MLP initialised to the naive sum), their 15 inner steps on replayed episodes
-# (the `reference` preset).
-_NEUMANN = {"variant": "neumann", "neumann_terms": 5, "reward_l2_anchor": "zero", "outer_episodes": 3}
+# modes with the same learner. Where phi starts is theirs too (`phi_init`, src/utils/Reward.py: Alignment_Reward):
+# on GridWorld, CartPole and MountainCar their reward is a linear layer on a Fourier (GridWorld, CartPole) or
+# tile-coding (MountainCar) basis with PyTorch's default uniform initialisation, so phi starts near 0, random (about
+# +-0.4 across states on the Fourier bases, +-0.1 on MountainCar's tiles): ours starts at exactly 0 ("primary").
+# On HalfCheetah theirs is a state-independent bias started at the naive sum (phi1 = 1, phi2 = 0): "naive". Not
+# carried over: gamma_L2 (a pull of the discount toward 0), their linear reward on a Fourier/tile basis (ours: a
+# small MLP), the learned weight on the primary reward in their CartPole and MountainCar code (it starts near 0 too;
+# ours stays 1), their 15 inner steps on replayed episodes (the `reference` preset).
+_NEUMANN = {"variant": "neumann", "neumann_terms": 5, "reward_l2_anchor": "zero", "outer_episodes": 3,
+            "phi_init": "primary"}
 AUTHORS_OUTER = {
     # barfi-gw/experiments/PaperPlots/{good,bad}/barfineumann.json: rmsprop, reward_lr = gamma_lr = 0.005,
     # reward_L2 in {0, 0.06125}, Neumann_alpha 0.0005
@@ -168,7 +181,7 @@ AUTHORS_OUTER = {
     # barfi-mujoco/experiments/PaperPlots/{good,bad}/barfineumann.json: adam, reward_lr 0.0025, gamma_lr 0 (the
     # discount stays 0.99), reward_L2 in {1, 2}, Neumann_alpha in {0.001, 0.0005}
     "HalfCheetah": {**_NEUMANN, "outer_optimizer": "adam", "outer_lr": 0.0025, "discount_lr": 0.0,
-                    "reward_l2": 1.0, "neumann_step": 1e-3},
+                    "reward_l2": 1.0, "neumann_step": 1e-3, "phi_init": "naive"},
 }
 
 PRESETS = {
@@ -180,7 +193,7 @@ PRESETS = {
 
 # The fields only BARFI's outer loop reads: changing them leaves every other method's runs unchanged
 OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes", "cg_iters", "damping",
-                "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor", "psi0", "phi_hidden")
+                "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor", "phi_init", "psi0", "phi_hidden")
 
 
 def make_args(preset: str = "default", **overrides) -> Args:

@@ -3,8 +3,10 @@ Optimization", NeurIPS 2023).
 
 Inner level: a learner (REINFORCE or actor-critic) maximises the blended reward
     r_phi(s, a) = r_p + phi1(s) * r_aux + phi2(s),   discounted by gamma_phi = sigmoid(psi),
-where phi = (phi1, phi2) is a small network of the state, initialised to the naive sum (phi1 = 1, phi2 = 0),
-and psi0 = `Args.psi0` = 4.6 (gamma_phi ~ 0.99). The hyperparameters are `Args` (args.py).
+where phi = (phi1, phi2) is a small network of the state, initialised to the naive sum (phi1 = 1, phi2 = 0) or,
+with `Args.phi_init = "primary"`, to primary-only (phi1 = phi2 = 0: the output layer's weight and bias are 0, so
+phi moves only when the primary return gives it a gradient), and psi0 = `Args.psi0` = 4.6 (gamma_phi ~ 0.99).
+The hyperparameters are `Args` (args.py).
 Outer level: phi and psi follow the gradient of the primary objective J = E[sum_t 0.99^t r_p] through the
 learner's parameters theta. By implicit differentiation at an inner optimum,
     grad_phi J = (d^2 J_phi / dphi dtheta) u,   u = (-H)^{-1} grad_theta J,   H = d^2 J_phi / dtheta^2.
@@ -24,7 +26,7 @@ All reduce to one more backward pass: grad_phi of <grad_theta J_phi, u> with u h
 The outer objective subtracts `Args.reward_l2` * sum_w ||w - anchor|| over phi's weight tensors (the authors'
 reward_L2, an unsquared norm per tensor, so its pull has a constant size and can hold phi exactly at the anchor).
 The authors anchor at zero, which in their linear reward is near its start; `Args.reward_l2_anchor` chooses the
-start (here the naive sum) or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
+start or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
 implemented. The outer optimiser (`outer_optimizer`: Adam or the authors' RMSprop), its step sizes (`outer_lr` on phi,
 `discount_lr` on psi) and `outer_episodes` (one outer step per group of that many episodes of the batch) are the
 rest of the outer loop; `make_args("authors_<env>")` sets all of it as the authors' code does for that env.
@@ -50,8 +52,8 @@ class RewardFunction(nn.Module):
         self.net = nn.Sequential(nn.Linear(self.encoder.out_dim, args.phi_hidden), nn.Tanh(),
                                  nn.Linear(args.phi_hidden, 2))
         nn.init.zeros_(self.net[-1].weight)
-        with torch.no_grad():
-            self.net[-1].bias.copy_(torch.tensor([1.0, 0.0]))  # the naive sum r_p + r_aux
+        with torch.no_grad():  # the naive sum r_p + r_aux, or primary-only (phi = 0)
+            self.net[-1].bias.copy_(torch.tensor([1.0 if args.phi_init == "naive" else 0.0, 0.0]))
         self.psi = nn.Parameter(torch.tensor(args.psi0))
 
     def phi(self, obs) -> torch.Tensor:

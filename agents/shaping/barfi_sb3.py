@@ -37,6 +37,7 @@ import torch
 from stable_baselines3 import DQN, PPO, SAC
 from stable_baselines3.common.buffers import ReplayBuffer
 from stable_baselines3.common.distributions import CategoricalDistribution
+from stable_baselines3.common.preprocessing import is_image_space
 from stable_baselines3.common.vec_env import DummyVecEnv
 
 from aligngym.agents.base import AgentContext, SB3Agent
@@ -45,8 +46,10 @@ from aligngym.agents.shaping.args import Args as BarfiArgs
 from aligngym.agents.shaping.barfi import Barfi, RewardFunction
 from aligngym.agents.shaping.rollout import collect
 from aligngym.agents.shaping.sb3_blended import BlendedReward
+from aligngym.agents.shaping.train import EnvLike, env_factory, make_vector_env
 
 ALGOS = ("ppo", "sac", "dqn")
+NATURE_CNN_MIN_SIDE = 36  # SB3's CnnPolicy (NatureCNN: 8x8 stride 4, 4x4 stride 2, 3x3) needs images this large
 
 
 @dataclass(frozen=True)
@@ -108,25 +111,39 @@ class BlendedReplayBuffer(ReplayBuffer):
     def _get_samples(self, batch_inds, env=None):
         samples = super()._get_samples(batch_inds, env)
         with torch.no_grad():
-            phi = self.reward_fn.phi(samples.observations.float().cpu())
+            phi = self.reward_fn.phi(in_space(samples.observations.float().cpu(), self.reward_fn.encoder.space))
         aux = torch.as_tensor(self.aux[batch_inds])
         return samples._replace(rewards=samples.rewards + (phi[:, :1] * aux + phi[:, 1:]).to(samples.rewards))
 
 
+def in_space(obs: torch.Tensor, space: gym.spaces.Space) -> torch.Tensor:
+    """A batch of observations as SB3 stores or feeds them, back in the env's own shape (B, *space.shape): SB3
+    keeps a Discrete observation as (B, 1) and a channel-last image transposed to (B, C, H, W)."""
+    if len(space.shape) == 3 and tuple(obs.shape[1:]) != space.shape:
+        obs = obs.permute(0, 2, 3, 1)
+    return obs.reshape(len(obs), *space.shape)
+
+
 class SB3PolicyView:
     """An SB3 learner's policy through our policies' interface, so `collect` and BARFI's outer gradient take it.
-    Subclasses give `parameters()` and `distribution(flat_obs)` (an SB3 Distribution)."""
+    Subclasses give `parameters()` and `distribution(flat_obs)` (an SB3 Distribution). `obs_space` is the env's
+    observation space (the model's may be a transposed image)."""
 
     squashed = False  # SAC: actions are tanh-squashed into [-1, 1] and rescaled to the box
 
-    def __init__(self, model):
+    def __init__(self, model, obs_space: gym.spaces.Space):
         self.model = model
+        self.obs_shape = obs_space.shape
+        self.transpose = model.observation_space.shape != obs_space.shape  # SB3 made a channel-last image (C, H, W)
         self.action_space = model.action_space
         self.discrete = isinstance(model.action_space, gym.spaces.Discrete)
 
     def _flat(self, obs) -> tuple[torch.Tensor, torch.Size]:
-        obs = torch.as_tensor(obs, dtype=torch.float32)
-        return obs.reshape(-1, obs.shape[-1]), obs.shape[:-1]
+        """Observations of any leading shape (N or T, N) as one batch the SB3 policy takes, and that shape."""
+        obs = torch.as_tensor(np.asarray(obs) if not isinstance(obs, torch.Tensor) else obs).float()
+        lead = obs.shape[:obs.dim() - len(self.obs_shape)]
+        flat = obs.reshape(-1, *self.obs_shape)
+        return (flat.permute(0, 3, 1, 2) if self.transpose else flat), lead
 
     def log_prob(self, obs, actions: torch.Tensor) -> torch.Tensor:
         flat, lead = self._flat(obs)
@@ -177,8 +194,8 @@ class SACPolicyView(SB3PolicyView):
 
 
 class DQNPolicyView(SB3PolicyView):
-    def __init__(self, model, temperature: float):
-        super().__init__(model)
+    def __init__(self, model, obs_space: gym.spaces.Space, temperature: float):
+        super().__init__(model, obs_space)
         self.temperature = temperature
 
     def parameters(self) -> list[torch.nn.Parameter]:
@@ -199,37 +216,56 @@ class BarfiSB3Result:
     reward_params: list[dict] = field(default_factory=list)    # phi1, phi2, phi1_where_aux, gamma
 
 
-def make_learner(env_id: str, env_kwargs: dict, reward_fn: RewardFunction, seed: int, args: Args):
-    """The SB3 model on its inner envs, and the view of its policy the outer step uses."""
+def sb3_policy(space: gym.spaces.Space) -> str:
+    """CnnPolicy for image observations (uint8 Box of shape (H, W, C) or (C, H, W)), else MlpPolicy (Discrete
+    observations are one-hot encoded by SB3)."""
+    if not is_image_space(space):
+        return "MlpPolicy"
+    height, width = sorted(space.shape)[1:]  # the channel axis is the smallest
+    if min(height, width) < NATURE_CNN_MIN_SIDE:
+        raise ValueError(f"SB3's CnnPolicy (NatureCNN) needs images of at least {NATURE_CNN_MIN_SIDE}x"
+                         f"{NATURE_CNN_MIN_SIDE} pixels; this env's are {space.shape}. Upscale them (e.g. "
+                         "gymnasium.wrappers.ResizeObservation) or train with aligngym.agents.shaping.train, whose "
+                         "CNN takes small images.")
+    return "CnnPolicy"
+
+
+def make_learner(env: EnvLike, env_kwargs: dict, reward_fn: RewardFunction, seed: int, args: Args):
+    """The SB3 model on its inner envs (`env`: an id, an env object or a factory), and the view of its policy the
+    outer step uses."""
+    make = env_factory(env, env_kwargs)
     if args.algo == "ppo":
-        envs = DummyVecEnv([lambda: BlendedReward(gym.make(env_id, **env_kwargs), reward_fn)] * args.ppo.n_envs)
-        model = PPO("MlpPolicy", envs, seed=seed, verbose=0, device="cpu", **args.ppo.sb3_kwargs())
-        return model, PPOPolicyView(model)
-    envs = DummyVecEnv([lambda: gym.make(env_id, **env_kwargs)])  # the env's reward is r_p; the buffer blends
+        envs = DummyVecEnv([lambda: BlendedReward(make(), reward_fn)] * args.ppo.n_envs)
+        model = PPO(sb3_policy(envs.observation_space), envs, seed=seed, verbose=0, device="cpu",
+                    **args.ppo.sb3_kwargs())
+        return model, PPOPolicyView(model, envs.observation_space)
+    envs = DummyVecEnv([make])  # the env's reward is r_p; the buffer blends
     algo, kwargs = (SAC, args.sac) if args.algo == "sac" else (DQN, args.dqn)
     space = envs.action_space
     if algo is SAC and not isinstance(space, gym.spaces.Box):
-        raise ValueError(f"SAC needs a Box action space; {env_id} has {space}. Use ppo or dqn.")
+        raise ValueError(f"SAC needs a Box action space; {env} has {space}. Use ppo or dqn.")
     if algo is DQN and not isinstance(space, gym.spaces.Discrete):
-        raise ValueError(f"DQN needs a Discrete action space; {env_id} has {space}. Use ppo or sac.")
-    model = algo("MlpPolicy", envs, seed=seed, verbose=0, device="cpu", replay_buffer_class=BlendedReplayBuffer,
-                 replay_buffer_kwargs={"reward_fn": reward_fn}, **kwargs)
-    view = SACPolicyView(model) if algo is SAC else DQNPolicyView(model, args.boltzmann_temperature)
+        raise ValueError(f"DQN needs a Discrete action space; {env} has {space}. Use ppo or sac.")
+    model = algo(sb3_policy(envs.observation_space), envs, seed=seed, verbose=0, device="cpu",
+                 replay_buffer_class=BlendedReplayBuffer, replay_buffer_kwargs={"reward_fn": reward_fn}, **kwargs)
+    view = (SACPolicyView(model, envs.observation_space) if algo is SAC
+            else DQNPolicyView(model, envs.observation_space, args.boltzmann_temperature))
     return model, view
 
 
-def train_barfi_sb3(env_id: str, env_kwargs: dict | None = None, seed: int = 0,
+def train_barfi_sb3(env: EnvLike, env_kwargs: dict | None = None, seed: int = 0,
                     args: Args = Args()) -> BarfiSB3Result:
-    from aligngym.agents.shaping.train import make_vector_env
-
+    """BARFI around an SB3 learner on `env`: a registered id (with `env_kwargs`), a Gymnasium env object (copied)
+    or a factory returning a fresh env; it must report `info["aux_reward"]` (wrap stock envs in ShapingWrapper)."""
     env_kwargs = dict(env_kwargs or {})
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # small networks: extra threads only add overhead
-    outer_envs = make_vector_env(env_id, args.outer_episodes, env_kwargs)
+    outer_envs = make_vector_env(env, args.outer_episodes, env_kwargs)
     barfi = Barfi(outer_envs.single_observation_space, BarfiArgs(variant="first_order", outer_lr=args.outer_lr),
                   seed=seed)
-    model, view = make_learner(env_id, env_kwargs, barfi.reward_fn, seed, args)
+    model = None
     try:
+        model, view = make_learner(env, env_kwargs, barfi.reward_fn, seed, args)
         result = BarfiSB3Result(model, barfi)
         steps_per_outer = min(args.budget, args.inner_updates * args.phase_steps())
         generator = torch.Generator().manual_seed(seed)
@@ -246,7 +282,8 @@ def train_barfi_sb3(env_id: str, env_kwargs: dict | None = None, seed: int = 0,
             result.reward_params.append(barfi.summary(batch))
     finally:
         outer_envs.close()
-        model.get_env().close()
+        if model is not None:
+            model.get_env().close()
         torch.set_num_threads(threads)
     return result
 

@@ -6,9 +6,11 @@ reward,  Phi(s, a) <- Phi(s, a) + beta * (-r_aux + gamma Phi(s', a') - Phi(s, a)
     r_p + gamma Phi(s', a') - Phi(s, a)     (Phi = 0 after the episode's last step).
 As Phi approaches -Q^aux, the shaping term approaches r_aux in expectation, yet stays of the potential-based
 (look-ahead advice) form, which keeps the optimal policy of the primary reward (for a fixed Phi). Here Phi is a
-small network (per action for Discrete actions, of (s, a) for Box actions), updated once per batch after the
-batch's shaped rewards were computed; it predicts Phi divided by a fixed scale (the first batch's RMS auxiliary
-reward) so that any heuristic size works.
+small network (per action for Discrete actions, of (s, a) for Box actions), updated once per batch BEFORE the
+batch's shaped rewards are computed (train.py): the paper shapes with the potential as just updated,
+F_{t+1} = gamma Phi_{t+1}(s', a') - Phi_t(s, a) after the TD step Phi_t -> Phi_{t+1}; per batch, both terms use
+the updated Phi. It predicts Phi divided by a fixed scale (the first batch's RMS auxiliary reward) so that any
+heuristic size works.
 """
 from __future__ import annotations
 

@@ -221,7 +221,10 @@ def collect(envs: gym.vector.VectorEnv, policy, generator: torch.Generator,
     potential = _info_array(info, "potential", n)
     alive = np.ones(n, dtype=bool)
     steps = {k: [] for k in ("obs", "actions", "primary", "aux", "potential", "next_potential", "mask")}
-    metrics = {"primary_return": np.zeros(n), "aux_return": np.zeros(n), "success": np.zeros(n)}
+    # the env's episode-end metrics where it reports them (info["metrics"]); else the returns summed here and
+    # success NaN (unknown), e.g. a TimeLimit put around ShapingWrapper ends episodes without its metrics
+    metrics = {"primary_return": np.zeros(n), "aux_return": np.zeros(n), "success": np.full(n, np.nan)}
+    summed = {"primary_return": np.zeros(n), "aux_return": np.zeros(n)}
     while alive.any():
         actions = policy.sample(obs, generator)
         next_obs, reward, terminated, truncated, info = envs.step(policy.to_env(actions))
@@ -232,10 +235,17 @@ def collect(envs: gym.vector.VectorEnv, policy, generator: torch.Generator,
         for key, value in (("obs", obs), ("actions", actions), ("primary", reward), ("aux", info["aux_reward"]),
                            ("potential", potential), ("next_potential", next_potential), ("mask", alive)):
             steps[key].append(np.array(value))  # a copy: `alive` changes in place
+        summed["primary_return"] += np.where(alive, reward, 0.0)
+        summed["aux_return"] += np.where(alive, info["aux_reward"], 0.0)
         ended = (terminated | truncated) & alive
         if ended.any():
+            reported = info.get("metrics", {})
+            has = ended & info.get("_metrics", np.ones(n, bool)) if reported else np.zeros(n, bool)
             for key in metrics:
-                metrics[key][ended] = info["metrics"][key][ended] if key in info["metrics"] else 0.0
+                if key in summed:
+                    metrics[key][ended] = summed[key][ended]
+                if key in reported:
+                    metrics[key][has] = np.asarray(reported[key], dtype=np.float64)[has]
         alive &= ~ended
         obs, potential = next_obs, next_potential
     mask = np.stack(steps["mask"]).astype(np.float32)

@@ -58,22 +58,28 @@ class TrainResult:
     reward_params: list[dict] = field(default_factory=list)    # BARFI's phi1, phi2, gamma per batch
 
 
-def make_vector_env(env: EnvLike, num_envs: int, env_kwargs: dict | None = None) -> gym.vector.VectorEnv:
-    """`num_envs` copies of `env`: an id (its native vector twin when it has one), an env object (deep-copied),
-    or a factory."""
+def env_factory(env: EnvLike, env_kwargs: dict | None = None) -> Callable[[], gym.Env]:
+    """A function returning a fresh copy of `env`: an id (made with `env_kwargs`), an env object (deep-copied)
+    or a factory (itself)."""
     if isinstance(env, str):
         import aligngym  # noqa: F401  (registers the ids)
 
-        has_twin = gym.spec(env).vector_entry_point is not None
-        return gym.make_vec(env, num_envs=num_envs, vectorization_mode="vector_entry_point" if has_twin else "sync",
-                            **(env_kwargs or {}))
+        return lambda: gym.make(env, **(env_kwargs or {}))
     if env_kwargs:
         raise ValueError("env_kwargs apply only to a registered id; configure an env object or factory yourself.")
     if isinstance(env, gym.Env):
-        return gym.vector.SyncVectorEnv([lambda: copy.deepcopy(env)] * num_envs)
+        return lambda: copy.deepcopy(env)
     if callable(env):
-        return gym.vector.SyncVectorEnv([env] * num_envs)
+        return env
     raise ValueError(f"env must be a registered id, a gymnasium.Env or a factory returning one, got {env!r}.")
+
+
+def make_vector_env(env: EnvLike, num_envs: int, env_kwargs: dict | None = None) -> gym.vector.VectorEnv:
+    """`num_envs` copies of `env` (see `env_factory`); an id with a native vector twin gets the twin."""
+    make = env_factory(env, env_kwargs)
+    if isinstance(env, str) and gym.spec(env).vector_entry_point is not None:
+        return gym.make_vec(env, num_envs=num_envs, vectorization_mode="vector_entry_point", **(env_kwargs or {}))
+    return gym.vector.SyncVectorEnv([make] * num_envs)
 
 
 def check_choice(what: str, value, allowed) -> None:
@@ -104,6 +110,10 @@ def shaped_rewards(mode: str, batch: Batch, barfi: Barfi | None, gamma: float = 
 def train(env: EnvLike, algo: str = "reinforce", mode: str = "primary", episodes: int = 3000, seed: int = 0,
           env_kwargs: dict | None = None, args: Args = Args(), progress: bool = False) -> TrainResult:
     """Trains for about `episodes` episodes (rounded up to whole batches of `args.num_envs`)."""
+    if algo in ("ppo", "sac", "dqn"):
+        raise ValueError(f"Unknown algo (the inner learner) {algo!r}; allowed: {', '.join(ALGOS)}. For SB3 "
+                         f"{algo.upper()} inside BARFI use aligngym.agents.shaping.barfi_sb3.train_barfi_sb3(env, "
+                         f"args=Args(algo={algo!r})) or the agent spec shaping.barfi_{algo}.")
     check_choice("algo (the inner learner)", algo, tuple(ALGOS))
     check_choice("mode", mode, MODES)
     if not isinstance(episodes, int) or isinstance(episodes, bool) or episodes < 1:

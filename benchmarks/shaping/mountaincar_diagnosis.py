@@ -31,8 +31,12 @@ SETTINGS = {"good": ("good", {"horizon": 500}, 1000), "bad": ("bad", {"horizon":
 # name -> Args overrides of BARFI's outer loop (agents/shaping/args.py); `mode` and `aux_scale` (the env's) run
 # another reward mode or heuristic scale instead, to check a mechanism
 CONFIGS = {
+    # the authors' loop as the table runs it: phi starts at 0 (primary-only), as their reward starts near 0
     "authors_mountaincar": {"preset": "authors_mountaincar"},
-    "authors_mountaincar, reward_l2 0": {"preset": "authors_mountaincar", "reward_l2": 0.0},
+    # the same loop started at the naive sum (phi1 = 1), as the table ran it before `phi_init`
+    "authors_mountaincar, phi_init naive": {"preset": "authors_mountaincar", "phi_init": "naive"},
+    "authors_mountaincar, phi_init naive, reward_l2 0": {"preset": "authors_mountaincar", "phi_init": "naive",
+                                                         "reward_l2": 0.0},
     "default (ours)": {},
     # does a heuristic 100x weaker still mislead? REINFORCE normalises its advantages, so when every primary
     # return of a batch is 0 whatever the heuristic adds up to becomes a full-size step, at any scale
@@ -44,10 +48,14 @@ CONFIGS = {
                                                            "normalise_advantages": False, "settings": ("bad",)},
     "primary, advantages not normalised": {"mode": "primary", "normalise_advantages": False, "settings": ("bad",)},
     # twice the table's budget with the valley bonus: does BARFI catch up with primary-only given time?
-    "authors_mountaincar, 1000 episodes": {"preset": "authors_mountaincar", "settings": ("bad, 1000 episodes",)},
+    "authors_mountaincar, phi_init naive, 1000 episodes": {"preset": "authors_mountaincar", "phi_init": "naive",
+                                                           "settings": ("bad, 1000 episodes",)},
     "primary, 1000 episodes": {"mode": "primary", "settings": ("bad, 1000 episodes",)},
-    "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
+    "authors_mountaincar, phi_init naive, good at 2000": {"preset": "authors_mountaincar", "phi_init": "naive",
+                                                          "settings": ("good at 2000",)},
     "naive, good at 2000": {"mode": "naive", "settings": ("good at 2000",)},
+    # the good heuristic where goals do come (the authors' horizon): does J, started at 0, raise phi1?
+    "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
 }
 
 

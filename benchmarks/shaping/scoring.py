@@ -182,6 +182,11 @@ def paired_verdict(diff, baseline_mean: float, enough: bool = True) -> dict:
             "outcome": outcome}
 
 
+def seeds_of(results: dict, heuristic: str) -> list:
+    """The seeds a heuristic was trained on: a table may give one heuristic more (`seeds_by_heuristic`)."""
+    return results.get("seeds_by_heuristic", {}).get(heuristic, results["seeds"])
+
+
 def verdict(results: dict) -> dict:
     """For each heuristic and method: does it beat, tie or lose to primary-only with the same learner
     (`algo/primary`)? Judged on `auc` (learning speed) and on `final` by `paired_verdict` on the per-seed
@@ -190,7 +195,7 @@ def verdict(results: dict) -> dict:
     seeds"."""
     out = {}
     for h, by_method in results["heuristics"].items():
-        enough = len(results.get("seeds_by_heuristic", {}).get(h, results["seeds"])) >= MIN_SEEDS_FOR_VERDICT
+        enough = len(seeds_of(results, h)) >= MIN_SEEDS_FOR_VERDICT
         out[h] = {}
         for m, r in by_method.items():
             baseline = m.split("/")[0] + "/primary"
@@ -224,7 +229,7 @@ def plot(results: dict, out_dir: Path) -> list[Path]:
             ax.set(xlabel="training episodes", title=f"{algo}, heuristic={h}")
             ax.legend(fontsize=8)
         axes[0][0].set_ylabel("primary return (batch mean)")
-        fig.suptitle(f"{name}: {len(results['seeds'])} seeds, mean and 95% bootstrap CI", fontsize=10)
+        fig.suptitle(f"{name}: {len(seeds_of(results, h))} seeds, mean and 95% bootstrap CI", fontsize=10)
         fig.tight_layout()
         path = out_dir / f"shaping_curves_{name}_{h}.png"
         fig.savefig(path, dpi=110)

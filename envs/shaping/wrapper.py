@@ -8,7 +8,8 @@ The wrapped env keeps its reward as the primary reward and adds what the shaping
 `info["potential"]` after reset and every step when a potential is given (Phi(s'), 0 at a terminal state), which
 the `pbrs` mode needs; and at the episode's end `info["metrics"]` with `primary_return`, `aux_return` and
 `length` (merged into the env's own metrics, if it reports some). A heuristic or potential that returns anything
-but one finite number, or a potential that cannot take the env's observation, is refused with a ValueError.
+but one finite number, or a heuristic or potential that raises on the env's observations, is refused with a
+ValueError.
 """
 from __future__ import annotations
 
@@ -71,7 +72,13 @@ class ShapingWrapper(gym.Wrapper):
         if self.potential is not None:
             info["potential"] = 0.0 if terminated else self._phi(obs)
         if self.heuristic is not None:
-            aux = _one_number(self.heuristic(self._obs, action, obs), "heuristic")
+            try:
+                value = self.heuristic(self._obs, action, obs)
+            except Exception as err:  # a user function: say which one failed and on what
+                raise ValueError(f"heuristic(s, a, s') failed on this env's observations (space "
+                                 f"{self.observation_space}) and action {action!r}: {type(err).__name__}: {err}"
+                                 ) from err
+            aux = _one_number(value, "heuristic")
         else:
             aux = POTENTIAL_GAMMA * info["potential"] - self._phi(self._obs)
         info["aux_reward"] = aux

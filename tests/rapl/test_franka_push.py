@@ -1,8 +1,11 @@
 """The rapl MuJoCo push envs: robots from gymnasium-robotics, the hidden preference, bad input and faults."""
 from __future__ import annotations
 
+import os
 import pathlib
 import pickle
+import subprocess
+import sys
 
 import aligngym  # noqa: F401,I001  (first: it picks MuJoCo's headless GL before mujoco is imported; registers ids)
 import gymnasium as gym
@@ -98,6 +101,16 @@ def test_bad_actions_are_refused(bad):
         env.step(np.array(bad, dtype=np.float64))
 
 
+@pytest.mark.parametrize("bad", ["abc", ["a", "b", "c"], [True, False, True], np.array([True, False, True]),
+                                 [1 + 0j, 0, 0], [[0, 0], 0, 0], None])
+def test_actions_that_are_not_real_numbers_are_refused_with_the_same_message(bad):
+    env = FrankaPushEnv()
+    env.reset(seed=0)
+    with pytest.raises(ValueError, match=r"3 finite numbers in \[-1, 1\]"):
+        env.step(bad)
+    assert env.step([0, 1, -1])[0].shape == (19,)  # integers are numbers
+
+
 @pytest.mark.parametrize("kwargs, match", [({"preference": "tidy"}, "preference"), ({"image_size": 64}, "image_size"),
                                            ({"robot": "kuka"}, "robot"), ({"obs_mode": "rgb"}, "obs_mode"),
                                            ({"horizon": 0}, "horizon"), ({"fast_render": 1}, "fast_render")])
@@ -130,6 +143,21 @@ def test_an_unstable_simulation_truncates_with_a_reason_never_hangs():
         env.step(np.zeros(3, np.float32))
     env.reset(seed=1)
     assert not env.step(np.zeros(3, np.float32))[3]
+
+
+@pytest.mark.parametrize("robot", ["franka", "fetch"])
+def test_an_object_flying_off_or_under_the_floor_truncates_with_a_reason(robot):
+    """MuJoCo's own checks only trip near 1e10: a cube at 1000 m/s or far below the floor must end the episode too,
+    with the last sound state's cost, not one of 10^3-10^6 per step."""
+    for name, blow_up in [("speed", lambda env, dof: env.data.qvel.__setitem__(slice(dof, dof + 3), 1e3)),
+                          ("floor", lambda env, dof: env.data.qpos.__setitem__(env.scene.cube_qpos[1] + 2, -50.0))]:
+        env = FrankaPushEnv(robot=robot)
+        env.reset(seed=0)
+        sound = env.step(np.zeros(3, np.float32))[4]["preference_cost"]
+        blow_up(env, int(env.model.jnt_dofadr[env.model.joint("cube1").id]))
+        *_, terminated, truncated, info = env.step(np.zeros(3, np.float32))
+        assert truncated and not terminated and "unstable simulation: cube1" in info["truncation_reason"], name
+        assert info["preference_cost"] == sound and info["metrics"]["preference_cost"] == sound, name
 
 
 @pytest.mark.parametrize("robot", ["franka", "fetch"])
@@ -208,6 +236,45 @@ def test_observation_modes_and_frames():
     pixels = FrankaPushEnv(obs_mode="pixels")
     assert pixels.reset(seed=0)[0].shape == (112, 112, 3)
     assert gym.make("AlignGym/RaplFrankaGroup-v0").observation_space.shape == (19,)  # default: state, cheap
+
+
+@pytest.mark.parametrize("robot", ["franka", "fetch"])
+def test_the_first_frame_of_a_new_env_sees_the_scene(robot):
+    """The camera is placed at reset (and after unpickling), not only by the first physics step: a new env's first
+    frame equals the one of a second reset with the same seed and has no black (unlit, unseen) pixels."""
+    env = FrankaPushEnv(robot=robot, obs_mode="pixels", image_size=84, render_mode="rgb_array")
+    first = env.reset(seed=0)[0]
+    assert not (first.sum(-1) == 0).any()
+    env.step(np.zeros(3, np.float32))
+    np.testing.assert_array_equal(env.reset(seed=0)[0], first)
+    clone = pickle.loads(pickle.dumps(env))
+    np.testing.assert_array_equal(clone.render(), first)
+    vec = gym.make_vec(f"AlignGym/Rapl{robot.title()}Group-v0", num_envs=2, vectorization_mode="sync",
+                       obs_mode="pixels", image_size=84)
+    assert not (vec.reset(seed=0)[0].sum(-1) == 0).any()
+
+
+@pytest.mark.parametrize("horizon", [20, 60])
+def test_the_horizon_kwarg_sets_the_episode_length_under_gym_make(horizon):
+    env = gym.make("AlignGym/RaplFrankaGroup-v0", horizon=horizon)
+    env.reset(seed=0)
+    for t in range(1, 100):
+        *_, terminated, truncated, info = env.step(np.zeros(3, np.float32))
+        if terminated or truncated:
+            break
+    assert t == horizon and "metrics" in info and "truncation_reason" not in info
+
+
+def test_pixels_without_a_headless_gl_backend_fail_with_advice_not_a_fatal_error():
+    """MuJoCo reads MUJOCO_GL when it is imported: imported before aligngym with a windowing backend and no display,
+    it cannot render; the env says what to do instead of surfacing mujoco.FatalError."""
+    code = ("import mujoco, aligngym\n"
+            "from aligngym.envs.rapl.franka_push import FrankaPushEnv\n"
+            "try:\n    FrankaPushEnv(obs_mode='pixels', image_size=84).reset(seed=0)\n"
+            "except RuntimeError as err:\n    print('refused:', err)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")} | {"MUJOCO_GL": "glfw"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120).stdout
+    assert "refused:" in out and "MUJOCO_GL=egl" in out and "import aligngym first" in out, out
 
 
 def test_fast_render_flags_are_the_default():

@@ -240,6 +240,18 @@ def test_dpba_shaping_is_potential_based_for_its_current_potential():
     assert paid.any() and phi[paid].mean() < phi[unpaid].mean() < 0  # Phi ~ -(discounted future aux)
 
 
+def test_dpba_shapes_each_batch_with_the_potential_as_just_updated(monkeypatch):
+    """The paper's order (dpba.py): the TD step on Phi comes first, then the shaping with the updated Phi, every
+    inner step of the batch."""
+    calls = []
+    update, rewards = DPBA.update, DPBA.rewards
+    monkeypatch.setattr(DPBA, "update", lambda self, batch: calls.append("update") or update(self, batch))
+    monkeypatch.setattr(DPBA, "rewards", lambda self, batch: calls.append("shape") or rewards(self, batch))
+    args = make_args(num_envs=2, inner_steps=3)
+    train(GRID, mode="dpba", episodes=4, env_kwargs={"heuristic": "bad"}, args=args)
+    assert calls == (["update"] + ["shape"] * 3) * 2
+
+
 def test_the_reference_schedule_takes_15_inner_steps_per_batch_of_3_episodes_with_replay():
     result = train(GRID, mode="barfi", episodes=9, env_kwargs={"heuristic": "bad"}, args=make_args("reference"))
     assert result.episodes == [3, 6, 9] and len(result.reward_params) == 3
@@ -446,3 +458,35 @@ def test_without_a_goal_in_the_batch_only_the_penalty_moves_phi():
 
     assert phi1_after_steps() == pytest.approx(1.0, abs=1e-6)
     assert phi1_after_steps(reward_l2=0.25, reward_l2_anchor="zero") < 0.85
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "rmsprop"])
+def test_phi_started_at_primary_only_moves_only_on_a_primary_gradient(optimizer):
+    """`phi_init="primary"`: phi1 = phi2 = 0 everywhere, so the blended reward is the primary one exactly. On a
+    MountainCar batch with no goal (grad J = 0) ten outer steps leave phi exactly 0, under Adam and RMSprop and with
+    the authors' L2 pull toward zero (its gradient at a zero tensor is 0); on a CartPole batch, whose primary returns
+    differ, the first outer step moves it."""
+    def phi_after_steps(env_id, env_kwargs, **overrides):
+        envs = make_vector_env(env_id, 8, env_kwargs)
+        learner = Reinforce(envs.single_observation_space, envs.single_action_space)
+        batch = collect(envs, learner.policy, torch.Generator().manual_seed(0), seed=0)
+        barfi = Barfi(envs.single_observation_space, make_args(phi_init="primary", outer_optimizer=optimizer,
+                                                               **overrides))
+        rewards, _ = barfi.rewards(batch)
+        assert torch.equal(rewards, batch.primary * batch.mask)
+        for _ in range(10):
+            barfi.outer_step(learner.policy, batch)
+        with torch.no_grad():
+            return batch, barfi.reward_fn.phi(batch.obs)[batch.mask > 0]
+
+    for overrides in ({}, {"reward_l2": 0.25, "reward_l2_anchor": "zero"}):
+        batch, phi = phi_after_steps(CAR, {"heuristic": "bad", "horizon": 30}, **overrides)
+        assert float(batch.primary.abs().sum()) == 0.0 and float(batch.aux.abs().sum()) > 0
+        assert torch.count_nonzero(phi) == 0
+    batch, phi = phi_after_steps(POLE, {"heuristic": "bad", "horizon": 40}, reward_l2=0.25, reward_l2_anchor="zero")
+    assert float(batch.primary.sum(0).std()) > 0 and float(phi.abs().max()) > 1e-3
+
+
+def test_phi_init_is_checked():
+    with pytest.raises(ValueError, match="phi_init.*allowed: naive, primary"):
+        make_args(phi_init="zero")

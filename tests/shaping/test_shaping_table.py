@@ -115,13 +115,14 @@ def test_pbrs_rows_without_a_state_potential_get_no_verdict():
 
 def test_mountaincar_diagnosis_traces_each_outer_step(monkeypatch):
     """The MountainCar diagnosis: one trace row per batch with the share of outer steps that saw a goal, the J part
-    and the L2 pull (the authors' loop pulls; without a goal its J part is 0), and the naive sum without a trace."""
+    and the L2 pull (the authors' loop pulls phi's hidden weights; without a goal its J part is 0 and phi, started at 0,
+    stays 0), and the naive sum without a trace."""
     from aligngym.benchmarks.shaping import mountaincar_diagnosis as diagnosis
 
     monkeypatch.setattr(diagnosis, "SETTINGS", {"bad": ("bad", {"horizon": 40}, 32)})
     barfi = diagnosis._seed_run(("authors_mountaincar", "bad", 0))
     assert len(barfi["grad_l2"]) == len(barfi["episodes"]) == 2 and min(barfi["grad_l2"]) > 0
     assert barfi["groups_with_goal"] == [0.0, 0.0] and barfi["grad_j"] == [0.0, 0.0]  # no goal in 40 steps
-    assert barfi["params"]["phi1_where_aux"][1] < barfi["params"]["phi1_where_aux"][0] < 1.0  # the pull alone
+    assert barfi["params"]["phi1_where_aux"] == [0.0, 0.0]  # started at primary-only: the pull keeps the output 0
     naive = diagnosis._seed_run(("naive, aux_scale 0.01", "bad", 0))
     assert all(np.isnan(naive["params"]["phi2"])) and max(naive["aux_return"]) <= 0.4  # 40 steps x 0.01
