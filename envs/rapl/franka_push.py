@@ -164,6 +164,8 @@ ON_TABLE = 0.01  # a cube resting on the table has its centre within this of its
 GROUP_TOLERANCE = 0.06  # cubes count as together within this distance (touching: 0.05)
 CLUTTER_BAND = 0.04  # an extra object within this of the line is on it
 LIFT_HEIGHT = 0.005
+LINE_X = mj_scene.LINE_X
+LIFTED_Z = mj_scene.CUBE_Z + LIFT_HEIGHT  # a cube's centre above this: lifted
 STATE = mujoco.mjtState.mjSTATE_INTEGRATION  # all that the physics depends on
 CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the uniform y
 CLUTTER_STARTS = ((0.60, 0.13), (0.57, -0.18), (0.46, 0.20), (0.48, -0.08))
@@ -202,7 +204,6 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self.data = mujoco.MjData(self.model)
         self.dt = SUBSTEPS * self.model.opt.timestep
         self.n_objects = 2 + self.n_clutter
-        self._obj_index = np.concatenate([np.arange(a, a + 3) for a in self.scene.cube_qpos])  # objects' positions
         self._xy_index = np.concatenate([[a, a + 1] for a in self.scene.cube_qpos])  # where a layout goes
         # the start pose: the robot's home, each object upright on the table (x, y from the layout)
         self._start_qpos = self.arm.home_qpos.copy()
@@ -242,11 +243,24 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._warnings = d.warning.number
         lo, hi = min(self.arm.finger_bodies), max(self.arm.finger_bodies) + 1
         assert hi - lo == 2, "the two finger bodies must be adjacent (read as one slice)"
-        # position and z axis in the world: xmat is row-major, so the body z axis is its third column (2, 5, 8)
-        self._finger_pos, self._finger_axis = d.xpos[lo:hi], d.xmat[lo:hi, 2::3]
-        # what `_gather` read after the last physics step, as plain floats: the end effector's position and the
-        # objects' positions (cubes, then clutter; x, y, z each)
-        self._ee_now, self._objects = [0.0] * 3, [0.0] * 3 * self.n_objects
+        # the fingers' z axes in the world: xmat is row-major, so a body's z axis is its third column (2, 5, 8)
+        self._finger_axis = d.xmat[lo:hi, 2::3]
+        # the fingers' and the objects' positions, read with one call: the frames of the bodies from the fingers to
+        # the last object, flat (a view). A free body's frame position is a copy of its qpos position (mj_kinematics)
+        bodies = self.model.geom_bodyid[self.scene.object_geoms].tolist()
+        first = bodies[0]
+        assert first > lo and bodies == list(range(first, first + self.n_objects)), "objects' bodies: after the fingers'"
+        self._xpos = d.xpos[lo:first + self.n_objects].reshape(-1)
+        self._objects_at = 3 * (first - lo)
+        assert np.shares_memory(self._xpos, d.xpos)
+        self._finger_offset = self.arm.finger_offset  # grasp point along the finger's z axis
+        # the commanded end-effector position: the Fetch's mocap position itself, the Franka's IK target
+        self._target = d.mocap_pos[0] if self.arm.control == "mocap" else np.zeros(3)
+        self._runaway_step = RUNAWAY_SPEED * self.dt  # the distance an object may move in a control step
+        # what `_gather` read after the last physics step, as plain floats: the end effector's position, the
+        # fingers' positions (in body order; the cost sums over both) and the objects' positions (cubes, then
+        # clutter; x, y, z each)
+        self._ee_now, self._fingers, self._objects = [0.0] * 3, [0.0] * 6, [0.0] * 3 * self.n_objects
         # the geoms that make a contact with geom g an arm contact: if g is an arm link, anything but the arm itself
         # and the floor the robot stands on; otherwise the arm links (unless g is that floor)
         arm, ngeom = self.arm.arm_geom_mask, self.model.ngeom
@@ -270,9 +284,8 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         _positions(self.model, self.data)
         mujoco.mj_collision(self.model, self.data)
         self._check_start_collisions()
-        self._target = self.data.site_xpos[self.arm.ee_site].copy()
+        self._target[:] = self._ee  # for the Fetch, its mocap body's position
         if self.arm.control == "mocap":
-            self.data.mocap_pos[0] = self._target
             self.data.mocap_quat[0] = self.arm.ee_quat
         self._prev_ee = self._target.tolist()
         self._t = 0
@@ -336,10 +349,15 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         ax, ay, az = a.tolist()
         if not (-1.0 <= ax <= 1.0 and -1.0 <= ay <= 1.0 and -1.0 <= az <= 1.0):  # NaN fails the comparison too
             raise ValueError(_bad_action(action))
-        (tx, ty, tz), ((lx, hx), (ly, hy), (lz, hz)) = self._target.tolist(), self._bounds
-        self._target = np.array([min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy),
-                                 min(max(tz + STEP_SIZE * az, lz), hz)])
-        self._drive()
+        target, ((lx, hx), (ly, hy), (lz, hz)) = self._target, self._bounds
+        tx, ty, tz = target.tolist()
+        target[0] = min(max(tx + STEP_SIZE * ax, lx), hx)  # elementwise: cheaper than a new array
+        target[1] = min(max(ty + STEP_SIZE * ay, ly), hy)
+        target[2] = min(max(tz + STEP_SIZE * az, lz), hz)
+        if self._ik is not None:  # (the Fetch's target is its mocap position: nothing more to drive)
+            # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep;
+            # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
+            mujoco.mju_add(self._ctrl_arm, self._qpos_arm, self._ik(self.data, target))
         warnings_before = self._warnings.tolist()
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
@@ -373,14 +391,6 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         obs = self._observation() if reason is None else self._last_obs
         return obs, task, False, truncated, info
 
-    def _drive(self) -> None:
-        if self.arm.control == "mocap":
-            self.data.mocap_pos[0] = self._target
-            return
-        # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep
-        np.add(self._qpos_arm, self._ik(self.data, self._target), out=self._ctrl_arm)
-        # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
-
     def _instability(self, warnings_before: list, warnings_now: list) -> str | None:
         """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
         non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
@@ -396,7 +406,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         faster than any push can move it (MuJoCo's own checks only trip near 1e10). The common case costs a few C
         calls on what `_gather` read and the last sound state's positions `before`: the bounds, and the distance
         between the two as one vector, which bounds every object's own displacement."""
-        objects, limit = self._objects, RUNAWAY_SPEED * self.dt
+        objects, limit = self._objects, self._runaway_step
         if (max(objects) < RUNAWAY_BOX and min(objects) > -RUNAWAY_BOX and min(objects[2::3]) > RUNAWAY_FLOOR
                 and math.dist(objects, before) < limit):
             return None
@@ -424,22 +434,22 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         """Read the end effector's and the objects' positions once per step, as plain floats: the reward terms and
         the state observation are a handful of numbers each, where numpy's per-call overhead would dominate."""
         self._ee_now = self._ee.tolist()
-        self._objects = self._qpos[self._obj_index].tolist()
+        frames, at = self._xpos.tolist(), self._objects_at
+        self._fingers, self._objects = frames[:6], frames[at:]
 
     def _terms(self, effort: float, contact: bool) -> tuple[float, float]:
         """The task reward and the preference cost of the state `_gather` read; `effort`: 0.01 |a|^2."""
-        line = mj_scene.LINE_X
         objects = self._objects
         x0, y0, z0, x1, y1, z1 = objects[:6]
-        goal = max(abs(x0 - line), abs(x1 - line))
+        goal = max(abs(x0 - LINE_X), abs(x1 - LINE_X))
         group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
-        k = self.arm.finger_offset  # grasp point along the finger's z axis
-        (lx, ly, lz), (rx, ry, rz) = self._finger_pos.tolist()
+        k = self._finger_offset
+        lx, ly, lz, rx, ry, rz = self._fingers
         (ulx, uly, ulz), (urx, ury, urz) = self._finger_axis.tolist()
         fingers = (max(math.sqrt((lx + k * ulx - x0) ** 2 + (ly + k * uly - y0) ** 2 + (lz + k * ulz - z0) ** 2), 0.02)
                    + max(math.sqrt((rx + k * urx - x0) ** 2 + (ry + k * ury - y0) ** 2 + (rz + k * urz - z0) ** 2),
                          0.02))
-        lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
+        lifted = max(z0, z1) > LIFTED_Z
         on_line = self.n_clutter > 0 and _on_line(objects)
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
@@ -450,7 +460,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         objects' positions)."""
         x0, y0, z0, x1, y1, z1 = last[3][:6]
         on_table = max(abs(z0 - mj_scene.CUBE_Z), abs(z1 - mj_scene.CUBE_Z)) <= ON_TABLE
-        reached = max(abs(x0 - mj_scene.LINE_X), abs(x1 - mj_scene.LINE_X)) <= SUCCESS_MARGIN and on_table
+        reached = max(abs(x0 - LINE_X), abs(x1 - LINE_X)) <= SUCCESS_MARGIN and on_table
         if self.n_clutter:
             wanted = reached and not _on_line(last[3])
         else:
@@ -512,9 +522,10 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self.action_space, self.observation_space = state["spaces"]
         self._np_random, self._np_random_seed = state["rng"]
         if state["started"]:
-            physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
+            physics, target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
                 state["episode"])
             mujoco.mj_setState(self.model, self.data, physics, STATE)
+            self._target[:] = target
             _positions(self.model, self.data)
             self._started = True
 
@@ -529,7 +540,7 @@ def _positions(model, data) -> None:
 
 def _on_line(objects: list) -> bool:
     """Whether an extra object (after the two cubes in `objects`, x, y, z each) lies within the band of the line."""
-    return any(abs(x - mj_scene.LINE_X) < CLUTTER_BAND for x in objects[6::3])
+    return any(abs(x - LINE_X) < CLUTTER_BAND for x in objects[6::3])
 
 
 def _as_action(action) -> np.ndarray:
