@@ -36,9 +36,16 @@ def _bang_bang(env, rng):
     return lambda obs, rng: rng.choice([-1.0, 1.0], 3).astype(np.float32)
 
 
+def _sweep(env, rng):
+    """Toward the robot and up or down, held for the episode (with noise): what drives the arm into the cubes or
+    itself (arm contact), which the other kinds hardly ever do."""
+    direction = np.array([1.0, 0.0, rng.choice([-1.0, 1.0])])
+    return lambda obs, rng: np.clip(direction + rng.normal(0, 0.2, 3), -1, 1).astype(np.float32)
+
+
 def policies(per_kind: int) -> list:
-    """Each kind `per_kind` times: uniform and bang-bang random actions, then the preference pools' policies."""
-    kinds = [_uniform, _bang_bang] + [noisy_scripted(kind, noise) for kind, noise in POOL]
+    """Each kind `per_kind` times: uniform and bang-bang random actions, sweeps, the preference pools' policies."""
+    kinds = [_uniform, _bang_bang, _sweep] + [noisy_scripted(kind, noise) for kind, noise in POOL]
     return [k for k in kinds for _ in range(per_kind)]
 
 
@@ -52,7 +59,7 @@ def trace(kwargs: dict, per_kind: int, seed: int = 0) -> dict:
     """The hash of every output of the episodes, and one per episode (to find where two runs part)."""
     env = FrankaPushEnv(**kwargs)
     rng = np.random.default_rng(seed)
-    whole, episodes, steps = hashlib.sha256(), [], 0
+    whole, episodes, steps, contact_steps, successes = hashlib.sha256(), [], 0, 0, 0
     for e, make in enumerate(policies(per_kind)):
         h = hashlib.sha256()
         obs, info = env.reset(seed=None if e % 3 == 1 else seed + e)  # seeded and unseeded resets
@@ -63,14 +70,17 @@ def trace(kwargs: dict, per_kind: int, seed: int = 0) -> dict:
             obs, reward, terminated, truncated, info = env.step(policy(obs, rng))
             _feed(h, obs, obs.dtype, reward, terminated, truncated, sorted(info.items()))
             done, t, steps = terminated or truncated, t + 1, steps + 1
+            contact_steps += info["arm_contact"] > 0
             if e % 7 == 3 and t == 20 and not done:
                 env = pickle.loads(pickle.dumps(env))
+        successes += info["metrics"]["preference_success"] > 0
         physics = np.empty(mujoco.mj_stateSize(env.model, STATE))
         mujoco.mj_getState(env.model, env.data, physics, STATE)
         _feed(h, physics)
         episodes.append(h.hexdigest()[:16])
         whole.update(h.digest())
-    return {"sha256": whole.hexdigest(), "episodes": len(episodes), "steps": steps, "per_episode": episodes}
+    return {"sha256": whole.hexdigest(), "episodes": len(episodes), "steps": steps, "arm_contact_steps": contact_steps,
+            "preference_successes": successes, "per_episode": episodes}
 
 
 def main() -> int:
@@ -78,12 +88,13 @@ def main() -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="JSON file for the hashes.")
     parser.add_argument("--compare", type=Path, help="A JSON file of an earlier run: exit 1 unless identical.")
-    parser.add_argument("--per-kind", type=int, default=8, help="Episodes per policy kind and env (7 kinds).")
+    parser.add_argument("--per-kind", type=int, default=7, help="Episodes per policy kind and env (8 kinds).")
     args = parser.parse_args()
     result = {name: trace(kwargs, args.per_kind) for name, kwargs in ENVS.items()}
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     for name, r in result.items():
-        print(f"{name}: {r['episodes']} episodes, {r['steps']} steps, sha256 {r['sha256']}")
+        print(f"{name}: {r['episodes']} episodes, {r['steps']} steps ({r['arm_contact_steps']} with arm contact, "
+              f"{r['preference_successes']} episodes meeting the preference), sha256 {r['sha256']}")
     if args.compare is None:
         return 0
     before = json.loads(args.compare.read_text())
