@@ -254,8 +254,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._objects_at = 3 * (first - lo)
         assert np.shares_memory(self._xpos, d.xpos)
         self._finger_offset = self.arm.finger_offset  # grasp point along the finger's z axis
-        # the commanded end-effector position: the Fetch's mocap position itself, the Franka's IK target
-        self._target = d.mocap_pos[0] if self.arm.control == "mocap" else np.zeros(3)
+        self._mocap = d.mocap_pos[0] if self.arm.control == "mocap" else None  # where the Fetch's target goes
         self._runaway_step = RUNAWAY_SPEED * self.dt  # the distance an object may move in a control step
         # what `_gather` read after the last physics step, as plain floats: the end effector's position, the
         # fingers' positions (in body order; the cost sums over both) and the objects' positions (cubes, then
@@ -284,10 +283,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         _positions(self.model, self.data)
         mujoco.mj_collision(self.model, self.data)
         self._check_start_collisions()
-        self._target[:] = self._ee  # for the Fetch, its mocap body's position
+        self._target = self._ee.tolist()  # the commanded end-effector position, as floats
         if self.arm.control == "mocap":
+            self.data.mocap_pos[0] = self._ee
             self.data.mocap_quat[0] = self.arm.ee_quat
-        self._prev_ee = self._target.tolist()
+        self._prev_ee = self._target
+        # MuJoCo's warning counts as last seen: a count that rises during a step is an instability (the counts
+        # change only in physics calls, and reset's collision check is the last before the first step)
+        self._warned = self._warnings.tolist()
         self._t = 0
         self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
@@ -349,19 +352,25 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         ax, ay, az = a.tolist()
         if not (-1.0 <= ax <= 1.0 and -1.0 <= ay <= 1.0 and -1.0 <= az <= 1.0):  # NaN fails the comparison too
             raise ValueError(_bad_action(action))
-        target, ((lx, hx), (ly, hy), (lz, hz)) = self._target, self._bounds
-        tx, ty, tz = target.tolist()
-        target[0] = min(max(tx + STEP_SIZE * ax, lx), hx)  # elementwise: cheaper than a new array
-        target[1] = min(max(ty + STEP_SIZE * ay, ly), hy)
-        target[2] = min(max(tz + STEP_SIZE * az, lz), hz)
-        if self._ik is not None:  # (the Fetch's target is its mocap position: nothing more to drive)
+        (tx, ty, tz), ((lx, hx), (ly, hy), (lz, hz)) = self._target, self._bounds
+        tx, ty, tz = min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy), min(
+            max(tz + STEP_SIZE * az, lz), hz)
+        self._target = [tx, ty, tz]
+        ik = self._ik
+        if ik is not None:
+            # the IK's position error from floats: the end effector's position `_gather` read is the site's now
+            err, (ex, ey, ez) = ik.err_pos, self._ee_now
+            err[0], err[1], err[2] = tx - ex, ty - ey, tz - ez
             # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep;
             # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
-            mujoco.mju_add(self._ctrl_arm, self._qpos_arm, self._ik(self.data, target))
-        warnings_before = self._warnings.tolist()
+            mujoco.mju_add(self._ctrl_arm, self._qpos_arm, ik.increment(self.data))
+        else:
+            mocap = self._mocap
+            mocap[0], mocap[1], mocap[2] = tx, ty, tz
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
-        warnings_now = self._warnings.tolist()
+        warnings_before, warnings_now = self._warned, self._warnings.tolist()
+        self._warned = warnings_now
         reason = None if warnings_now == warnings_before else self._instability(warnings_before, warnings_now)
         if reason is None:
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
@@ -527,8 +536,9 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
             physics, target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
                 state["episode"])
             mujoco.mj_setState(self.model, self.data, physics, STATE)
-            self._target[:] = target
+            self._target, self._warned = target, self._warnings.tolist()
             _positions(self.model, self.data)
+            self._gather()  # what the next step's IK reads (the end effector's position)
             self._started = True
 
 

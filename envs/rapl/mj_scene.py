@@ -279,7 +279,7 @@ class ArmIK:
         self.jac = np.zeros((6, model.nv))
         self._jacp, self._jacr = self.jac[:3], self.jac[3:]
         self.err = np.zeros(6)
-        self._err_pos, self._err_rot = self.err[:3], self.err[3:]
+        self.err_pos, self._err_rot = self.err[:3], self.err[3:]  # err_pos: the target minus the site's position
         self._system = np.empty((6, 6))
         self._reg = (damping**2 * np.eye(6)).ravel()
         self._system_flat = self._system.reshape(-1)  # a view, for mju_addTo
@@ -297,8 +297,15 @@ class ArmIK:
         site frames, cdof) up to date."""
         if data is not self._data:
             self._bind(data)
+        mujoco.mju_sub3(self.err_pos, target, self._site_pos)
+        return self.increment(data)
+
+    def increment(self, data) -> np.ndarray:
+        """As a call, with the position error already written into `err_pos` (by a caller that has the target and
+        the site's position as floats: three item writes cost less than an `mju_sub3` call and give the same bits)."""
+        if data is not self._data:
+            self._bind(data)
         mujoco.mj_jacSite(self.model, data, self._jacp, self._jacr, self.arm.ee_site)
-        mujoco.mju_sub3(self._err_pos, target, self._site_pos)
         mujoco.mju_mat2Quat(self._quat, self._site_mat)
         mujoco.mju_subQuat(self._rot, self.arm.ee_quat, self._quat)  # in the site's own frame
         mujoco.mju_mulMatVec3(self._err_rot, self._site_mat, self._rot)  # in the world frame
