@@ -209,7 +209,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._start_qpos = self.arm.home_qpos.copy()
         for adr in self.scene.cube_qpos:
             self._start_qpos[adr + 2:adr + 7] = [mj_scene.CUBE_Z, 1, 0, 0, 0]
-        self._clutter_starts = np.array(CLUTTER_STARTS[:self.n_clutter]).reshape(-1, 2)
+        self._clutter_starts = [v for xy in CLUTTER_STARTS[:self.n_clutter] for v in xy]  # flat x, y, x, y...
         self._bind_data()
         self._renderer = None
         self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
@@ -271,13 +271,13 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
     # --- episode -------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
+        options = dict(options) if options else {}
         unknown = set(options) - {"cube_positions", "clutter_positions"}
         if unknown:
             raise ValueError(f"Unknown reset options {sorted(unknown)}; allowed: cube_positions, clutter_positions.")
         layout = self._layout(options)
         mujoco.mj_setState(self.model, self.data, self._start_state, STATE)
-        self._qpos[self._xy_index] = layout.ravel()
+        self._qpos[self._xy_index] = layout
         # what reset reads (frames, contacts, the camera and lights for the first frame) and the IK's Jacobian
         # needs; the first step computes the rest
         _positions(self.model, self.data)
@@ -298,23 +298,29 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._last = (*self._terms(0.0, contact=False), 0.0, self._objects)
         return self._observation(), {}
 
-    def _layout(self, options) -> np.ndarray:
+    def _layout(self, options) -> list[float]:
+        """The objects' start positions, flat: x, y of each cube, then of each clutter object. Plain floats: a reset
+        is a handful of numbers, where numpy's per-call overhead would dominate. Every try draws the same numbers
+        whatever is given (the random stream does not depend on the options)."""
         given = [options.get("cube_positions"), options.get("clutter_positions")]
         if given[1] is not None and self.n_clutter == 0:
             raise ValueError("clutter_positions only applies to preference='clutter'.")
+        uniform = self.np_random.uniform
         for _ in range(1000):
-            cubes = np.array([(x, self.np_random.uniform(-h, h)) for x, h in CUBE_STARTS])  # scalar draws: fast
-            clutter = self._clutter_starts + self.np_random.uniform(-CLUTTER_JITTER, CLUTTER_JITTER,
-                                                                     (self.n_clutter, 2))
-            layout = np.concatenate([self._given("cube_positions", given[0], 2, cubes),
-                                     self._given("clutter_positions", given[1], self.n_clutter, clutter)])
+            cubes = [v for x, h in CUBE_STARTS for v in (x, uniform(-h, h))]  # scalar draws: fast
+            clutter = []
+            if self.n_clutter:  # (no draw for no clutter)
+                jitter = uniform(-CLUTTER_JITTER, CLUTTER_JITTER, (self.n_clutter, 2)).ravel().tolist()
+                clutter = [s + j for s, j in zip(self._clutter_starts, jitter)]
+            layout = (self._given("cube_positions", given[0], 2, cubes)
+                      + self._given("clutter_positions", given[1], self.n_clutter, clutter))
             if given[0] is not None and (given[1] is not None or self.n_clutter == 0):
                 return layout  # nothing random left: overlaps are reported by the collision check
             if _min_gap(layout) >= MIN_GAP:
                 return layout
         raise ValueError("No start layout without overlapping objects fits the given positions.")
 
-    def _given(self, name: str, value, n: int, default: np.ndarray) -> np.ndarray:
+    def _given(self, name: str, value, n: int, default: list[float]) -> list[float]:
         if value is None:
             return default
         arr = np.asarray(value, dtype=float)
@@ -322,14 +328,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
                 arr > [0.8, 0.75]):
             raise ValueError(f"{name} must be {n} finite (x, y) pairs on the table (x in [0.2, 0.8], y in "
                              f"[-0.75, 0.75]); got {value!r}.")
-        return arr
+        return arr.ravel().tolist()
 
     def _check_start_collisions(self) -> None:
         """Objects may rest on the table; any other penetration at the start is refused with the names involved."""
         c = self.data.contact
-        deep = c.dist < -1e-3
-        if not deep.any():
+        if not any(d < -1e-3 for d in c.dist.tolist()):  # (floats: cheaper than numpy's comparison and any)
             return
+        deep = c.dist < -1e-3
         clashes = set()
         for g1, g2 in c.geom[deep].tolist():
             if g1 in self.scene.object_geoms or g2 in self.scene.object_geoms:
@@ -573,9 +579,9 @@ def _bad_action(action) -> str:
     return f"Action must be 3 finite numbers in [-1, 1] (end-effector dx, dy, dz); got {action!r}."
 
 
-def _min_gap(layout: np.ndarray) -> float:
-    """Smallest gap between two axis-aligned 5 cm cubes of the layout (negative: they overlap)."""
-    points = layout.tolist()  # plain floats: at most 6 objects, 15 pairs
+def _min_gap(layout: list[float]) -> float:
+    """Smallest gap between two axis-aligned 5 cm cubes of the layout, flat (x, y) pairs (negative: they overlap)."""
+    points = list(zip(layout[::2], layout[1::2]))  # at most 6 objects, 15 pairs
     return min(max(abs(x - u), abs(y - v)) for i, (x, y) in enumerate(points) for u, v in points[i + 1:]) - (
         2 * mj_scene.CUBE_HALF)
 
