@@ -249,7 +249,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         # the last object, flat (a view). A free body's frame position is a copy of its qpos position (mj_kinematics)
         bodies = self.model.geom_bodyid[self.scene.object_geoms].tolist()
         first = bodies[0]
-        assert first > lo and bodies == list(range(first, first + self.n_objects)), "objects' bodies: after the fingers'"
+        assert first > lo and bodies == list(range(first, first + self.n_objects)), "objects after the fingers"
         self._xpos = d.xpos[lo:first + self.n_objects].reshape(-1)
         self._objects_at = 3 * (first - lo)
         assert np.shares_memory(self._xpos, d.xpos)
@@ -359,9 +359,9 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         if not (-1.0 <= ax <= 1.0 and -1.0 <= ay <= 1.0 and -1.0 <= az <= 1.0):  # NaN fails the comparison too
             raise ValueError(_bad_action(action))
         (tx, ty, tz), ((lx, hx), (ly, hy), (lz, hz)) = self._target, self._bounds
-        tx, ty, tz = min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy), min(
-            max(tz + STEP_SIZE * az, lz), hz)
-        self._target = [tx, ty, tz]
+        self._target = target = [min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy),
+                                 min(max(tz + STEP_SIZE * az, lz), hz)]
+        tx, ty, tz = target
         ik = self._ik
         if ik is not None:
             # the IK's position error from floats: the end effector's position `_gather` read is the site's now
