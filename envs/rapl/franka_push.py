@@ -305,13 +305,15 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         given = [options.get("cube_positions"), options.get("clutter_positions")]
         if given[1] is not None and self.n_clutter == 0:
             raise ValueError("clutter_positions only applies to preference='clutter'.")
-        uniform = self.np_random.uniform
+        # numpy's Generator.uniform(-h, h) is -h + (h - -h) * random(): drawn that way from the same stream, the same
+        # numbers bit for bit (checked on 2M draws), for a quarter of the cost (uniform's argument handling)
+        random, j = self.np_random.random, CLUTTER_JITTER
         for _ in range(1000):
-            cubes = [v for x, h in CUBE_STARTS for v in (x, uniform(-h, h))]  # scalar draws: fast
+            cubes = [v for x, h in CUBE_STARTS for v in (x, -h + (h - -h) * random())]
             clutter = []
             if self.n_clutter:  # (no draw for no clutter)
-                jitter = uniform(-CLUTTER_JITTER, CLUTTER_JITTER, (self.n_clutter, 2)).ravel().tolist()
-                clutter = [s + j for s, j in zip(self._clutter_starts, jitter)]
+                jitter = [-j + (j - -j) * u for u in random(2 * self.n_clutter).tolist()]
+                clutter = [s + d for s, d in zip(self._clutter_starts, jitter)]
             layout = (self._given("cube_positions", given[0], 2, cubes)
                       + self._given("clutter_positions", given[1], self.n_clutter, clutter))
             if given[0] is not None and (given[1] is not None or self.n_clutter == 0):
