@@ -219,6 +219,19 @@ def test_stage_two_reuses_a_finished_gt_stage_and_more_seeds_merge_into_it(monke
     with pytest.raises(ValueError, match="differ in.*learned_steps"):
         franka_ppo.merge(merged, {**result, "args": {**result["args"], "learned_steps": 100}})
 
+    # the normalisation ablation: trains one reward at a time, passes the option down, never joins the main rows
+    with pytest.raises(ValueError, match="differ in.*normalise_reward"):
+        franka_ppo.merge(merged, {**result, "args": {**result["args"], "normalise_reward": True}})
+    trained, train_policy = [], franka_rapl.train_policy
+    monkeypatch.setattr(franka_rapl, "train_policy", lambda *a, **k: trained.append(k) or train_policy(*a, **k))
+    ablation = replace(args, learned_seeds=(0,), learned_methods=("RAPL",), normalise_reward=True)
+    rapl_only = franka_ppo.main(ablation, tmp_path / "norm0.json", tmp_path / "gt.json", tmp_path / "norm.json")
+    assert [k["normalise"] for k in trained] == [True] and set(rapl_only["policies"]) == {"GT", "RAPL"}
+    both = franka_ppo.merge(rapl_only, {**result, "args": {**result["args"], "normalise_reward": True}})
+    assert both["seeds_run"]["RAPL"] == [0, 1] and both["seeds_run"]["RLHF"] == [1]
+    assert both["args"]["learned_methods"] == ["RAPL", "RLHF"]
+    assert both["summary"]["random_on_RLHF_seeds"]["preference_cost"]["per_seed"] == [1.1]
+
 
 def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_five_seeds(tmp_path):
     from aligngym.benchmarks.rapl import franka_table
