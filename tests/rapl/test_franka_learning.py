@@ -253,7 +253,9 @@ def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_f
     learned = {**gt_run, "policies": {**gt_run["policies"], "RAPL": runs([1.5, 1.6])}, "reward_hacking":
                {"RAPL": [hacking, hacking]}, "seeds_run": {"random": [0, 1, 2, 3, 4], "GT": [0, 1, 2, 3, 4],
                                                           "RAPL": [3, 4], "RLHF": [], "rho": [3, 4]}}
-    table = franka_table.build(rho, {"Group": [gt_run, learned], "Clutter": [gt_run]})
+    normalised = {**learned, "policies": {**learned["policies"], "RAPL": runs([1.3, 1.2])}}
+    table = franka_table.build(rho, {"Group": [gt_run, learned], "Clutter": [gt_run]},
+                               {"Group": {"normalised reward": normalised}})
     group = table["envs"]["Group"]["policies"]
     assert set(group) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
     assert group["GT"]["verdict"] == "beats random" and group["RAPL"]["verdict"] == "too few seeds (2 < 5)"
@@ -265,6 +267,10 @@ def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_f
     assert "| Clutter | GT | 1.00 [1.00, 1.00] | — | 5 | 0.95 [0.86, 1.03] | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] " \
            "| -0.48 [-0.58, -0.39] | beats random |" in text
     assert "| Kuka (ours: Fetch) | random | — | — | 0 | not run |" in text
+    assert group["RAPL"]["preference_cost"]["mean"] == 1.55  # the ablation leaves the main row alone
+    assert "| Group | RAPL, ablation: normalised reward | (same rewards) | — | 2 | 1.25 [1.20, 1.30] | 0.00 [0.00, " \
+           "0.00] | 0.00 [0.00, 0.00] | -0.15 [-0.18, -0.12] | too few seeds (2 < 5) |" in text
+    assert "| Group | RAPL, ablation: normalised reward | 3 | 2.00 / 1.50 / -48.0 |" in text
     assert "| Group | RAPL | 3 | 2.00 / 1.50 / -48.0 | task_only1.0, 1.00 / 0.90 | 2 of 2 |" in text
     franka_table.plot(table, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 0
