@@ -87,6 +87,22 @@ def _hacking(run: dict) -> dict:
     return out
 
 
+def _ablated(policies: dict, main: dict) -> dict:
+    """An ablation run's RAPL / RLHF policies, each with its preference cost minus the main run's policy of the same
+    reward, paired by seed over the seeds both have (`minus_main_paired`)."""
+    out = {}
+    for method in ("RAPL", "RLHF"):
+        if method not in policies:
+            continue
+        out[method] = p = policies[method]
+        if method in main:
+            theirs = dict(zip(main[method]["seeds"], main[method]["preference_cost"]["per_seed"]))
+            paired = [c - theirs[s] for s, c in zip(p["seeds"], p["preference_cost"]["per_seed"]) if s in theirs]
+            if paired:
+                p["minus_main_paired"] = _stat(paired)
+    return out
+
+
 def build(rho: dict, runs: dict[str, list[dict]], ablations: dict[str, dict[str, dict]] | None = None) -> dict:
     """Per env: rho per method (ours, mean and 95% bootstrap CI over seeds) and the paper's; the policies of the
     env's SAC runs (`runs[env]`: GT run, then learned run) with seeds and verdicts, and the reward-hacking rows;
@@ -98,8 +114,7 @@ def build(rho: dict, runs: dict[str, list[dict]], ablations: dict[str, dict[str,
         table["envs"][env] = {"rho": {m: _stat(rho["rho"][env][m]) for m in METHODS if m in rho["rho"].get(env, {})},
                               "rho_paper": paper, "policies": _policies(env_runs),
                               "reward_hacking": {k: v for r in env_runs for k, v in _hacking(r).items()},
-                              "ablations": {label: {"policies": {m: p for m, p in _policies([run]).items()
-                                                                 if m in ("RAPL", "RLHF")},
+                              "ablations": {label: {"policies": _ablated(_policies([run]), _policies(env_runs)),
                                                     "reward_hacking": _hacking(run)}
                                             for label, run in (ablations or {}).get(env, {}).items()}}
         if env_runs:
@@ -146,8 +161,10 @@ def markdown(table: dict) -> str:
                          f"{row['rho_paper'].get(method, '—')} | {len(p['seeds']) if p else 0} | {policy} |")
         for label, ablation in row["ablations"].items():
             for method, p in ablation["policies"].items():
+                versus_main = (f"; minus the main {method} row, paired: {_cell(p['minus_main_paired'])}"
+                               if "minus_main_paired" in p else "")
                 policy = " | ".join([*(_cell(p[m]) for m in POLICY_METRICS), _cell(p["minus_random_paired"]),
-                                     p["verdict"]])
+                                     p["verdict"] + versus_main])
                 lines.append(f"| {env} | {method}, ablation: {label} | (same rewards) | — | {len(p['seeds'])} | "
                              f"{policy} |")
     hacking = [(env, method, r) for env, row in table["envs"].items()

@@ -269,7 +269,8 @@ def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_f
     assert "| Kuka (ours: Fetch) | random | — | — | 0 | not run |" in text
     assert group["RAPL"]["preference_cost"]["mean"] == 1.55  # the ablation leaves the main row alone
     assert "| Group | RAPL, ablation: normalised reward | (same rewards) | — | 2 | 1.25 [1.20, 1.30] | 0.00 [0.00, " \
-           "0.00] | 0.00 [0.00, 0.00] | -0.15 [-0.18, -0.12] | too few seeds (2 < 5) |" in text
+           "0.00] | 0.00 [0.00, 0.00] | -0.15 [-0.18, -0.12] | too few seeds (2 < 5); minus the main RAPL row, paired: " \
+           "-0.30 [-0.40, -0.20] |" in text
     assert "| Group | RAPL, ablation: normalised reward | 3 | 2.00 / 1.50 / -48.0 |" in text
     assert "| Group | RAPL | 3 | 2.00 / 1.50 / -48.0 | task_only1.0, 1.00 / 0.90 | 2 of 2 |" in text
     franka_table.plot(table, tmp_path / "t.png")
