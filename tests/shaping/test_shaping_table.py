@@ -2,10 +2,12 @@
 and merging it into the saved JSON gives the same result as training both at once (and is refused when the saved
 results were made under other settings); the verdicts' error rate under no effect, and their equivalence margin."""
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
+from aligngym.agents.shaping.args import make_args
 from aligngym.benchmarks.shaping import scoring, table
 from aligngym.benchmarks.stats import bootstrap_ci
 
@@ -20,6 +22,9 @@ def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp
     assert full["env_kwargs_by_heuristic"] == {"good": {"horizon": 20}, "bad": {"horizon": 10}}
     assert full["args"] == {"outer_lr": 0.05} and full["episodes_by_heuristic"] == {"good": 8, "bad": 16}
     assert max(full["heuristics"]["bad"]["reinforce/barfi"]["mean"]) <= 10  # episodes of at most 10 steps
+    # beside the overrides, every field of the Args the runs read
+    assert full["heuristics"]["bad"]["reinforce/barfi"]["resolved_args"] == asdict(make_args(outer_lr=0.05,
+                                                                                           num_envs=8))
 
     table.run("CartPole", "tiny", tmp_path / "merged", workers=1, heuristics=("good",))
     merged = table.run("CartPole", "tiny", tmp_path / "merged", workers=1, heuristics=("bad",))
@@ -46,6 +51,11 @@ def test_retraining_one_method_with_new_outer_args_keeps_the_others(tmp_path, mo
 
     budget({})
     table.run("CartPole", "tiny", tmp_path / "merged", workers=1)
+    path = tmp_path / "merged" / "shaping_table_CartPole.json"
+    old = json.loads(path.read_text())  # saved before records kept the resolved args: still read and merged
+    for entry in old["heuristics"]["bad"].values():
+        entry.pop("resolved_args")
+    path.write_text(json.dumps(old))
     budget({"preset": "authors_cartpole"})
     merged = table.run("CartPole", "tiny", tmp_path / "merged", workers=1, methods=("reinforce/barfi",))
     full = table.run("CartPole", "tiny", tmp_path / "full", workers=1)
@@ -54,6 +64,10 @@ def test_retraining_one_method_with_new_outer_args_keeps_the_others(tmp_path, mo
         for key in ("mean", "auc", "final", "reward_params"):
             assert merged["heuristics"]["bad"][m].get(key) == full["heuristics"]["bad"][m].get(key)
     assert merged["heuristics"]["bad"]["reinforce/barfi"]["args"] == {"preset": "authors_cartpole"}
+    assert merged["heuristics"]["bad"]["reinforce/barfi"]["resolved_args"] == asdict(make_args("authors_cartpole",
+                                                                                             num_envs=8))
+    assert "resolved_args" not in merged["heuristics"]["bad"]["reinforce/primary"]
+    assert "| CartPole (16 x 2) | bad (horizon 10) | primary |" in table.from_saved(tmp_path / "merged")
     assert merged["retrained"][0]["methods"] == ["reinforce/barfi"]
     budget({"learning_rate": 0.01})
     with pytest.raises(ValueError, match="bad's reinforce/primary trained with args"):
