@@ -144,7 +144,7 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
                 "ci_high": high.tolist(), "auc": summarise(curves.mean(1)),
                 "final": summarise(curves[:, -tail:].mean(1)),
                 "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1)),
-                "resolved_args": asdict(run_args(m, num_envs, args))}  # every field, as the runs read them
+                "resolved_args": asdict(run_args(m, num_envs, args))}  # every field the runs read
             if rs[0][3]:  # BARFI: the learned phi1 (overall and where r_aux != 0), phi2 and discount
                 names = list(rs[0][3][0])
                 out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][-1][k] for r in rs]))
