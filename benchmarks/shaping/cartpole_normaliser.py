@@ -22,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from aligngym.benchmarks.shaping.scoring import summarise
-from aligngym.benchmarks.stats import bootstrap_ci, format_cell
+from aligngym.benchmarks.shaping.scoring import paired_verdict, summarise
+from aligngym.benchmarks.stats import format_cell
 
 ENV = "AlignGym/ShapingCartPole-v1"
 PRESET = "authors_cartpole"
@@ -60,8 +60,12 @@ def _run(job: tuple) -> tuple:
                       "used": float(torch.sqrt(((used * batch.mask) ** 2).sum() / count)), "step": step})
 
     reinforce.Reinforce.update = traced
-    args = make_args(PRESET, num_envs=16, **LEARNERS[learner])
-    result = train(ENV, "reinforce", mode, episodes=episodes, seed=seed, env_kwargs={"heuristic": "bad"}, args=args)
+    try:
+        args = make_args(PRESET, num_envs=16, **LEARNERS[learner])
+        result = train(ENV, "reinforce", mode, episodes=episodes, seed=seed, env_kwargs={"heuristic": "bad"},
+                       args=args)
+    finally:
+        reinforce.Reinforce.update = update
     return job, result.primary_return, trace
 
 
@@ -97,26 +101,31 @@ def measure(learners=tuple(LEARNERS), modes=MODES, seeds=range(10), episodes: in
         entry["spread_other"].append(late(trace, "spread", False))
         entry["scale_all_equal"].append(late(trace, "scale", True))
     for by_mode in out["runs"].values():
-        for mode, entry in by_mode.items():
-            entry["summary"] = {k: summarise(v) for k, v in entry.items()}
-            if mode != "primary":
-                diff = np.array(entry["final"]) - np.array(by_mode["primary"]["final"])
-                low, high = bootstrap_ci(diff)
-                entry["final_minus_primary"] = {"mean": float(diff.mean()), "ci_low": float(low),
-                                                "ci_high": float(high)}
+        summarise_learner(by_mode)
     out["seconds"] = round(time.time() - start, 1)
     return out
 
 
+def summarise_learner(by_mode: dict) -> None:
+    """Per method: mean [95% bootstrap CI] of each per-seed number, and the table's paired verdict against
+    primary-only under the same learner (Student-t interval, 1% margin)."""
+    for mode, entry in by_mode.items():
+        entry["summary"] = {k: summarise(v) for k, v in entry.items() if isinstance(v, list)}
+        if mode != "primary":
+            diff = np.array(entry["final"]) - np.array(by_mode["primary"]["final"])
+            entry["final_minus_primary"] = paired_verdict(diff, float(np.mean(by_mode["primary"]["final"])))
+
+
 def markdown(results: dict) -> str:
-    lines = ["| learner | method | final: last fifth | minus primary-only (paired) | late batches all at 500 | "
+    lines = ["| learner | method | final: last fifth | minus primary-only (paired, Student-t) | late batches all at 500 | "
              "step there: ||dtheta|| | step elsewhere | |A| used there | |A| raw there / mean |G| |",
              "|---|---|---|---|---|---|---|---|---|"]
     for name, by_mode in results["runs"].items():
         for mode, e in by_mode.items():
             s = e["summary"]
             d = e.get("final_minus_primary")
-            versus = f"{d['mean']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]" if d else "baseline"
+            versus = (f"{d['difference']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}] {d['outcome']}" if d
+                      else "baseline")
             ratio = np.nanmean(np.array(e["spread_all_equal"]) / np.array(e["scale_all_equal"]))
             lines.append(f"| {name} | {mode} | {format_cell(s['final'], '.1f')} | {versus} | "
                          f"{format_cell(s['share_all_equal'], '.2f')} | {format_cell(s['step_all_equal'], '.4f')} | "

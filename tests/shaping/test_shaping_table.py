@@ -140,3 +140,17 @@ def test_mountaincar_diagnosis_traces_each_outer_step(monkeypatch):
     assert barfi["params"]["phi1_where_aux"] == [0.0, 0.0]  # started at primary-only: the pull keeps the output 0
     naive = diagnosis._seed_run(("naive, aux_scale 0.01", "bad", 0))
     assert all(np.isnan(naive["params"]["phi2"])) and max(naive["aux_return"]) <= 0.4  # 40 steps x 0.01
+
+
+def test_cartpole_normaliser_traces_each_update():
+    """The CartPole normaliser diagnosis on a tiny budget: one trace row per inner update, the learner's own update
+    restored afterwards, and with the floor the advantages used are never larger than the batch std's unit RMS."""
+    from aligngym.agents.shaping.reinforce import Reinforce
+    from aligngym.benchmarks.shaping import cartpole_normaliser as diagnosis
+
+    update = Reinforce.update
+    _, curve, trace = diagnosis._run(("floor 0.05", "barfi", 0, 32))
+    assert Reinforce.update is update
+    assert len(curve) == len(trace) == 2
+    assert all(t["step"] > 0 and t["scale"] > 0 and t["used"] <= 1.0 + 1e-6 for t in trace)
+    assert diagnosis.late(trace, "step") == pytest.approx(trace[-1]["step"])
