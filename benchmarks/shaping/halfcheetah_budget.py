@@ -44,7 +44,7 @@ def episodes_in_an_hour(seconds_per_episode: dict[str, float]) -> int:
     return int(episodes // BATCH) * BATCH
 
 
-def measure(episodes: int = 160, seeds: int = 2) -> dict:
+def measure(episodes: int = 480, seeds: int = 2) -> dict:
     jobs = [(m, s, episodes) for m in METHODS for s in range(seeds)]
     load, start = os.getloadavg(), time.time()
     with ProcessPoolExecutor(CORES, mp_context=multiprocessing.get_context("spawn")) as pool:
