@@ -21,7 +21,6 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
-
 from aligngym.benchmarks.shaping.scoring import paired_verdict, summarise
 from aligngym.benchmarks.stats import format_cell
 
@@ -36,7 +35,6 @@ MODES = ("primary", "barfi")
 def _run(job: tuple) -> tuple:
     """One traced training run: the curve and, per inner update, what the learner saw and how far it stepped."""
     import torch
-
     from aligngym.agents.shaping import reinforce
     from aligngym.agents.shaping.args import make_args
     from aligngym.agents.shaping.train import train
@@ -117,9 +115,9 @@ def summarise_learner(by_mode: dict) -> None:
 
 
 def markdown(results: dict) -> str:
-    lines = ["| learner | method | final: last fifth | minus primary-only (paired, Student-t) | late batches all at 500 | "
-             "step there: ||dtheta|| | step elsewhere | |A| used there | |A| raw there / mean |G| |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    header = ("| learner | method | final: last fifth | minus primary-only (paired, Student-t) | late batches all at "
+              "500 | step there: ||dtheta|| | step elsewhere | |A| used there | |A| raw there / mean |G| |")
+    lines = [header, "|---|---|---|---|---|---|---|---|---|"]
     for name, by_mode in results["runs"].items():
         for mode, e in by_mode.items():
             s = e["summary"]

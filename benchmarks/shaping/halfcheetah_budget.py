@@ -28,13 +28,14 @@ HOUR, CORES, SEEDS, HEURISTICS, BATCH = 3600.0, 2, 15, 2, 16
 
 
 def _timed(job: tuple) -> tuple:
-    from aligngym.benchmarks.shaping.scoring import parse_method, run_args
     from aligngym.agents.shaping.train import train
+    from aligngym.benchmarks.shaping.scoring import parse_method, run_args
 
     method, seed, episodes = job
     start = time.process_time()
     train(ENV, "reinforce", parse_method(method)["mode"], episodes=episodes, seed=seed,
-          env_kwargs={"heuristic": "bad", "horizon": 100}, args=run_args(method, BATCH, {"preset": "authors_halfcheetah"}))
+          env_kwargs={"heuristic": "bad", "horizon": 100},
+          args=run_args(method, BATCH, {"preset": "authors_halfcheetah"}))
     return job, time.process_time() - start
 
 
