@@ -164,6 +164,8 @@ ON_TABLE = 0.01  # a cube resting on the table has its centre within this of its
 GROUP_TOLERANCE = 0.06  # cubes count as together within this distance (touching: 0.05)
 CLUTTER_BAND = 0.04  # an extra object within this of the line is on it
 LIFT_HEIGHT = 0.005
+LINE_X = mj_scene.LINE_X
+LIFTED_Z = mj_scene.CUBE_Z + LIFT_HEIGHT  # a cube's centre above this: lifted
 STATE = mujoco.mjtState.mjSTATE_INTEGRATION  # all that the physics depends on
 CUBE_STARTS = ((0.65, 0.10), (0.53, 0.12))  # x, and the half-range of the uniform y
 CLUTTER_STARTS = ((0.60, 0.13), (0.57, -0.18), (0.46, 0.20), (0.48, -0.08))
@@ -202,13 +204,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self.data = mujoco.MjData(self.model)
         self.dt = SUBSTEPS * self.model.opt.timestep
         self.n_objects = 2 + self.n_clutter
-        self._obj_index = np.concatenate([np.arange(a, a + 3) for a in self.scene.cube_qpos])  # objects' positions
         self._xy_index = np.concatenate([[a, a + 1] for a in self.scene.cube_qpos])  # where a layout goes
         # the start pose: the robot's home, each object upright on the table (x, y from the layout)
         self._start_qpos = self.arm.home_qpos.copy()
         for adr in self.scene.cube_qpos:
             self._start_qpos[adr + 2:adr + 7] = [mj_scene.CUBE_Z, 1, 0, 0, 0]
-        self._clutter_starts = np.array(CLUTTER_STARTS[:self.n_clutter]).reshape(-1, 2)
+        self._clutter_starts = [v for xy in CLUTTER_STARTS[:self.n_clutter] for v in xy]  # flat x, y, x, y...
         self._bind_data()
         self._renderer = None
         self._ik = mj_scene.ArmIK(self.model, self.arm) if self.arm.control == "joint_ik" else None
@@ -242,11 +243,23 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._warnings = d.warning.number
         lo, hi = min(self.arm.finger_bodies), max(self.arm.finger_bodies) + 1
         assert hi - lo == 2, "the two finger bodies must be adjacent (read as one slice)"
-        # position and z axis in the world: xmat is row-major, so the body z axis is its third column (2, 5, 8)
-        self._finger_pos, self._finger_axis = d.xpos[lo:hi], d.xmat[lo:hi, 2::3]
-        # what `_gather` read after the last physics step, as plain floats: the end effector's position and the
-        # objects' positions (cubes, then clutter; x, y, z each)
-        self._ee_now, self._objects = [0.0] * 3, [0.0] * 3 * self.n_objects
+        # the fingers' z axes in the world: xmat is row-major, so a body's z axis is its third column (2, 5, 8)
+        self._finger_axis = d.xmat[lo:hi, 2::3]
+        # the fingers' and the objects' positions, read with one call: the frames of the bodies from the fingers to
+        # the last object, flat (a view). A free body's frame position is a copy of its qpos position (mj_kinematics)
+        bodies = self.model.geom_bodyid[self.scene.object_geoms].tolist()
+        first = bodies[0]
+        assert first > lo and bodies == list(range(first, first + self.n_objects)), "objects after the fingers"
+        self._xpos = d.xpos[lo:first + self.n_objects].reshape(-1)
+        self._objects_at = 3 * (first - lo)
+        assert np.shares_memory(self._xpos, d.xpos)
+        self._finger_offset = self.arm.finger_offset  # grasp point along the finger's z axis
+        self._mocap = d.mocap_pos[0] if self.arm.control == "mocap" else None  # where the Fetch's target goes
+        self._runaway_step = RUNAWAY_SPEED * self.dt  # the distance an object may move in a control step
+        # what `_gather` read after the last physics step, as plain floats: the end effector's position, the
+        # fingers' positions (in body order; the cost sums over both) and the objects' positions (cubes, then
+        # clutter; x, y, z each)
+        self._ee_now, self._fingers, self._objects = [0.0] * 3, [0.0] * 6, [0.0] * 3 * self.n_objects
         # the geoms that make a contact with geom g an arm contact: if g is an arm link, anything but the arm itself
         # and the floor the robot stands on; otherwise the arm links (unless g is that floor)
         arm, ngeom = self.arm.arm_geom_mask, self.model.ngeom
@@ -258,23 +271,26 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
     # --- episode -------------------------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        options = dict(options or {})
+        options = dict(options) if options else {}
         unknown = set(options) - {"cube_positions", "clutter_positions"}
         if unknown:
             raise ValueError(f"Unknown reset options {sorted(unknown)}; allowed: cube_positions, clutter_positions.")
         layout = self._layout(options)
         mujoco.mj_setState(self.model, self.data, self._start_state, STATE)
-        self._qpos[self._xy_index] = layout.ravel()
+        self._qpos[self._xy_index] = layout
         # what reset reads (frames, contacts, the camera and lights for the first frame) and the IK's Jacobian
         # needs; the first step computes the rest
         _positions(self.model, self.data)
         mujoco.mj_collision(self.model, self.data)
         self._check_start_collisions()
-        self._target = self.data.site_xpos[self.arm.ee_site].copy()
+        self._target = self._ee.tolist()  # the commanded end-effector position, as floats
         if self.arm.control == "mocap":
-            self.data.mocap_pos[0] = self._target
+            self.data.mocap_pos[0] = self._ee
             self.data.mocap_quat[0] = self.arm.ee_quat
-        self._prev_ee = self._target.tolist()
+        self._prev_ee = self._target
+        # MuJoCo's warning counts as last seen: a count that rises during a step is an instability (the counts
+        # change only in physics calls, and reset's collision check is the last before the first step)
+        self._warned = self._warnings.tolist()
         self._t = 0
         self._sums = [0.0, 0.0, 0.0]  # preference cost, task reward, arm-contact steps
         self._started, self._over = True, False
@@ -282,23 +298,31 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self._last = (*self._terms(0.0, contact=False), 0.0, self._objects)
         return self._observation(), {}
 
-    def _layout(self, options) -> np.ndarray:
+    def _layout(self, options) -> list[float]:
+        """The objects' start positions, flat: x, y of each cube, then of each clutter object. Plain floats: a reset
+        is a handful of numbers, where numpy's per-call overhead would dominate. Every try draws the same numbers
+        whatever is given (the random stream does not depend on the options)."""
         given = [options.get("cube_positions"), options.get("clutter_positions")]
         if given[1] is not None and self.n_clutter == 0:
             raise ValueError("clutter_positions only applies to preference='clutter'.")
+        # numpy's Generator.uniform(-h, h) is -h + (h - -h) * random(): drawn that way from the same stream, the same
+        # numbers bit for bit (checked on 2M draws), for a quarter of the cost (uniform's argument handling)
+        random, j = self.np_random.random, CLUTTER_JITTER
         for _ in range(1000):
-            cubes = np.array([(x, self.np_random.uniform(-h, h)) for x, h in CUBE_STARTS])  # scalar draws: fast
-            clutter = self._clutter_starts + self.np_random.uniform(-CLUTTER_JITTER, CLUTTER_JITTER,
-                                                                     (self.n_clutter, 2))
-            layout = np.concatenate([self._given("cube_positions", given[0], 2, cubes),
-                                     self._given("clutter_positions", given[1], self.n_clutter, clutter)])
+            cubes = [v for x, h in CUBE_STARTS for v in (x, -h + (h - -h) * random())]
+            clutter = []
+            if self.n_clutter:  # (no draw for no clutter)
+                jitter = [-j + (j - -j) * u for u in random(2 * self.n_clutter).tolist()]
+                clutter = [s + d for s, d in zip(self._clutter_starts, jitter)]
+            layout = (self._given("cube_positions", given[0], 2, cubes)
+                      + self._given("clutter_positions", given[1], self.n_clutter, clutter))
             if given[0] is not None and (given[1] is not None or self.n_clutter == 0):
                 return layout  # nothing random left: overlaps are reported by the collision check
             if _min_gap(layout) >= MIN_GAP:
                 return layout
         raise ValueError("No start layout without overlapping objects fits the given positions.")
 
-    def _given(self, name: str, value, n: int, default: np.ndarray) -> np.ndarray:
+    def _given(self, name: str, value, n: int, default: list[float]) -> list[float]:
         if value is None:
             return default
         arr = np.asarray(value, dtype=float)
@@ -306,14 +330,14 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
                 arr > [0.8, 0.75]):
             raise ValueError(f"{name} must be {n} finite (x, y) pairs on the table (x in [0.2, 0.8], y in "
                              f"[-0.75, 0.75]); got {value!r}.")
-        return arr
+        return arr.ravel().tolist()
 
     def _check_start_collisions(self) -> None:
         """Objects may rest on the table; any other penetration at the start is refused with the names involved."""
         c = self.data.contact
-        deep = c.dist < -1e-3
-        if not deep.any():
+        if not any(d < -1e-3 for d in c.dist.tolist()):  # (floats: cheaper than numpy's comparison and any)
             return
+        deep = c.dist < -1e-3
         clashes = set()
         for g1, g2 in c.geom[deep].tolist():
             if g1 in self.scene.object_geoms or g2 in self.scene.object_geoms:
@@ -336,14 +360,25 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         ax, ay, az = a.tolist()
         if not (-1.0 <= ax <= 1.0 and -1.0 <= ay <= 1.0 and -1.0 <= az <= 1.0):  # NaN fails the comparison too
             raise ValueError(_bad_action(action))
-        (tx, ty, tz), ((lx, hx), (ly, hy), (lz, hz)) = self._target.tolist(), self._bounds
-        self._target = np.array([min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy),
-                                 min(max(tz + STEP_SIZE * az, lz), hz)])
-        self._drive()
-        warnings_before = self._warnings.tolist()
+        (tx, ty, tz), ((lx, hx), (ly, hy), (lz, hz)) = self._target, self._bounds
+        self._target = target = [min(max(tx + STEP_SIZE * ax, lx), hx), min(max(ty + STEP_SIZE * ay, ly), hy),
+                                 min(max(tz + STEP_SIZE * az, lz), hz)]
+        tx, ty, tz = target
+        ik = self._ik
+        if ik is not None:
+            # the IK's position error from floats: the end effector's position `_gather` read is the site's now
+            err, (ex, ey, ez) = ik.err_pos, self._ee_now
+            err[0], err[1], err[2] = tx - ex, ty - ey, tz - ez
+            # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep;
+            # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
+            mujoco.mju_add(self._ctrl_arm, self._qpos_arm, ik.increment(self.data))
+        else:
+            mocap = self._mocap
+            mocap[0], mocap[1], mocap[2] = tx, ty, tz
         mujoco.mj_step(self.model, self.data, nstep=SUBSTEPS)
         self._t += 1
-        warnings_now = self._warnings.tolist()
+        warnings_before, warnings_now = self._warned, self._warnings.tolist()
+        self._warned = warnings_now
         reason = None if warnings_now == warnings_before else self._instability(warnings_before, warnings_now)
         if reason is None:
             mujoco.mj_kinematics(self.model, self.data)  # frames of the state just reached (obs, reward, next IK)
@@ -373,14 +408,6 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         obs = self._observation() if reason is None else self._last_obs
         return obs, task, False, truncated, info
 
-    def _drive(self) -> None:
-        if self.arm.control == "mocap":
-            self.data.mocap_pos[0] = self._target
-            return
-        # no clipping to the actuators' ctrlrange here: MuJoCo clamps ctrl itself (ctrllimited), in every substep
-        np.add(self._qpos_arm, self._ik(self.data, self._target), out=self._ctrl_arm)
-        # the gripper's controls stay 0 (closed: a pusher): mj_resetData zeroes them and nothing else writes them
-
     def _instability(self, warnings_before: list, warnings_now: list) -> str | None:
         """Why the physics can no longer be trusted, or None. MuJoCo's own checks warn (and reset the data) on a
         non-finite or huge position, velocity or acceleration; its other warnings (e.g. contact buffer full) count
@@ -396,7 +423,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         faster than any push can move it (MuJoCo's own checks only trip near 1e10). The common case costs a few C
         calls on what `_gather` read and the last sound state's positions `before`: the bounds, and the distance
         between the two as one vector, which bounds every object's own displacement."""
-        objects, limit = self._objects, RUNAWAY_SPEED * self.dt
+        objects, limit = self._objects, self._runaway_step
         if (max(objects) < RUNAWAY_BOX and min(objects) > -RUNAWAY_BOX and min(objects[2::3]) > RUNAWAY_FLOOR
                 and math.dist(objects, before) < limit):
             return None
@@ -412,34 +439,36 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
 
     def _arm_contact(self) -> bool:
         # set lookups looped in C: a step has a dozen contacts or more (cubes, fingers, table), and in almost every
-        # step none of them involves an arm link, which one test over the contacts' geoms settles
-        if self.data.ncon == 0:
+        # step none of them involves an arm link, which two tests over the contacts' geom1 and geom2 columns settle
+        # (read as lists: after the physics steps, with the caches cold, numpy's copy of `geom.ravel()` cost more
+        # than the rest of the scan)
+        contacts = self.data.contact
+        geom1, geom2 = contacts.geom1.tolist(), contacts.geom2.tolist()
+        arm = self._arm_geoms
+        if arm.isdisjoint(geom1) and arm.isdisjoint(geom2):
             return False
-        geom = self.data.contact.geom
-        if self._arm_geoms.isdisjoint(geom.ravel().tolist()):
-            return False
-        return not self._arm_contact_pairs.isdisjoint(map(tuple, geom.tolist()))
+        return not self._arm_contact_pairs.isdisjoint(zip(geom1, geom2))
 
     def _gather(self) -> None:
         """Read the end effector's and the objects' positions once per step, as plain floats: the reward terms and
         the state observation are a handful of numbers each, where numpy's per-call overhead would dominate."""
         self._ee_now = self._ee.tolist()
-        self._objects = self._qpos[self._obj_index].tolist()
+        frames, at = self._xpos.tolist(), self._objects_at
+        self._fingers, self._objects = frames[:6], frames[at:]
 
     def _terms(self, effort: float, contact: bool) -> tuple[float, float]:
         """The task reward and the preference cost of the state `_gather` read; `effort`: 0.01 |a|^2."""
-        line = mj_scene.LINE_X
         objects = self._objects
         x0, y0, z0, x1, y1, z1 = objects[:6]
-        goal = max(abs(x0 - line), abs(x1 - line))
+        goal = max(abs(x0 - LINE_X), abs(x1 - LINE_X))
         group = math.sqrt((x0 - x1) ** 2 + (y0 - y1) ** 2 + (z0 - z1) ** 2)
-        k = self.arm.finger_offset  # grasp point along the finger's z axis
-        (lx, ly, lz), (rx, ry, rz) = self._finger_pos.tolist()
+        k = self._finger_offset
+        lx, ly, lz, rx, ry, rz = self._fingers
         (ulx, uly, ulz), (urx, ury, urz) = self._finger_axis.tolist()
         fingers = (max(math.sqrt((lx + k * ulx - x0) ** 2 + (ly + k * uly - y0) ** 2 + (lz + k * ulz - z0) ** 2), 0.02)
                    + max(math.sqrt((rx + k * urx - x0) ** 2 + (ry + k * ury - y0) ** 2 + (rz + k * urz - z0) ** 2),
                          0.02))
-        lifted = max(z0, z1) > mj_scene.CUBE_Z + LIFT_HEIGHT
+        lifted = max(z0, z1) > LIFTED_Z
         on_line = self.n_clutter > 0 and _on_line(objects)
         task = -3.0 * goal - 0.5 * fingers - effort
         preference = task - 3.0 * group - 0.5 * lifted - 5.0 * contact - 3.0 * on_line
@@ -450,7 +479,7 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         objects' positions)."""
         x0, y0, z0, x1, y1, z1 = last[3][:6]
         on_table = max(abs(z0 - mj_scene.CUBE_Z), abs(z1 - mj_scene.CUBE_Z)) <= ON_TABLE
-        reached = max(abs(x0 - mj_scene.LINE_X), abs(x1 - mj_scene.LINE_X)) <= SUCCESS_MARGIN and on_table
+        reached = max(abs(x0 - LINE_X), abs(x1 - LINE_X)) <= SUCCESS_MARGIN and on_table
         if self.n_clutter:
             wanted = reached and not _on_line(last[3])
         else:
@@ -512,10 +541,12 @@ class FrankaPushEnv(RefusesUnknownKwargs, gym.Env):
         self.action_space, self.observation_space = state["spaces"]
         self._np_random, self._np_random_seed = state["rng"]
         if state["started"]:
-            physics, self._target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
+            physics, target, self._prev_ee, self._t, self._sums, self._over, self._last, self._last_obs = (
                 state["episode"])
             mujoco.mj_setState(self.model, self.data, physics, STATE)
+            self._target, self._warned = target, self._warnings.tolist()
             _positions(self.model, self.data)
+            self._gather()  # what the next step's IK reads (the end effector's position)
             self._started = True
 
 
@@ -529,7 +560,7 @@ def _positions(model, data) -> None:
 
 def _on_line(objects: list) -> bool:
     """Whether an extra object (after the two cubes in `objects`, x, y, z each) lies within the band of the line."""
-    return any(abs(x - mj_scene.LINE_X) < CLUTTER_BAND for x in objects[6::3])
+    return any(abs(x - LINE_X) < CLUTTER_BAND for x in objects[6::3])
 
 
 def _as_action(action) -> np.ndarray:
@@ -550,9 +581,9 @@ def _bad_action(action) -> str:
     return f"Action must be 3 finite numbers in [-1, 1] (end-effector dx, dy, dz); got {action!r}."
 
 
-def _min_gap(layout: np.ndarray) -> float:
-    """Smallest gap between two axis-aligned 5 cm cubes of the layout (negative: they overlap)."""
-    points = layout.tolist()  # plain floats: at most 6 objects, 15 pairs
+def _min_gap(layout: list[float]) -> float:
+    """Smallest gap between two axis-aligned 5 cm cubes of the layout, flat (x, y) pairs (negative: they overlap)."""
+    points = list(zip(layout[::2], layout[1::2]))  # at most 6 objects, 15 pairs
     return min(max(abs(x - u), abs(y - v)) for i, (x, y) in enumerate(points) for u, v in points[i + 1:]) - (
         2 * mj_scene.CUBE_HALF)
 

@@ -262,11 +262,12 @@ def _chain_dofs(model, body: int) -> list[int]:
 class ArmIK:
     """Damped-least-squares inverse kinematics of an arm: the joint increment toward a target position with
     `arm.ee_quat` held. This runs every control step, where a numpy call's overhead (about 1 us) on these tiny
-    arrays is a sizeable share of a step's own work, so each operation is one call on buffers kept between calls
-    (and views into the last `data` it was called with): MuJoCo's for the matrix work, a numpy ufunc with `out=` for
-    the elementwise ones (cheaper than an `mju_` call there, and bit-identical). The arm is the site's whole kinematic chain (checked
-    here), so the site's Jacobian is zero outside the arm's dofs and `J J^T` is formed over all dofs, without a
-    column gather."""
+    arrays is a sizeable share of a step's own work, so each operation is one MuJoCo call on buffers kept between
+    calls (and views into the last `data` it was called with). MuJoCo's `mju_` calls for the elementwise operations
+    too: in isolation a numpy ufunc with `out=` costs about the same, but right after the physics steps, with the
+    caches cold, a step that leaves numpy's ufunc machinery out costs 3-5 us less (the same bits either way). The arm
+    is the site's whole kinematic chain (checked here), so the site's Jacobian is zero outside the arm's dofs and
+    `J J^T` is formed over all dofs, without a column gather."""
 
     def __init__(self, model, arm: ArmParts, damping: float = 0.05):
         self.model, self.arm = model, arm
@@ -278,9 +279,10 @@ class ArmIK:
         self.jac = np.zeros((6, model.nv))
         self._jacp, self._jacr = self.jac[:3], self.jac[3:]
         self.err = np.zeros(6)
-        self._err_pos, self._err_rot = self.err[:3], self.err[3:]
+        self.err_pos, self._err_rot = self.err[:3], self.err[3:]  # err_pos: the target minus the site's position
         self._system = np.empty((6, 6))
-        self._reg = damping**2 * np.eye(6)
+        self._reg = (damping**2 * np.eye(6)).ravel()
+        self._system_flat = self._system.reshape(-1)  # a view, for mju_addTo
         self._quat, self._rot, self._sol = np.empty(4), np.empty(3), np.empty(6)
         self._dq_all = np.zeros(model.nv)
         self._dq = self._dq_all[self.cols]  # a view: the arm's part of J^T sol
@@ -295,13 +297,20 @@ class ArmIK:
         site frames, cdof) up to date."""
         if data is not self._data:
             self._bind(data)
+        mujoco.mju_sub3(self.err_pos, target, self._site_pos)
+        return self.increment(data)
+
+    def increment(self, data) -> np.ndarray:
+        """As a call, with the position error already written into `err_pos` (by a caller that has the target and
+        the site's position as floats: three item writes cost less than an `mju_sub3` call and give the same bits)."""
+        if data is not self._data:
+            self._bind(data)
         mujoco.mj_jacSite(self.model, data, self._jacp, self._jacr, self.arm.ee_site)
-        np.subtract(target, self._site_pos, out=self._err_pos)
         mujoco.mju_mat2Quat(self._quat, self._site_mat)
         mujoco.mju_subQuat(self._rot, self.arm.ee_quat, self._quat)  # in the site's own frame
         mujoco.mju_mulMatVec3(self._err_rot, self._site_mat, self._rot)  # in the world frame
         mujoco.mju_mulMatMatT(self._system, self.jac, self.jac)
-        np.add(self._system, self._reg, out=self._system)
+        mujoco.mju_addTo(self._system_flat, self._reg)
         mujoco.mju_cholFactor(self._system, 0.0)
         mujoco.mju_cholSolve(self._sol, self._system, self.err)
         mujoco.mju_mulMatTVec(self._dq_all, self.jac, self._sol)

@@ -1,6 +1,7 @@
 """The rapl MuJoCo push envs: robots from gymnasium-robotics, the hidden preference, bad input and faults."""
 from __future__ import annotations
 
+import copy
 import os
 import pathlib
 import pickle
@@ -319,3 +320,20 @@ def test_fingertips_lie_along_each_finger_bodys_own_z_axis_when_the_hand_tilts()
         rotation = d.xmat[body].reshape(3, 3)
         assert not np.allclose(rotation, rotation.T)
         np.testing.assert_array_equal(env._finger_axis[i], rotation[:, 2])  # columns are the body axes in the world
+
+
+@pytest.mark.parametrize("preference", ["group", "clutter"])
+def test_start_layouts_are_generator_uniform_draws(preference):
+    """Reset draws its layout as -h + (h - -h) * random() (cheaper than Generator.uniform): the same numbers bit for
+    bit and the same stream position as uniform(-h, h), on which every stored seed's start state depends."""
+    env = FrankaPushEnv(preference=preference)
+    for seed in range(40):
+        env.reset(seed=seed)
+        rng = copy.deepcopy(env.np_random)
+        layout = env._layout({})
+        cubes = [v for x, h in franka_push.CUBE_STARTS for v in (x, rng.uniform(-h, h))]
+        jitter = rng.uniform(-franka_push.CLUTTER_JITTER, franka_push.CLUTTER_JITTER, (env.n_clutter, 2)).ravel()
+        clutter = [s + j for s, j in zip(np.ravel(franka_push.CLUTTER_STARTS[:env.n_clutter]), jitter.tolist())]
+        if franka_push._min_gap(cubes + clutter) >= franka_push.MIN_GAP:  # (else reset drew again)
+            assert layout == cubes + clutter
+            assert rng.random() == env.np_random.random()
