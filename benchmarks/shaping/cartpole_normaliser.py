@@ -32,14 +32,14 @@ LEARNERS = {"batch std (old)": {}, "floor 0.05": {"advantage_floor": 0.05},
 MODES = ("primary", "barfi")
 
 
-def _run(job: tuple) -> tuple:
-    """One traced training run: the curve and, per inner update, what the learner saw and how far it stepped."""
+def traced_train(mode: str, seed: int, episodes: int, overrides: dict, env_kwargs: dict | None = None) -> tuple:
+    """One traced training run (bad heuristic unless `env_kwargs` says otherwise): the curve and, per inner update,
+    what the learner saw and how far it stepped."""
     import torch
     from aligngym.agents.shaping import reinforce
     from aligngym.agents.shaping.args import make_args
     from aligngym.agents.shaping.train import train
 
-    learner, mode, seed, episodes = job
     trace = []
     update = reinforce.Reinforce.update
 
@@ -52,19 +52,26 @@ def _run(job: tuple) -> tuple:
         before = [p.detach().clone() for p in self.policy.parameters()]
         update(self, batch, rewards, gamma)
         step = sum(float(((p.detach() - b) ** 2).sum()) for p, b in zip(self.policy.parameters(), before)) ** 0.5
+        grad = sum(float((p.grad ** 2).sum()) for p in self.policy.parameters() if p.grad is not None) ** 0.5
         trace.append({"all_equal": bool(np.ptp(batch.primary_returns) == 0),
                       "spread": float(torch.sqrt(((raw * batch.mask) ** 2).sum() / count)),
                       "scale": float((returns.abs() * batch.mask).sum() / count),
-                      "used": float(torch.sqrt(((used * batch.mask) ** 2).sum() / count)), "step": step})
+                      "used": float(torch.sqrt(((used * batch.mask) ** 2).sum() / count)), "step": step,
+                      "grad": grad})
 
     reinforce.Reinforce.update = traced
     try:
-        args = make_args(PRESET, num_envs=16, **LEARNERS[learner])
-        result = train(ENV, "reinforce", mode, episodes=episodes, seed=seed, env_kwargs={"heuristic": "bad"},
-                       args=args)
+        args = make_args(PRESET, num_envs=16, **overrides)
+        result = train(ENV, "reinforce", mode, episodes=episodes, seed=seed,
+                       env_kwargs={"heuristic": "bad", **(env_kwargs or {})}, args=args)
     finally:
         reinforce.Reinforce.update = update
-    return job, result.primary_return, trace
+    return result.primary_return, trace
+
+
+def _run(job: tuple) -> tuple:
+    learner, mode, seed, episodes = job
+    return (job, *traced_train(mode, seed, episodes, LEARNERS[learner]))
 
 
 def late(trace: list[dict], key: str, equal: bool | None = None) -> float:
@@ -84,24 +91,24 @@ def measure(learners=tuple(LEARNERS), modes=MODES, seeds=range(10), episodes: in
     out = {"env_id": ENV, "preset": PRESET, "heuristic": "bad", "episodes": episodes, "num_envs": 16,
            "seeds": list(seeds), "learners": {k: LEARNERS[k] for k in learners}, "runs": {}}
     for (name, mode, _, _), curve, trace in outputs:
-        curve = np.asarray(curve)
-        tail = max(1, len(curve) // 5)
-        entry = out["runs"].setdefault(name, {}).setdefault(mode, {k: [] for k in (
-            "final", "auc", "share_all_equal", "step_all_equal", "step_other", "used_all_equal", "spread_other",
-            "spread_all_equal", "scale_all_equal")})
-        entry["final"].append(float(curve[-tail:].mean()))
-        entry["auc"].append(float(curve.mean()))
-        entry["share_all_equal"].append(late(trace, "all_equal"))
-        entry["step_all_equal"].append(late(trace, "step", True))
-        entry["step_other"].append(late(trace, "step", False))
-        entry["used_all_equal"].append(late(trace, "used", True))
-        entry["spread_all_equal"].append(late(trace, "spread", True))
-        entry["spread_other"].append(late(trace, "spread", False))
-        entry["scale_all_equal"].append(late(trace, "scale", True))
+        record(out["runs"].setdefault(name, {}).setdefault(mode, {}), curve, trace)
     for by_mode in out["runs"].values():
         summarise_learner(by_mode)
     out["seconds"] = round(time.time() - start, 1)
     return out
+
+
+def record(entry: dict, curve, trace: list[dict]) -> None:
+    """Appends one run's per-seed numbers to `entry` (lists keyed by number): final and AUC of the curve, and the
+    late trace's share of all-equal batches and the learner's step, gradient and advantages on / off them."""
+    curve = np.asarray(curve)
+    numbers = {"final": float(curve[-max(1, len(curve) // 5):].mean()), "auc": float(curve.mean()),
+               "share_all_equal": late(trace, "all_equal")}
+    for key in ("step", "grad", "used", "spread", "scale"):
+        numbers[f"{key}_all_equal"] = late(trace, key, True)
+        numbers[f"{key}_other"] = late(trace, key, False)
+    for key, value in numbers.items():
+        entry.setdefault(key, []).append(value)
 
 
 def summarise_learner(by_mode: dict) -> None:
