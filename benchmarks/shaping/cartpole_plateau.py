@@ -33,7 +33,7 @@ from aligngym.benchmarks.stats import format_cell
 
 # method -> (reward mode, env kwargs over the bad heuristic)
 METHODS = {"primary": ("primary", {}), "barfi": ("barfi", {}), "naive": ("naive", {}),
-           "naive, aux x 0.001": ("naive", {"aux_scale": 0.001})}
+           **{f"naive, aux x {scale:g}": ("naive", {"aux_scale": scale}) for scale in (0.001, 0.01, 0.03)}}
 # learner name -> Args overrides (the same for every method)
 LEARNERS = {"floor 0.05": CARTPOLE_LEARNER, "floor 0.05, adam eps 1e-3": {**CARTPOLE_LEARNER, "adam_eps": 1e-3}}
 
