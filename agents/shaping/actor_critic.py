@@ -27,7 +27,7 @@ class ActorCritic:
             self.critic = mlp(self.policy.encoder.out_dim, 1, args.hidden)
         self.scale = None  # the critic predicts returns divided by a running scale, so any reward size works
         self.optimizer = torch.optim.Adam([*self.policy.parameters(), *self.critic.parameters()],
-                                          lr=args.learning_rate, eps=args.adam_eps)
+                                          lr=args.learning_rate)
 
     def values(self, batch: Batch) -> torch.Tensor:
         return self.critic(self.policy.encoder(batch.obs)).squeeze(-1) * batch.mask

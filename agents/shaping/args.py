@@ -29,9 +29,6 @@ class Args:
     """initial log-std of Gaussian policies, in units where the action box is [-1, 1]"""
     learning_rate: float = 3e-3
     """Adam step size of the inner learner"""
-    adam_eps: float = 1e-8
-    """Adam's epsilon in the inner learner (torch's default). Raised to near the typical per-parameter gradient
-    size, gradients far below it are no longer rescaled to full-size steps (see docs/shaping.md, CartPole plateau)"""
     entropy_coef: float = 0.01
     """entropy bonus of the inner learner; keeps exploring while the sparse goal reward is rare"""
     max_grad_norm: float = 1.0
@@ -143,8 +140,7 @@ INF = math.inf
 # The real-valued fields' allowed ranges: (low, high, low excluded, high excluded)
 REAL_RANGES = {
     "primary_gamma": (0, 1, True, False), "log_std0": (-INF, INF, True, True), "learning_rate": (0, INF, True, True),
-    "adam_eps": (0, INF, True, True), "entropy_coef": (0, INF, False, True), "max_grad_norm": (0, INF, True, True),
-    "gae_lambda": (0, 1, False, False),
+    "entropy_coef": (0, INF, False, True), "max_grad_norm": (0, INF, True, True), "gae_lambda": (0, 1, False, False),
     "value_coef": (0, INF, False, True), "scale_momentum": (0, 1, False, True), "outer_lr": (0, INF, False, True),
     "damping": (0, INF, False, True), "neumann_step": (0, INF, True, True), "psi0": (-INF, INF, True, True),
     "dpba_lr": (0, INF, True, True),

@@ -38,7 +38,7 @@ class Reinforce:
         with torch.random.fork_rng():  # seeded initial weights without touching the caller's global torch RNG
             torch.manual_seed(seed)
             self.policy = make_policy(obs_space, action_space, args)  # categorical or diagonal Gaussian
-        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=args.learning_rate, eps=args.adam_eps)
+        self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=args.learning_rate)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
         return monte_carlo_advantages(batch, rewards, gamma, self.args.normalise_advantages, self.args.advantage_floor)

@@ -154,3 +154,19 @@ def test_cartpole_normaliser_traces_each_update():
     assert len(curve) == len(trace) == 2
     assert all(t["step"] > 0 and t["scale"] > 0 and t["used"] <= 1.0 + 1e-6 for t in trace)
     assert diagnosis.late(trace, "step") == pytest.approx(trace[-1]["step"])
+
+
+def test_cartpole_plateau_merges_runs_and_pairs_them_with_primary(tmp_path):
+    """The plateau diagnosis on a tiny budget: a second call adds its method beside the saved ones (primary-only
+    first), pairs it with primary-only on the same seeds, records the gradient norm; other seeds are refused."""
+    from aligngym.benchmarks.shaping import cartpole_plateau as plateau
+
+    plateau.main(tmp_path, ["floor 0.05"], ["naive, aux x 0.001"], seeds=2, episodes=16, workers=1)
+    results = plateau.main(tmp_path, ["floor 0.05"], ["primary"], seeds=2, episodes=16, workers=1)
+    runs = results["runs"]["floor 0.05"]
+    assert list(runs) == ["primary", "naive, aux x 0.001"]
+    assert "final_minus_primary" in runs["naive, aux x 0.001"] and "final_minus_primary" not in runs["primary"]
+    assert all(g > 0 for g in runs["primary"]["grad_other"])
+    assert "| floor 0.05 | naive, aux x 0.001 |" in (tmp_path / "shaping_cartpole_plateau.md").read_text()
+    with pytest.raises(ValueError, match="2 seeds x 16 episodes"):
+        plateau.main(tmp_path, ["floor 0.05"], ["primary"], seeds=3, episodes=16, workers=1)
