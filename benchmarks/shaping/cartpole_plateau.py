@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from aligngym.benchmarks.shaping.cartpole_normaliser import ENV, PRESET, record, summarise_learner, traced_train
+from aligngym.benchmarks.shaping.scoring import summarise
 from aligngym.benchmarks.shaping.table import CARTPOLE_LEARNER
 from aligngym.benchmarks.stats import format_cell
 
@@ -66,6 +67,9 @@ def merge(saved: dict, new: dict) -> dict:
             entry.pop("summary", None)
         if "primary" in out[learner]:
             summarise_learner(out[learner])
+        else:  # nothing to pair with yet
+            for entry in out[learner].values():
+                entry["summary"] = {k: summarise(v) for k, v in entry.items() if isinstance(v, list)}
     return out
 
 

@@ -249,6 +249,12 @@ def markdown(all_results: dict[str, dict]) -> str:
                 lines.append(f"| {size} | {label} | {m.split('/', 1)[1]} | {format_cell(r['auc'], '.1f')} | "
                              f"{format_cell(r['final'], '.1f')} | {success} | "
                              f"{versus} | {format_cell(params, '.2f') if params else ''} | {paper} |")
+    shares = [f"{env} {h}: {r['share']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
+              for env, results in all_results.items() for h in results["heuristics"]
+              if (r := recovered_share(results, h))]
+    if shares:
+        lines.append("\nShare of naive's loss BARFI recovers, mean(barfi - naive) / mean(primary - naive) over seeds "
+                     "(final; 95% paired bootstrap CI), where naive loses: " + "; ".join(shares) + ".")
     authors = ", ".join(f"{env} ({size})" for env, size in PAPER_BUDGETS.items())
     lines.append(f"\nBudgets: ours are in the first column; the authors' (episodes x seeds) are {authors}.")
     configs = "; ".join(f"{env}: {describe_outer(barfi_args(results))}" for env, results in all_results.items())
@@ -260,6 +266,25 @@ def markdown(all_results: dict[str, dict]) -> str:
     if inner:
         lines.append(f"\nThe inner learner (every method) differs from `Args()` on {inner}.")
     return "\n".join(lines) + "\n"
+
+
+def recovered_share(results: dict, heuristic: str, resamples: int = 10000) -> dict | None:
+    """How much of naive's loss to primary-only BARFI wins back on `heuristic` (final return): mean(barfi - naive)
+    / mean(primary - naive) over seeds, 1 = all of it, with a percentile bootstrap CI resampling seeds (paired,
+    fixed seed). None unless the heuristic has all three methods and naive's final verdict is "loses"."""
+    import numpy as np
+
+    by_method = results["heuristics"][heuristic]
+    if results.get("verdict", {}).get(heuristic, {}).get("reinforce/naive", {}).get("final", {}).get(
+            "outcome") != "loses" or "reinforce/barfi" not in by_method:
+        return None
+    p, n, b = (np.array(by_method[f"reinforce/{m}"]["final"]["per_seed"], dtype=float)
+               for m in ("primary", "naive", "barfi"))
+    draws = np.random.default_rng(0).integers(0, len(p), (resamples, len(p)))
+    loss = (p - n)[draws].mean(1)
+    ratios = (b - n)[draws].mean(1) / np.where(loss > 0, loss, np.nan)
+    low, high = np.nanquantile(ratios, [0.025, 0.975])
+    return {"share": float((b - n).mean() / (p - n).mean()), "ci_low": float(low), "ci_high": float(high)}
 
 
 def inner_overrides(overrides: dict) -> dict:

@@ -170,3 +170,18 @@ def test_cartpole_plateau_merges_runs_and_pairs_them_with_primary(tmp_path):
     assert "| floor 0.05 | naive, aux x 0.001 |" in (tmp_path / "shaping_cartpole_plateau.md").read_text()
     with pytest.raises(ValueError, match="2 seeds x 16 episodes"):
         plateau.main(tmp_path, ["floor 0.05"], ["primary"], seeds=3, episodes=16, workers=1)
+
+
+def test_recovered_share_is_barfis_part_of_naives_loss():
+    """(barfi - naive) / (primary - naive) over seeds: 0.9 when BARFI wins back 9 of naive's 10 points, with a CI
+    inside the per-seed range; nothing to report where naive does not lose."""
+    final = lambda values: {"final": {"per_seed": values}}  # noqa: E731
+    results = {"heuristics": {"bad": {"reinforce/primary": final([10.0, 10.0, 10.0, 10.0]),
+                                      "reinforce/naive": final([0.0, 0.0, 0.0, 0.0]),
+                                      "reinforce/barfi": final([9.0, 8.0, 10.0, 9.0])}},
+               "verdict": {"bad": {"reinforce/naive": {"final": {"outcome": "loses"}}}}}
+    share = table.recovered_share(results, "bad")
+    assert share["share"] == pytest.approx(0.9)
+    assert 0.8 <= share["ci_low"] <= 0.9 <= share["ci_high"] <= 1.0
+    results["verdict"]["bad"]["reinforce/naive"]["final"]["outcome"] = "ties"
+    assert table.recovered_share(results, "bad") is None
