@@ -24,7 +24,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import numpy as np
 
 from aligngym.benchmarks.shaping.cartpole_normaliser import ENV, PRESET, record, summarise_learner, traced_train
 from aligngym.benchmarks.shaping.scoring import summarise

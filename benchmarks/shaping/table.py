@@ -7,12 +7,12 @@ phi1 where the heuristic pays, with the paper's result beside ours.
     python -m aligngym.benchmarks.shaping.table --out DIR --env CartPole --heuristic good   # add to DIR's results
 
 `--budget here` (default) is what fits on a shared 2-core machine: GridWorld 5 x 2000 with all six methods and
-both heuristics; CartPole 5 x 1000 (the bad heuristic 10 x 1000, without pbrs) and MountainCar 5 x 1000 (the good
-heuristic at horizon 500; the bad one 10 x 500 at the authors' 2000, without pbrs), in batches of 16 episodes with
-primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps (good w = 1; bad w = 4 at 10 seeds)
-with primary, naive and barfi. BARFI's outer loop is the authors' for each env (`authors_<env>` presets,
-agents/shaping/args.py); CartPole's inner learner (every method) floors the advantage normaliser
-(CARTPOLE_LEARNER); `--method reinforce/barfi` retrains only BARFI and keeps the other methods' runs.
+both heuristics; CartPole 5 x 1000 (the bad heuristic and the authors' bad_reference 10 x 1000, without pbrs)
+and MountainCar 5 x 1000 (the good heuristic at horizon 500; the bad one 10 x 500 at the authors' 2000, without
+pbrs), in batches of 16 episodes with primary, naive, pbrs and barfi; HalfCheetah 5 x 1280 episodes of 100 steps
+(good w = 1; bad w = 4 at 10 seeds) with primary, naive and barfi. BARFI's outer loop is the authors' for each
+env (`authors_<env>` presets, agents/shaping/args.py); CartPole's inner learner (every method) floors the advantage
+normaliser (CARTPOLE_LEARNER); `--method reinforce/barfi` retrains only BARFI and keeps the other methods' runs.
 `--budget authors` is the authors' seeds and episodes (GridWorld 40 x 2000, CartPole 20 x 1000, MountainCar
 40 x 500) and, for HalfCheetah, their 15 seeds at what 2 idle cores run in an hour (6960 episodes of 100 steps,
 primary, naive and barfi; theirs: 10000 of 1000 steps, ~250 h here). GridWorld's and CartPole's were run here.
