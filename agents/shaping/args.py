@@ -35,7 +35,12 @@ class Args:
     """gradient clipping of the inner learner"""
     normalise_advantages: bool = True
     """REINFORCE: divide each batch's advantages by their std. Scale-free, but when the primary returns of a batch
-    are all equal (CartPole at 500) it blows whatever the heuristic still adds up to full-size steps"""
+    are all equal (CartPole at 500) it blows whatever the heuristic still adds up to full-size steps (see
+    `advantage_floor`)"""
+    advantage_floor: float = 0.0
+    """REINFORCE: the normaliser is at least this fraction of the batch's mean |return-to-go|, so advantages that
+    are tiny beside the returns themselves (a batch whose returns differ only by a tiny shaped part) give a tiny
+    step, not a full one; 0 = the plain batch std"""
     inner_steps: int = 1
     """inner policy steps per batch (the authors: 15 after each outer step)"""
     replay: int = 0
@@ -138,7 +143,8 @@ REAL_RANGES = {
     "entropy_coef": (0, INF, False, True), "max_grad_norm": (0, INF, True, True), "gae_lambda": (0, 1, False, False),
     "value_coef": (0, INF, False, True), "scale_momentum": (0, 1, False, True), "outer_lr": (0, INF, False, True),
     "damping": (0, INF, False, True), "neumann_step": (0, INF, True, True), "psi0": (-INF, INF, True, True),
-    "dpba_lr": (0, INF, True, True)}
+    "dpba_lr": (0, INF, True, True),
+    "advantage_floor": (0, INF, False, True)}
 
 
 # The authors' schedule (Dhawgupta/gupta2023behavior): an outer step every 3 episodes, then 15 inner steps on the

@@ -123,7 +123,9 @@ def outer_gradient(policy, batch: Batch, reward_fn: RewardFunction, args: Args =
     primary = policy_surrogate(policy, batch, monte_carlo_advantages(batch, batch.primary, args.primary_gamma))
     grad_primary = torch.autograd.grad(primary, params)
     rewards, gamma = reward_fn(batch)
-    inner = policy_surrogate(policy, batch, monte_carlo_advantages(batch, rewards, gamma))
+    # the learner's floor on the normaliser too: the outer loop differentiates the step the learner takes
+    inner = policy_surrogate(policy, batch, monte_carlo_advantages(batch, rewards, gamma,
+                                                                   floor=args.advantage_floor))
     inner_grad = torch.autograd.grad(inner, params, create_graph=True)
     hessian = lambda v: torch.autograd.grad(inner_grad, params, grad_outputs=v, retain_graph=True)  # noqa: E731
     fisher = fisher_matvec(policy, batch, params, args.damping) if args.variant == "implicit" else None

@@ -15,13 +15,18 @@ from aligngym.agents.shaping.rollout import (Batch, discounted_returns, make_pol
                                              policy_surrogate)
 
 
-def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma, normalise: bool = True) -> torch.Tensor:
+def monte_carlo_advantages(batch: Batch, rewards: torch.Tensor, gamma, normalise: bool = True,
+                           floor: float = 0.0) -> torch.Tensor:
     """Returns-to-go minus the batch's mean return at the same time step, normalised to unit std over the batch
-    unless `normalise` is False."""
+    unless `normalise` is False. With `floor` > 0 the normaliser is at least `floor` x the mean |return-to-go|
+    over the batch's real steps (`Args.advantage_floor`): a spread that is tiny beside the returns stays tiny."""
     returns = discounted_returns(rewards, batch.mask, gamma)
     baseline = (returns * batch.mask).sum(1) / batch.mask.sum(1).clamp(min=1.0)
     advantages = (returns - baseline[:, None]) * batch.mask
-    return normalised_advantages(advantages, batch.mask) if normalise else advantages
+    if not normalise:
+        return advantages
+    scale = (returns.abs() * batch.mask).sum() / batch.mask.sum() if floor else 0.0
+    return normalised_advantages(advantages, batch.mask, floor * scale)
 
 
 class Reinforce:
@@ -36,7 +41,7 @@ class Reinforce:
         self.optimizer = torch.optim.Adam(self.policy.parameters(), lr=args.learning_rate)
 
     def advantages(self, batch: Batch, rewards: torch.Tensor, gamma) -> torch.Tensor:
-        return monte_carlo_advantages(batch, rewards, gamma, self.args.normalise_advantages)
+        return monte_carlo_advantages(batch, rewards, gamma, self.args.normalise_advantages, self.args.advantage_floor)
 
     def update(self, batch: Batch, rewards: torch.Tensor, gamma) -> None:
         with torch.no_grad():

@@ -269,12 +269,13 @@ def discounted_returns(rewards: torch.Tensor, mask: torch.Tensor, gamma) -> torc
     return torch.stack(out[::-1])
 
 
-def normalised_advantages(advantages: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Zero mean, unit std over the real steps, so one learning rate suits rewards of any scale."""
+def normalised_advantages(advantages: torch.Tensor, mask: torch.Tensor, floor=0.0) -> torch.Tensor:
+    """Zero mean, unit std over the real steps, so one learning rate suits rewards of any scale; divided by
+    `floor` instead where the std is below it (then the std comes out below 1)."""
     count = mask.sum()
     mean = (advantages * mask).sum() / count
     std = torch.sqrt((((advantages - mean) * mask) ** 2).sum() / count + 1e-8)
-    return (advantages - mean) / std * mask
+    return (advantages - mean) / torch.maximum(std, torch.as_tensor(floor, dtype=std.dtype)) * mask
 
 
 def policy_surrogate(policy, batch: Batch, advantages: torch.Tensor, entropy_coef: float = 0.0) -> torch.Tensor:

@@ -14,7 +14,7 @@ import json
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -77,16 +77,22 @@ def phi_grid(reward_fn, obs_space) -> dict | None:
     return {"x": xs.tolist(), "y": ys.tolist(), "phi1": phi[..., 0].tolist(), "phi2": phi[..., 1].tolist()}
 
 
-def _run(job: tuple) -> tuple:
+def run_args(method: str, num_envs: int, overrides: dict):
+    """The `Args` a method's runs train with: the preset and overrides, the batch size, BARFI's variant."""
     from aligngym.agents.shaping.args import make_args
+
+    overrides = dict(overrides)
+    args = make_args(overrides.pop("preset", "default"), **{"num_envs": num_envs, **overrides})
+    variant = parse_method(method)["variant"]
+    return replace(args, variant=variant) if variant else args
+
+
+def _run(job: tuple) -> tuple:
     from aligngym.agents.shaping.train import train
 
     env_id, heuristic, method, seed, episodes, num_envs, env_kwargs, overrides = job
     parsed = parse_method(method)
-    overrides = dict(overrides)
-    args = make_args(overrides.pop("preset", "default"), **{"num_envs": num_envs, **overrides})
-    if parsed["mode"] == "barfi":
-        args = replace(args, variant=parsed["variant"] or args.variant)
+    args = run_args(method, num_envs, overrides)
     result = train(env_id, parsed["algo"], parsed["mode"], episodes=episodes, seed=seed,
                    env_kwargs={**env_kwargs, "heuristic": heuristic}, args=args)
     grid = None
@@ -137,7 +143,8 @@ def learning_curves(env_id: str = "AlignGym/ShapingGridWorld-v1", methods=DEFAUL
                 "episodes": rs[0][0], "mean": curves.mean(0).tolist(), "ci_low": low.tolist(),
                 "ci_high": high.tolist(), "auc": summarise(curves.mean(1)),
                 "final": summarise(curves[:, -tail:].mean(1)),
-                "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1))}
+                "final_success": summarise(np.array([r[2] for r in rs])[:, -tail:].mean(1)),
+                "resolved_args": asdict(run_args(m, num_envs, args))}  # every field the runs read
             if rs[0][3]:  # BARFI: the learned phi1 (overall and where r_aux != 0), phi2 and discount
                 names = list(rs[0][3][0])
                 out["heuristics"][h][m]["reward_params"] = {k: summarise(np.array([r[3][-1][k] for r in rs]))

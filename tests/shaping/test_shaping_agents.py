@@ -312,6 +312,41 @@ def test_unnormalised_advantages_keep_the_rewards_scale():
                                monte_carlo_advantages(batch, small, 0.99, normalise=False))
 
 
+def test_advantage_floor_keeps_a_tiny_shaped_spread_tiny():
+    """CartPole at 500: every episode of the batch has the same primary returns, so the advantages are only what a
+    tiny phi * aux adds. The batch-std normaliser blows them up to unit size (a full policy step); with
+    advantage_floor the normaliser is at least floor x mean |return-to-go|, so they stay tiny and so does the step.
+    Where the returns really differ (a learning batch) the floor does not bind and the two agree."""
+    n, horizon = 8, 40
+    mask = torch.ones(horizon, n)
+    aux = -(torch.rand(horizon, n, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    batch = Batch(obs=torch.randn(horizon, n, 4, generator=torch.Generator().manual_seed(1)),
+                  actions=torch.randint(0, 2, (horizon, n), generator=torch.Generator().manual_seed(2)),
+                  primary=torch.ones(horizon, n), aux=aux, potential=torch.zeros(horizon, n),
+                  next_potential=torch.zeros(horizon, n), mask=mask, primary_returns=np.full(n, 40.0),
+                  aux_returns=aux.sum(0).numpy(), successes=np.ones(n))
+    shaped = batch.primary + 0.01 * batch.aux
+    old = monte_carlo_advantages(batch, shaped, 0.99)
+    floored = monte_carlo_advantages(batch, shaped, 0.99, floor=0.05)
+    assert float(old.pow(2).mean().sqrt()) == pytest.approx(1.0, rel=1e-3)  # a full-size step from 1% of aux
+    assert float(floored.pow(2).mean().sqrt()) < 0.02
+    torch.testing.assert_close(floored, 0.01 * monte_carlo_advantages(batch, batch.aux, 0.99, normalise=False)
+                               / (0.05 * discounted_returns(shaped, mask, 0.99).mean()))
+
+    def step(floor):
+        learner = Reinforce(gym.spaces.Box(-5, 5, (4,)), gym.spaces.Discrete(2), 0,
+                            make_args(advantage_floor=floor, entropy_coef=0.0))
+        before = [p.detach().clone() for p in learner.policy.parameters()]
+        learner.optimizer = torch.optim.SGD(learner.policy.parameters(), lr=0.1)  # a step proportional to the grad
+        learner.update(batch, shaped, 0.99)
+        return sum(float((p.detach() - b).pow(2).sum()) for p, b in zip(learner.policy.parameters(), before)) ** 0.5
+
+    assert step(0.05) < 0.05 * step(0.0)
+    learning = random_batch(POLE, n=8)  # returns spread widely: the floor does not bind
+    torch.testing.assert_close(monte_carlo_advantages(learning, learning.primary, 0.99, floor=0.05),
+                               monte_carlo_advantages(learning, learning.primary, 0.99))
+
+
 def test_batches_of_one_episode_are_refused_and_two_episodes_learn():
     """REINFORCE's baseline is the batch's mean return, so with one episode per batch every advantage (and BARFI's
     outer gradient) is 0 and nothing moves: refused, in Args and through an agent spec. Two episodes learn."""

@@ -2,10 +2,12 @@
 and merging it into the saved JSON gives the same result as training both at once (and is refused when the saved
 results were made under other settings); the verdicts' error rate under no effect, and their equivalence margin."""
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pytest
 
+from aligngym.agents.shaping.args import make_args
 from aligngym.benchmarks.shaping import scoring, table
 from aligngym.benchmarks.stats import bootstrap_ci
 
@@ -20,6 +22,9 @@ def test_heuristics_train_with_their_own_kwargs_and_merge_into_saved_results(tmp
     assert full["env_kwargs_by_heuristic"] == {"good": {"horizon": 20}, "bad": {"horizon": 10}}
     assert full["args"] == {"outer_lr": 0.05} and full["episodes_by_heuristic"] == {"good": 8, "bad": 16}
     assert max(full["heuristics"]["bad"]["reinforce/barfi"]["mean"]) <= 10  # episodes of at most 10 steps
+    # beside the overrides, every field of the Args the runs read
+    assert full["heuristics"]["bad"]["reinforce/barfi"]["resolved_args"] == asdict(make_args(outer_lr=0.05,
+                                                                                           num_envs=8))
 
     table.run("CartPole", "tiny", tmp_path / "merged", workers=1, heuristics=("good",))
     merged = table.run("CartPole", "tiny", tmp_path / "merged", workers=1, heuristics=("bad",))
@@ -46,6 +51,11 @@ def test_retraining_one_method_with_new_outer_args_keeps_the_others(tmp_path, mo
 
     budget({})
     table.run("CartPole", "tiny", tmp_path / "merged", workers=1)
+    path = tmp_path / "merged" / "shaping_table_CartPole.json"
+    old = json.loads(path.read_text())  # saved before records kept the resolved args: still read and merged
+    for entry in old["heuristics"]["bad"].values():
+        entry.pop("resolved_args")
+    path.write_text(json.dumps(old))
     budget({"preset": "authors_cartpole"})
     merged = table.run("CartPole", "tiny", tmp_path / "merged", workers=1, methods=("reinforce/barfi",))
     full = table.run("CartPole", "tiny", tmp_path / "full", workers=1)
@@ -54,6 +64,10 @@ def test_retraining_one_method_with_new_outer_args_keeps_the_others(tmp_path, mo
         for key in ("mean", "auc", "final", "reward_params"):
             assert merged["heuristics"]["bad"][m].get(key) == full["heuristics"]["bad"][m].get(key)
     assert merged["heuristics"]["bad"]["reinforce/barfi"]["args"] == {"preset": "authors_cartpole"}
+    assert merged["heuristics"]["bad"]["reinforce/barfi"]["resolved_args"] == asdict(make_args("authors_cartpole",
+                                                                                             num_envs=8))
+    assert "resolved_args" not in merged["heuristics"]["bad"]["reinforce/primary"]
+    assert "| CartPole (16 x 2) | bad (horizon 10) | primary |" in table.from_saved(tmp_path / "merged")
     assert merged["retrained"][0]["methods"] == ["reinforce/barfi"]
     budget({"learning_rate": 0.01})
     with pytest.raises(ValueError, match="bad's reinforce/primary trained with args"):
@@ -126,3 +140,48 @@ def test_mountaincar_diagnosis_traces_each_outer_step(monkeypatch):
     assert barfi["params"]["phi1_where_aux"] == [0.0, 0.0]  # started at primary-only: the pull keeps the output 0
     naive = diagnosis._seed_run(("naive, aux_scale 0.01", "bad", 0))
     assert all(np.isnan(naive["params"]["phi2"])) and max(naive["aux_return"]) <= 0.4  # 40 steps x 0.01
+
+
+def test_cartpole_normaliser_traces_each_update():
+    """The CartPole normaliser diagnosis on a tiny budget: one trace row per inner update, the learner's own update
+    restored afterwards, and with the floor the advantages used are never larger than the batch std's unit RMS."""
+    from aligngym.agents.shaping.reinforce import Reinforce
+    from aligngym.benchmarks.shaping import cartpole_normaliser as diagnosis
+
+    update = Reinforce.update
+    _, curve, trace = diagnosis._run(("floor 0.05", "barfi", 0, 32))
+    assert Reinforce.update is update
+    assert len(curve) == len(trace) == 2
+    assert all(t["step"] > 0 and t["scale"] > 0 and t["used"] <= 1.0 + 1e-6 for t in trace)
+    assert diagnosis.late(trace, "step") == pytest.approx(trace[-1]["step"])
+
+
+def test_cartpole_plateau_merges_runs_and_pairs_them_with_primary(tmp_path):
+    """The plateau diagnosis on a tiny budget: a second call adds its method beside the saved ones (primary-only
+    first), pairs it with primary-only on the same seeds, records the gradient norm; other seeds are refused."""
+    from aligngym.benchmarks.shaping import cartpole_plateau as plateau
+
+    plateau.main(tmp_path, ["floor 0.05"], ["naive, aux x 0.001"], seeds=2, episodes=16, workers=1)
+    results = plateau.main(tmp_path, ["floor 0.05"], ["primary"], seeds=2, episodes=16, workers=1)
+    runs = results["runs"]["floor 0.05"]
+    assert list(runs) == ["primary", "naive, aux x 0.001"]
+    assert "final_minus_primary" in runs["naive, aux x 0.001"] and "final_minus_primary" not in runs["primary"]
+    assert all(g > 0 for g in runs["primary"]["grad_other"])
+    assert "| floor 0.05 | naive, aux x 0.001 |" in (tmp_path / "shaping_cartpole_plateau.md").read_text()
+    with pytest.raises(ValueError, match="2 seeds x 16 episodes"):
+        plateau.main(tmp_path, ["floor 0.05"], ["primary"], seeds=3, episodes=16, workers=1)
+
+
+def test_recovered_share_is_barfis_part_of_naives_loss():
+    """(barfi - naive) / (primary - naive) over seeds: 0.9 when BARFI wins back 9 of naive's 10 points, with a CI
+    inside the per-seed range; nothing to report where naive does not lose."""
+    final = lambda values: {"final": {"per_seed": values}}  # noqa: E731
+    results = {"heuristics": {"bad": {"reinforce/primary": final([10.0, 10.0, 10.0, 10.0]),
+                                      "reinforce/naive": final([0.0, 0.0, 0.0, 0.0]),
+                                      "reinforce/barfi": final([9.0, 8.0, 10.0, 9.0])}},
+               "verdict": {"bad": {"reinforce/naive": {"final": {"outcome": "loses"}}}}}
+    share = table.recovered_share(results, "bad")
+    assert share["share"] == pytest.approx(0.9)
+    assert 0.8 <= share["ci_low"] <= 0.9 <= share["ci_high"] <= 1.0
+    results["verdict"]["bad"]["reinforce/naive"]["final"]["outcome"] = "ties"
+    assert table.recovered_share(results, "bad") is None
