@@ -192,7 +192,9 @@ def run(args: Args, save, gt_result: dict | None = None) -> dict:
     for seed in args.learned_seeds:  # seed by seed: an interrupted run keeps whole seeds
         t = time.time()
         models = franka_rapl.learn_rewards(train, budget, seed)
-        result["duration_s"][f"reward_learning/{seed}"] = round(time.time() - t)
+        # keyed by the rewards trained on, so runs of one reward each (merged later) keep both times
+        for_methods = "" if tuple(args.learned_methods) == LEARNED else f" for {'+'.join(args.learned_methods)}"
+        result["duration_s"][f"reward_learning{for_methods}/{seed}"] = round(time.time() - t)
         for method in LEARNED:
             rho = spearman_within(models[method].rewards(held_out), held_out)["rho_within"]
             result["rho_within"].setdefault(method, []).append(float(rho))

@@ -230,6 +230,7 @@ def test_stage_two_reuses_a_finished_gt_stage_and_more_seeds_merge_into_it(monke
     both = franka_ppo.merge(rapl_only, {**result, "args": {**result["args"], "normalise_reward": True}})
     assert both["seeds_run"]["RAPL"] == [0, 1] and both["seeds_run"]["RLHF"] == [1]
     assert both["args"]["learned_methods"] == ["RAPL", "RLHF"]
+    assert "reward_learning for RAPL/0" in both["duration_s"] and "reward_learning/1" in both["duration_s"]
     assert both["summary"]["random_on_RLHF_seeds"]["preference_cost"]["per_seed"] == [1.1]
 
 
