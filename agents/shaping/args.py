@@ -67,6 +67,9 @@ class Args:
     outer_episodes: int = 0
     """episodes per outer step: each batch is cut into num_envs // outer_episodes groups and phi takes one outer
     step on each, in turn (the authors: one every 3 episodes, on those 3); 0 = one step on the whole batch"""
+    outer_random: bool = False
+    """control, not a method: each tensor of the outer gradient is replaced by a seeded random direction of the same
+    norm, so phi and psi random-walk at BARFI's own step size, carrying none of its information"""
     cg_iters: int = 10
     """implicit: conjugate-gradient steps (Fisher-vector products) per outer step"""
     damping: float = 0.01
@@ -132,8 +135,9 @@ class Args:
             if not ok:
                 allowed = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
                 raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}.")
-        if not isinstance(self.normalise_advantages, bool):
-            raise ValueError(f"normalise_advantages must be True or False, got {self.normalise_advantages!r}.")
+        for name in ("normalise_advantages", "outer_random"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name} must be True or False, got {getattr(self, name)!r}.")
 
 
 INF = math.inf
@@ -198,7 +202,7 @@ PRESETS = {
 
 
 # The fields only BARFI's outer loop reads: changing them leaves every other method's runs unchanged
-OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes", "cg_iters", "damping",
+OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes", "outer_random", "cg_iters", "damping",
                 "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor", "phi_init", "psi0", "phi_hidden")
 
 

@@ -11,6 +11,14 @@ cartpole_normaliser.py (per inner update: all-500 batch or not, advantages, grad
 primary-only under the same learner. The controls run at 0.001, 0.01 and 0.03: the middle one matches the size of
 BARFI's advantages in all-500 batches, the last is above BARFI's largest seed.
 
+The controls tie, so the cost is BARFI's. What of it? Its reward weight phi is re-estimated every 3 episodes from a
+noisy 3-episode hypergradient, which RMSprop (lr 0.001) normalises into full-size steps, and its discount drifts.
+Three BARFI variants tell the parts apart: `random outer steps` (`Args.outer_random`: each outer step keeps its
+size and takes a seeded random direction, a content-free non-stationary reward on BARFI's code path: if it loses
+like BARFI, the cost is the moving reward itself, not what BARFI's gradient says), `one outer step per batch`
+(`outer_episodes` 0: one step on all 16 episodes, fewer and better averaged) and `adam` (bias-corrected, so its
+first steps are smaller than RMSprop's).
+
     python -m aligngym.benchmarks.shaping.cartpole_plateau --out benchmarks/results [--learner L] [--method M]
 
 Writes shaping_cartpole_plateau.{json,md} (runs of other learners/methods already in the JSON are kept).
@@ -30,17 +38,21 @@ from aligngym.benchmarks.shaping.scoring import summarise
 from aligngym.benchmarks.shaping.table import CARTPOLE_LEARNER
 from aligngym.benchmarks.stats import format_cell
 
-# method -> (reward mode, env kwargs over the bad heuristic)
-METHODS = {"primary": ("primary", {}), "barfi": ("barfi", {}), "naive": ("naive", {}),
-           **{f"naive, aux x {scale:g}": ("naive", {"aux_scale": scale}) for scale in (0.001, 0.01, 0.03)}}
+# method -> (reward mode, env kwargs over the bad heuristic, BARFI's outer-loop Args over the preset's)
+METHODS = {"primary": ("primary", {}, {}), "barfi": ("barfi", {}, {}), "naive": ("naive", {}, {}),
+           **{f"naive, aux x {scale:g}": ("naive", {"aux_scale": scale}, {}) for scale in (0.001, 0.01, 0.03)},
+           # is it the non-stationary reward or BARFI's noisy outer step? (see the module docstring)
+           "barfi, random outer steps": ("barfi", {}, {"outer_random": True}),
+           "barfi, one outer step per batch": ("barfi", {}, {"outer_episodes": 0}),
+           "barfi, adam": ("barfi", {}, {"outer_optimizer": "adam"})}
 # learner name -> Args overrides (the same for every method)
 LEARNERS = {"floor 0.05": CARTPOLE_LEARNER}
 
 
 def _run(job: tuple) -> tuple:
     learner, method, seed, episodes = job
-    mode, env_kwargs = METHODS[method]
-    return (job, *traced_train(mode, seed, episodes, LEARNERS[learner], env_kwargs))
+    mode, env_kwargs, outer = METHODS[method]
+    return (job, *traced_train(mode, seed, episodes, {**LEARNERS[learner], **outer}, env_kwargs))
 
 
 def measure(jobs: list[tuple], workers: int = 2) -> dict:
