@@ -42,9 +42,14 @@ from aligngym.benchmarks.stats import format_cell
 METHODS = {"primary": ("primary", {}, {}), "barfi": ("barfi", {}, {}), "naive": ("naive", {}, {}),
            **{f"naive, aux x {scale:g}": ("naive", {"aux_scale": scale}, {}) for scale in (0.001, 0.01, 0.03)},
            # is it the non-stationary reward or BARFI's noisy outer step? (see the module docstring)
-           "barfi, random outer steps": ("barfi", {}, {"outer_random": True}),
+           "barfi, random outer steps": ("barfi", {}, {"outer_random": "walk"}),
            "barfi, one outer step per batch": ("barfi", {}, {"outer_episodes": 0}),
-           "barfi, adam": ("barfi", {}, {"outer_optimizer": "adam"})}
+           "barfi, adam": ("barfi", {}, {"outer_optimizer": "adam"}),
+           "barfi, random drift": ("barfi", {}, {"outer_random": "drift"}),
+           # primary-only's runs do not depend on the heuristic, so these pair with the same primary-only
+           **{f"{name}, bad_reference": ("barfi", {"heuristic": "bad_reference"}, {"outer_random": random})
+              for name, random in (("barfi", "off"), ("barfi, random outer steps", "walk"),
+                                   ("barfi, random drift", "drift"))}}
 # learner name -> Args overrides (the same for every method)
 LEARNERS = {"floor 0.05": CARTPOLE_LEARNER}
 

@@ -181,7 +181,7 @@ def test_cartpole_plateau_barfi_variants_train_barfi_with_their_outer_loop(monke
     seen = {}
     monkeypatch.setattr(plateau, "traced_train", lambda mode, seed, episodes, overrides, env_kwargs: seen.update(
         mode=mode, overrides=overrides) or ([], []))
-    for method, field, value in (("barfi, random outer steps", "outer_random", True),
+    for method, field, value in (("barfi, random outer steps", "outer_random", "walk"),
                                  ("barfi, one outer step per batch", "outer_episodes", 0),
                                  ("barfi, adam", "outer_optimizer", "adam")):
         plateau._run(("floor 0.05", method, 0, 16))
