@@ -98,7 +98,7 @@ def test_outer_random_keeps_barfis_step_size_and_draws_a_seeded_random_direction
     policy = TabularSoftmax(inner_optimum(0.0))
     batch = one_step_episodes(policy, 512, 0)
 
-    def grads(seed: int, random: bool) -> tuple[float, torch.Tensor]:
+    def grads(seed: int, random: bool) -> tuple[float, torch.Tensor]:  # one step of plain BARFI or of `walk`
         barfi = Barfi(gym.spaces.Box(-1, 1, (1,), np.float32), make_args(outer_random="walk" if random else "off"), seed=seed)
         barfi.outer_step(policy, batch)
         flat = torch.cat([p.grad.flatten() for p in barfi.reward_fn.parameters() if p.grad is not None])
@@ -109,3 +109,20 @@ def test_outer_random_keeps_barfis_step_size_and_draws_a_seeded_random_direction
     assert size > 0 and random_size == pytest.approx(size, rel=1e-5)
     assert float(torch.nn.functional.cosine_similarity(gradient, random, 0)) < 0.9
     assert torch.equal(random, grads(0, True)[1]) and not torch.equal(random, grads(1, True)[1])
+
+
+def test_outer_random_drift_keeps_one_direction_where_walk_redraws_it():
+    """`drift` steps the same way every outer step (a content-free stand-in for a consistent gradient), `walk`
+    draws a new direction each step."""
+    policy = TabularSoftmax(inner_optimum(0.0))
+    batch = one_step_episodes(policy, 512, 0)
+
+    def two_steps(random: str) -> float:
+        barfi = Barfi(gym.spaces.Box(-1, 1, (1,), np.float32), make_args(outer_random=random), seed=0)
+        flats = []
+        for _ in range(2):
+            barfi.outer_step(policy, batch)
+            flats.append(torch.cat([p.grad.flatten() for p in barfi.reward_fn.parameters() if p.grad is not None]))
+        return float(torch.nn.functional.cosine_similarity(*flats, 0))
+
+    assert two_steps("drift") > 0.99 and abs(two_steps("walk")) < 0.5

@@ -180,12 +180,15 @@ def test_cartpole_plateau_barfi_variants_train_barfi_with_their_outer_loop(monke
 
     seen = {}
     monkeypatch.setattr(plateau, "traced_train", lambda mode, seed, episodes, overrides, env_kwargs: seen.update(
-        mode=mode, overrides=overrides) or ([], []))
+        mode=mode, overrides=overrides, env=env_kwargs) or ([], []))
     for method, field, value in (("barfi, random outer steps", "outer_random", "walk"),
                                  ("barfi, one outer step per batch", "outer_episodes", 0),
-                                 ("barfi, adam", "outer_optimizer", "adam")):
+                                 ("barfi, adam", "outer_optimizer", "adam"),
+                                 ("barfi, random drift", "outer_random", "drift"),
+                                 ("barfi, random drift, bad_reference", "outer_random", "drift")):
         plateau._run(("floor 0.05", method, 0, 16))
         assert seen["mode"] == "barfi" and seen["overrides"][field] == value
+        assert seen["env"].get("heuristic", "bad") == ("bad_reference" if "bad_reference" in method else "bad")
         assert seen["overrides"]["advantage_floor"] == plateau.CARTPOLE_LEARNER["advantage_floor"]
         args = make_args(plateau.PRESET, **seen["overrides"])
         assert getattr(args, field) == value != getattr(make_args(plateau.PRESET), field)
