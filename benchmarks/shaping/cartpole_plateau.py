@@ -17,7 +17,10 @@ Three BARFI variants tell the parts apart: `random outer steps` (`Args.outer_ran
 size and takes a seeded random direction, a content-free non-stationary reward on BARFI's code path: if it loses
 like BARFI, the cost is the moving reward itself, not what BARFI's gradient says), `one outer step per batch`
 (`outer_episodes` 0: one step on all 16 episodes, fewer and better averaged) and `adam` (bias-corrected, so its
-first steps are smaller than RMSprop's).
+first steps are smaller than RMSprop's). A walk goes nowhere on average where BARFI's consistent gradient carries
+phi steadily one way, so `random drift` (`outer_random="drift"`: one random direction per seed, BARFI's step
+sizes) is a content-free control of that too. Rows ending `bad_reference` train on the authors' bad heuristic and
+pair with the same primary-only runs (primary-only never sees the heuristic; the table's runs are identical).
 
     python -m aligngym.benchmarks.shaping.cartpole_plateau --out benchmarks/results [--learner L] [--method M]
 
@@ -90,7 +93,7 @@ def merge(saved: dict, new: dict) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"CartPole, bad heuristic, {len(results['seeds'])} seeds x {results['episodes']} episodes (batches of "
+    lines = [f"CartPole, bad heuristic (rows ending bad_reference: the authors' bad heuristic), {len(results['seeds'])} seeds x {results['episodes']} episodes (batches of "
              f"16), `{PRESET}` outer loop; late = the last fifth of the inner updates; 'all 500' = batches whose "
              "episodes all returned 500", "",
              "| learner | method | final: last fifth | minus primary-only (paired, Student-t) | late batches all "
