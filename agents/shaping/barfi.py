@@ -29,7 +29,8 @@ The authors anchor at zero, which in their linear reward is near its start; `Arg
 start or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
 implemented. The outer optimiser (`outer_optimizer`: Adam or the authors' RMSprop), its step sizes (`outer_lr` on phi,
 `discount_lr` on psi) and `outer_episodes` (one outer step per group of that many episodes of the batch) are the
-rest of the outer loop (`outer_random` is a control: each step's size BARFI's own, its direction random); `make_args("authors_<env>")` sets all of it as the authors' code does for that env.
+rest of the outer loop (`outer_random` is a control: each step's size BARFI's own, its direction random);
+`make_args("authors_<env>")` sets all of it as the authors' code does for that env.
 """
 from __future__ import annotations
 

@@ -99,7 +99,8 @@ def test_outer_random_keeps_barfis_step_size_and_draws_a_seeded_random_direction
     batch = one_step_episodes(policy, 512, 0)
 
     def grads(seed: int, random: bool) -> tuple[float, torch.Tensor]:  # one step of plain BARFI or of `walk`
-        barfi = Barfi(gym.spaces.Box(-1, 1, (1,), np.float32), make_args(outer_random="walk" if random else "off"), seed=seed)
+        args = make_args(outer_random="walk" if random else "off")
+        barfi = Barfi(gym.spaces.Box(-1, 1, (1,), np.float32), args, seed=seed)
         barfi.outer_step(policy, batch)
         flat = torch.cat([p.grad.flatten() for p in barfi.reward_fn.parameters() if p.grad is not None])
         return barfi.trace[-1]["grad_j"], flat
