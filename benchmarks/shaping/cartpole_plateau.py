@@ -94,8 +94,9 @@ def merge(saved: dict, new: dict) -> dict:
 
 def markdown(results: dict) -> str:
     lines = [f"CartPole, bad heuristic (rows ending bad_reference: the authors' bad heuristic), "
-             f"{len(results['seeds'])} seeds x {results['episodes']} episodes (batches of 16), `{PRESET}` outer loop; late = the last fifth of the inner updates; 'all 500' = batches whose "
-             "episodes all returned 500", "",
+             f"{len(results['seeds'])} seeds x {results['episodes']} episodes (batches of 16), `{PRESET}` outer "
+             "loop; late = the last fifth of the inner updates; 'all 500' = batches whose episodes all returned 500",
+             "",
              "| learner | method | final: last fifth | minus primary-only (paired, Student-t) | late batches all "
              "500 | RMS advantage used there | grad norm there | step there (norm of dtheta) | step elsewhere |",
              "|---|---|---|---|---|---|---|---|---|"]
