@@ -205,9 +205,9 @@ PRESETS = {
 
 
 # The fields only BARFI's outer loop reads: changing them leaves every other method's runs unchanged
-OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes", "outer_random",
-                "cg_iters", "damping", "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor", "phi_init",
-                "psi0", "phi_hidden")
+OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes",
+                "outer_random", "cg_iters", "damping", "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor",
+                "phi_init", "psi0", "phi_hidden")
 
 
 def make_args(preset: str = "default", **overrides) -> Args:
