@@ -20,9 +20,13 @@ Writes benchmarks/results/rapl_franka_<algo>[_<env>].json after each policy, so 
 finished; `--gt-result FILE` reuses a finished run's random and GT stage (same settings) and runs stage 2 alone;
 `--merge-into FILE` also merges the run's seeds into FILE after each policy (seeds FILE has are kept, summaries
 recomputed from all seeds; runs whose Args differ in more than the seeds are refused), so more seeds, run later or
-in parallel processes, join an existing result; `--merge A.json B.json --merge-into FILE` merges finished runs.
+in parallel processes, join an existing result; `--merge A.json B.json --merge-into FILE` merges finished runs
+(`--methods RAPL` or `RLHF` trains on one reward only; such runs merge too). `--normalise-reward` is an ablation:
+the learned reward normalised by its running mean/std (`LearnedRewardWrapper(normalise=True)`); its results never
+merge with the main ones (the Args differ), so they go to their own file.
 Run: python -m aligngym.benchmarks.rapl.franka_ppo [--env group|clutter|fetch] [--algo sac|ppo] [--gt-steps N]
      [--learned-steps N] [--seeds 0 1 2 3 4] [--learned-seeds 0 1 2] [--gt-result FILE] [--merge-into FILE]
+     [--methods RAPL RLHF] [--normalise-reward]
 """
 from __future__ import annotations
 
@@ -77,6 +81,11 @@ class Args:
     """training seeds of the learned-reward stage (reward learning and learner)"""
     eval_episodes: int = 10
     """harness episodes per seed"""
+    normalise_reward: bool = False
+    """an ablation: the learned reward normalised by its running mean/std (`LearnedRewardWrapper(normalise=True)`);
+    off in every main result"""
+    learned_methods: tuple[str, ...] = ("RAPL", "RLHF")
+    """the learned rewards trained on in stage 2 (both are learned and their rho scored either way)"""
 
 
 def _summary(per_seed: list[dict]) -> dict:
@@ -183,17 +192,19 @@ def run(args: Args, save, gt_result: dict | None = None) -> dict:
     for seed in args.learned_seeds:  # seed by seed: an interrupted run keeps whole seeds
         t = time.time()
         models = franka_rapl.learn_rewards(train, budget, seed)
-        result["duration_s"][f"reward_learning/{seed}"] = round(time.time() - t)
+        # keyed by the rewards trained on, so runs of one reward each (merged later) keep both times
+        for_methods = "" if tuple(args.learned_methods) == LEARNED else f" for {'+'.join(args.learned_methods)}"
+        result["duration_s"][f"reward_learning{for_methods}/{seed}"] = round(time.time() - t)
         for method in LEARNED:
             rho = spearman_within(models[method].rewards(held_out), held_out)["rho_within"]
             result["rho_within"].setdefault(method, []).append(float(rho))
         result["seeds_run"]["rho"].append(seed)
-        _train([(method, models[method], seed, args.learned_steps) for method in LEARNED], args, result,
-               save, started, held_out)
+        _train([(method, models[method], seed, args.learned_steps) for method in args.learned_methods], args,
+               result, save, started, held_out)
     return result
 
 
-MERGEABLE = ("seeds", "learned_seeds")  # the Args fields merged runs may differ in
+MERGEABLE = ("seeds", "learned_seeds", "learned_methods")  # the Args fields merged runs may differ in
 
 
 def merge(old: dict, new: dict) -> dict:
@@ -228,6 +239,8 @@ def merge(old: dict, new: dict) -> dict:
                 merged.setdefault(key, {})[m] = values
     merged["args"]["seeds"] = merged["seeds_run"]["GT"] or merged["seeds_run"]["random"]
     merged["args"]["learned_seeds"] = merged["seeds_run"]["rho"] or merged["args"]["learned_seeds"]
+    merged["args"]["learned_methods"] = [m for m in LEARNED if m in norm(old)["learned_methods"] + norm(new)[
+        "learned_methods"]]
     summarise(merged)
     return merged
 
@@ -260,7 +273,8 @@ def _train(runs: list, args: Args, result: dict, save, started: float, held_out:
         print(f"{method} seed {seed}: {args.algo} for {steps} steps", flush=True)
         t = time.time()
         policy = franka_rapl.train_policy(args.env_id, model, replace(franka_rapl.Args(), ppo_steps=steps), seed,
-                                          algo=args.algo, every=args.learned_reward_every)
+                                          algo=args.algo, every=args.learned_reward_every,
+                                          normalise=args.normalise_reward)
         result["duration_s"][f"{method}/{seed}"] = round(time.time() - t)
         result["policies"].setdefault(method, []).append(_score(SB3Agent(policy), args, seed,
                                                                 f"{args.algo}-{method}"))
@@ -347,6 +361,10 @@ if __name__ == "__main__":
     parser.add_argument("--eval-episodes", type=int, default=Args.eval_episodes)
     parser.add_argument("--reward-budget", choices=list(franka_rapl.BUDGETS), default=Args.reward_budget)
     parser.add_argument("--learned-reward-every", type=int, default=Args.learned_reward_every)
+    parser.add_argument("--normalise-reward", action="store_true", help="ablation: the learned reward normalised "
+                        "by its running mean/std (results go to their own file: they never merge with the main ones)")
+    parser.add_argument("--methods", choices=LEARNED, nargs="+", default=list(Args.learned_methods),
+                        help="the learned rewards to train on (both are learned and scored for rho)")
     parser.add_argument("--gt-result", type=Path, help="reuse this finished run's random and GT stage")
     parser.add_argument("--out", type=Path, help="default: benchmarks/results/rapl_franka_<algo>[_<env>].json")
     parser.add_argument("--merge-into", type=Path, help="also merge this run's seeds into FILE (kept: FILE's seeds; "
@@ -365,6 +383,7 @@ if __name__ == "__main__":
         main(Args(env_id=env_id, reward_env_id=reward_env_id, algo=cli.algo, gt_steps=cli.gt_steps,
                   learned_steps=cli.learned_steps, seeds=tuple(cli.seeds), learned_seeds=tuple(cli.learned_seeds),
                   eval_episodes=cli.eval_episodes, learned_reward_every=cli.learned_reward_every,
-                  reward_budget=cli.reward_budget),
+                  reward_budget=cli.reward_budget, normalise_reward=cli.normalise_reward,
+                  learned_methods=tuple(cli.methods)),
              cli.out or franka_rapl.RESULTS / f"rapl_franka_{cli.algo}{'' if cli.env == 'group' else '_' + cli.env}"
                                               f".json", cli.gt_result, cli.merge_into)

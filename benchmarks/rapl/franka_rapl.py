@@ -130,12 +130,15 @@ def learn_rewards(train: list, args: Args, seed: int) -> dict:
     return {"RAPL": rapl, "RLHF": rlhf, "GT": GTReward(), "Time": TimeReward()}
 
 
-def train_policy(env_id: str, model, args: Args, seed: int, algo: str = "ppo", every: int = 1):
+def train_policy(env_id: str, model, args: Args, seed: int, algo: str = "ppo", every: int = 1,
+                 normalise: bool = False):
     """A policy trained on `model`'s reward for `args.ppo_steps` env steps: SB3 PPO, or SAC (`algo="sac"`);
-    `every`: the learned reward every k-th step (`LearnedRewardWrapper`)."""
+    `every`: the learned reward every k-th step, `normalise`: its running mean/std normalisation
+    (`LearnedRewardWrapper`)."""
     def make_env():
         # a reward model copy per env: OT's online reward keeps the episode so far on the model
-        return LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array"), copy.deepcopy(model), every=every)
+        return LearnedRewardWrapper(gym.make(env_id, render_mode="rgb_array"), copy.deepcopy(model), every=every,
+                                    normalise=normalise)
 
     if algo == "sac":
         return train_sac(make_env, SACArgs(), args.ppo_steps, seed)

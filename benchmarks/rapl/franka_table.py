@@ -8,7 +8,8 @@ seeds it has; a verdict against random (non-overlapping 95% bootstrap CIs on pre
 seeds; "worse than random" when random's CI lies wholly below) is given only with >= 5 seeds, else "too few seeds";
 the paired difference to random (seed by seed) is shown beside it. `reward_hacking` condenses the drivers'
 diagnostic: how the learned reward rates its own policy's rollouts against the held-out videos of the scripted pool
-policies.
+policies. Ablations (`ABLATIONS`: a learned-reward run with one setting changed, e.g. `--normalise-reward`) get lines of
+their own, labelled as such, below their env's main rows, which they never change.
 Run: python -m aligngym.benchmarks.rapl.franka_table [--rho FILE]
    (writes benchmarks/results/rapl_franka_table.json, .md and .png)
 """
@@ -31,6 +32,8 @@ POLICY_FILES = {"Group": ("rapl_franka_sac.json", "rapl_franka_sac_tuned.json"),
                 "Clutter": ("rapl_franka_sac_clutter.json", "rapl_franka_sac_tuned_clutter.json"),
                 "Kuka (ours: Fetch)": ("rapl_franka_sac_fetch.json", "rapl_franka_sac_tuned_fetch.json")}
 """per env (`PAPER`'s labels): the ground-truth run (random, GT), then the learned-reward run (RAPL, RLHF)"""
+ABLATIONS = {"Group": {"normalised reward": "rapl_franka_sac_normalised.json"}}
+"""per env: ablation label -> a learned-reward run with that one change (`franka_ppo.py --normalise-reward`)"""
 
 
 def _stat(values: list[float]) -> dict:
@@ -84,15 +87,36 @@ def _hacking(run: dict) -> dict:
     return out
 
 
-def build(rho: dict, runs: dict[str, list[dict]]) -> dict:
+def _ablated(policies: dict, main: dict) -> dict:
+    """An ablation run's RAPL / RLHF policies, each with its preference cost minus the main run's policy of the same
+    reward, paired by seed over the seeds both have (`minus_main_paired`)."""
+    out = {}
+    for method in ("RAPL", "RLHF"):
+        if method not in policies:
+            continue
+        out[method] = p = policies[method]
+        if method in main:
+            theirs = dict(zip(main[method]["seeds"], main[method]["preference_cost"]["per_seed"]))
+            paired = [c - theirs[s] for s, c in zip(p["seeds"], p["preference_cost"]["per_seed"]) if s in theirs]
+            if paired:
+                p["minus_main_paired"] = _stat(paired)
+    return out
+
+
+def build(rho: dict, runs: dict[str, list[dict]], ablations: dict[str, dict[str, dict]] | None = None) -> dict:
     """Per env: rho per method (ours, mean and 95% bootstrap CI over seeds) and the paper's; the policies of the
-    env's SAC runs (`runs[env]`: GT run, then learned run) with seeds and verdicts, and the reward-hacking rows."""
+    env's SAC runs (`runs[env]`: GT run, then learned run) with seeds and verdicts, and the reward-hacking rows;
+    `ablations[env][label]`: an ablation's learned-reward run, its RAPL / RLHF policies kept apart from the main
+    ones (verdicts against the same random seeds)."""
     table = {"rho_budget": rho["args"], "envs": {}}
     for env, paper in PAPER.items():
         env_runs = runs.get(env, [])
         table["envs"][env] = {"rho": {m: _stat(rho["rho"][env][m]) for m in METHODS if m in rho["rho"].get(env, {})},
                               "rho_paper": paper, "policies": _policies(env_runs),
-                              "reward_hacking": {k: v for r in env_runs for k, v in _hacking(r).items()}}
+                              "reward_hacking": {k: v for r in env_runs for k, v in _hacking(r).items()},
+                              "ablations": {label: {"policies": _ablated(_policies([run]), _policies(env_runs)),
+                                                    "reward_hacking": _hacking(run)}
+                                            for label, run in (ablations or {}).get(env, {}).items()}}
         if env_runs:
             table["envs"][env]["policy_args"] = env_runs[-1]["args"]
     return table
@@ -135,8 +159,19 @@ def markdown(table: dict) -> str:
                 policy = "(no policy) | | | | "
             lines.append(f"| {env} | {method} | {_cell(row['rho'].get(method))} | "
                          f"{row['rho_paper'].get(method, '—')} | {len(p['seeds']) if p else 0} | {policy} |")
+        for label, ablation in row["ablations"].items():
+            for method, p in ablation["policies"].items():
+                versus_main = (f"; minus the main {method} row, paired: {_cell(p['minus_main_paired'])}"
+                               if "minus_main_paired" in p else "")
+                policy = " | ".join([*(_cell(p[m]) for m in POLICY_METRICS), _cell(p["minus_random_paired"]),
+                                     p["verdict"] + versus_main])
+                lines.append(f"| {env} | {method}, ablation: {label} | (same rewards) | — | {len(p['seeds'])} | "
+                             f"{policy} |")
     hacking = [(env, method, r) for env, row in table["envs"].items()
                for method, rows in row["reward_hacking"].items() for r in rows]
+    hacking += [(env, f"{method}, ablation: {label}", r) for env, row in table["envs"].items()
+                for label, ablation in row["ablations"].items()
+                for method, rows in ablation["reward_hacking"].items() for r in rows]
     if hacking:
         lines += ["", ("Reward hacking: each learned-reward policy's 5 rollouts scored by its own learned reward "
                        "(per-step mean) beside the held-out videos of the scripted pool policies."), "",
@@ -197,7 +232,9 @@ def plot(table: dict, path: Path) -> None:
 def main(rho_path: Path, results: Path = RESULTS) -> dict:
     runs = {env: [json.loads((results / f).read_text()) for f in files if (results / f).exists()]
             for env, files in POLICY_FILES.items()}
-    table = build(json.loads(rho_path.read_text()), runs)
+    ablations = {env: {label: json.loads((results / f).read_text()) for label, f in files.items()
+                       if (results / f).exists()} for env, files in ABLATIONS.items()}
+    table = build(json.loads(rho_path.read_text()), runs, ablations)
     stem = RESULTS / "rapl_franka_table"
     stem.with_suffix(".json").write_text(json.dumps(table, indent=2, default=float) + "\n")
     stem.with_suffix(".md").write_text(markdown(table))

@@ -219,6 +219,20 @@ def test_stage_two_reuses_a_finished_gt_stage_and_more_seeds_merge_into_it(monke
     with pytest.raises(ValueError, match="differ in.*learned_steps"):
         franka_ppo.merge(merged, {**result, "args": {**result["args"], "learned_steps": 100}})
 
+    # the normalisation ablation: trains one reward at a time, passes the option down, never joins the main rows
+    with pytest.raises(ValueError, match="differ in.*normalise_reward"):
+        franka_ppo.merge(merged, {**result, "args": {**result["args"], "normalise_reward": True}})
+    trained, train_policy = [], franka_rapl.train_policy
+    monkeypatch.setattr(franka_rapl, "train_policy", lambda *a, **k: trained.append(k) or train_policy(*a, **k))
+    ablation = replace(args, learned_seeds=(0,), learned_methods=("RAPL",), normalise_reward=True)
+    rapl_only = franka_ppo.main(ablation, tmp_path / "norm0.json", tmp_path / "gt.json", tmp_path / "norm.json")
+    assert [k["normalise"] for k in trained] == [True] and set(rapl_only["policies"]) == {"GT", "RAPL"}
+    both = franka_ppo.merge(rapl_only, {**result, "args": {**result["args"], "normalise_reward": True}})
+    assert both["seeds_run"]["RAPL"] == [0, 1] and both["seeds_run"]["RLHF"] == [1]
+    assert both["args"]["learned_methods"] == ["RAPL", "RLHF"]
+    assert "reward_learning for RAPL/0" in both["duration_s"] and "reward_learning/1" in both["duration_s"]
+    assert both["summary"]["random_on_RLHF_seeds"]["preference_cost"]["per_seed"] == [1.1]
+
 
 def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_five_seeds(tmp_path):
     from aligngym.benchmarks.rapl import franka_table
@@ -240,7 +254,9 @@ def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_f
     learned = {**gt_run, "policies": {**gt_run["policies"], "RAPL": runs([1.5, 1.6])}, "reward_hacking":
                {"RAPL": [hacking, hacking]}, "seeds_run": {"random": [0, 1, 2, 3, 4], "GT": [0, 1, 2, 3, 4],
                                                           "RAPL": [3, 4], "RLHF": [], "rho": [3, 4]}}
-    table = franka_table.build(rho, {"Group": [gt_run, learned], "Clutter": [gt_run]})
+    normalised = {**learned, "policies": {**learned["policies"], "RAPL": runs([1.3, 1.2])}}
+    table = franka_table.build(rho, {"Group": [gt_run, learned], "Clutter": [gt_run]},
+                               {"Group": {"normalised reward": normalised}})
     group = table["envs"]["Group"]["policies"]
     assert set(group) == {"random", "GT", "RAPL"}  # RLHF not trained yet: left out
     assert group["GT"]["verdict"] == "beats random" and group["RAPL"]["verdict"] == "too few seeds (2 < 5)"
@@ -252,6 +268,11 @@ def test_results_table_puts_ours_beside_the_paper_and_gives_verdicts_only_with_f
     assert "| Clutter | GT | 1.00 [1.00, 1.00] | — | 5 | 0.95 [0.86, 1.03] | 0.00 [0.00, 0.00] | 0.00 [0.00, 0.00] " \
            "| -0.48 [-0.58, -0.39] | beats random |" in text
     assert "| Kuka (ours: Fetch) | random | — | — | 0 | not run |" in text
+    assert group["RAPL"]["preference_cost"]["mean"] == 1.55  # the ablation leaves the main row alone
+    assert "| Group | RAPL, ablation: normalised reward | (same rewards) | — | 2 | 1.25 [1.20, 1.30] | 0.00 [0.00, " \
+           "0.00] | 0.00 [0.00, 0.00] | -0.15 [-0.18, -0.12] | too few seeds (2 < 5); minus the main RAPL row, paired: " \
+           "-0.30 [-0.40, -0.20] |" in text
+    assert "| Group | RAPL, ablation: normalised reward | 3 | 2.00 / 1.50 / -48.0 |" in text
     assert "| Group | RAPL | 3 | 2.00 / 1.50 / -48.0 | task_only1.0, 1.00 / 0.90 | 2 of 2 |" in text
     franka_table.plot(table, tmp_path / "t.png")
     assert (tmp_path / "t.png").stat().st_size > 0

@@ -299,6 +299,40 @@ def test_wrapper_rewarding_every_kth_step_keeps_the_episode_return_and_renders_k
         LearnedRewardWrapper(env.env, model, every=0)
 
 
+def test_wrapper_normalises_the_learned_reward_to_unit_scale_only_when_asked():
+    from aligngym.agents.rapl.rapl import RewardModel
+
+    class Offset(RewardModel):  # far from unit scale: 100 + 10 * noise per rendered step
+        def __init__(self):
+            self.rng = np.random.default_rng(0)
+
+        def online_reward(self, frames, memory=None, stride=1):
+            return 100.0 + 10.0 * self.rng.normal()
+
+    def episode_rewards(model, episodes=4, **kwargs):
+        env = LearnedRewardWrapper(gym.make("AlignGym/SweepToTop-Longstick-v0", render_mode="rgb_array",
+                                            resolution=32), model, **kwargs)
+        rewards = []
+        for episode in range(episodes):  # the statistics run on across episodes
+            env.reset(seed=episode)
+            done = False
+            while not done:
+                _, reward, terminated, truncated, info = env.step(env.action_space.sample())
+                rewards.append((reward, info["preference_cost"]))
+                done = terminated or truncated
+        return np.array(rewards)
+
+    raw = episode_rewards(Offset())[:, 0]
+    assert raw.mean() > 90 and raw.std() > 5  # off (the default): the model's own scale
+    normalised = episode_rewards(Offset(), normalise=True)[50:, 0]  # after the first episode's warm-up
+    assert abs(normalised.mean()) < 0.3 and 0.7 < normalised.std() < 1.3
+    every = episode_rewards(Offset(), normalise=True, every=5)[50:, 0]
+    paid = every[every != 0]
+    assert len(paid) == 150 // 5 and abs(paid.mean() / 5) < 0.5 and 0.6 < (paid / 5).std() < 1.4  # 5 steps each
+    gt = episode_rewards(GTReward(), episodes=1, normalise=True)
+    np.testing.assert_array_equal(gt[:, 0], -gt[:, 1])  # the ground truth is never normalised
+
+
 def test_ot_online_reward_with_a_stride_compares_frames_of_the_same_time(dots):
     demo = dots[0][0]
     model = OTReward(dots[2]).set_demos([demo])
