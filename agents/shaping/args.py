@@ -12,6 +12,7 @@ VARIANTS = ("implicit", "neumann", "first_order")
 ANCHORS = ("start", "zero")
 PHI_INITS = ("naive", "primary")
 OUTER_OPTIMIZERS = ("adam", "rmsprop")
+OUTER_RANDOM = ("off", "walk", "drift")
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,10 @@ class Args:
     outer_episodes: int = 0
     """episodes per outer step: each batch is cut into num_envs // outer_episodes groups and phi takes one outer
     step on each, in turn (the authors: one every 3 episodes, on those 3); 0 = one step on the whole batch"""
+    outer_random: str = "off"
+    """control, not a method: each tensor of the outer gradient keeps its norm and takes a seeded random direction,
+    drawn afresh each step (`walk`: phi and psi random-walk at BARFI's step sizes) or once (`drift`: they move
+    steadily one way, as a consistent gradient would); either carries none of BARFI's information"""
     cg_iters: int = 10
     """implicit: conjugate-gradient steps (Fisher-vector products) per outer step"""
     damping: float = 0.01
@@ -134,6 +139,8 @@ class Args:
                 raise ValueError(f"{name} must be a finite number in {allowed}, got {value!r}.")
         if not isinstance(self.normalise_advantages, bool):
             raise ValueError(f"normalise_advantages must be True or False, got {self.normalise_advantages!r}.")
+        if self.outer_random not in OUTER_RANDOM:
+            raise ValueError(f"Unknown outer_random {self.outer_random!r}; allowed: {', '.join(OUTER_RANDOM)}.")
 
 
 INF = math.inf
@@ -198,8 +205,9 @@ PRESETS = {
 
 
 # The fields only BARFI's outer loop reads: changing them leaves every other method's runs unchanged
-OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes", "cg_iters", "damping",
-                "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor", "phi_init", "psi0", "phi_hidden")
+OUTER_FIELDS = ("variant", "outer_optimizer", "outer_lr", "discount_lr", "outer_every", "outer_episodes",
+                "outer_random", "cg_iters", "damping", "neumann_terms", "neumann_step", "reward_l2", "reward_l2_anchor",
+                "phi_init", "psi0", "phi_hidden")
 
 
 def make_args(preset: str = "default", **overrides) -> Args:

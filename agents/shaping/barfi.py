@@ -29,7 +29,8 @@ The authors anchor at zero, which in their linear reward is near its start; `Arg
 start or zero (phi = 0, primary-only). Their separate pull on the discount (gamma_L2) is not
 implemented. The outer optimiser (`outer_optimizer`: Adam or the authors' RMSprop), its step sizes (`outer_lr` on phi,
 `discount_lr` on psi) and `outer_episodes` (one outer step per group of that many episodes of the batch) are the
-rest of the outer loop; `make_args("authors_<env>")` sets all of it as the authors' code does for that env.
+rest of the outer loop (`outer_random` is a control: each step's size BARFI's own, its direction random);
+`make_args("authors_<env>")` sets all of it as the authors' code does for that env.
 """
 from __future__ import annotations
 
@@ -134,6 +135,11 @@ def outer_gradient(policy, batch: Batch, reward_fn: RewardFunction, args: Args =
     return torch.autograd.grad(alignment, list(reward_fn.parameters()), allow_unused=True)
 
 
+def _random_unit(like: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    direction = torch.randn(like.shape, generator=generator, dtype=like.dtype)
+    return direction / torch.linalg.vector_norm(direction)
+
+
 class Barfi:
     """The outer level: holds phi and psi and steps them; `rewards` gives the inner learner its reward."""
 
@@ -150,6 +156,9 @@ class Barfi:
         weights = [*self.reward_fn.encoder.parameters(), *self.reward_fn.net.parameters()]
         anchors = [w.detach().clone() if args.reward_l2_anchor == "start" else torch.zeros_like(w) for w in weights]
         self.anchored = list(zip(weights, anchors))
+        noise = torch.Generator().manual_seed(seed)  # outer_random's directions, one tensor per parameter
+        self.direction = lambda: [_random_unit(p, noise) for p in self.reward_fn.parameters()]  # noqa: E731
+        self.drift = self.direction() if args.outer_random == "drift" else None
         # per outer step: norms of the primary (J) part of the step and of the L2 pull on phi's weights, and how
         # many episodes of the group reached the goal (success) -- what moved phi, for diagnosis
         self.trace: list[dict[str, float]] = []
@@ -171,6 +180,9 @@ class Barfi:
     def _step(self, policy, batch: Batch) -> None:
         grads = outer_gradient(policy, batch, self.reward_fn, self.args)
         norm = lambda gs: float(torch.sqrt(sum((g ** 2).sum() for g in gs if g is not None)))  # noqa: E731
+        if self.args.outer_random != "off":  # the content-free control: BARFI's step sizes, random directions
+            directions = self.drift or self.direction()
+            grads = [None if g is None else d * torch.linalg.vector_norm(g) for g, d in zip(grads, directions)]
         weights = [w for w, _ in self.anchored]
         for p, g in zip(self.reward_fn.parameters(), grads):
             p.grad = None if g is None else -g  # the optimiser descends; we ascend J

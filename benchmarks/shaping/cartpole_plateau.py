@@ -11,6 +11,17 @@ cartpole_normaliser.py (per inner update: all-500 batch or not, advantages, grad
 primary-only under the same learner. The controls run at 0.001, 0.01 and 0.03: the middle one matches the size of
 BARFI's advantages in all-500 batches, the last is above BARFI's largest seed.
 
+The controls tie, so the cost is BARFI's. What of it? Its reward weight phi is re-estimated every 3 episodes from a
+noisy 3-episode hypergradient, which RMSprop (lr 0.001) normalises into full-size steps, and its discount drifts.
+Three BARFI variants tell the parts apart: `random outer steps` (`Args.outer_random`: each outer step keeps its
+size and takes a seeded random direction, a content-free non-stationary reward on BARFI's code path: if it loses
+like BARFI, the cost is the moving reward itself, not what BARFI's gradient says), `one outer step per batch`
+(`outer_episodes` 0: one step on all 16 episodes, fewer and better averaged) and `adam` (bias-corrected, so its
+first steps are smaller than RMSprop's). A walk goes nowhere on average where BARFI's consistent gradient carries
+phi steadily one way, so `random drift` (`outer_random="drift"`: one random direction per seed, BARFI's step
+sizes) is a content-free control of that too. Rows ending `bad_reference` train on the authors' bad heuristic and
+pair with the same primary-only runs (primary-only never sees the heuristic; the table's runs are identical).
+
     python -m aligngym.benchmarks.shaping.cartpole_plateau --out benchmarks/results [--learner L] [--method M]
 
 Writes shaping_cartpole_plateau.{json,md} (runs of other learners/methods already in the JSON are kept).
@@ -30,17 +41,26 @@ from aligngym.benchmarks.shaping.scoring import summarise
 from aligngym.benchmarks.shaping.table import CARTPOLE_LEARNER
 from aligngym.benchmarks.stats import format_cell
 
-# method -> (reward mode, env kwargs over the bad heuristic)
-METHODS = {"primary": ("primary", {}), "barfi": ("barfi", {}), "naive": ("naive", {}),
-           **{f"naive, aux x {scale:g}": ("naive", {"aux_scale": scale}) for scale in (0.001, 0.01, 0.03)}}
+# method -> (reward mode, env kwargs over the bad heuristic, BARFI's outer-loop Args over the preset's)
+METHODS = {"primary": ("primary", {}, {}), "barfi": ("barfi", {}, {}), "naive": ("naive", {}, {}),
+           **{f"naive, aux x {scale:g}": ("naive", {"aux_scale": scale}, {}) for scale in (0.001, 0.01, 0.03)},
+           # is it the non-stationary reward or BARFI's noisy outer step? (see the module docstring)
+           "barfi, random outer steps": ("barfi", {}, {"outer_random": "walk"}),
+           "barfi, one outer step per batch": ("barfi", {}, {"outer_episodes": 0}),
+           "barfi, adam": ("barfi", {}, {"outer_optimizer": "adam"}),
+           "barfi, random drift": ("barfi", {}, {"outer_random": "drift"}),
+           # primary-only's runs do not depend on the heuristic, so these pair with the same primary-only
+           **{f"{name}, bad_reference": ("barfi", {"heuristic": "bad_reference"}, {"outer_random": random})
+              for name, random in (("barfi", "off"), ("barfi, random outer steps", "walk"),
+                                   ("barfi, random drift", "drift"))}}
 # learner name -> Args overrides (the same for every method)
 LEARNERS = {"floor 0.05": CARTPOLE_LEARNER}
 
 
 def _run(job: tuple) -> tuple:
     learner, method, seed, episodes = job
-    mode, env_kwargs = METHODS[method]
-    return (job, *traced_train(mode, seed, episodes, LEARNERS[learner], env_kwargs))
+    mode, env_kwargs, outer = METHODS[method]
+    return (job, *traced_train(mode, seed, episodes, {**LEARNERS[learner], **outer}, env_kwargs))
 
 
 def measure(jobs: list[tuple], workers: int = 2) -> dict:
@@ -73,9 +93,10 @@ def merge(saved: dict, new: dict) -> dict:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"CartPole, bad heuristic, {len(results['seeds'])} seeds x {results['episodes']} episodes (batches of "
-             f"16), `{PRESET}` outer loop; late = the last fifth of the inner updates; 'all 500' = batches whose "
-             "episodes all returned 500", "",
+    lines = [f"CartPole, bad heuristic (rows ending bad_reference: the authors' bad heuristic), "
+             f"{len(results['seeds'])} seeds x {results['episodes']} episodes (batches of 16), `{PRESET}` outer "
+             "loop; late = the last fifth of the inner updates; 'all 500' = batches whose episodes all returned 500",
+             "",
              "| learner | method | final: last fifth | minus primary-only (paired, Student-t) | late batches all "
              "500 | RMS advantage used there | grad norm there | step there (norm of dtheta) | step elsewhere |",
              "|---|---|---|---|---|---|---|---|---|"]

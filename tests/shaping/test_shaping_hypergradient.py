@@ -3,6 +3,7 @@
 (H ~ -I) and the authors' Neumann series at their step (what the README table runs) move it the other way."""
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 
 from aligngym.agents.shaping.args import make_args
@@ -89,3 +90,40 @@ def test_implicit_outer_steps_raise_the_primary_return_where_first_order_ones_lo
         assert final["implicit"] < 0.5 and gain["implicit"] > 0.003, (final, gain)
         assert final["first_order"] > 2.0 and gain["first_order"] < -0.02, (final, gain)
         assert abs(final["neumann"] - final["first_order"]) < 0.01, final
+
+
+def test_outer_random_keeps_barfis_step_size_and_draws_a_seeded_random_direction():
+    """The content-free control (`outer_random`): on the same policy and episodes its outer gradient has BARFI's
+    norm, points elsewhere, and the same seed draws the same direction (another seed another)."""
+    policy = TabularSoftmax(inner_optimum(0.0))
+    batch = one_step_episodes(policy, 512, 0)
+
+    def grads(seed: int, random: bool) -> tuple[float, torch.Tensor]:  # one step of plain BARFI or of `walk`
+        args = make_args(outer_random="walk" if random else "off")
+        barfi = Barfi(gym.spaces.Box(-1, 1, (1,), np.float32), args, seed=seed)
+        barfi.outer_step(policy, batch)
+        flat = torch.cat([p.grad.flatten() for p in barfi.reward_fn.parameters() if p.grad is not None])
+        return barfi.trace[-1]["grad_j"], flat
+
+    size, gradient = grads(0, False)
+    random_size, random = grads(0, True)
+    assert size > 0 and random_size == pytest.approx(size, rel=1e-5)
+    assert float(torch.nn.functional.cosine_similarity(gradient, random, 0)) < 0.9
+    assert torch.equal(random, grads(0, True)[1]) and not torch.equal(random, grads(1, True)[1])
+
+
+def test_outer_random_drift_keeps_one_direction_where_walk_redraws_it():
+    """`drift` steps the same way every outer step (a content-free stand-in for a consistent gradient), `walk`
+    draws a new direction each step."""
+    policy = TabularSoftmax(inner_optimum(0.0))
+    batch = one_step_episodes(policy, 512, 0)
+
+    def two_steps(random: str) -> float:
+        barfi = Barfi(gym.spaces.Box(-1, 1, (1,), np.float32), make_args(outer_random=random), seed=0)
+        flats = []
+        for _ in range(2):
+            barfi.outer_step(policy, batch)
+            flats.append(torch.cat([p.grad.flatten() for p in barfi.reward_fn.parameters() if p.grad is not None]))
+        return float(torch.nn.functional.cosine_similarity(*flats, 0))
+
+    assert two_steps("drift") > 0.99 and abs(two_steps("walk")) < 0.5

@@ -172,6 +172,28 @@ def test_cartpole_plateau_merges_runs_and_pairs_them_with_primary(tmp_path):
         plateau.main(tmp_path, ["floor 0.05"], ["primary"], seeds=3, episodes=16, workers=1)
 
 
+def test_cartpole_plateau_barfi_variants_train_barfi_with_their_outer_loop(monkeypatch):
+    """Each BARFI variant of the plateau diagnosis trains BARFI under the table's learner with its own outer-loop
+    fields over the preset's (and a valid Args)."""
+    from aligngym.agents.shaping.args import make_args
+    from aligngym.benchmarks.shaping import cartpole_plateau as plateau
+
+    seen = {}
+    monkeypatch.setattr(plateau, "traced_train", lambda mode, seed, episodes, overrides, env_kwargs: seen.update(
+        mode=mode, overrides=overrides, env=env_kwargs) or ([], []))
+    for method, field, value in (("barfi, random outer steps", "outer_random", "walk"),
+                                 ("barfi, one outer step per batch", "outer_episodes", 0),
+                                 ("barfi, adam", "outer_optimizer", "adam"),
+                                 ("barfi, random drift", "outer_random", "drift"),
+                                 ("barfi, random drift, bad_reference", "outer_random", "drift")):
+        plateau._run(("floor 0.05", method, 0, 16))
+        assert seen["mode"] == "barfi" and seen["overrides"][field] == value
+        assert seen["env"].get("heuristic", "bad") == ("bad_reference" if "bad_reference" in method else "bad")
+        assert seen["overrides"]["advantage_floor"] == plateau.CARTPOLE_LEARNER["advantage_floor"]
+        args = make_args(plateau.PRESET, **seen["overrides"])
+        assert getattr(args, field) == value != getattr(make_args(plateau.PRESET), field)
+
+
 def test_recovered_share_is_barfis_part_of_naives_loss():
     """(barfi - naive) / (primary - naive) over seeds: 0.9 when BARFI wins back 9 of naive's 10 points, with a CI
     inside the per-seed range; nothing to report where naive does not lose."""
