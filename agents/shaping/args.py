@@ -166,7 +166,8 @@ REFERENCE_SCHEDULE = {"num_envs": 3, "outer_every": 1, "inner_steps": 15, "repla
 # of the sweep (their code does not record which one each paper figure used): the smaller step sizes, and the
 # smallest non-zero reward_L2 (but CartPole's). Their schedule's outer step every 3 episodes ("delta": 3), on the
 # primary gradient of those 3 episodes, is `outer_episodes` = 3: each batch of `num_envs` episodes is cut into
-# groups of about 3 and phi steps on each in turn (theirs steps between groups of inner steps; ours after the batch, before the inner step).
+# groups of about 3 and phi steps on each in turn (theirs steps between groups of inner steps; ours after the
+# batch, before the inner step).
 # Only outer-loop fields: the inner learner stays the one primary-only and naive use, so the table compares reward
 # modes with the same learner. Where phi starts is theirs too (`phi_init`, src/utils/Reward.py: Alignment_Reward):
 # on GridWorld, CartPole and MountainCar their reward is a linear layer on a Fourier (GridWorld, CartPole) or
