@@ -93,6 +93,24 @@ def test_certain_but_tiny_differences_tie_within_the_margin():
     assert scoring.paired_verdict(np.array([5.0, 1.0]), 84.7, enough=False)["outcome"] == "too few seeds"
 
 
+def test_a_heuristic_filled_a_method_at_a_time_equals_a_full_run_and_lists_what_is_missing(tmp_path, monkeypatch):
+    methods = ("reinforce/primary", "reinforce/naive", "reinforce/barfi")
+    monkeypatch.setitem(table.BUDGETS, "tiny", {"CartPole": table.Budget(16, 2, {"horizon": 10}, 8, methods,
+                                                                         ("bad",))})
+    monkeypatch.setattr(table, "plot", lambda results, out_dir: [])
+    full = table.run("CartPole", "tiny", tmp_path / "full", workers=1)
+    table.run("CartPole", "tiny", tmp_path / "parts", workers=1, methods=("reinforce/barfi",))
+    rows = table.from_saved(tmp_path / "parts")
+    assert "| barfi |" in rows and "- (primary-only not run yet)" in rows
+    assert "Not run yet (the budget plans them; `--heuristic H --method M` adds them): CartPole bad primary, " \
+           "CartPole bad naive." in rows
+    table.run("CartPole", "tiny", tmp_path / "parts", workers=1, methods=("reinforce/primary",))
+    merged = table.run("CartPole", "tiny", tmp_path / "parts", workers=1, methods=("reinforce/naive",))
+    assert list(merged["heuristics"]["bad"]) == list(methods)  # the budget's order
+    assert merged["heuristics"] == full["heuristics"] and merged["verdict"] == full["verdict"]
+    assert "Not run yet" not in table.from_saved(tmp_path / "parts")
+
+
 def test_merging_into_results_from_other_settings_is_refused(tmp_path, monkeypatch):
     tiny = table.Budget(8, 1, {"horizon": 10}, 8, ("reinforce/primary",), ("good", "bad"))
     monkeypatch.setitem(table.BUDGETS, "tiny", {"CartPole": tiny})
