@@ -56,6 +56,10 @@ CONFIGS = {
     "naive, good at 2000": {"mode": "naive", "settings": ("good at 2000",)},
     # the good heuristic where goals do come (the authors' horizon): does J, started at 0, raise phi1?
     "authors_mountaincar, good at 2000": {"preset": "authors_mountaincar", "settings": ("good at 2000",)},
+    # the discount fixed at 0.99 (gamma_lr 0, also in the authors' sweep): does the learned discount's drift cost
+    # the good heuristic's benefit at their horizon, and the recovery from the bad one?
+    "authors_mountaincar, discount fixed": {"preset": "authors_mountaincar", "discount_lr": 0.0,
+                                            "settings": ("good at 2000", "bad")},
 }
 
 
