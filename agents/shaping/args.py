@@ -11,6 +11,7 @@ from dataclasses import dataclass, fields
 VARIANTS = ("implicit", "neumann", "first_order")
 ANCHORS = ("start", "zero")
 PHI_INITS = ("naive", "primary")
+BASES = ("mlp", "tiles")
 OUTER_OPTIMIZERS = ("adam", "rmsprop")
 OUTER_RANDOM = ("off", "walk", "drift")
 
@@ -24,8 +25,15 @@ class Args:
     primary_gamma: float = 0.99
     """discount of the primary objective J (and of the primary/naive/pbrs modes)"""
     # --- the policy and its learners
+    basis: str = "mlp"
+    """the policy's features: `mlp` (two hidden tanh layers on the observation scaled to [-1, 1]) or `tiles` (a
+    linear policy on tile-coded features of a bounded Box observation: the authors' MountainCar policy)"""
     hidden: int = 32
     """width of the two hidden tanh layers of the policy (and critic) MLP"""
+    tiles: int = 4
+    """basis `tiles`: tiles per dimension of each tiling (the authors' MountainCar: 4)"""
+    tilings: int = 5
+    """basis `tiles`: number of offset tilings (the authors' MountainCar: 5)"""
     log_std0: float = -0.5
     """initial log-std of Gaussian policies, in units where the action box is [-1, 1]"""
     learning_rate: float = 3e-3
@@ -112,13 +120,15 @@ class Args:
         if self.discount_lr is not None and not (isinstance(self.discount_lr, numbers.Real) and not isinstance(
                 self.discount_lr, bool) and math.isfinite(self.discount_lr) and self.discount_lr >= 0):
             raise ValueError(f"discount_lr must be None or a finite number >= 0, got {self.discount_lr!r}.")
+        if self.basis not in BASES:
+            raise ValueError(f"Unknown basis {self.basis!r}; allowed: {', '.join(BASES)}.")
         if self.phi_init not in PHI_INITS:
             raise ValueError(f"Unknown phi_init {self.phi_init!r}; allowed: {', '.join(PHI_INITS)}.")
         if self.reward_l2_anchor not in ANCHORS:
             raise ValueError(f"Unknown reward_l2_anchor {self.reward_l2_anchor!r}; allowed: {', '.join(ANCHORS)}.")
         if isinstance(self.reward_l2, bool) or not isinstance(self.reward_l2, (int, float)) or not self.reward_l2 >= 0:
             raise ValueError(f"reward_l2 must be a number >= 0, got {self.reward_l2!r}.")
-        for name in ("num_envs", "hidden", "outer_every", "phi_hidden", "inner_steps", "cg_iters"):
+        for name in ("num_envs", "hidden", "outer_every", "phi_hidden", "inner_steps", "cg_iters", "tiles", "tilings"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")

@@ -13,15 +13,59 @@ from torch import nn
 from aligngym.agents.shaping.args import Args
 
 
+MAX_TILE_FEATURES = 100_000
+
+
+class TileCoder(nn.Module):
+    """Tile coding (Sutton & Barto 2018, 9.5.4) of a bounded 1-d Box: `tilings` grids of `tiles` tiles per
+    dimension, each shifted by its own fraction of a tile (the asymmetric offsets (1 + 2d) k / tilings), one active
+    tile per grid, each active feature 1 / tilings (the authors' MountainCar basis: 4 tiles x 5 tilings, scaled)."""
+
+    def __init__(self, space: gym.spaces.Box, tiles: int, tilings: int):
+        super().__init__()
+        low, high = space.low.astype(np.float64), space.high.astype(np.float64)
+        if not (np.all(np.isfinite(low)) and np.all(np.isfinite(high))):
+            raise ValueError(f"basis='tiles' needs an observation Box with finite bounds in every dimension, got "
+                             f"{space}; allowed there: basis='mlp'.")
+        dims = space.shape[0]
+        self.per_tiling = tiles ** dims
+        self.out_dim = tilings * self.per_tiling
+        if self.out_dim > MAX_TILE_FEATURES:
+            raise ValueError(f"basis='tiles' with {tiles} tiles x {tilings} tilings on a {dims}-d observation is "
+                             f"{self.out_dim} features; allowed: at most {MAX_TILE_FEATURES} (fewer tiles, or "
+                             f"basis='mlp').")
+        self.tiles, self.tilings = tiles, tilings
+        offsets = ((1 + 2 * np.arange(dims))[None, :] * np.arange(tilings)[:, None] / tilings) % 1.0
+        self.register_buffer("low", torch.tensor(low, dtype=torch.float32))
+        self.register_buffer("width", torch.tensor((high - low) / tiles, dtype=torch.float32))
+        self.register_buffer("offsets", torch.tensor(offsets, dtype=torch.float32))  # (tilings, dims), in tiles
+        self.register_buffer("strides", torch.tensor(tiles ** np.arange(dims), dtype=torch.long))
+        self.register_buffer("base", torch.arange(tilings, dtype=torch.long) * self.per_tiling)
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        scaled = (obs.float() - self.low) / self.width  # in [0, tiles] inside the box
+        cells = torch.floor(scaled[..., None, :] + self.offsets).long().clamp(0, self.tiles - 1)
+        index = (cells * self.strides).sum(-1) + self.base  # (..., tilings)
+        features = torch.zeros(*obs.shape[:-1], self.out_dim)
+        return features.scatter_(-1, index, 1.0 / self.tilings)
+
+
 class Encoder(nn.Module):
     """Observations to features: a Box vector is scaled to [-1, 1] where its bounds are finite (unbounded
-    dimensions pass unchanged); a Discrete observation becomes one-hot; an image (Box of shape (H, W, C)) goes
-    through a small CNN (pixels / 255). Leading batch/time axes are kept. `out_dim` is the feature size."""
+    dimensions pass unchanged), or tile-coded with `tiles` = (tiles, tilings); a Discrete observation becomes
+    one-hot; an image (Box of shape (H, W, C)) goes through a small CNN (pixels / 255). Leading batch/time axes are
+    kept. `out_dim` is the feature size."""
 
-    def __init__(self, space: gym.spaces.Space, hidden: int):
+    def __init__(self, space: gym.spaces.Space, hidden: int, tiles: tuple[int, int] | None = None):
         super().__init__()
         self.space = space
-        if isinstance(space, gym.spaces.Discrete):
+        if tiles is not None:
+            if not (isinstance(space, gym.spaces.Box) and len(space.shape) == 1):
+                raise ValueError(f"basis='tiles' needs a 1-d Box observation space, got {space}; allowed there: "
+                                 "basis='mlp'.")
+            self.tile_coder = TileCoder(space, *tiles)
+            self.kind, self.out_dim = "tiles", self.tile_coder.out_dim
+        elif isinstance(space, gym.spaces.Discrete):
             self.kind, self.out_dim = "discrete", int(space.n)
         elif isinstance(space, gym.spaces.Box) and len(space.shape) == 1:
             low, high = space.low.astype(np.float64), space.high.astype(np.float64)
@@ -47,6 +91,8 @@ class Encoder(nn.Module):
         if self.kind == "discrete":
             return nn.functional.one_hot(obs.long(), self.out_dim).float()
         obs = obs.float()
+        if self.kind == "tiles":
+            return self.tile_coder(obs)
         if self.kind == "vector":
             return (obs - self.centre) / self.radius
         lead = obs.shape[:-3]
@@ -59,17 +105,29 @@ def mlp(n_in: int, n_out: int, hidden: int) -> nn.Sequential:
                          nn.Linear(hidden, n_out))
 
 
+def policy_body(obs_space: gym.spaces.Space, n_out: int, args: Args) -> tuple[Encoder, nn.Sequential]:
+    """The policy's encoder and network, its last layer zero (the policy starts uniform, or at the box's centre):
+    an MLP on the scaled observation (`basis="mlp"`) or a linear layer on tile-coded features (`basis="tiles"`,
+    the authors' MountainCar policy)."""
+    if args.basis == "tiles":
+        encoder = Encoder(obs_space, args.hidden, (args.tiles, args.tilings))
+        net = nn.Sequential(nn.Linear(encoder.out_dim, n_out))
+    else:
+        encoder = Encoder(obs_space, args.hidden)
+        net = mlp(encoder.out_dim, n_out, args.hidden)
+    nn.init.zeros_(net[-1].weight)
+    nn.init.zeros_(net[-1].bias)
+    return encoder, net
+
+
 class CategoricalPolicy(nn.Module):
-    """For Discrete actions: a softmax over the MLP's logits, starting uniform."""
+    """For Discrete actions: a softmax over the network's logits, starting uniform."""
 
     discrete = True
 
     def __init__(self, obs_space: gym.spaces.Space, action_space: gym.spaces.Discrete, args: Args):
         super().__init__()
-        self.encoder = Encoder(obs_space, args.hidden)
-        self.net = mlp(self.encoder.out_dim, int(action_space.n), args.hidden)
-        nn.init.zeros_(self.net[-1].weight)  # start uniform over actions
-        nn.init.zeros_(self.net[-1].bias)
+        self.encoder, self.net = policy_body(obs_space, int(action_space.n), args)  # starts uniform
 
     def logits(self, obs) -> torch.Tensor:
         return self.net(self.encoder(obs))
@@ -102,7 +160,7 @@ class CategoricalPolicy(nn.Module):
 
 class GaussianPolicy(nn.Module):
     """For Box actions: a diagonal Gaussian in units where the action box is [-1, 1]^d, its mean from the
-    MLP (starting at the box's centre) and a learned state-independent log-std. Log-probs are of the
+    network (starting at the box's centre) and a learned state-independent log-std. Log-probs are of the
     unclipped sample (as in stable-baselines3); `to_env` clips it into the box and rescales."""
 
     discrete = False
@@ -111,10 +169,7 @@ class GaussianPolicy(nn.Module):
         super().__init__()
         if not (np.all(np.isfinite(action_space.low)) and np.all(np.isfinite(action_space.high))):
             raise ValueError(f"GaussianPolicy needs a bounded Box action space, got {action_space}.")
-        self.encoder = Encoder(obs_space, args.hidden)
-        self.net = mlp(self.encoder.out_dim, action_space.shape[0], args.hidden)
-        nn.init.zeros_(self.net[-1].weight)
-        nn.init.zeros_(self.net[-1].bias)
+        self.encoder, self.net = policy_body(obs_space, action_space.shape[0], args)
         self.log_std = nn.Parameter(torch.full((action_space.shape[0],), args.log_std0))
         self.low, self.high = action_space.low, action_space.high
 

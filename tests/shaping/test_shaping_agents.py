@@ -525,3 +525,52 @@ def test_phi_started_at_primary_only_moves_only_on_a_primary_gradient(optimizer)
 def test_phi_init_is_checked():
     with pytest.raises(ValueError, match="phi_init.*allowed: naive, primary"):
         make_args(phi_init="zero")
+
+
+def test_tile_coding_activates_one_tile_per_tiling_and_separates_near_from_far_states():
+    """basis="tiles": each state has exactly `tilings` active features of 1/tilings; a state a twentieth of the box
+    away shares most of its tiles, one at the other corner shares none (the generalisation tile coding gives)."""
+    from aligngym.agents.shaping.rollout import TileCoder
+
+    space = gym.spaces.Box(np.array([-1.2, -0.07], np.float32), np.array([0.6, 0.07], np.float32))
+    coder = TileCoder(space, tiles=4, tilings=5)
+    assert coder.out_dim == 5 * 4 * 4
+    states = torch.tensor([[-0.5, 0.0], [-0.41, 0.0035], [0.6, 0.07], [-1.2, -0.07]])
+    features = coder(states)
+    assert torch.allclose(features.sum(-1), torch.ones(4)) and ((features > 0).sum(-1) == 5).all()
+    shared = lambda i, j: int(((features[i] > 0) & (features[j] > 0)).sum())  # noqa: E731
+    assert 2 <= shared(0, 1) < 5 and shared(2, 3) == 0
+    assert coder(states[None]).shape == (1, 4, 80)  # leading time/batch axes kept
+
+
+def test_a_tile_coded_linear_policy_starts_uniform_and_learns_mountaincar():
+    """The authors' MountainCar policy (linear softmax on 4 x 5 tiles): uniform at the start, and REINFORCE on it
+    reaches the goal on the good heuristic within 200 episodes (a uniform policy does in about 1 of 3 at horizon
+    2000; the learned one in most)."""
+    args = make_args(basis="tiles", learning_rate=0.03, num_envs=16)
+    result = train(CAR, "reinforce", "naive", episodes=192, seed=0, env_kwargs={"horizon": 2000, "heuristic": "good"},
+                   args=args)
+    policy = result.learner.policy
+    assert isinstance(policy.net[-1], torch.nn.Linear) and len(policy.net) == 1
+    assert np.mean(result.success[-3:]) > np.mean(result.success[:3]) + 0.3
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"basis": "fourier"}, "basis.*allowed: mlp, tiles"),
+    ({"basis": "tiles", "tiles": 0}, "tiles must be an integer >= 1"),
+    ({"basis": "tiles", "tilings": 2.5}, "tilings must be an integer >= 1")])
+def test_basis_arguments_are_checked(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        make_args(**overrides)
+
+
+def test_tiles_on_an_observation_they_cannot_take_are_refused():
+    from aligngym.agents.shaping.rollout import make_policy
+
+    actions = gym.spaces.Discrete(2)
+    with pytest.raises(ValueError, match="finite bounds.*allowed there: basis='mlp'"):
+        make_policy(gym.spaces.Box(-np.inf, np.inf, (3,)), actions, make_args(basis="tiles"))
+    with pytest.raises(ValueError, match="1-d Box.*allowed there: basis='mlp'"):
+        make_policy(gym.spaces.Discrete(5), actions, make_args(basis="tiles"))
+    with pytest.raises(ValueError, match="at most 100000"):
+        make_policy(gym.spaces.Box(-1, 1, (17,)), actions, make_args(basis="tiles"))
