@@ -2,7 +2,7 @@
 this; the smoke budget with `--quick`): four envs, good and bad heuristic, REINFORCE inside; GridWorld 40 x 2000
 with all six methods, CartPole 20 x 1000, MountainCar 40 x 500 at horizon 2000, HalfCheetah 15 seeds x 6960
 episodes of 100 steps (what 2 idle cores run in an hour; the authors ran 10000 of 1000 steps), table.BUDGETS is the
-source. About 2.5 h with 2 workers (measured: GridWorld 12 min, CartPole 25 min, MountainCar 51 min,
+source. About 2.2 h with 2 workers (measured: GridWorld 12 min, CartPole 25 min, MountainCar 32 min,
 HalfCheetah 63 min). The README's smaller table (5-10 seeds, ~1.5 h):
 `python -m aligngym.benchmarks.shaping.table --budget here`.
 

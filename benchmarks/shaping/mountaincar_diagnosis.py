@@ -7,9 +7,10 @@ uniform random policy reaches the goal at each horizon: the primary signal there
 
     python -m aligngym.benchmarks.shaping.mountaincar_diagnosis --out benchmarks/results [--config NAME ...]
 
-Each config runs 5 seeds in batches of 16 in its settings (default the table's `here` budget: good 1008 episodes at
-horizon 500, bad 512 at 2000; SETTINGS) and is merged into shaping_mountaincar_diagnosis.json; the .md is the
-summary docs/shaping.md reads.
+Each config runs 5 seeds in batches of 16 on the table's MountainCar policy (`MOUNTAINCAR_LEARNER`, unless the
+config sets its fields) in its settings (default the table's `here` budget: good 1008 episodes at horizon 500, bad
+512 at 2000; SETTINGS) and is merged into shaping_mountaincar_diagnosis.json; the .md is the summary docs/shaping.md
+reads. Runs are paired with the table's only when both ran the same policy (runs saved before 30 Nov ran the MLP).
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from aligngym.benchmarks.shaping.scoring import paired_verdict
+from aligngym.benchmarks.shaping.table import MOUNTAINCAR_LEARNER
 from aligngym.benchmarks.stats import bootstrap_ci, format_cell
 
 ENV_ID = "AlignGym/ShapingMountainCar-v1"
@@ -72,7 +74,8 @@ def _seed_run(job: tuple) -> dict:
     overrides = dict(CONFIGS[config])
     mode, scale = overrides.pop("mode", "barfi"), overrides.pop("aux_scale", 1.0)
     overrides.pop("settings", None)
-    args = make_args(overrides.pop("preset", "default"), num_envs=16, **overrides)
+    learner = {**MOUNTAINCAR_LEARNER, **{k: overrides.pop(k) for k in MOUNTAINCAR_LEARNER if k in overrides}}
+    args = make_args(overrides.pop("preset", "default"), num_envs=16, **learner, **overrides)
     result = train(ENV_ID, "reinforce", mode, episodes=episodes, seed=seed,
                    env_kwargs={**env_kwargs, "heuristic": heuristic, "aux_scale": scale}, args=args)
     steps = result.barfi.trace if result.barfi else [{"grad_j": np.nan, "grad_l2": np.nan, "goals": np.nan}]
@@ -80,7 +83,7 @@ def _seed_run(job: tuple) -> dict:
     trace = np.resize(np.array([[t["grad_j"], t["grad_l2"], t["goals"]] for t in steps]),
                       (len(result.episodes), per_batch, 3))
     ratio = np.where(trace[..., 1] > 0, trace[..., 0] / np.maximum(trace[..., 1], 1e-12), np.nan)
-    return {"config": config, "heuristic": setting, "seed": seed, "episodes": result.episodes,
+    return {"config": config, "heuristic": setting, "seed": seed, "learner": learner, "episodes": result.episodes,
             "success": result.success, "aux_return": result.aux_return,
             "params": {k: [p[k] for p in result.reward_params] or [np.nan] * len(result.episodes)
                        for k in ("phi1_where_aux", "phi2", "gamma")},
@@ -121,6 +124,8 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
               "(paired t) | phi1 where aux: batch 1 / 4 / 16 / end | phi2 end | gamma end | outer steps with a goal "
               "in their group, first 10 / last 10 batches | J part / L2 pull (median), first 10 / last 10 |"),
              "|---|---|---|---|---|---|---|---|---|---|---|"]
+    # the table's inner-learner overrides; runs saved before they existed (no "learner") ran the MLP policy
+    table_learner = {k: v for k, v in table["args"].items() if k in MOUNTAINCAR_LEARNER}
     for config in dict.fromkeys(r["config"] for r in runs):
         for h in SETTINGS:
             rs = sorted((r for r in runs if r["config"] == config and r["heuristic"] == h), key=lambda r: r["seed"])
@@ -129,14 +134,17 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
             tail = max(1, len(rs[0]["success"]) // 5)
             final = np.array([np.mean(r["success"][-tail:]) for r in rs])
             cells = []
+            same_learner = rs[0].get("learner", {}) == table_learner  # else pairing compares two policies
             for base in ("reinforce/primary", "reinforce/naive"):
                 if h == "good at 2000":  # primary-only: the bad setting's runs; naive: this file's
                     other = (np.array(table["heuristics"]["bad"][base]["final_success"]["per_seed"][:len(rs)])
-                             if base.endswith("primary") else final_of(runs, "naive, good at 2000", h))
+                             if base.endswith("primary") and same_learner else
+                             None if base.endswith("primary") else final_of(runs, "naive, good at 2000", h))
                 elif h == "bad, 1000 episodes":  # primary-only: this file's; no naive run at this budget
                     other = final_of(runs, "primary, 1000 episodes", h) if base.endswith("primary") else None
                 else:
-                    other = np.array(table["heuristics"][h][base]["final_success"]["per_seed"][:len(rs)])
+                    other = (np.array(table["heuristics"][h][base]["final_success"]["per_seed"][:len(rs)])
+                             if same_learner else None)
                 if other is None:
                     cells.append("-")
                     continue

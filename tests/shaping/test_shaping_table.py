@@ -225,3 +225,23 @@ def test_recovered_share_is_barfis_part_of_naives_loss():
     assert 0.8 <= share["ci_low"] <= 0.9 <= share["ci_high"] <= 1.0
     results["verdict"]["bad"]["reinforce/naive"]["final"]["outcome"] = "ties"
     assert table.recovered_share(results, "bad") is None
+
+
+def test_mountaincar_diagnosis_pairs_runs_with_the_table_only_on_the_same_policy():
+    """A diagnosis run made on another policy than the table's (the MLP runs saved before the tile-coded policy)
+    gets no verdict against the table's seeds; one on the table's policy does."""
+    from aligngym.benchmarks.shaping import mountaincar_diagnosis as diagnosis
+
+    success = {"per_seed": [1.0, 0.0]}
+    table = {"args": {"preset": "authors_mountaincar", **diagnosis.MOUNTAINCAR_LEARNER},
+             "heuristics": {"bad": {m: {"final_success": success} for m in ("reinforce/primary", "reinforce/naive")}}}
+    n = 20  # batches
+    run = {"config": "c", "heuristic": "bad", "success": [1.0] * n, "aux_return": [0.0] * n,
+           "params": {"phi1_where_aux": [0.0] * n, "phi2": [0.0] * n, "gamma": [0.99] * n},
+           "groups_with_goal": [1.0] * n, "j_over_l2_median": [1.0] * n}
+    runs = [{**run, "seed": s} for s in (0, 1)]
+    row = lambda rs: diagnosis.markdown(rs, table, {}).splitlines()[-1].split(" | ")  # noqa: E731
+    assert row(runs)[4:6] == ["-", "-"]  # saved without a learner: the MLP policy
+    paired = row([{**r, "learner": dict(diagnosis.MOUNTAINCAR_LEARNER)} for r in runs])
+    assert "ties" in paired[4] or "wins" in paired[4] or "loses" in paired[4]
+    assert paired[5] != "-"
