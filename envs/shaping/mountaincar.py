@@ -38,7 +38,8 @@ Position uniform in [-0.6, -0.4], velocity 0.
 
 ## Episode End
 Terminated at the goal; truncated after `horizon` steps (default 2000, the reference's). The horizon matters:
-at 2000 steps REINFORCE on the primary reward alone learns to reach the goal (success ~0.8, measured in issue 17);
+at 2000 steps REINFORCE on the primary reward alone learns to reach the goal (success ~0.8 on a 2x32 MLP policy,
+0.98 on the authors' tile-coded linear one, 40 seeds x 500 episodes; issue 17);
 at 500 it rarely does and the good heuristic is what makes the task learnable.
 
 ## Arguments
