@@ -134,17 +134,19 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
             tail = max(1, len(rs[0]["success"]) // 5)
             final = np.array([np.mean(r["success"][-tail:]) for r in rs])
             cells = []
-            same_learner = rs[0].get("learner", {}) == table_learner  # else pairing compares two policies
+            learner = rs[0].get("learner", {})
+            # the table's per-seed finals, or None when it ran another policy (pairing would compare two learners)
+            table_final = lambda setting, base: (  # noqa: E731
+                np.array(table["heuristics"][setting][base]["final_success"]["per_seed"][:len(rs)])
+                if learner == table_learner else None)
             for base in ("reinforce/primary", "reinforce/naive"):
+                primary = base.endswith("primary")
                 if h == "good at 2000":  # primary-only: the bad setting's runs; naive: this file's
-                    other = (np.array(table["heuristics"]["bad"][base]["final_success"]["per_seed"][:len(rs)])
-                             if base.endswith("primary") and same_learner else
-                             None if base.endswith("primary") else final_of(runs, "naive, good at 2000", h))
+                    other = table_final("bad", base) if primary else final_of(runs, "naive, good at 2000", h, learner)
                 elif h == "bad, 1000 episodes":  # primary-only: this file's; no naive run at this budget
-                    other = final_of(runs, "primary, 1000 episodes", h) if base.endswith("primary") else None
+                    other = final_of(runs, "primary, 1000 episodes", h, learner) if primary else None
                 else:
-                    other = (np.array(table["heuristics"][h][base]["final_success"]["per_seed"][:len(rs)])
-                             if same_learner else None)
+                    other = table_final(h, base)
                 if other is None:
                     cells.append("-")
                     continue
@@ -168,9 +170,10 @@ def markdown(runs: list[dict], table: dict, random: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def final_of(runs: list[dict], config: str, setting: str):
-    """Per-seed final success (last fifth) of a config's runs in a setting, or None."""
-    rs = sorted((r for r in runs if r["config"] == config and r["heuristic"] == setting), key=lambda r: r["seed"])
+def final_of(runs: list[dict], config: str, setting: str, learner: dict):
+    """Per-seed final success (last fifth) of a config's runs in a setting on `learner`'s policy, or None."""
+    rs = sorted((r for r in runs if r["config"] == config and r["heuristic"] == setting
+                 and r.get("learner", {}) == learner), key=lambda r: r["seed"])
     return np.array([np.mean(r["success"][-max(1, len(r["success"]) // 5):]) for r in rs]) if rs else None
 
 
