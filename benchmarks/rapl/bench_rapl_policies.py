@@ -31,7 +31,7 @@ import torch
 from rich.console import Console
 
 from aligngym.agents.base import SB3Agent
-from aligngym.agents.ppo import PPOArgs, train_ppo
+from aligngym.agents.ppo import PPOArgs
 from aligngym.agents.rapl import SimulatedUser, collect_episodes
 from aligngym.agents.rapl.encoder import EncoderArgs, pretrain_backbone
 from aligngym.agents.rapl.rapl import Args, GTReward, RAPLReward, preferred_demos

@@ -22,7 +22,6 @@ import numpy as np
 
 from aligngym.agents.rapl import spearman_within
 from aligngym.benchmarks.rapl import franka_rapl
-from aligngym.benchmarks.rapl.franka_policies import POOL
 from aligngym.benchmarks.rapl.franka_video_cache import VideoCache
 from aligngym.benchmarks.stats import bootstrap_ci
 
