@@ -53,9 +53,11 @@ class Args:
     inner_steps: int = 1
     """inner policy steps per batch (the authors: 15 after each outer step)"""
     replay: int = 0
-    """earlier episodes kept and trained on again with each batch (the authors: 15); 0 = on-policy only"""
+    """earlier episodes kept and trained on again with each batch (the authors: a buffer of 15 episodes, i.e. 12
+    beside a batch of 3, as the `reference` preset); 0 = on-policy only"""
     gae_lambda: float = 0.97
-    """actor-critic: GAE lambda (0.9 reached ~57 on GridWorld, 0.97 ~92)"""
+    """actor-critic: GAE lambda (chosen in an early sweep on GridWorld-v0: 0.9 reached ~57, 0.97 ~92; seeds not
+    recorded)"""
     value_coef: float = 0.5
     """actor-critic: weight of the critic's loss"""
     scale_momentum: float = 0.9
@@ -90,7 +92,7 @@ class Args:
     """neumann: step of the series"""
     reward_l2: float = 0.0
     """weight of the penalty on phi's network: reward_l2 * sum over its weight tensors of ||w - anchor|| (the
-    unsquared norm, as the authors' `reward_L2`; they sweep 0, 0.25, 1, 4, 16 on CartPole, 0 and 0.06 on GridWorld,
+    unsquared norm, as the authors' `reward_L2`; they sweep 0, 0.25, 1, 4, 16 on CartPole, 0 and 0.06125 on GridWorld,
     0 and 0.25 on MountainCar, 1 and 2 on HalfCheetah). 0 turns it off"""
     reward_l2_anchor: str = "start"
     """what the penalty pulls phi's weights toward: `start` (their initial values: the naive sum phi1 = 1, or 0 with

@@ -4,7 +4,7 @@ Trained factories train inside the factory on the evaluated id and kwargs (so th
 made with is the one they are shaped by), for `budget` episodes, then act by sampling their stochastic
 policy (seeded by `reset`); `greedy=true` takes the most probable action instead. Sampling is the default
 because in the stochastic GridWorld a half-trained greedy policy often walks into a wall and stays there
-(after 2048 episodes: 6% success greedy vs 91% sampled):
+(after 2048 episodes on GridWorld-v0, one run: 6% success greedy vs 91% sampled):
     shaping.reinforce?mode=naive&budget=3000
     shaping.actor_critic?mode=pbrs
     shaping.barfi?inner=actor_critic&variant=first_order&outer_lr=0.05   (any field of `Args`, args.py)
