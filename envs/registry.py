@@ -176,7 +176,8 @@ ROWS += [
         metrics=mountaincar.METRICS, primary_metric="primary_return", kwargs={"heuristic": "good"}),
     Row(id="AlignGym/ShapingCartPole-v1", entry_point=_SHAPING + "cartpole:ShapingCartPoleEnv",
         vector_entry_point=_SHAPING + "cartpole:ShapingCartPoleVectorEnv", family="shaping",
-        description="CartPole; aux for agreeing with a good or weak PD controller; bad ones penalise agreeing with the good one",
+        description="CartPole; aux for agreeing with a good or weak PD controller; bad ones penalise agreeing with "
+                    "the good one",
         metrics=cartpole.METRICS, primary_metric="primary_return", kwargs={"heuristic": "bad"}),
     Row(id="AlignGym/ShapingHalfCheetah-v1", entry_point=_SHAPING + "halfcheetah:ShapingHalfCheetahEnv",
         family="shaping", primary_metric="primary_return",

@@ -3,8 +3,8 @@
 As with REINFORCE, the reward (and discount) comes from the training loop in `train.py`, and the critic is
 trained on the same rewards. Episode ends (goal or horizon) are treated as terminal: no bootstrapping
 (the observation carries no clock, so the horizon is part of the task); a high lambda keeps the bias
-of that imperfect critic small (in an early sweep on GridWorld-v0, seeds not recorded, lambda 0.9 reached a final primary
-return of ~57, 0.97 ~92).
+of that imperfect critic small (in an early sweep on GridWorld-v0, seeds not recorded, lambda 0.9 reached a
+final primary return of ~57, 0.97 ~92).
 """
 from __future__ import annotations
 

@@ -14,8 +14,8 @@ auxiliary ones follow the paper configuration of BARFI (Gupta, Chandak, Jordan, 
 
 ## Rewards
 - Primary (the reward): +1 on the step that reaches the goal (position >= 0.5), 0 otherwise.
-- Auxiliary, in `info["aux_reward"]`, judged on the state after the step (its velocity; its position for `bad`), times `aux_scale` (>= 0); 0 on the
-  step that ends the episode (as the reference). `heuristic`:
+- Auxiliary, in `info["aux_reward"]`, judged on the state after the step (its velocity; its position for `bad`),
+  times `aux_scale` (>= 0); 0 on the step that ends the episode (as the reference). `heuristic`:
   - `good`: +1 for pushing along the velocity (pumps energy), -1 otherwise (against it, no push, or velocity 0);
   - `bad`: +1 for every step that ends in the valley (|position - VALLEY| < VALLEY_HALF_WIDTH, i.e. position in
     [-0.72, -0.32]), whatever the push: a farmable per-step bonus, the MountainCar analogue of GridWorld's bad
